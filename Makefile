@@ -1,0 +1,31 @@
+# Two entry points: `make demo` runs a real sweep of the Lightning example,
+# `make test` runs the test suite. Both create .venv and install on first use.
+#
+# TORCH picks the torch build installed before the project. The default is the
+# CPU wheel; set TORCH= (empty) to keep a torch already in the venv, or e.g.
+# TORCH="torch==2.5.1" for your own build.
+PYTHON ?= python3.11
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	if [ -n "$(TORCH)" ]; then $(PY) -m pip install --quiet "$(TORCH)"; fi
+	$(PY) -m pip install --quiet -e ".[example,dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) example_app/train.py -m experiment=tune_mlp
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf multirun outputs lightning_logs .pytest_cache

@@ -1,0 +1,66 @@
+"""The sweeper's config schema, registered with Hydra as ``hydra/sweeper=skopt_gp``.
+
+Only types and defaults live here; the values are validated where they are used
+(``loop.SweepSettings.validate``) so that a bad value is reported with the field's name,
+the value and what is allowed.
+"""
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class SkoptSweeperConf:
+    _target_: str = "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper"
+
+    # search space: name -> Hydra sweep syntax (interval, range, choice, tag(log, ...))
+    # or a mapping {type: real|int|categorical, low, high, prior, choices}
+    params: Dict[str, Any] = field(default_factory=dict)
+
+    # total trials, the initial ones included
+    n_calls: int = 50
+    # space-filling trials before the GP is used
+    n_initial_points: int = 10
+    # random, sobol, halton, hammersly, lhs, grid
+    initial_point_generator: str = "sobol"
+
+    # trials per launch; null: the launcher's n_jobs when it has one (-1: all cores), else 1
+    batch_size: Optional[int] = None
+    # constant liar used to fill a batch: cl_min, cl_mean, cl_max
+    batch_strategy: str = "cl_min"
+
+    # acquisition function: EI, PI, LCB, gp_hedge
+    acq_func: str = "gp_hedge"
+    # how the acquisition function is optimised: auto, lbfgs, sampling
+    acq_optimizer: str = "auto"
+    # surrogate model: GP, RF, ET
+    base_estimator: str = "GP"
+
+    # true when larger is better (accuracy)
+    maximize: bool = False
+    # key to read when a trial returns a mapping (e.g. Lightning's callback_metrics)
+    monitor: Optional[str] = None
+    # expression over the params ("hidden_size % 32 == 0 and lr <= 0.01") or a dotted
+    # path to a callable taking the params dict and returning bool
+    constraint: Optional[str] = None
+
+    # what a failed trial tells the GP: penalize, skip, raise
+    on_failure: str = "penalize"
+    # stop with an error after this many failed trials
+    max_failures: Optional[int] = None
+
+    # seed; the same seed and the same results give the same proposals
+    random_state: Optional[int] = None
+    # continue from trials.jsonl in the sweep dir when one is there
+    resume: bool = True
+    # earlier trials.jsonl files whose trials seed the GP
+    warm_start: List[str] = field(default_factory=list)
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper",
+    name="skopt_gp",
+    node=SkoptSweeperConf,
+    provider="hydra_skopt_sweeper",
+)
