@@ -121,5 +121,24 @@ def best_metric(trainer: Any, monitor: str) -> Optional[float]:
     return None if value is None else float(value)
 
 
+def describe_overrides(overrides: List[str], swept: Optional[List[str]] = None, digits: int = 4) -> str:
+    """A trial's overrides for its log line: only the swept keys when the sweeper's ``params``
+    names them (the plain overrides are the same in every trial), floats shortened to ``digits``
+    significant digits (the exact values are in the job's .hydra/overrides.yaml)."""
+    shown = []
+    keys = set(swept or ())
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        if keys and key.lstrip("+~") not in keys:
+            continue
+        if sep and any(c in value for c in ".eE"):
+            try:
+                value = f"{float(value):.{digits}g}"
+            except ValueError:
+                pass
+        shown.append(f"{key}{sep}{value}")
+    return " ".join(shown)
+
+
 def is_finite(value: Optional[float]) -> bool:
     return value is not None and math.isfinite(value)

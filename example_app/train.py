@@ -30,10 +30,11 @@ import torch  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 from example_app.runtime import (  # noqa: E402
     best_metric,
+    describe_overrides,
     instantiate_named,
     is_finite,
     parallel_jobs,
@@ -86,7 +87,9 @@ def _report(cfg, hydra_cfg, trainer: pl.Trainer, value, seconds: float, threads:
         f"{threads} thread{'s' if threads != 1 else ''})"
     )
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        params = " ".join(hydra_cfg.overrides.task) or "(no overrides)"
+        swept = OmegaConf.select(hydra_cfg, "sweeper.params", default=None)
+        swept_keys = list(swept.keys()) if isinstance(swept, DictConfig) else None
+        params = describe_overrides(list(hydra_cfg.overrides.task), swept_keys) or "(no overrides)"
         log.info(f"trial {hydra_cfg.job.num}: {summary} | {params} | logs: {where}")
         if hydra_cfg.job.num == 0:
             log.info(f"compare the trials: tensorboard --logdir {_rel(hydra_cfg.sweep.dir)}")

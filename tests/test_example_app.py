@@ -250,3 +250,23 @@ def test_sweep_presets_compose_with_plain_overrides(preset, monitor, mode, maxim
     # every swept key exists in the app's config
     for key in sweeper.params:
         assert OmegaConf.select(cfg, key) is not None, key
+
+
+def test_describe_overrides_for_the_trial_log_line():
+    from example_app.runtime import describe_overrides
+
+    overrides = [
+        "experiment=tune_mlp",
+        "trainer.max_epochs=2",
+        "model.lr=0.00010982846323993615",
+        "model.hidden_size=128",
+        "data.batch_size=64",
+        "+model.extra=1e-07",
+    ]
+    swept = ["model.lr", "model.hidden_size", "data.batch_size", "model.extra"]
+    assert describe_overrides(overrides, swept) == (
+        "model.lr=0.0001098 model.hidden_size=128 data.batch_size=64 +model.extra=1e-07"
+    )
+    # no search space known (e.g. Hydra's basic sweeper): every override, floats shortened
+    assert describe_overrides(["model.lr=0.001", "model=mlp"]) == "model.lr=0.001 model=mlp"
+    assert describe_overrides(["model.name=a.b"]) == "model.name=a.b"
