@@ -270,3 +270,41 @@ def test_describe_overrides_for_the_trial_log_line():
     # no search space known (e.g. Hydra's basic sweeper): every override, floats shortened
     assert describe_overrides(["model.lr=0.001", "model=mlp"]) == "model.lr=0.001 model=mlp"
     assert describe_overrides(["model.name=a.b"]) == "model.name=a.b"
+
+
+def test_callbacks_and_loggers_come_from_config_alone(tmp_path):
+    """Add a callback, disable one, add a logger, all from overrides; everything lands in the
+    job dir (hydra.runtime.output_dir)."""
+    from hydra.core.hydra_config import HydraConfig
+    from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    from example_app.callbacks import HParamsMetric
+    from example_app.runtime import instantiate_named
+
+    cfg = _compose(
+        [
+            "+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor",
+            "callbacks.early_stopping=null",
+            "+logger.csv._target_=pytorch_lightning.loggers.CSVLogger",
+            "+logger.csv.save_dir=${hydra:runtime.output_dir}",
+            "experiment=tune_mlp_acc",
+        ]
+    )
+    cfg.hydra.runtime.output_dir = str(tmp_path)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        callbacks = instantiate_named(cfg.callbacks)
+        loggers = instantiate_named(cfg.logger)
+    finally:
+        HydraConfig.instance().cfg = None
+    assert [type(c) for c in callbacks] == [ModelCheckpoint, HParamsMetric, LearningRateMonitor]
+    assert not any(isinstance(c, EarlyStopping) for c in callbacks)
+    checkpoint = callbacks[0]
+    assert Path(checkpoint.dirpath) == tmp_path / "checkpoints"
+    assert (checkpoint.monitor, checkpoint.mode) == ("val_acc", "max")
+    assert callbacks[1].monitor == "val_acc"
+    assert [type(lg) for lg in loggers] == [TensorBoardLogger, CSVLogger]
+    assert Path(loggers[0].log_dir) == tmp_path / "tb"
+    assert Path(loggers[1].save_dir) == tmp_path
+    assert instantiate_named(None) == []
