@@ -4,12 +4,12 @@ from types import MappingProxyType
 
 import pytest
 
-from hydra_plugins.hydra_skopt_sweeper.constraint import (
+from hydra_skopt_sweeper.constraint import (
     Constraint,
     check_satisfiable,
     compile_constraint,
 )
-from hydra_plugins.hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.errors import SweeperConfigError
 
 NAMES = ["model.lr", "model.hidden_size", "optimizer", "batch_size", "data.name"]
 POINT = {"model.lr": 0.001, "model.hidden_size": 64, "optimizer": "adam",
@@ -181,7 +181,7 @@ def test_ambiguous_short_name_names_the_candidates():
 
 def test_evaluation_error_is_false_with_one_warning_per_distinct_error(caplog):
     constraint = compile_constraint("log(lr) < 0 and 1 / batch_size > 0", NAMES)
-    with caplog.at_level(logging.WARNING, logger="hydra_plugins.hydra_skopt_sweeper.constraint"):
+    with caplog.at_level(logging.WARNING, logger="hydra_skopt_sweeper.constraint"):
         results = [constraint({**POINT, "model.lr": 0.0}) for _ in range(5)]
         results += [constraint({**POINT, "batch_size": 0}) for _ in range(3)]
         results.append(constraint(POINT))

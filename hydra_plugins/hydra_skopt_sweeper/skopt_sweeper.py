@@ -1,0 +1,99 @@
+"""The Sweeper Hydra instantiates for ``hydra/sweeper=skopt_gp``: set-up and hand-off only.
+
+Everything else lives in the ``hydra_skopt_sweeper`` package (the space in ``search_space``,
+the sweep in ``loop``), imported here only when Hydra instantiates the sweeper: the plugin
+scanner imports this module at every app start, and skopt alone takes about a second.
+"""
+import os
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn
+from hydra.plugins.launcher import Launcher
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+
+class SkoptSweeper(Sweeper):
+    """Gaussian-process Bayesian optimisation over Hydra overrides (scikit-optimize)."""
+
+    def __init__(self, params: Optional[Any] = None, **settings: Any) -> None:
+        from hydra_skopt_sweeper.loop import SweepSettings
+
+        self.params = params or {}
+        self.settings = SweepSettings.from_config(
+            {k: _plain(v) for k, v in settings.items()}
+        )
+        self.config: Optional[DictConfig] = None
+        self.hydra_context: Optional[HydraContext] = None
+        self.launcher: Optional[Launcher] = None
+
+    def setup(
+        self,
+        *,
+        hydra_context: HydraContext,
+        task_function: TaskFunction,
+        config: DictConfig,
+    ) -> None:
+        from hydra_skopt_sweeper.objective import TimedTask
+
+        self.config = config
+        self.hydra_context = hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context,
+            task_function=TimedTask(task_function),
+            config=config,
+        )
+
+    def sweep(self, arguments: List[str]) -> List[Sequence[JobReturn]]:
+        assert self.config is not None and self.launcher is not None
+        assert self.hydra_context is not None
+        from hydra_skopt_sweeper.loop import SweepLoop
+        from hydra_skopt_sweeper.search_space import build_search_space
+
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        space = build_search_space(self.params, arguments, parser)
+
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+
+        validated = False
+
+        def launch(job_overrides: List[List[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+            nonlocal validated
+            assert self.launcher is not None
+            if not validated:
+                # composes the first batch's configs, so a bad key fails before any trial runs
+                self.validate_batch_is_legal(job_overrides)
+                validated = True
+            return self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
+
+        loop = SweepLoop(
+            self.settings,
+            space,
+            launch,
+            sweep_dir,
+            default_batch_size=launcher_parallelism(self.config),
+        )
+        loop.run()
+        return loop.returns
+
+
+def launcher_parallelism(config: DictConfig) -> int:
+    """The launcher's ``n_jobs`` (joblib's rules for negative values), else 1."""
+    n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    if not isinstance(n_jobs, int) or n_jobs == 0:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs
+
+
+def _plain(value: Any) -> Any:
+    if OmegaConf.is_config(value):
+        return OmegaConf.to_container(value, resolve=True)
+    return value

@@ -1,0 +1,149 @@
+"""Trial records: the append-only journal and the results file derived from it.
+
+``trials.jsonl`` holds one JSON object per trial::
+
+    {"number", "params", "value", "status": "ok"|"failed", "error", "duration_s", "job_dir"}
+
+Lines are appended, flushed and fsynced as soon as a batch returns and are never rewritten,
+so a crash or a kill loses at most the batch in flight; a line torn by a kill is skipped
+with a warning when the journal is read back. Nothing is pickled.
+
+``optimization_results.yaml`` (the keys the Optuna sweeper writes, plus counts) is rewritten
+atomically from the records after every batch.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+JOURNAL_NAME = "trials.jsonl"
+RESULTS_NAME = "optimization_results.yaml"
+OK, FAILED = "ok", "failed"
+
+
+@dataclass
+class Trial:
+    """One launched trial. ``value`` is what the trial returned (not sign-flipped)."""
+
+    number: int
+    params: Dict[str, Any]
+    value: Optional[float]
+    status: str
+    error: Optional[str] = None
+    duration_s: Optional[float] = None
+    job_dir: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), allow_nan=False, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, record: Dict[str, Any]) -> "Trial":
+        value = record.get("value")
+        return cls(
+            number=int(record["number"]),
+            params=dict(record["params"]),
+            value=None if value is None else float(value),
+            status=str(record["status"]),
+            error=record.get("error"),
+            duration_s=record.get("duration_s"),
+            job_dir=record.get("job_dir"),
+        )
+
+
+class Journal:
+    """The append-only ``trials.jsonl`` of one sweep directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.is_file() and self.path.stat().st_size > 0
+
+    def read(self) -> List[Trial]:
+        return read_trials(self.path)
+
+    def append(self, trials: Sequence[Trial]) -> None:
+        if not trials:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(trial.to_json() + "\n" for trial in trials)
+        with open(self.path, "a+b") as handle:
+            # a kill may have torn the last line; start on a fresh one so this batch is whole
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def read_trials(path: Path) -> List[Trial]:
+    """Every whole record of a journal; torn or unreadable lines are skipped with a warning."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    trials: List[Trial] = []
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                trials.append(Trial.from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as error:
+                log.warning(
+                    "%s:%d: skipping an unreadable record (%s); a kill during a write leaves "
+                    "one torn line, the trial it held will be run again",
+                    path, line_number, error,
+                )
+    return trials
+
+
+def best_trial(trials: Iterable[Trial], maximize: bool) -> Optional[Trial]:
+    finished = [t for t in trials if t.ok and t.value is not None and math.isfinite(t.value)]
+    if not finished:
+        return None
+    pick = max if maximize else min
+    return pick(finished, key=lambda t: t.value)
+
+
+def results_summary(trials: Sequence[Trial], maximize: bool, name: str = "skopt_gp") -> Dict[str, Any]:
+    best = best_trial(trials, maximize)
+    return {
+        "name": name,
+        "best_params": dict(best.params) if best else {},
+        "best_value": best.value if best else None,
+        "best_trial": best.number if best else None,
+        "best_job_dir": best.job_dir if best else None,
+        "maximize": maximize,
+        "n_trials": len(trials),
+        "n_failed": sum(1 for t in trials if not t.ok),
+    }
+
+
+def write_results(sweep_dir: Path, trials: Sequence[Trial], maximize: bool) -> Dict[str, Any]:
+    """Rewrite ``optimization_results.yaml`` atomically; returns what it wrote."""
+    summary = results_summary(trials, maximize)
+    atomic_write_text(Path(sweep_dir) / RESULTS_NAME, yaml.safe_dump(summary, sort_keys=False))
+    return summary
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

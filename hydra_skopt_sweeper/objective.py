@@ -1,0 +1,104 @@
+"""What a trial returned -> the one float the optimiser minimises.
+
+A trial may return a float or int, a numpy scalar, a 0-d tensor (anything ``float()``
+accepts: torch is never imported here), or a mapping such as Lightning's
+``trainer.callback_metrics``, read through ``monitor``. Anything else, or a value that is
+not finite, is a failed trial: :class:`TrialValueError` says why.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+
+class TrialValueError(ValueError):
+    """The trial ran but its return value cannot be used as an objective."""
+
+
+@dataclass
+class TimedReturn:
+    """A task function's return value and the seconds the call took, measured in the job."""
+
+    value: Any
+    duration_s: float
+
+
+class TimedTask:
+    """Wraps the app's task function so each trial reports its own run time.
+
+    A plain class (not a closure) so that every launcher can pickle it.
+    """
+
+    def __init__(self, task_function: Callable[[Any], Any]) -> None:
+        self.task_function = task_function
+
+    def __call__(self, cfg: Any) -> TimedReturn:
+        started = time.perf_counter()
+        value = self.task_function(cfg)
+        return TimedReturn(value, time.perf_counter() - started)
+
+
+def read_value(returned: Any, monitor: Optional[str] = None) -> float:
+    """The objective value a trial returned, as a finite float (not yet sign-flipped).
+
+    Parameters
+    ----------
+    returned : object
+        The task function's return value.
+    monitor : str, optional
+        Key to read when ``returned`` is a mapping; dotted keys (``val.loss``) also walk
+        nested mappings when the flat key is absent.
+
+    Raises
+    ------
+    TrialValueError
+        When there is no value, the key is missing, or the value is not a finite number.
+    """
+    if returned is None:
+        raise TrialValueError("the task function returned None; return the metric to optimise")
+    value = returned
+    if isinstance(returned, Mapping):
+        if monitor is None:
+            raise TrialValueError(
+                f"the task function returned a mapping with keys {sorted(map(str, returned))}; "
+                "set hydra.sweeper.monitor to the key to optimise"
+            )
+        value = _lookup(returned, monitor)
+    if isinstance(value, (str, bytes, bool)):
+        raise TrialValueError(f"the returned value {value!r} is not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise TrialValueError(
+            f"cannot read a number from the returned {type(value).__name__}: {error}"
+        ) from None
+    if not math.isfinite(number):
+        raise TrialValueError(f"the returned value is {number}, not a finite number")
+    return number
+
+
+def to_loss(value: float, maximize: bool) -> float:
+    """The value told to the optimiser, which always minimises."""
+    return -value if maximize else value
+
+
+def is_better(candidate: float, incumbent: Optional[float], maximize: bool) -> bool:
+    if incumbent is None:
+        return True
+    return candidate > incumbent if maximize else candidate < incumbent
+
+
+def _lookup(mapping: Mapping[str, Any], key: str) -> Any:
+    if key in mapping:
+        return mapping[key]
+    node: Any = mapping
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise TrialValueError(
+                f"monitor={key!r} is not in the returned mapping; its keys are "
+                f"{sorted(map(str, mapping))}"
+            )
+        node = node[part]
+    return node

@@ -1,0 +1,438 @@
+"""The search space: Hydra sweep syntax and skopt dimension specs in, skopt dimensions out.
+
+This module owns the translation in both directions:
+
+* ``build_search_space`` reads ``hydra.sweeper.params`` and the command-line overrides and
+  returns a :class:`SearchSpace`: one :class:`Param` per swept key, plus the overrides that
+  every trial receives unchanged.
+* a :class:`SearchSpace` turns a skopt point into a plain-Python params dict, a params dict
+  into Hydra override strings, and a params dict (from a journal) back into a skopt point.
+
+Accepted forms (the strings the Optuna and Nevergrad sweepers accept):
+
+==========================  ============================================================
+``interval(a, b)``          Real(a, b)
+``int(interval(a, b))``     Integer(a, b), both ends included
+``tag(log, ...)``           the same with a log-uniform prior (needs a > 0)
+``range(a, b, step)``       the exact grid of Hydra's ``range`` (end excluded); a step
+                            other than 1, or a float step, is searched as an index into
+                            the grid so every proposal lies on it
+``choice(a, b)``, ``a,b``   Categorical, config-group options included
+mapping                     ``{type: real|int|categorical, low, high, prior, choices}``
+==========================  ============================================================
+
+A single-valued choice or range is not searched: it is passed to every trial.
+"""
+from __future__ import annotations
+
+import decimal
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import (
+    ChoiceSweep,
+    IntervalSweep,
+    Override,
+    RangeSweep,
+)
+from hydra.errors import HydraException
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from skopt.space import Categorical, Dimension, Integer, Real
+
+from .errors import SweeperConfigError
+
+REAL, INT, GRID, CATEGORICAL = "real", "int", "grid", "categorical"
+_PRIORS = ("uniform", "log-uniform")
+_SPEC_TYPES = {"real": REAL, "float": REAL, "int": INT, "integer": INT, "categorical": CATEGORICAL}
+_SPEC_KEYS = {"type", "low", "high", "prior", "choices"}
+# A string that Hydra's grammar reads back as the same string without quotes.
+_BARE_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./]*$")
+_GRAMMAR_WORDS = {"true", "false", "null", "nan", "inf", "+inf", "-inf"}
+
+
+def format_value(value: Any) -> str:
+    """The text of ``value`` in a Hydra override, read back by Hydra as the same value.
+
+    Floats use Python's shortest round-trip ``repr``, so no digit is lost; strings are quoted
+    only where the grammar would otherwise read them as something else.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        if _BARE_STRING.match(value) and value.lower() not in _GRAMMAR_WORDS:
+            return value
+        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+        return f"'{escaped}'"
+    raise TypeError(f"cannot write {value!r} ({type(value).__name__}) as a Hydra override")
+
+
+def to_plain(value: Any) -> Any:
+    """numpy scalars (np.int64, np.float64, np.str_, np.bool_) -> the Python builtin."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Param:
+    """One swept key and how its values map to a skopt dimension.
+
+    ``choices`` holds the plain values of a categorical or grid parameter and ``labels`` their
+    override text (for a categorical, the skopt categories are the labels, so the user's own
+    spelling of each option is what a trial receives).
+    """
+
+    name: str
+    override_key: str
+    kind: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+    log: bool = False
+    choices: Tuple[Any, ...] = ()
+    labels: Tuple[str, ...] = ()
+    source: str = ""
+
+    def dimension(self) -> Dimension:
+        prior = "log-uniform" if self.log else "uniform"
+        if self.kind == REAL:
+            return Real(self.low, self.high, prior=prior, name=self.name)
+        if self.kind == INT:
+            return Integer(self.low, self.high, prior=prior, name=self.name)
+        if self.kind == GRID:
+            return Integer(0, len(self.choices) - 1, name=self.name)
+        return Categorical(list(self.labels), name=self.name)
+
+    def value_of(self, x: Any) -> Any:
+        """skopt coordinate -> the plain value a trial receives."""
+        x = to_plain(x)
+        if self.kind == REAL:
+            return float(x)
+        if self.kind == INT:
+            return int(x)
+        if self.kind == GRID:
+            return self.choices[int(x)]
+        return self.choices[self.labels.index(str(x))]
+
+    def x_of(self, value: Any) -> Any:
+        """A plain value (e.g. read from a journal) -> its skopt coordinate.
+
+        Raises ``ValueError`` when the value is not in this parameter's space.
+        """
+        if self.kind in (REAL, INT):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{self.name}={value!r} is not a number")
+            if not self.low <= value <= self.high:
+                raise ValueError(f"{self.name}={value!r} is outside [{self.low}, {self.high}]")
+            if self.kind == INT:
+                if value != int(value):
+                    raise ValueError(f"{self.name}={value!r} is not an integer")
+                return int(value)
+            return float(value)
+        for index, choice in enumerate(self.choices):
+            if choice == value and type(choice) is type(value):
+                return index if self.kind == GRID else self.labels[index]
+        raise ValueError(f"{self.name}={value!r} is not one of {list(self.choices)}")
+
+    def override(self, value: Any) -> str:
+        if self.kind == CATEGORICAL:
+            return f"{self.override_key}={self.labels[self.choices.index(value)]}"
+        return f"{self.override_key}={format_value(value)}"
+
+    def describe(self) -> Dict[str, Any]:
+        """A JSON-able description; two sweeps with equal descriptions search the same space."""
+        described: Dict[str, Any] = {"kind": self.kind}
+        if self.kind in (REAL, INT):
+            described.update(low=self.low, high=self.high, log=self.log)
+        else:
+            described["choices"] = list(self.choices)
+        return described
+
+
+@dataclass
+class SearchSpace:
+    """The swept parameters, in a fixed order, and what every trial receives unchanged."""
+
+    params: List[Param]
+    fixed_overrides: List[str] = field(default_factory=list)
+    fixed_values: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> List[str]:
+        return [p.name for p in self.params]
+
+    def dimensions(self) -> List[Dimension]:
+        return [p.dimension() for p in self.params]
+
+    def to_params(self, point: Sequence[Any]) -> Dict[str, Any]:
+        return {p.name: p.value_of(x) for p, x in zip(self.params, point)}
+
+    def to_point(self, params: Mapping[str, Any]) -> List[Any]:
+        """Inverse of :meth:`to_params`; ``ValueError`` when a value does not fit the space."""
+        missing = [name for name in self.names if name not in params]
+        if missing:
+            raise ValueError(f"no value for {', '.join(missing)}")
+        return [p.x_of(params[p.name]) for p in self.params]
+
+    def to_overrides(self, params: Mapping[str, Any]) -> List[str]:
+        return self.fixed_overrides + [p.override(params[p.name]) for p in self.params]
+
+    def describe(self) -> Dict[str, Dict[str, Any]]:
+        return {p.name: p.describe() for p in self.params}
+
+
+def build_search_space(
+    params: Optional[Mapping[str, Any]],
+    arguments: Sequence[str],
+    parser: Optional[OverridesParser] = None,
+) -> SearchSpace:
+    """Build the space from ``hydra.sweeper.params`` and the command-line overrides.
+
+    Parameters
+    ----------
+    params : mapping
+        ``hydra.sweeper.params``: name -> sweep string, plain value, or skopt spec mapping.
+    arguments : list of str
+        The command-line overrides. A sweep here replaces the entry of ``params`` with the
+        same key (the command line wins); a plain override of a key in ``params`` pins it.
+    parser : OverridesParser, optional
+        Hydra's parser; pass the one built with the app's config loader so that glob choices
+        over config groups resolve.
+
+    Raises
+    ------
+    SweeperConfigError
+        For anything that cannot be searched, naming the key, the value and what is allowed.
+    """
+    parser = parser or OverridesParser.create()
+    entries: Dict[str, Tuple[str, Any]] = {}  # key -> (where it came from, Override or spec)
+
+    for name, value in (params or {}).items():
+        field_name = f"hydra.sweeper.params.{name}"
+        if isinstance(value, (DictConfig, dict)):
+            entries[name] = (field_name, _spec_to_param(name, value, field_name))
+            continue
+        if isinstance(value, (ListConfig, list)):
+            raise SweeperConfigError(
+                f"{field_name}={list(value)!r}: a list is ambiguous here; write "
+                f"choice({', '.join(map(str, value))}) to search over these values"
+            )
+        text = value if isinstance(value, str) else format_value(value)
+        entries[name] = (field_name, _parse(parser, f"{name}={text}", field_name))
+
+    seen_on_command_line: Dict[str, str] = {}
+    for argument in arguments:
+        override = _parse(parser, argument, "command line override")
+        key = override.key_or_group
+        if key in seen_on_command_line:
+            raise SweeperConfigError(
+                f"{key} is given twice on the command line ({seen_on_command_line[key]!r} and "
+                f"{argument!r}); a parameter is either fixed or swept, once"
+            )
+        seen_on_command_line[key] = argument
+        entries[key] = ("command line", override)
+
+    space = SearchSpace(params=[])
+    for key, (where, entry) in entries.items():
+        if isinstance(entry, Param):
+            space.params.append(entry)
+            continue
+        param = _override_to_param(entry, where)
+        if param is not None:
+            space.params.append(param)
+        else:
+            space.fixed_overrides.append(_fixed_override_text(entry))
+            _remember_fixed(space, entry)
+    return space
+
+
+def _parse(parser: OverridesParser, text: str, where: str) -> Override:
+    try:
+        return parser.parse_override(text)
+    except HydraException as error:
+        message = str(error).strip().splitlines()[0]
+        raise SweeperConfigError(f"{where}: cannot parse {text!r}: {message}") from None
+
+
+def _fixed_override_text(override: Override) -> str:
+    if override.is_sweep_override():
+        # a single-valued choice or range
+        (only,) = list(override.sweep_string_iterator())
+        return f"{override.get_key_element()}={only}"
+    if override.input_line is not None:
+        return override.input_line  # as the user wrote it, `~key` deletions included
+    return f"{override.get_key_element()}={override.get_value_element_as_str()}"
+
+
+def _remember_fixed(space: SearchSpace, override: Override) -> None:
+    if override.is_delete():
+        return
+    if override.is_sweep_override():
+        (value,) = list(override.sweep_iterator(transformer=Override._convert_value))
+    else:
+        value = override.value()
+    space.fixed_values[override.key_or_group] = value
+
+
+def _override_to_param(override: Override, where: str) -> Optional[Param]:
+    """A sweep override -> its Param; ``None`` for a plain or single-valued one."""
+    if not override.is_sweep_override():
+        return None
+    name = override.key_or_group
+    key = override.get_key_element()
+    source = override.input_line or f"{key}=..."
+    sweep = override.value()
+    log = "log" in getattr(sweep, "tags", set())
+    field_name = f"{where} {source!r}" if where == "command line" else where
+
+    if isinstance(sweep, IntervalSweep):
+        is_int = isinstance(sweep.start, int) and isinstance(sweep.end, int)
+        return _bounded(name, key, INT if is_int else REAL, sweep.start, sweep.end, log,
+                        field_name, source)
+
+    if isinstance(sweep, RangeSweep):
+        values = _range_values(sweep)
+        if not values:
+            raise SweeperConfigError(
+                f"{field_name}: range({sweep.start}, {sweep.stop}, {sweep.step}) is empty; "
+                "Hydra's range excludes its end, so it needs start < stop for a positive step "
+                "and start > stop for a negative one"
+            )
+        if len(values) == 1:
+            return None
+        all_int = all(isinstance(v, int) for v in values)
+        if log:
+            if not (all_int and sweep.step == 1):
+                raise SweeperConfigError(
+                    f"{field_name}: tag(log, range(...)) needs an integer range with step 1; "
+                    "for a log-scaled grid write choice(...) or tag(log, int(interval(a, b)))"
+                )
+            return _bounded(name, key, INT, values[0], values[-1], True, field_name, source)
+        if all_int and sweep.step == 1:
+            return Param(name, key, INT, low=values[0], high=values[-1], source=source)
+        return Param(name, key, GRID, choices=tuple(values),
+                     labels=tuple(format_value(v) for v in values), source=source)
+
+    if isinstance(sweep, ChoiceSweep) or override.is_choice_sweep():
+        if log:
+            raise SweeperConfigError(f"{field_name}: tag(log, ...) does not apply to a choice")
+        elements = list(override.sweep_iterator())
+        if not elements:
+            raise SweeperConfigError(f"{field_name}: choice() needs at least one option")
+        if len(elements) == 1:
+            return None
+        values = tuple(Override._convert_value(e) for e in elements)
+        labels = tuple(_label(v) for v in values)
+        if len(set(labels)) != len(labels):
+            raise SweeperConfigError(f"{field_name}: the options {list(labels)} repeat a value")
+        return Param(name, key, CATEGORICAL, choices=values, labels=labels, source=source)
+
+    raise SweeperConfigError(f"{field_name}: unsupported sweep {source!r}")
+
+
+def _label(value: Any) -> str:
+    """Override text of a choice option: scalars quoted as needed, lists and dicts as Hydra does."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return format_value(value)
+    return Override._get_value_element_as_str(value)
+
+
+def _range_values(sweep: RangeSweep) -> List[Any]:
+    """Hydra's range, with float grids computed in decimal from the numbers as written.
+
+    Hydra's own float range starts from the binary value of each float, so
+    ``range(0.1, 0.5, 0.1)`` would give 0.30000000000000004; this gives 0.3.
+    """
+    start, stop, step = sweep.start, sweep.stop, sweep.step
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in (start, stop, step)):
+        return list(range(start, stop, step))
+    if step == 0:
+        raise SweeperConfigError(f"range({start}, {stop}, {step}): the step must not be 0")
+    current, end, delta = (decimal.Decimal(repr(float(v))) for v in (start, stop, step))
+    values: List[Any] = []
+    while (current < end) if delta > 0 else (current > end):
+        values.append(float(current))
+        current += delta
+    return values
+
+
+def _bounded(
+    name: str, key: str, kind: str, low: Any, high: Any, log: bool, field_name: str, source: str
+) -> Param:
+    if not low < high:
+        raise SweeperConfigError(
+            f"{field_name}: low={low} must be smaller than high={high}; "
+            "for a single value write it as a plain override"
+        )
+    if log and low <= 0:
+        raise SweeperConfigError(
+            f"{field_name}: a log scale needs low > 0, got low={low}; "
+            "shift the range or drop tag(log, ...)"
+        )
+    return Param(name, key, kind, low=low, high=high, log=log, source=source)
+
+
+def _spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) -> Param:
+    """``{type, low, high, prior, choices}`` -> Param."""
+    spec = OmegaConf.to_container(spec, resolve=True) if isinstance(spec, DictConfig) else dict(spec)
+    unknown = set(spec) - _SPEC_KEYS
+    if unknown:
+        raise SweeperConfigError(
+            f"{field_name}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}"
+        )
+    kind_text = str(spec.get("type", "")).lower()
+    if kind_text not in _SPEC_TYPES:
+        raise SweeperConfigError(
+            f"{field_name}.type={spec.get('type')!r}: must be one of real, int, categorical"
+        )
+    kind = _SPEC_TYPES[kind_text]
+    source = f"{spec}"
+
+    if kind == CATEGORICAL:
+        choices = spec.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise SweeperConfigError(
+                f"{field_name}.choices={choices!r}: a categorical needs a non-empty list of choices"
+            )
+        if "low" in spec or "high" in spec or "prior" in spec:
+            raise SweeperConfigError(
+                f"{field_name}: a categorical takes only choices, not low/high/prior"
+            )
+        labels = tuple(_label(c) for c in choices)
+        if len(set(labels)) != len(labels):
+            raise SweeperConfigError(f"{field_name}.choices={choices!r} repeats a value")
+        return Param(name, name, CATEGORICAL, choices=tuple(choices), labels=labels, source=source)
+
+    if "choices" in spec:
+        raise SweeperConfigError(f"{field_name}: choices belongs to type: categorical only")
+    prior = spec.get("prior", "uniform")
+    if prior not in _PRIORS:
+        raise SweeperConfigError(
+            f"{field_name}.prior={prior!r}: must be one of {', '.join(_PRIORS)}"
+        )
+    for bound in ("low", "high"):
+        value = spec.get(bound)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SweeperConfigError(f"{field_name}.{bound}={value!r}: must be a number")
+        if kind == INT and value != int(value):
+            raise SweeperConfigError(f"{field_name}.{bound}={value!r}: type int needs integer bounds")
+    low, high = spec["low"], spec["high"]
+    if kind == INT:
+        low, high = int(low), int(high)
+    else:
+        low, high = float(low), float(high)
+    return _bounded(name, name, kind, low, high, prior == "log-uniform", field_name, source)

@@ -1,0 +1,46 @@
+"""A tiny Hydra app for the integration tests: a shifted sphere with knobs for each return type."""
+import math
+import os
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+
+def sphere(cfg: DictConfig) -> float:
+    value = (cfg.x - 1.0) ** 2 + (cfg.y + 0.5) ** 2
+    return value + cfg.opt.penalty + 0.01 * abs(cfg.n - 4)
+
+
+@hydra.main(version_base=None, config_path=".", config_name="config")
+def main(cfg: DictConfig):
+    job_dir = HydraConfig.get().runtime.output_dir
+    with open(os.path.join(job_dir, "overrides.txt"), "w") as handle:  # what this job received
+        handle.write(f"x={cfg.x!r} y={cfg.y!r} n={cfg.n!r} opt={cfg.opt.name} word={cfg.word!r}\n")
+    with open(os.path.join(job_dir, "pid.txt"), "w") as handle:
+        handle.write(str(os.getpid()))
+    value = sphere(cfg)
+    if cfg.fail_above is not None and value > cfg.fail_above:
+        raise RuntimeError(f"value {value} is above {cfg.fail_above}")
+    mode = cfg.mode
+    if mode == "float":
+        return value
+    if mode == "mapping":
+        return {"val_loss": value, "other": 1.0}
+    if mode == "numpy":
+        import numpy as np
+
+        return np.float32(value)
+    if mode == "none":
+        return None
+    if mode == "nan":
+        return math.nan
+    if mode == "neg":
+        return -value
+    if mode == "die":
+        os._exit(1)
+    raise ValueError(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()

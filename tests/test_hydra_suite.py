@@ -1,0 +1,20 @@
+"""Hydra's own integration suite for sweepers and launchers, run with ``hydra/sweeper=skopt_gp``.
+
+It checks the things every Hydra user relies on in a multirun: job names, sweep and job
+directories, ``override_dirname``, ``get_original_cwd`` and ``to_absolute_path``. With no
+search space the sweeper runs the composed config once, as Hydra's basic sweeper does.
+"""
+from hydra.test_utils.launcher_common_tests import IntegrationTestSuite
+from pytest import mark
+
+
+@mark.parametrize(
+    "task_launcher_cfg, extra_flags",
+    [
+        ({}, ["-m", "hydra/sweeper=skopt_gp"]),
+        ({}, ["-m", "hydra/sweeper=skopt_gp", "hydra/launcher=joblib"]),
+    ],
+    ids=["basic_launcher", "joblib_launcher"],
+)
+class TestSkoptSweeperIntegration(IntegrationTestSuite):
+    pass

@@ -1,0 +1,69 @@
+"""Unit tests: the append-only journal and the results file."""
+import json
+import logging
+
+import yaml
+
+from hydra_skopt_sweeper.journal import (
+    FAILED,
+    OK,
+    RESULTS_NAME,
+    Journal,
+    Trial,
+    best_trial,
+    write_results,
+)
+
+
+def trials():
+    return [
+        Trial(0, {"x": 0.5, "opt": "adam"}, 2.0, OK, None, 1.25, "/d/0"),
+        Trial(1, {"x": 0.1, "opt": "sgd"}, None, FAILED, "RuntimeError: boom", None, "/d/1"),
+        Trial(2, {"x": 0.9, "opt": "sgd"}, 1.0, OK, None, 0.5, "/d/2"),
+    ]
+
+
+def test_append_and_read_back(tmp_path):
+    journal = Journal(tmp_path / "trials.jsonl")
+    journal.append(trials()[:2])
+    journal.append(trials()[2:])
+    assert journal.read() == trials()
+    lines = (tmp_path / "trials.jsonl").read_text().splitlines()
+    assert len(lines) == 3
+    assert set(json.loads(lines[1])) == {"number", "params", "value", "status", "error",
+                                         "duration_s", "job_dir"}
+
+
+def test_appending_never_rewrites_earlier_lines(tmp_path):
+    journal = Journal(tmp_path / "trials.jsonl")
+    journal.append(trials()[:1])
+    before = journal.path.read_bytes()
+    journal.append(trials()[1:])
+    assert journal.path.read_bytes().startswith(before)
+
+
+def test_torn_last_line_is_skipped_with_a_warning_and_the_next_append_is_whole(tmp_path, caplog):
+    journal = Journal(tmp_path / "trials.jsonl")
+    journal.append(trials()[:1])
+    with open(journal.path, "a") as handle:
+        handle.write('{"number": 1, "params": {"x"')  # a kill in the middle of a write
+    with caplog.at_level(logging.WARNING):
+        assert journal.read() == trials()[:1]
+    assert "unreadable record" in caplog.text
+    journal.append(trials()[2:])
+    assert journal.read() == [trials()[0], trials()[2]]
+
+
+def test_best_trial_honours_maximize_and_ignores_failures():
+    assert best_trial(trials(), maximize=False).number == 2
+    assert best_trial(trials(), maximize=True).number == 0
+    assert best_trial(trials()[1:2], maximize=False) is None
+
+
+def test_results_file(tmp_path):
+    write_results(tmp_path, trials(), maximize=True)
+    results = yaml.safe_load((tmp_path / RESULTS_NAME).read_text())
+    assert results["name"] == "skopt_gp"
+    assert results["best_params"] == {"x": 0.5, "opt": "adam"}
+    assert results["best_value"] == 2.0
+    assert (results["n_trials"], results["n_failed"]) == (3, 1)

@@ -1,0 +1,71 @@
+"""Unit tests: a trial's return value -> the float the optimiser minimises."""
+import math
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from hydra_skopt_sweeper.objective import (
+    TimedReturn,
+    TimedTask,
+    TrialValueError,
+    is_better,
+    read_value,
+    to_loss,
+)
+
+
+class ZeroDimTensor:
+    """Stands in for a 0-d torch tensor: the plugin only ever calls float() on it."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __float__(self):
+        return float(self.value)
+
+
+@pytest.mark.parametrize(
+    "returned, expected",
+    [(0.25, 0.25), (3, 3.0), (np.float32(0.5), 0.5), (np.int64(7), 7.0),
+     (np.array(1.5), 1.5), (ZeroDimTensor(0.125), 0.125), (Decimal("2.5"), 2.5)],
+)
+def test_numbers_are_read_with_float(returned, expected):
+    value = read_value(returned)
+    assert value == expected and type(value) is float
+
+
+def test_mapping_is_read_through_monitor():
+    assert read_value({"val_loss": ZeroDimTensor(0.3), "val_acc": 0.9}, "val_acc") == 0.9
+    assert read_value({"val": {"loss": 0.4}}, "val.loss") == 0.4
+
+
+def test_mapping_without_monitor_names_the_keys():
+    with pytest.raises(TrialValueError, match=r"set hydra.sweeper.monitor.*|keys \['a', 'b'\]"):
+        read_value({"a": 1.0, "b": 2.0})
+
+
+def test_missing_monitor_key_names_the_key_and_the_keys_present():
+    with pytest.raises(TrialValueError, match=r"monitor='val_acc'.*\['val_loss'\]"):
+        read_value({"val_loss": 1.0}, "val_acc")
+
+
+@pytest.mark.parametrize("returned, message", [
+    (None, "returned None"), (math.nan, "not a finite"), (math.inf, "not a finite"),
+    (-math.inf, "not a finite"), ("0.5", "not a number"), (True, "not a number"),
+    ([1.0], "cannot read a number"), (np.array([1.0, 2.0]), "cannot read a number"),
+])
+def test_unusable_values_are_trial_errors(returned, message):
+    with pytest.raises(TrialValueError, match=message):
+        read_value(returned)
+
+
+def test_maximize_flips_the_sign_and_the_comparison():
+    assert to_loss(0.9, maximize=True) == -0.9 and to_loss(0.9, maximize=False) == 0.9
+    assert is_better(0.9, 0.8, maximize=True) and not is_better(0.9, 0.8, maximize=False)
+    assert is_better(1.0, None, maximize=False)
+
+
+def test_timed_task_returns_the_value_and_its_duration():
+    timed = TimedTask(lambda cfg: cfg * 2)(21)
+    assert isinstance(timed, TimedReturn) and timed.value == 42 and timed.duration_s >= 0

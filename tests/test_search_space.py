@@ -1,0 +1,202 @@
+"""Unit tests: Hydra sweep syntax and skopt specs -> skopt dimensions, and back."""
+import numpy as np
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from skopt.space import Categorical, Integer, Real
+
+from hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.search_space import build_search_space, format_value
+
+
+def only_param(params=None, arguments=()):
+    space = build_search_space(params or {}, list(arguments))
+    assert len(space.params) == 1, space.params
+    return space, space.params[0]
+
+
+def test_interval_is_real():
+    _, p = only_param({"lr": "interval(0.1, 2)"})
+    dim = p.dimension()
+    assert isinstance(dim, Real) and (dim.low, dim.high, dim.prior) == (0.1, 2.0, "uniform")
+
+
+def test_int_interval_is_integer_with_both_ends():
+    _, p = only_param({"n": "int(interval(1, 5))"})
+    dim = p.dimension()
+    assert isinstance(dim, Integer) and (dim.low, dim.high) == (1, 5)
+
+
+def test_tag_log_on_real_and_int():
+    _, p = only_param({"lr": "tag(log, interval(1e-4, 1e-1))"})
+    assert p.dimension().prior == "log-uniform"
+    _, p = only_param({"n": "tag(log, int(interval(2, 64)))"})
+    assert isinstance(p.dimension(), Integer) and p.dimension().prior == "log-uniform"
+
+
+@pytest.mark.parametrize("text", ["tag(log, interval(0, 1))", "tag(log, interval(-1, 1))",
+                                  "tag(log, int(interval(0, 8)))"])
+def test_log_with_low_not_positive_is_refused(text):
+    with pytest.raises(SweeperConfigError, match="log scale needs low > 0"):
+        build_search_space({"lr": text}, [])
+
+
+@pytest.mark.parametrize("text", ["interval(1, 1)", "interval(2, 1)"])
+def test_interval_low_must_be_below_high(text):
+    with pytest.raises(SweeperConfigError, match=r"hydra.sweeper.params.lr.*low=.*smaller than high"):
+        build_search_space({"lr": text}, [])
+
+
+def test_range_step_one_is_integer_end_excluded():
+    _, p = only_param({"n": "range(1, 5)"})
+    dim = p.dimension()
+    assert isinstance(dim, Integer) and (dim.low, dim.high) == (1, 4)
+
+
+def test_range_with_step_is_an_exact_grid():
+    space, p = only_param({"h": "range(32, 257, 32)"})
+    assert p.choices == (32, 64, 96, 128, 160, 192, 224, 256)
+    dim = p.dimension()
+    assert isinstance(dim, Integer) and (dim.low, dim.high) == (0, 7)
+    for x in dim.rvs(50, random_state=0):
+        value = space.to_params([x])["h"]
+        assert value in p.choices and isinstance(value, int)
+    assert space.to_overrides({"h": 96}) == ["h=96"]
+
+
+def test_negative_range_and_negative_step():
+    _, p = only_param({"n": "range(-3, 2)"})
+    assert (p.dimension().low, p.dimension().high) == (-3, 1)
+    _, p = only_param({"n": "range(10, 0, -4)"})
+    assert p.choices == (10, 6, 2)
+
+
+def test_float_step_grid_has_no_rounding_noise():
+    space, p = only_param({"d": "range(0.1, 0.5, 0.1)"})
+    assert p.choices == (0.1, 0.2, 0.3, 0.4)
+    assert space.to_overrides({"d": 0.3}) == ["d=0.3"]
+
+
+def test_empty_range_is_refused():
+    with pytest.raises(SweeperConfigError, match="is empty"):
+        build_search_space({"n": "range(5, 1)"}, [])
+
+
+def test_single_value_range_and_choice_are_fixed():
+    space = build_search_space({"n": "range(3, 4)", "opt": "choice(adam)"}, [])
+    assert space.params == []
+    assert space.fixed_overrides == ["n=3", "opt=adam"]
+    assert space.fixed_values == {"n": 3, "opt": "adam"}
+
+
+def test_choice_and_simple_list_are_categorical_and_keep_types():
+    space = build_search_space({"act": "choice(relu, tanh)"}, ["bs=32,64"])
+    act, bs = space.params
+    assert isinstance(act.dimension(), Categorical)
+    assert bs.choices == (32, 64) and bs.labels == ("32", "64")
+    params = space.to_params(["tanh", "64"])
+    assert params == {"act": "tanh", "bs": 64} and isinstance(params["bs"], int)
+    assert space.to_overrides(params) == ["act=tanh", "bs=64"]
+
+
+def test_config_group_choice():
+    space, p = only_param(arguments=["opt=choice(adam,sgd)"])
+    assert p.name == "opt" and space.to_overrides({"opt": "sgd"}) == ["opt=sgd"]
+
+
+def test_quoted_choice_keeps_its_quotes():
+    space, p = only_param({"word": "choice('a b', 'true', c)"})
+    assert p.choices == ("a b", "true", "c")
+    assert space.to_overrides({"word": "true"}) == ["word='true'"]
+
+
+def test_skopt_mapping_specs():
+    space = build_search_space(
+        {
+            "lr": {"type": "real", "low": 1e-4, "high": 1e-1, "prior": "log-uniform"},
+            "n": {"type": "int", "low": 1, "high": 8},
+            "act": {"type": "categorical", "choices": ["relu", "gelu", 3]},
+        },
+        [],
+    )
+    lr, n, act = (p.dimension() for p in space.params)
+    assert isinstance(lr, Real) and lr.prior == "log-uniform"
+    assert isinstance(n, Integer) and (n.low, n.high) == (1, 8)
+    assert isinstance(act, Categorical)
+    assert space.to_overrides({"lr": 0.001, "n": 2, "act": 3}) == ["lr=0.001", "n=2", "act=3"]
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"type": "gaussian", "low": 0, "high": 1}, "type='gaussian'"),
+        ({"type": "real", "low": 0, "high": 1, "prior": "normal"}, "prior='normal'"),
+        ({"type": "real", "low": 1, "high": 0}, "smaller than high"),
+        ({"type": "real", "low": 0, "high": 1, "prior": "log-uniform"}, "low > 0"),
+        ({"type": "categorical", "choices": []}, "non-empty list"),
+        ({"type": "real", "low": "a", "high": 1}, "must be a number"),
+        ({"type": "int", "low": 0.5, "high": 3}, "integer bounds"),
+        ({"type": "real", "low": 0, "high": 1, "step": 2}, "unknown key"),
+    ],
+)
+def test_bad_mapping_specs_are_refused_with_the_field(spec, message):
+    with pytest.raises(SweeperConfigError, match="hydra.sweeper.params.x") as info:
+        build_search_space({"x": spec}, [])
+    assert message in str(info.value)
+
+
+def test_empty_choice_and_unparsable_text_are_refused():
+    with pytest.raises(SweeperConfigError, match="x"):
+        build_search_space({"x": "choice()"}, [])
+    with pytest.raises(SweeperConfigError, match="cannot parse"):
+        build_search_space({"x": "interval(0, "}, [])
+
+
+def test_command_line_sweep_wins_over_params_and_plain_overrides_pin():
+    space = build_search_space({"x": "interval(0, 1)", "y": "interval(0, 1)"},
+                               ["x=interval(5, 6)", "y=0.5", "z=hello"])
+    (x,) = space.params
+    assert (x.low, x.high) == (5.0, 6.0)
+    assert space.fixed_overrides == ["y=0.5", "z=hello"]
+
+
+def test_the_same_key_twice_on_the_command_line_is_refused():
+    with pytest.raises(SweeperConfigError, match="given twice"):
+        build_search_space({}, ["x=1", "x=interval(0, 1)"])
+
+
+def test_plain_overrides_pass_through_unchanged():
+    space = build_search_space({}, ["a=1", "+b=two", "~c", "hydra.job.chdir=true"])
+    assert space.params == []
+    assert space.fixed_overrides == ["a=1", "+b=two", "~c", "hydra.job.chdir=true"]
+
+
+def test_add_prefix_is_kept_in_the_override_key():
+    space, p = only_param(arguments=["+extra=interval(0, 1)"])
+    assert p.name == "extra"
+    assert space.to_overrides({"extra": 0.5}) == ["+extra=0.5"]
+
+
+def test_round_trip_point_params_point():
+    space = build_search_space(
+        {"lr": "tag(log, interval(1e-5, 1))", "h": "range(16, 129, 16)", "act": "relu,tanh",
+         "n": "int(interval(1, 3))"}, [])
+    dims = space.dimensions()
+    for point in zip(*(d.rvs(20, random_state=1) for d in dims)):
+        params = space.to_params(list(point))
+        assert all(not isinstance(v, np.generic) for v in params.values())
+        assert space.to_point(params) == [p.item() if isinstance(p, np.generic) else p for p in point]
+
+
+def test_to_point_refuses_values_outside_the_space():
+    space = build_search_space({"x": "interval(0, 1)", "act": "relu,tanh"}, [])
+    with pytest.raises(ValueError, match="outside"):
+        space.to_point({"x": 2.0, "act": "relu"})
+    with pytest.raises(ValueError, match="not one of"):
+        space.to_point({"x": 0.5, "act": "gelu"})
+
+
+@pytest.mark.parametrize("value", [0.1, 1e-05, 1 / 3, 123456789.123, -2.5e-300, 3, True, None,
+                                   "adam", "a b", "1.5", "null", "it's", "x=y", "a,b"])
+def test_format_value_round_trips_through_hydras_grammar(value):
+    parsed = OverridesParser.create().parse_override(f"k={format_value(value)}").value()
+    assert parsed == value and type(parsed) is type(value)

@@ -1,0 +1,188 @@
+"""Integration tests: real multiruns of a small Hydra app in subprocesses.
+
+Each sweep runs through Hydra's ``run_python_script`` (``python -Werror app.py -m ...``), so a
+warning raised by the sweeper fails the test too.
+"""
+import json
+import math
+from pathlib import Path
+from typing import List
+
+import pytest
+import yaml
+from hydra.test_utils.test_utils import run_python_script
+
+APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
+LAUNCHERS = {
+    "basic": [],
+    "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+}
+
+
+def sweep(sweep_dir: Path, *overrides: str, launcher: str = "basic", check: bool = True):
+    cmd = [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
+           "hydra.sweeper.random_state=0", *LAUNCHERS[launcher], *overrides]
+    return run_python_script(cmd, raise_exception=check, print_error=check)
+
+
+def journal(sweep_dir: Path) -> List[dict]:
+    return [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines()]
+
+
+def results(sweep_dir: Path) -> dict:
+    return yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+
+
+def job_overrides(job_dir: str) -> List[str]:
+    return yaml.safe_load((Path(job_dir) / ".hydra" / "overrides.yaml").read_text())
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_sphere_reaches_the_optimum_and_writes_every_file(tmp_path, launcher):
+    sweep(tmp_path, "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=20",
+          "hydra.sweeper.n_initial_points=6", "hydra.sweeper.acq_func=EI", launcher=launcher)
+    records = journal(tmp_path)
+    assert [r["number"] for r in records] == list(range(20))
+    assert all(r["status"] == "ok" for r in records)
+    summary = results(tmp_path)
+    assert summary["name"] == "skopt_gp" and summary["n_trials"] == 20 and summary["n_failed"] == 0
+    assert summary["best_value"] <= 0.5
+    assert summary["best_value"] == min(r["value"] for r in records)
+    assert set(summary["best_params"]) == {"x", "y"}
+    job_dirs = sorted(Path(r["job_dir"]) for r in records)
+    assert len(job_dirs) == 20 and all(d.is_dir() for d in job_dirs)
+    # each job received exactly the params recorded for it, without loss
+    for record in records:
+        got = job_overrides(record["job_dir"])
+        assert got == [f"x={record['params']['x']!r}", f"y={record['params']['y']!r}"]
+        assert (Path(record["job_dir"]) / "overrides.txt").read_text().startswith(
+            f"x={record['params']['x']!r} y={record['params']['y']!r}")
+
+
+def test_joblib_batches_follow_n_jobs_and_run_in_parallel_processes(tmp_path):
+    out, _ = sweep(tmp_path, "x=interval(-2, 2)", "hydra.sweeper.n_calls=4",
+                   "hydra.sweeper.n_initial_points=2", launcher="joblib")
+    assert "Batch 2: launching 2 trial(s) #2-#3" in out
+    assert "Batch 3" not in out
+    assert "Joblib.Parallel(n_jobs=2" in out
+    pids = {(Path(r["job_dir"]) / "pid.txt").read_text() for r in journal(tmp_path)}
+    assert len(pids) == 2, "two loky workers, each reused across batches"
+
+
+def test_every_search_space_form_and_plain_overrides(tmp_path):
+    sweep(
+        tmp_path,
+        "x=tag(log, interval(0.01, 2))", "n=range(2, 11, 4)", "opt=choice(adam,sgd,rmsprop)",
+        "word=plain,'two words'", "y=0.25",
+        "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=3", "hydra.sweeper.batch_size=3",
+    )
+    records = journal(tmp_path)
+    assert len(records) == 6
+    seen_opts = set()
+    for record in records:
+        params = record["params"]
+        assert 0.01 <= params["x"] <= 2 and params["n"] in (2, 6, 10)
+        assert params["word"] in ("plain", "two words")
+        seen_opts.add(params["opt"])
+        text = (Path(record["job_dir"]) / "overrides.txt").read_text()
+        assert f"y=0.25 n={params['n']} opt={params['opt']} word={params['word']!r}" in text
+        assert "y=0.25" in job_overrides(record["job_dir"])
+    assert len(seen_opts) >= 2
+
+
+def test_params_from_config_including_skopt_mappings(tmp_path):
+    sweep(tmp_path, "+search=mapping")  # tests/apps/sphere/search/mapping.yaml
+    records = journal(tmp_path)
+    assert len(records) == 4
+    for record in records:
+        params = record["params"]
+        assert set(params) == {"x", "n", "opt", "y"}
+        assert isinstance(params["n"], int) and 1 <= params["n"] <= 6
+        assert params["opt"] in ("adam", "sgd") and 0.01 <= params["y"] <= 1
+
+
+def test_command_line_sweep_replaces_the_configs_entry(tmp_path):
+    sweep(tmp_path, "+search=mapping", "opt=rmsprop", "x=interval(5, 6)")
+    for record in journal(tmp_path):
+        assert "opt" not in record["params"] and 5 <= record["params"]["x"] <= 6
+        assert "opt=rmsprop" in job_overrides(record["job_dir"])
+
+
+def test_constraint_is_never_broken_the_initial_design_included(tmp_path):
+    sweep(tmp_path, "n=int(interval(1, 64))", "x=interval(-2, 2)",
+          "hydra.sweeper.constraint='n % 8 == 0 and x >= 0'",
+          "hydra.sweeper.n_calls=10", "hydra.sweeper.n_initial_points=5",
+          "hydra.sweeper.batch_size=2")
+    records = journal(tmp_path)
+    assert len(records) == 10
+    for record in records:
+        assert record["params"]["n"] % 8 == 0 and record["params"]["x"] >= 0
+
+
+def test_maximize_is_honoured_in_the_results(tmp_path):
+    sweep(tmp_path, "x=interval(-2, 2)", "y=interval(-2, 2)", "mode=neg",
+          "hydra.sweeper.maximize=true", "hydra.sweeper.n_calls=12",
+          "hydra.sweeper.n_initial_points=5")
+    records = journal(tmp_path)
+    summary = results(tmp_path)
+    assert summary["best_value"] == max(r["value"] for r in records)
+    assert summary["best_value"] >= -0.5
+
+
+@pytest.mark.parametrize("mode, monitor", [("mapping", "val_loss"), ("numpy", None)])
+def test_mappings_and_numpy_scalars_feed_the_gp(tmp_path, mode, monitor):
+    extra = [f"hydra.sweeper.monitor={monitor}"] if monitor else []
+    sweep(tmp_path, "x=interval(-2, 2)", f"mode={mode}", "hydra.sweeper.n_calls=3",
+          "hydra.sweeper.n_initial_points=2", *extra)
+    values = [r["value"] for r in journal(tmp_path)]
+    assert len(values) == 3 and all(isinstance(v, float) and math.isfinite(v) for v in values)
+
+
+def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):
+    sweep(tmp_path, "x=interval(-2, 2)", "fail_above=2.0", "hydra.sweeper.n_calls=8",
+          "hydra.sweeper.n_initial_points=4", launcher="joblib")
+    records = journal(tmp_path)
+    assert len(records) == 8
+    failed = [r for r in records if r["status"] == "failed"]
+    assert failed, "x in [-2, 2] gives values above 2 somewhere in the initial design"
+    assert all("RuntimeError" in r["error"] and r["value"] is None for r in failed)
+    assert results(tmp_path)["n_failed"] == len(failed)
+
+
+def test_no_search_space_runs_the_config_once(tmp_path):
+    sweep(tmp_path, "x=0.5")
+    records = journal(tmp_path)
+    assert len(records) == 1 and records[0]["status"] == "ok"
+    assert records[0]["value"] == pytest.approx(0.5 ** 2 + 0.5 ** 2)
+
+
+def test_none_returned_is_a_failed_trial_not_a_crash(tmp_path):
+    sweep(tmp_path, "mode=none")
+    (record,) = journal(tmp_path)
+    assert record["status"] == "failed" and "returned None" in record["error"]
+
+
+def test_cfg_hydra_shows_every_field_with_its_default():
+    out, _ = run_python_script([str(APP), "hydra/sweeper=skopt_gp", "--cfg", "hydra"])
+    sweeper = yaml.safe_load(out)["hydra"]["sweeper"]
+    assert sweeper == {
+        "_target_": "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper",
+        "params": {}, "n_calls": 50, "n_initial_points": 10, "initial_point_generator": "sobol",
+        "batch_size": None, "batch_strategy": "cl_min", "acq_func": "gp_hedge",
+        "acq_optimizer": "auto", "base_estimator": "GP", "maximize": False, "monitor": None,
+        "constraint": None, "on_failure": "penalize", "max_failures": None,
+        "random_state": None, "resume": True, "warm_start": [],
+    }
+
+
+@pytest.mark.parametrize("override, message", [
+    ("hydra.sweeper.n_calls=0", "hydra.sweeper.n_calls=0: must be an integer >= 1"),
+    ("hydra.sweeper.acq_func=UCB", "hydra.sweeper.acq_func='UCB': must be one of EI, PI, LCB, gp_hedge"),
+    ("hydra.sweeper.base_estimator=GBRT", "broken on current numpy"),
+    ("hydra.sweeper.constraint='x > 5'", "no point of the search space satisfies it"),
+])
+def test_bad_input_stops_before_any_trial(tmp_path, override, message):
+    out, err = sweep(tmp_path, "x=interval(-2, 2)", override, check=False)
+    assert message in err
+    assert "Traceback" not in err and "Launching" not in out
+    assert not (tmp_path / "trials.jsonl").exists()
