@@ -8,11 +8,14 @@ Lines are appended, flushed and fsynced as soon as a batch returns and are never
 so a crash or a kill loses at most the batch in flight; a line torn by a kill is skipped
 with a warning when the journal is read back. Nothing is pickled.
 
-``optimization_results.yaml`` (the keys the Optuna sweeper writes, plus counts) is rewritten
-atomically from the records after every batch.
+``optimization_results.yaml`` (the keys the Optuna sweeper writes, plus counts) and
+``trials.csv`` (one row per trial, one column per parameter, for pandas and spreadsheets) are
+rewritten atomically from the records after every batch.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import math
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "trials.jsonl"
 RESULTS_NAME = "optimization_results.yaml"
+TABLE_NAME = "trials.csv"
+_TABLE_COLUMNS = ("number", "batch", "status", "value", "duration_s", "job_dir", "error")
 OK, FAILED = "ok", "failed"
 
 
@@ -41,6 +46,7 @@ class Trial:
     error: Optional[str] = None
     duration_s: Optional[float] = None
     job_dir: Optional[str] = None
+    batch: Optional[int] = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +66,7 @@ class Trial:
             error=record.get("error"),
             duration_s=record.get("duration_s"),
             job_dir=record.get("job_dir"),
+            batch=record.get("batch"),
         )
 
 
@@ -136,10 +143,35 @@ def results_summary(trials: Sequence[Trial], maximize: bool, name: str = "skopt_
 
 
 def write_results(sweep_dir: Path, trials: Sequence[Trial], maximize: bool) -> Dict[str, Any]:
-    """Rewrite ``optimization_results.yaml`` atomically; returns what it wrote."""
+    """Rewrite ``optimization_results.yaml`` and ``trials.csv``; returns the summary."""
     summary = results_summary(trials, maximize)
     atomic_write_text(Path(sweep_dir) / RESULTS_NAME, yaml.safe_dump(summary, sort_keys=False))
+    atomic_write_text(Path(sweep_dir) / TABLE_NAME, trials_table(trials))
     return summary
+
+
+def trials_table(trials: Sequence[Trial]) -> str:
+    """CSV text: the record's fields, then one column per parameter (``param:`` on a clash)."""
+    names: Dict[str, None] = {}
+    for trial in trials:
+        names.update(dict.fromkeys(trial.params))
+    columns = {n: (f"param:{n}" if n in _TABLE_COLUMNS else n) for n in names}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*_TABLE_COLUMNS, *columns.values()])
+    for trial in trials:
+        record = asdict(trial)
+        writer.writerow([_cell(record[c]) for c in _TABLE_COLUMNS]
+                        + [_cell(trial.params.get(n)) for n in columns])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return value
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -208,6 +208,8 @@ class SweepLoop:
         self.returns.append(returns)
 
         trials = [self._record(number, p, ret) for number, (p, ret) in enumerate(zip(params, returns), start=first)]
+        for trial in trials:
+            trial.batch = batch_number
         self.journal.append(trials)
         self.trials.extend(trials)
         if self.proposer is not None:

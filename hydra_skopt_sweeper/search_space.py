@@ -155,12 +155,26 @@ class Param:
 
     def describe(self) -> Dict[str, Any]:
         """A JSON-able description; two sweeps with equal descriptions search the same space."""
-        described: Dict[str, Any] = {"kind": self.kind}
+        described: Dict[str, Any] = {"kind": self.kind, "override_key": self.override_key}
         if self.kind in (REAL, INT):
             described.update(low=self.low, high=self.high, log=self.log)
         else:
-            described["choices"] = list(self.choices)
+            described.update(choices=list(self.choices), labels=list(self.labels))
         return described
+
+    @classmethod
+    def from_description(cls, name: str, described: Mapping[str, Any]) -> "Param":
+        """Inverse of :meth:`describe` (used to read a sweep dir back, e.g. by the report)."""
+        return cls(
+            name=name,
+            override_key=described.get("override_key", name),
+            kind=described["kind"],
+            low=described.get("low"),
+            high=described.get("high"),
+            log=bool(described.get("log", False)),
+            choices=tuple(described.get("choices", ())),
+            labels=tuple(described.get("labels", ())),
+        )
 
 
 @dataclass
@@ -193,6 +207,10 @@ class SearchSpace:
 
     def describe(self) -> Dict[str, Dict[str, Any]]:
         return {p.name: p.describe() for p in self.params}
+
+    @classmethod
+    def from_description(cls, described: Mapping[str, Mapping[str, Any]]) -> "SearchSpace":
+        return cls(params=[Param.from_description(n, d) for n, d in described.items()])
 
 
 def build_search_space(

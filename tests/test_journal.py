@@ -31,7 +31,7 @@ def test_append_and_read_back(tmp_path):
     lines = (tmp_path / "trials.jsonl").read_text().splitlines()
     assert len(lines) == 3
     assert set(json.loads(lines[1])) == {"number", "params", "value", "status", "error",
-                                         "duration_s", "job_dir"}
+                                         "duration_s", "job_dir", "batch"}
 
 
 def test_appending_never_rewrites_earlier_lines(tmp_path):
@@ -67,3 +67,17 @@ def test_results_file(tmp_path):
     assert results["best_params"] == {"x": 0.5, "opt": "adam"}
     assert results["best_value"] == 2.0
     assert (results["n_trials"], results["n_failed"]) == (3, 1)
+
+
+def test_trials_table_has_a_column_per_param(tmp_path):
+    import csv
+
+    records = trials()
+    records[2].params["value"] = 7  # a param whose name clashes with a record field
+    write_results(tmp_path, records, maximize=False)
+    with open(tmp_path / "trials.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["number"] for r in rows] == ["0", "1", "2"]
+    assert rows[0]["x"] == "0.5" and rows[0]["opt"] == "adam" and rows[0]["value"] == "2.0"
+    assert rows[1]["status"] == "failed" and rows[1]["value"] == "" and "boom" in rows[1]["error"]
+    assert rows[2]["param:value"] == "7" and rows[0]["param:value"] == ""
