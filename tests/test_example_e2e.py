@@ -1,0 +1,102 @@
+"""End to end: the Lightning example app tuned by the skopt_gp sweeper, in a subprocess, with a
+tiny budget (4 trials of 2 epochs, 2 at a time on the joblib launcher).
+
+Skipped only when torch or pytorch_lightning cannot be imported (the `example` extra).
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+torch = pytest.importorskip("torch", reason="the example app needs torch (pip install -e '.[example]')")
+pytest.importorskip("pytorch_lightning", reason="the example app needs pytorch-lightning (pip install -e '.[example]')")
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = REPO / "example_app" / "train.py"
+N_TRIALS = 4
+
+
+def _sweep(preset: str, sweep_dir: Path) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        str(TRAIN),
+        "-m",
+        f"experiment={preset}",
+        f"hydra.sweep.dir={sweep_dir}",
+        f"hydra.sweeper.n_calls={N_TRIALS}",
+        "hydra.sweeper.n_initial_points=2",
+        "hydra.sweeper.batch_size=2",
+        "hydra.launcher.n_jobs=2",
+        "trainer.max_epochs=2",
+    ]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    lightning_logs = REPO / "lightning_logs"
+    existed = lightning_logs.exists()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    assert existed or not lightning_logs.exists(), "the app wrote lightning_logs/ into the working directory"
+    return proc
+
+
+def _job_dirs(sweep_dir: Path):
+    return sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+
+
+def _checkpoint_best(job_dir: Path) -> float:
+    (ckpt,) = (job_dir / "checkpoints").glob("*.ckpt")
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    (checkpoint_state,) = [v for k, v in state["callbacks"].items() if k.startswith("ModelCheckpoint")]
+    return float(checkpoint_state["best_model_score"])
+
+
+def _check_sweep(sweep_dir: Path, proc, monitor: str, maximize: bool):
+    jobs = _job_dirs(sweep_dir)
+    assert len(jobs) == N_TRIALS, [p.name for p in jobs]
+    for job in jobs:
+        assert list((job / "tb").glob("events.out.tfevents.*")), f"no TensorBoard events in {job}"
+        assert list((job / "checkpoints").glob("*.ckpt")), f"no checkpoint in {job}"
+        cfg = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
+        assert cfg["monitor"] == monitor and cfg["trainer"]["max_epochs"] == 2
+        assert cfg["model"]["hidden_size"] % 32 == 0, "the preset's constraint was not honoured"
+
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["n_trials"] == N_TRIALS and results["n_failed"] == 0, results
+    best = float(results["best_value"])
+    assert math.isfinite(best)
+    assert set(results["best_params"]) >= {"model.lr", "model.hidden_size", "data.batch_size"}
+
+    # every trial returned its checkpoint's best value of the monitored metric (a float),
+    # and the sweeper's best is the min (or max) of what the trials returned
+    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines() if line.strip()]
+    assert len(records) == N_TRIALS
+    values = [r["value"] for r in records]
+    assert all(isinstance(v, float) and math.isfinite(v) for v in values), values
+    assert best == pytest.approx(max(values) if maximize else min(values))
+    for job in jobs:
+        assert any(v == pytest.approx(_checkpoint_best(job), rel=1e-6) for v in values), job
+
+    # one log line per trial, with its result and where its TensorBoard logs are
+    log = proc.stdout + proc.stderr
+    for job in jobs:
+        assert f"trial {job.name}: {monitor}=" in log, log[-3000:]
+    assert "tensorboard --logdir" in log
+    return best
+
+
+def test_tune_mlp_minimises_val_loss(tmp_path):
+    sweep_dir = tmp_path / "tune_mlp"
+    proc = _sweep("tune_mlp", sweep_dir)
+    best = _check_sweep(sweep_dir, proc, "val_loss", maximize=False)
+    assert 0.0 < best < math.log(10), best  # better than chance after 2 epochs
+
+
+def test_tune_mlp_acc_maximises_val_acc(tmp_path):
+    sweep_dir = tmp_path / "tune_mlp_acc"
+    proc = _sweep("tune_mlp_acc", sweep_dir)
+    best = _check_sweep(sweep_dir, proc, "val_acc", maximize=True)
+    assert 0.0 < best <= 1.0, best
