@@ -12,3 +12,11 @@ class SweeperConfigError(CompactHydraException, ValueError):
     The message names the field, the bad value and what is allowed, e.g.
     ``hydra.sweeper.n_calls=0: must be an integer >= 1``.
     """
+
+
+class SweepStoppedError(CompactHydraException, RuntimeError):
+    """The sweep stopped on failed trials (``on_failure: raise`` or ``max_failures``).
+
+    The only way a sweep exits non-zero after trials have run: every finished trial is
+    already in the journal, and rerunning the same command resumes.
+    """

@@ -1,18 +1,16 @@
 """The sweep loop: ask -> launch -> read -> record -> tell, batch after batch.
 
 This is the only module that knows all the others: it validates the settings, builds the
-search space and the constraint, replays the journal, drives the :class:`BatchProposer`,
-hands each batch of overrides to a launch function (Hydra's launcher, through the shim),
-turns each ``JobReturn`` into a :class:`Trial`, and keeps the journal and the results file
-up to date after every batch.
+constraint, replays the journal (resume) and earlier journals (warm start), drives the
+:class:`BatchProposer`, hands each batch of overrides to a launch function (Hydra's launcher,
+through the shim), turns each ``JobReturn`` into a :class:`Trial`, applies the failure
+policy, and keeps the journal and the results file up to date after every batch.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +19,17 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from hydra.core.utils import JobReturn, JobStatus
 
 from .constraint import Constraint, check_satisfiable, compile_constraint
-from .errors import SweeperConfigError
-from .journal import FAILED, JOURNAL_NAME, OK, Journal, Trial, best_trial, write_results
-from .objective import TimedReturn, TrialValueError, read_value, to_loss
-from .proposer import BatchProposer, sample_allowed
+from .errors import SweeperConfigError, SweepStoppedError
+from .journal import FAILED, JOURNAL_NAME, OK, Journal, Trial, best_trial, read_trials, write_results
+from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
+from .proposer import (
+    ACQ_FUNCS,
+    ACQ_OPTIMIZERS,
+    BASE_ESTIMATORS,
+    BATCH_STRATEGIES,
+    INITIAL_POINT_GENERATORS,
+    BatchProposer,
+)
 from .search_space import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 LaunchFn = Callable[[List[List[str]], int], Sequence[JobReturn]]
 ON_FAILURE = ("penalize", "skip", "raise")
 SPACE_FILE = "search_space.json"
+OUTCOMES_DIR = ".outcomes"
 # Random points drawn to check, before any launch, that the constraint can be met.
 _SATISFIABILITY_SAMPLES = 20000
 
@@ -75,17 +81,33 @@ class SweepSettings:
             _require_int("batch_size", self.batch_size, minimum=1)
         if self.max_failures is not None:
             _require_int("max_failures", self.max_failures, minimum=1)
-        if self.on_failure not in ON_FAILURE:
+        if self.random_state is not None:
+            _require_int("random_state", self.random_state, minimum=0)
+        for name, allowed in (
+            ("on_failure", ON_FAILURE),
+            ("acq_func", ACQ_FUNCS),
+            ("acq_optimizer", ACQ_OPTIMIZERS),
+            ("base_estimator", BASE_ESTIMATORS),
+            ("batch_strategy", BATCH_STRATEGIES),
+            ("initial_point_generator", INITIAL_POINT_GENERATORS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                hint = ""
+                if name == "base_estimator" and str(value).upper() in ("GBRT", "DUMMY"):
+                    hint = " (skopt's GBRT and dummy estimators are broken on current numpy/scikit-learn)"
+                raise SweeperConfigError(
+                    f"hydra.sweeper.{name}={value!r}: must be one of {', '.join(allowed)}{hint}"
+                )
+        if not isinstance(self.warm_start, list) or not all(isinstance(p, str) for p in self.warm_start):
             raise SweeperConfigError(
-                f"hydra.sweeper.on_failure={self.on_failure!r}: must be one of {', '.join(ON_FAILURE)}"
+                f"hydra.sweeper.warm_start={self.warm_start!r}: must be a list of paths to trials.jsonl files"
             )
 
 
 def _require_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SweeperConfigError(
-            f"hydra.sweeper.{name}={value!r}: must be an integer >= {minimum}"
-        )
+        raise SweeperConfigError(f"hydra.sweeper.{name}={value!r}: must be an integer >= {minimum}")
 
 
 class SweepLoop:
@@ -98,7 +120,7 @@ class SweepLoop:
     launch : callable
         ``launch(job_overrides, initial_job_idx) -> JobReturns``, e.g. a Hydra launcher's.
     sweep_dir : Path
-        Where ``trials.jsonl`` and ``optimization_results.yaml`` are written.
+        Where ``trials.jsonl``, ``optimization_results.yaml`` and the job outcomes live.
     default_batch_size : int
         Used when ``settings.batch_size`` is null (the launcher's parallelism).
     """
@@ -116,12 +138,16 @@ class SweepLoop:
         self.space = space
         self.launch = launch
         self.sweep_dir = Path(sweep_dir)
+        self.outcomes_dir = self.sweep_dir / OUTCOMES_DIR
         self.batch_size = settings.batch_size or max(1, default_batch_size)
         self.journal = Journal(self.sweep_dir / JOURNAL_NAME)
         self.trials: List[Trial] = []
         self.returns: List[Sequence[JobReturn]] = []
         self.constraint = self._compile_constraint()
         self.proposer: Optional[BatchProposer] = None
+        # failures waiting for a first success before they can be penalised
+        self._unpenalised: List[List[Any]] = []
+        self._worst_loss: Optional[float] = None
         if space.params:
             self.proposer = BatchProposer(
                 space.dimensions(),
@@ -164,16 +190,83 @@ class SweepLoop:
         assert self.constraint is not None
         return self.constraint(self._full_params(point))
 
+    def _prepare_sweep_dir(self) -> None:
+        """Resume from the journal there, or move an old one aside; write the space file."""
+        self.sweep_dir.mkdir(parents=True, exist_ok=True)
+        space_file = self.sweep_dir / SPACE_FILE
+        description = {"params": self.space.describe(), "maximize": self.settings.maximize}
+        if self.journal.exists():
+            if self.settings.resume:
+                previous = json.loads(space_file.read_text()) if space_file.is_file() else None
+                if previous is not None:
+                    _refuse_other_space(previous.get("params", {}), description["params"], self.sweep_dir)
+                self.trials = self.journal.read()
+                log.info("Resuming %s: %d trial(s) in the journal (%d failed), %d to go",
+                         self.journal.path, len(self.trials), sum(not t.ok for t in self.trials),
+                         max(0, self.settings.n_calls - len(self.trials)))
+            else:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                aside = self.journal.path.with_name(f"trials.{stamp}.jsonl")
+                self.journal.path.rename(aside)
+                log.warning("hydra.sweeper.resume=false: moved the earlier journal to %s and "
+                            "started afresh", aside)
+        space_file.write_text(json.dumps(description, indent=1) + "\n")
+
+    def _replay(self) -> None:
+        """Tell the proposer what warm-start journals and this sweep's journal already know."""
+        assert self.proposer is not None
+        for path in self.settings.warm_start:
+            self._warm_start_from(Path(path))
+        points, losses = [], []
+        for trial in self.trials:
+            try:
+                point = self.space.to_point(trial.params)
+            except ValueError as error:  # the space was checked; a hand-edited journal can differ
+                log.warning("Journal trial #%d does not fit the space (%s); not told to the GP",
+                            trial.number, error)
+                continue
+            if trial.ok and trial.value is not None:
+                points.append(point)
+                losses.append(to_loss(trial.value, self.settings.maximize))
+            else:
+                self._on_failed_point(point)
+        self._tell(points, losses)
+
+    def _warm_start_from(self, path: Path) -> None:
+        assert self.proposer is not None
+        if not path.is_file():
+            raise SweeperConfigError(f"hydra.sweeper.warm_start: {path} is not a file")
+        points, losses, skipped = [], [], 0
+        for trial in read_trials(path):
+            if not (trial.ok and trial.value is not None):
+                skipped += 1
+                continue
+            try:
+                point = self.space.to_point(trial.params)
+            except ValueError:
+                skipped += 1
+                continue
+            if self.constraint is not None and not self._point_allowed(point):
+                skipped += 1
+                continue
+            points.append(point)
+            losses.append(to_loss(trial.value, self.settings.maximize))
+        self._tell(points, losses)
+        log.info("Warm start from %s: %d trial(s) told to the GP, %d skipped (failed, or "
+                 "outside the current space or constraint)", path, len(points), skipped)
+
     # -- the loop -------------------------------------------------------------------------------
 
     def run(self) -> List[Trial]:
-        self._write_space_file()
+        self._prepare_sweep_dir()
         if not self.space.params:
-            log.info("No search space (no sweep in hydra.sweeper.params or on the command line): "
-                     "running the composed config once")
-            self._run_batch([[]], [dict()])
+            if not self.trials:
+                log.info("No search space (no sweep in hydra.sweeper.params or on the command "
+                         "line): running the composed config once")
+                self._run_batch([[]], [dict()])
             self._finish()
             return self.trials
+        self._replay()
         n_calls = self.settings.n_calls
         log.info(
             "skopt_gp: %d trials, %d initial, batches of %d, %s with %s%s; searching %s",
@@ -182,40 +275,57 @@ class SweepLoop:
             "" if self.constraint is None else f", constraint {self.constraint.source!r}",
             ", ".join(p.source or p.name for p in self.space.params),
         )
-        while len(self.trials) < n_calls:
-            size = min(self.batch_size, n_calls - len(self.trials))
-            started = time.perf_counter()
-            assert self.proposer is not None
-            points = self.proposer.ask(size)
-            choose_s = time.perf_counter() - started
-            params = [self.space.to_params(p) for p in points]
-            self._run_batch(points, params, choose_s)
+        try:
+            while len(self.trials) < n_calls:
+                size = min(self.batch_size, n_calls - len(self.trials))
+                started = time.perf_counter()
+                assert self.proposer is not None
+                points = self.proposer.ask(size)
+                choose_s = time.perf_counter() - started
+                params = [self.space.to_params(p) for p in points]
+                self._run_batch(points, params, choose_s)
+        except KeyboardInterrupt:
+            log.warning("Interrupted: %d trial(s) are safe in %s; run the same command again "
+                        "to resume", len(self.trials), self.journal.path)
+            raise
         self._finish()
         return self.trials
 
+    def _next_job_number(self) -> int:
+        """After every journaled trial and every job that left an outcome, so no job dir is reused."""
+        numbers = [t.number for t in self.trials]
+        if self.outcomes_dir.is_dir():
+            numbers += [int(p.stem) for p in self.outcomes_dir.glob("*.json") if p.stem.isdigit()]
+        return max(numbers, default=-1) + 1
+
     def _run_batch(self, points: List[Any], params: List[Dict[str, Any]], choose_s: float = 0.0) -> None:
-        first = len(self.trials)
-        batch_number = len(self.returns) + 1
-        overrides = [self.space.to_overrides(p) if self.space.params else list(self.space.fixed_overrides)
-                     for p in params]
+        first = self._next_job_number()
+        batch_number = max((t.batch or 0 for t in self.trials), default=0) + 1
+        overrides = [self.space.to_overrides(p) for p in params]
         log.info("Batch %d: launching %d trial(s) #%d-#%d (chosen in %.2f s)",
                  batch_number, len(overrides), first, first + len(overrides) - 1, choose_s)
         for number, p in enumerate(params, start=first):
             log.info("  #%d %s", number, _format_params(p))
         started = time.perf_counter()
-        returns = self.launch(overrides, first)
+        try:
+            returns: Sequence[Optional[JobReturn]] = self.launch(overrides, first)
+            self.returns.append(returns)
+        except Exception as error:  # a worker died, the cluster went away: keep what finished
+            reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+            log.error("The launcher lost batch %d (%s); keeping the trials that finished",
+                      batch_number, reason)
+            returns = [None] * len(overrides)
+            lost = f"the launcher lost the job ({reason})"
+        else:
+            lost = "the launcher returned no result for this job"
         elapsed = time.perf_counter() - started
-        self.returns.append(returns)
 
-        trials = [self._record(number, p, ret) for number, (p, ret) in enumerate(zip(params, returns), start=first)]
+        trials = [self._record(number, p, ret, lost) for number, (p, ret)
+                  in enumerate(zip(params, list(returns) + [None] * (len(params) - len(returns))), start=first)]
         for trial in trials:
             trial.batch = batch_number
         self.journal.append(trials)
         self.trials.extend(trials)
-        if self.proposer is not None:
-            told = [(pt, to_loss(t.value, self.settings.maximize)) for pt, t in zip(points, trials)
-                    if t.ok and t.value is not None]
-            self.proposer.tell([pt for pt, _ in told], [v for _, v in told])
         write_results(self.sweep_dir, self.trials, self.settings.maximize)
 
         for trial in trials:
@@ -226,27 +336,85 @@ class SweepLoop:
         best = best_trial(self.trials, self.settings.maximize)
         log.info("Batch %d returned in %.1f s; best so far: %s", batch_number, elapsed,
                  "none" if best is None else f"#{best.number} {best.value:.6g} {_format_params(best.params)}")
+        self._apply_failure_policy(trials)
+        if self.proposer is not None:
+            ok = [(pt, t) for pt, t in zip(points, trials) if t.ok]
+            self._tell([pt for pt, _ in ok], [to_loss(t.value, self.settings.maximize) for _, t in ok])
+            for point, trial in zip(points, trials):
+                if not trial.ok:
+                    self._on_failed_point(point)
 
-    def _record(self, number: int, params: Dict[str, Any], ret: JobReturn) -> Trial:
+    def _record(self, number: int, params: Dict[str, Any], ret: Optional[JobReturn], lost: str) -> Trial:
+        if ret is None:
+            outcome = read_outcome(self.outcomes_dir, number)
+            if outcome is None:
+                return Trial(number, params, None, FAILED, lost)
+            duration, job_dir = outcome.get("duration_s"), outcome.get("job_dir")
+            if "value" in outcome:
+                return Trial(number, params, float(outcome["value"]), OK, None, duration, job_dir)
+            return Trial(number, params, None, FAILED, outcome.get("error"), duration, job_dir)
         job_dir = _job_dir(ret)
-        duration: Optional[float] = None
         if ret.status != JobStatus.COMPLETED:
             error = getattr(ret, "_return_value", None)
             message = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else "the trial did not complete"
-            return Trial(number, params, None, FAILED, message, duration, job_dir)
-        returned = ret.return_value
+            outcome = read_outcome(self.outcomes_dir, number) or {}
+            return Trial(number, params, None, FAILED, message, outcome.get("duration_s"), job_dir)
+        returned, duration = ret.return_value, None
         if isinstance(returned, TimedReturn):
-            duration = round(returned.duration_s, 3)
-            returned = returned.value
+            returned, duration = returned.value, returned.duration_s
         try:
             value = read_value(returned, self.settings.monitor)
         except TrialValueError as error:
             return Trial(number, params, None, FAILED, str(error), duration, job_dir)
         return Trial(number, params, value, OK, None, duration, job_dir)
 
+    # -- failures -------------------------------------------------------------------------------
+
+    def _apply_failure_policy(self, batch: Sequence[Trial]) -> None:
+        failed = [t for t in batch if not t.ok]
+        if not failed:
+            return
+        if self.settings.on_failure == "raise":
+            first = failed[0]
+            raise SweepStoppedError(
+                f"Trial #{first.number} failed and hydra.sweeper.on_failure=raise: {first.error}"
+                + (f" (job dir {first.job_dir})" if first.job_dir else "")
+                + f". The {len(self.trials)} trial(s) so far are in {self.journal.path}."
+            )
+        n_failed = sum(1 for t in self.trials if not t.ok)
+        limit = self.settings.max_failures
+        if limit is not None and n_failed >= limit:
+            raise SweepStoppedError(
+                f"Stopping: {n_failed} trial(s) failed, hydra.sweeper.max_failures={limit}. "
+                f"Last error (trial #{failed[-1].number}): {failed[-1].error}. "
+                f"Every trial is in {self.journal.path}."
+            )
+
+    def _tell(self, points: List[Any], losses: List[float]) -> None:
+        assert self.proposer is not None
+        if losses:
+            worst = max(losses)
+            self._worst_loss = worst if self._worst_loss is None else max(self._worst_loss, worst)
+        self.proposer.tell(points, losses)
+        if self._unpenalised and self._worst_loss is not None:
+            waiting, self._unpenalised = self._unpenalised, []
+            self.proposer.tell(waiting, [self._worst_loss] * len(waiting))
+
+    def _on_failed_point(self, point: List[Any]) -> None:
+        """penalize: tell the worst loss seen (once there is one); skip: never propose it again."""
+        assert self.proposer is not None
+        if self.settings.on_failure == "penalize":
+            if self._worst_loss is None:
+                self._unpenalised.append(point)
+            else:
+                self.proposer.tell([point], [self._worst_loss])
+        else:
+            self.proposer.exclude([point])
+
     def _finish(self) -> None:
         best = best_trial(self.trials, self.settings.maximize)
         n_failed = sum(1 for t in self.trials if not t.ok)
+        write_results(self.sweep_dir, self.trials, self.settings.maximize)
         if best is None:
             log.warning("Sweep finished: %d trial(s), none returned a usable value", len(self.trials))
         else:
@@ -257,10 +425,28 @@ class SweepLoop:
         log.info("Results: %s, every trial: %s", self.sweep_dir / "optimization_results.yaml",
                  self.journal.path)
 
-    def _write_space_file(self) -> None:
-        self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        description = {"params": self.space.describe(), "maximize": self.settings.maximize}
-        (self.sweep_dir / SPACE_FILE).write_text(json.dumps(description, indent=1) + "\n")
+
+def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
+    if dict(previous) == dict(current):
+        return
+    differences = []
+    for name in sorted(set(previous) | set(current)):
+        before, now = previous.get(name), current.get(name)
+        if before == now:
+            continue
+        if before is None:
+            differences.append(f"{name} is new")
+        elif now is None:
+            differences.append(f"{name} is no longer searched")
+        else:
+            changed = {k: (before.get(k), now.get(k)) for k in set(before) | set(now) if before.get(k) != now.get(k)}
+            differences.append(f"{name}: " + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in sorted(changed.items())))
+    raise SweeperConfigError(
+        f"hydra.sweep.dir={sweep_dir} holds a sweep over a different search space ("
+        + "; ".join(differences)
+        + "). Use a new hydra.sweep.dir, restore the old space, or set hydra.sweeper.resume=false "
+        "to move the old journal aside"
+    )
 
 
 def _job_dir(ret: JobReturn) -> Optional[str]:

@@ -7,10 +7,13 @@ not finite, is a failed trial: :class:`TrialValueError` says why.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional
 
 
 class TrialValueError(ValueError):
@@ -26,18 +29,63 @@ class TimedReturn:
 
 
 class TimedTask:
-    """Wraps the app's task function so each trial reports its own run time.
+    """Wraps the app's task function: times each trial and leaves its outcome on disk.
 
-    A plain class (not a closure) so that every launcher can pickle it.
+    The outcome (value read through ``monitor``, or the error, and the duration) is written to
+    ``<outcomes_dir>/<job number>.json`` before the job returns, so the sweeper can still read
+    the trials that finished when a launcher loses a batch (a worker killed, out of memory).
+    A plain class, not a closure, so that every launcher can pickle it.
     """
 
-    def __init__(self, task_function: Callable[[Any], Any]) -> None:
+    def __init__(
+        self,
+        task_function: Callable[[Any], Any],
+        outcomes_dir: Optional[str] = None,
+        monitor: Optional[str] = None,
+    ) -> None:
         self.task_function = task_function
+        self.outcomes_dir = outcomes_dir
+        self.monitor = monitor
 
     def __call__(self, cfg: Any) -> TimedReturn:
         started = time.perf_counter()
-        value = self.task_function(cfg)
-        return TimedReturn(value, time.perf_counter() - started)
+        try:
+            value = self.task_function(cfg)
+        except BaseException as error:
+            self._leave_outcome({"error": f"{type(error).__name__}: {error}",
+                                 "duration_s": time.perf_counter() - started})
+            raise
+        timed = TimedReturn(value, time.perf_counter() - started)
+        try:
+            outcome: Dict[str, Any] = {"value": read_value(value, self.monitor)}
+        except TrialValueError as error:
+            outcome = {"error": str(error)}
+        self._leave_outcome({**outcome, "duration_s": timed.duration_s})
+        return timed
+
+    def _leave_outcome(self, outcome: Dict[str, Any]) -> None:
+        if self.outcomes_dir is None:
+            return
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return
+        hydra_cfg = HydraConfig.get()
+        outcome["job_dir"] = hydra_cfg.runtime.output_dir
+        path = Path(self.outcomes_dir) / f"{hydra_cfg.job.num}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(outcome))
+        os.replace(tmp, path)
+
+
+def read_outcome(outcomes_dir: Path, job_number: int) -> Optional[Dict[str, Any]]:
+    """The outcome a job left with :class:`TimedTask`, or None when it left none."""
+    path = Path(outcomes_dir) / f"{job_number}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def read_value(returned: Any, monitor: Optional[str] = None) -> float:

@@ -226,7 +226,8 @@ def build_search_space(
         ``hydra.sweeper.params``: name -> sweep string, plain value, or skopt spec mapping.
     arguments : list of str
         The command-line overrides. A sweep here replaces the entry of ``params`` with the
-        same key (the command line wins); a plain override of a key in ``params`` pins it.
+        same key (the command line wins); a plain override of a key swept in ``params`` is
+        refused as ambiguous (``key=choice(value)`` pins it).
     parser : OverridesParser, optional
         Hydra's parser; pass the one built with the app's config loader so that glob choices
         over config groups resolve.
@@ -262,6 +263,14 @@ def build_search_space(
                 f"{argument!r}); a parameter is either fixed or swept, once"
             )
         seen_on_command_line[key] = argument
+        swept_in_config = key in entries and (
+            isinstance(entries[key][1], Param) or entries[key][1].is_sweep_override()
+        )
+        if swept_in_config and not override.is_sweep_override():
+            raise SweeperConfigError(
+                f"{key} is both swept ({entries[key][0]}) and fixed on the command line "
+                f"({argument!r}); to pin it for this sweep write {key}=choice({argument.split('=', 1)[1]})"
+            )
         entries[key] = ("command line", override)
 
     space = SearchSpace(params=[])

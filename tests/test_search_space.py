@@ -151,12 +151,19 @@ def test_empty_choice_and_unparsable_text_are_refused():
         build_search_space({"x": "interval(0, "}, [])
 
 
-def test_command_line_sweep_wins_over_params_and_plain_overrides_pin():
-    space = build_search_space({"x": "interval(0, 1)", "y": "interval(0, 1)"},
-                               ["x=interval(5, 6)", "y=0.5", "z=hello"])
+def test_command_line_sweep_wins_over_params_and_a_single_choice_pins():
+    space = build_search_space({"x": "interval(0, 1)", "y": "interval(0, 1)", "w": 3},
+                               ["x=interval(5, 6)", "y=choice(0.5)", "z=hello", "w=4"])
     (x,) = space.params
     assert (x.low, x.high) == (5.0, 6.0)
-    assert space.fixed_overrides == ["y=0.5", "z=hello"]
+    assert space.fixed_overrides == ["y=0.5", "w=4", "z=hello"]
+
+
+def test_a_param_both_swept_and_fixed_is_refused_with_the_way_to_pin_it():
+    with pytest.raises(SweeperConfigError, match=r"lr is both swept .*lr=choice\(0.1\)"):
+        build_search_space({"lr": "tag(log, interval(1e-4, 1))"}, ["lr=0.1"])
+    with pytest.raises(SweeperConfigError, match="both swept"):
+        build_search_space({"lr": {"type": "real", "low": 0, "high": 1}}, ["lr=0.1"])
 
 
 def test_the_same_key_twice_on_the_command_line_is_refused():

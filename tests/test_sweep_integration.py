@@ -102,7 +102,7 @@ def test_params_from_config_including_skopt_mappings(tmp_path):
 
 
 def test_command_line_sweep_replaces_the_configs_entry(tmp_path):
-    sweep(tmp_path, "+search=mapping", "opt=rmsprop", "x=interval(5, 6)")
+    sweep(tmp_path, "+search=mapping", "opt=choice(rmsprop)", "x=interval(5, 6)")
     for record in journal(tmp_path):
         assert "opt" not in record["params"] and 5 <= record["params"]["x"] <= 6
         assert "opt=rmsprop" in job_overrides(record["job_dir"])

@@ -42,24 +42,25 @@ class SkoptSweeper(Sweeper):
 
         self.config = config
         self.hydra_context = hydra_context
+        self.task = TimedTask(task_function, monitor=self.settings.monitor)
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context,
-            task_function=TimedTask(task_function),
-            config=config,
+            hydra_context=hydra_context, task_function=self.task, config=config
         )
 
     def sweep(self, arguments: List[str]) -> List[Sequence[JobReturn]]:
         assert self.config is not None and self.launcher is not None
         assert self.hydra_context is not None
-        from hydra_skopt_sweeper.loop import SweepLoop
+        from hydra_skopt_sweeper.loop import OUTCOMES_DIR, SweepLoop
         from hydra_skopt_sweeper.search_space import build_search_space
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         space = build_search_space(self.params, arguments, parser)
 
-        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        # jobs leave their outcome here, so a batch the launcher loses is not lost
+        self.task.outcomes_dir = str(sweep_dir / OUTCOMES_DIR)
 
         validated = False
 

@@ -1,6 +1,8 @@
 """A tiny Hydra app for the integration tests: a shifted sphere with knobs for each return type."""
 import math
 import os
+import signal
+import time
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -20,6 +22,9 @@ def main(cfg: DictConfig):
     with open(os.path.join(job_dir, "pid.txt"), "w") as handle:
         handle.write(str(os.getpid()))
     value = sphere(cfg)
+    time.sleep(cfg.sleep)
+    if cfg.die_above is not None and value > cfg.die_above:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
     if cfg.fail_above is not None and value > cfg.fail_above:
         raise RuntimeError(f"value {value} is above {cfg.fail_above}")
     mode = cfg.mode
@@ -33,7 +38,7 @@ def main(cfg: DictConfig):
         return np.float32(value)
     if mode == "none":
         return None
-    if mode == "nan":
+    if mode == "not_a_number":
         return math.nan
     if mode == "neg":
         return -value

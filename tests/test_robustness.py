@@ -1,0 +1,250 @@
+"""Never lose a trial: failure policies, dead workers, kills, resume, warm start, bad input.
+
+Every test runs real multiruns of tests/apps/sphere/app.py in subprocesses.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra.test_utils.test_utils import run_python_script
+
+from hydra_skopt_sweeper.journal import read_trials
+
+APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
+JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+
+
+def command(sweep_dir, *overrides):
+    return [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
+            "hydra.sweeper.random_state=0", *overrides]
+
+
+def sweep(sweep_dir, *overrides, check=True):
+    return run_python_script(command(sweep_dir, *overrides), raise_exception=check, print_error=check)
+
+
+def failing_sweep(sweep_dir, *overrides):
+    """Runs a sweep that must exit non-zero; returns (stdout, stderr)."""
+    process = subprocess.run([sys.executable, "-Werror", *command(sweep_dir, *overrides)],
+                             capture_output=True, text=True)
+    assert process.returncode != 0, process.stdout + process.stderr
+    return process.stdout, process.stderr
+
+
+def journal(sweep_dir):
+    return [json.loads(line) for line in (Path(sweep_dir) / "trials.jsonl").read_text().splitlines()]
+
+
+def results(sweep_dir):
+    return yaml.safe_load((Path(sweep_dir) / "optimization_results.yaml").read_text())
+
+
+SPACE = ["x=interval(-2, 2)", "y=interval(-2, 2)"]
+
+
+# -- failed trials ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode, extra, error", [
+    ("not_a_number", [], "not a finite number"),
+    ("none", [], "returned None"),
+    ("mapping", ["hydra.sweeper.monitor=val_acc"], "monitor='val_acc' is not in the returned mapping"),
+    ("float", ["fail_above=-1"], "RuntimeError: value"),
+])
+def test_each_kind_of_failure_is_recorded_with_its_error(tmp_path, mode, extra, error):
+    sweep(tmp_path, *SPACE, f"mode={mode}", "hydra.sweeper.n_calls=3",
+          "hydra.sweeper.n_initial_points=2", *extra)
+    records = journal(tmp_path)
+    assert len(records) == 3
+    assert all(r["status"] == "failed" and error in r["error"] and r["value"] is None for r in records)
+    summary = results(tmp_path)
+    assert summary["n_failed"] == 3 and summary["best_value"] is None
+
+
+def test_penalize_steers_away_and_the_sweep_goes_on(tmp_path):
+    # values above 1.5 fail: the penalised GP must still find the optimum region
+    sweep(tmp_path, *SPACE, "fail_above=1.5", "hydra.sweeper.on_failure=penalize",
+          "hydra.sweeper.n_calls=16", "hydra.sweeper.n_initial_points=6")
+    records = journal(tmp_path)
+    assert len(records) == 16
+    n_failed = sum(r["status"] == "failed" for r in records)
+    assert 0 < n_failed < 8
+    assert results(tmp_path)["best_value"] < 0.5
+
+
+def test_skip_never_proposes_a_failed_point_again(tmp_path):
+    # a categorical space of 3 points, one of which always fails
+    sweep(tmp_path, "opt=choice(adam,sgd,rmsprop)", "fail_above=0.5", "hydra.sweeper.on_failure=skip",
+          "hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=1")
+    records = journal(tmp_path)
+    assert sorted(r["params"]["opt"] for r in records) == ["adam", "rmsprop", "sgd"]
+    assert [r["status"] for r in records if r["params"]["opt"] == "rmsprop"] == ["failed"]
+
+
+def test_on_failure_raise_stops_with_the_trials_error(tmp_path):
+    out, err = failing_sweep(tmp_path, *SPACE, "fail_above=-1", "hydra.sweeper.on_failure=raise",
+                             "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=4",
+                             "hydra.sweeper.batch_size=2")
+    assert "failed and hydra.sweeper.on_failure=raise: RuntimeError: value" in err
+    assert "Traceback" not in err
+    assert len(journal(tmp_path)) == 2  # the failed batch is recorded, nothing after it ran
+
+
+def test_max_failures_stops_with_the_count(tmp_path):
+    out, err = failing_sweep(tmp_path, *SPACE, "mode=not_a_number", "hydra.sweeper.max_failures=3",
+                             "hydra.sweeper.n_calls=10", "hydra.sweeper.batch_size=2")
+    assert "Stopping: 4 trial(s) failed, hydra.sweeper.max_failures=3" in err
+    assert len(journal(tmp_path)) == 4
+
+
+def test_failures_do_not_change_the_exit_status(tmp_path):
+    sweep(tmp_path, *SPACE, "mode=not_a_number", "hydra.sweeper.n_calls=2",
+          "hydra.sweeper.n_initial_points=2")  # raises if the exit status is non-zero
+
+
+# -- dead workers, kills, resume ------------------------------------------------------------------
+
+def test_a_worker_that_dies_loses_only_its_own_trial(tmp_path):
+    # x > 1.2 means a value above 0.29: those trials SIGKILL their own worker process
+    sweep(tmp_path, "x=interval(-2, 2)", "die_above=1.5", "hydra.sweeper.n_calls=8",
+          "hydra.sweeper.n_initial_points=4", *JOBLIB)
+    records = journal(tmp_path)
+    assert [r["number"] for r in records] == list(range(8))
+    died = [r for r in records if r["status"] == "failed"]
+    assert died and all("the launcher lost the job (TerminatedWorkerError" in r["error"] for r in died)
+    kept = [r for r in records if r["status"] == "ok"]
+    assert kept and all(r["value"] <= 1.5 for r in kept)
+    # the survivors of a batch that lost a worker are kept with their values
+    lost_batches = {r["batch"] for r in died}
+    assert any(r["batch"] in lost_batches for r in kept)
+
+
+def _start(sweep_dir, *overrides):
+    return subprocess.Popen([sys.executable, *command(sweep_dir, *overrides)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _wait_for_lines(path, n, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.is_file() and len(path.read_text().splitlines()) >= n:
+            return
+        assert process.poll() is None, "the sweep ended before it could be interrupted"
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never reached {n} lines")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_killed_sweep_resumes_and_loses_nothing_journaled(tmp_path, sig):
+    overrides = [*SPACE, "sleep=0.4", "hydra.sweeper.n_calls=10", "hydra.sweeper.n_initial_points=4",
+                 "hydra.sweeper.batch_size=2", *JOBLIB]
+    process = _start(tmp_path, *overrides)
+    path = tmp_path / "trials.jsonl"
+    try:
+        _wait_for_lines(path, 4, process)
+        os.killpg(process.pid, sig)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    before = path.read_text()
+    n_before = len(before.splitlines())
+    assert 4 <= n_before < 10
+    out, _ = sweep(tmp_path, *overrides)
+    assert f"Resuming {path}: {n_before} trial(s)" in out
+    after = path.read_text()
+    assert after.startswith(before)
+    records = journal(tmp_path)
+    numbers = [r["number"] for r in records]
+    assert len(set(numbers)) == len(numbers) and numbers[:n_before] == sorted(numbers[:n_before])
+    assert min(numbers[n_before:]) > max(numbers[:n_before])
+    assert sum(r["status"] == "ok" for r in records) == 10
+    assert results(tmp_path)["n_trials"] == 10
+
+
+def test_a_torn_last_line_is_skipped_with_a_warning_on_resume(tmp_path):
+    overrides = [*SPACE, "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2"]
+    sweep(tmp_path, *overrides[:2], "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2")
+    with open(tmp_path / "trials.jsonl", "a") as handle:
+        handle.write('{"number": 2, "params": {"x": 0.1')
+    out, err = sweep(tmp_path, *overrides)
+    assert "skipping an unreadable record" in out + err
+    records = read_trials(tmp_path / "trials.jsonl")
+    assert [r.number for r in records] == [0, 1, 2, 3] and all(r.ok for r in records)
+
+
+def test_resume_of_a_finished_sweep_launches_nothing(tmp_path):
+    overrides = [*SPACE, "hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=2"]
+    sweep(tmp_path, *overrides)
+    before = (tmp_path / "trials.jsonl").read_text()
+    out, _ = sweep(tmp_path, *overrides)
+    assert "Launching" not in out and (tmp_path / "trials.jsonl").read_text() == before
+
+
+def test_resume_with_another_space_is_refused_saying_what_differs(tmp_path):
+    sweep(tmp_path, *SPACE, "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2")
+    _, err = failing_sweep(tmp_path, "x=interval(-3, 2)", "opt=adam,sgd", "hydra.sweeper.n_calls=4",
+                           "hydra.sweeper.n_initial_points=2")
+    assert "different search space" in err
+    assert "x: low -2.0 -> -3.0" in err and "opt is new" in err and "y is no longer searched" in err
+
+
+def test_resume_false_moves_the_old_journal_aside(tmp_path):
+    overrides = [*SPACE, "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2"]
+    sweep(tmp_path, *overrides)
+    sweep(tmp_path, *overrides, "hydra.sweeper.resume=false")
+    assert len(list(tmp_path.glob("trials.*.jsonl"))) == 1
+    assert [r["number"] for r in journal(tmp_path)] == [2, 3]
+
+
+def test_warm_start_seeds_the_gp_and_skips_what_does_not_fit(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    sweep(first, "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=8",
+          "hydra.sweeper.n_initial_points=8")
+    inside = sum(r["params"]["x"] >= 0 for r in journal(first))
+    out, _ = sweep(second, "x=interval(0, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=2",
+                   "hydra.sweeper.n_initial_points=2", f"hydra.sweeper.warm_start=[{first}/trials.jsonl]")
+    assert f"{inside} trial(s) told to the GP, {8 - inside} skipped" in out
+    assert len(journal(second)) == 2  # warm-start trials are not this sweep's trials
+
+
+def test_same_seed_and_results_give_the_same_proposals(tmp_path):
+    overrides = [*SPACE, "opt=choice(adam,sgd)", "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4",
+                 "hydra.sweeper.batch_size=2"]
+    sweep(tmp_path / "a", *overrides)
+    sweep(tmp_path / "b", *overrides)
+    assert [r["params"] for r in journal(tmp_path / "a")] == [r["params"] for r in journal(tmp_path / "b")]
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides, message", [
+    (["x=interval(2, 1)"], "low=2.0 must be smaller than high=1.0"),
+    (["x=tag(log, interval(0, 1))"], "a log scale needs low > 0, got low=0.0"),
+    (["x=choice()"], "x"),
+    (["+hydra.sweeper.params.z={type: real, low: 0, high: 1, prior: normal}"], "prior='normal': must be one of uniform, log-uniform"),
+    (["+hydra.sweeper.params.z={type: gaussian, low: 0, high: 1}"], "type='gaussian': must be one of real, int, categorical"),
+    (["+search=mapping", "x=0.5"], "x is both swept"),
+    (["hydra.sweeper.n_calls=0"], "hydra.sweeper.n_calls=0: must be an integer >= 1"),
+    (["hydra.sweeper.n_calls=5", "hydra.sweeper.n_initial_points=6"], "n_initial_points=6: must be <= n_calls=5"),
+    (["hydra.sweeper.acq_func=UCB"], "acq_func='UCB': must be one of EI, PI, LCB, gp_hedge"),
+    (["hydra.sweeper.batch_strategy=kriging"], "batch_strategy='kriging': must be one of cl_min, cl_mean, cl_max"),
+    (["hydra.sweeper.on_failure=ignore"], "on_failure='ignore': must be one of penalize, skip, raise"),
+    (["hydra.sweeper.constraint='y >'"], "hydra.sweeper.constraint"),
+    (["hydra.sweeper.constraint='y < w'"], "w"),
+    (["hydra.sweeper.constraint='y.__class__ is None'"], "hydra.sweeper.constraint"),
+    (["hydra.sweeper.constraint='open(y) == 1'"], "open"),
+    (["hydra.sweeper.constraint=no_such_module.check"], "no_such_module"),
+    (["hydra.sweeper.constraint='y > 5'"], "no point of the search space satisfies it"),
+])
+def test_bad_input_is_refused_before_any_trial_in_one_line(tmp_path, overrides, message):
+    out, err = failing_sweep(tmp_path, "y=interval(-2, 2)", *overrides)
+    assert message in err
+    assert "Traceback" not in err
+    assert "Launching" not in out and not (tmp_path / "trials.jsonl").exists()
