@@ -1,0 +1,489 @@
+"""Pictures of a sweep, drawn from its directory alone: ``convergence.png`` and ``objective.png``.
+
+Everything here reads what the loop already writes (``trials.jsonl``, ``search_space.json``,
+and, for labels only, ``multirun.yaml``), so the same pictures come from a finished sweep, a
+running one, or one that was killed:
+
+* ``convergence.png``: every trial's value (the user's value, not the sign-flipped loss the GP
+  is told) against its trial number, the best value so far as a line, batch boundaries as light
+  vertical lines and failed trials as red crosses on the edge of the plot;
+* ``objective.png``: skopt's partial-dependence plot (``skopt.plots.plot_objective``) of a GP
+  fitted on the successful trials, once there are enough of them for a GP
+  (:func:`min_trials_for_objective`). Categorical parameters show their options; grid
+  parameters (``range`` with a step) are searched as an index and shown with their real values.
+
+Drawing costs seconds (importing skopt and matplotlib, fitting the GP, evaluating the partial
+dependence), so the sweep loop never draws itself: :class:`PlotRefresher` runs
+``python -m hydra_skopt_sweeper.report SWEEP_DIR --plots-only --quiet`` in a background
+process, one at a time. This module imports neither matplotlib nor skopt at import time.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .journal import JOURNAL_NAME, RESULTS_NAME, Trial, best_trial, read_trials
+
+log = logging.getLogger(__name__)
+
+CONVERGENCE_NAME = "convergence.png"
+OBJECTIVE_NAME = "objective.png"
+SPACE_NAME = "search_space.json"  # written by the loop (loop.SPACE_FILE)
+MULTIRUN_NAME = "multirun.yaml"
+PLOTS_LOG_NAME = ".plots.log"
+
+
+def min_trials_for_objective(n_dims: int) -> int:
+    """Successful trials needed before ``objective.png`` is drawn: a GP needs a few points."""
+    return max(3, n_dims + 1)
+
+
+# -- reading a sweep dir ----------------------------------------------------------------------
+
+
+@dataclass
+class SweepRecord:
+    """What a sweep dir says about its sweep; any piece may be missing while it runs."""
+
+    sweep_dir: Path
+    trials: List[Trial]
+    space: Optional[Any] = None  # SearchSpace, or None before search_space.json exists
+    maximize: bool = False
+    objective_name: str = "objective"
+    n_calls: Optional[int] = None
+    results: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> List[Trial]:
+        return [t for t in self.trials if _usable(t)]
+
+    @property
+    def n_failed(self) -> int:
+        return sum(1 for t in self.trials if not t.ok)
+
+    def best(self) -> Optional[Trial]:
+        return best_trial(self.trials, self.maximize)
+
+
+def load_sweep(sweep_dir: Path) -> SweepRecord:
+    """Read a sweep dir: journal (a torn last line is skipped), space, direction, labels."""
+    sweep_dir = Path(sweep_dir)
+    trials = sorted(read_trials(sweep_dir / JOURNAL_NAME), key=lambda t: t.number)
+    record = SweepRecord(sweep_dir=sweep_dir, trials=trials)
+
+    results = _read_yaml(sweep_dir / RESULTS_NAME)
+    record.results = results if isinstance(results, dict) else {}
+    sweeper: Dict[str, Any] = {}
+    multirun = _read_yaml(sweep_dir / MULTIRUN_NAME)
+    if isinstance(multirun, dict):
+        sweeper = ((multirun.get("hydra") or {}).get("sweeper") or {})
+        if not isinstance(sweeper, dict):
+            sweeper = {}
+
+    maximize: Any = None
+    space_file = sweep_dir / SPACE_NAME
+    if space_file.is_file():
+        try:
+            described = json.loads(space_file.read_text(encoding="utf-8"))
+            from .search_space import SearchSpace
+
+            record.space = SearchSpace.from_description(described.get("params", {}))
+            maximize = described.get("maximize")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            log.warning("%s: unreadable (%s); drawing without the search space", space_file, error)
+    if maximize is None:
+        maximize = record.results.get("maximize", sweeper.get("maximize"))
+    record.maximize = bool(maximize)
+    monitor = sweeper.get("monitor")
+    if isinstance(monitor, str) and monitor:
+        record.objective_name = monitor
+    n_calls = sweeper.get("n_calls")
+    if isinstance(n_calls, int) and not isinstance(n_calls, bool):
+        record.n_calls = n_calls
+    return record
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        import yaml
+
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception as error:  # a half-written or hand-edited file: labels only, carry on
+        log.debug("%s: unreadable (%s)", path, error)
+        return None
+
+
+def _usable(trial: Trial) -> bool:
+    return trial.ok and trial.value is not None and math.isfinite(trial.value)
+
+
+def direction_word(maximize: bool) -> str:
+    return "maximised" if maximize else "minimised"
+
+
+# -- drawing ------------------------------------------------------------------------------------
+
+
+def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> Dict[str, Optional[Path]]:
+    """Draw ``convergence.png`` and, with enough successful trials, ``objective.png``.
+
+    Returns ``{"convergence": path, "objective": path or None}``. Files are written atomically
+    (a temporary file, then ``os.replace``); warnings are silenced and no figure is left open.
+    """
+    record = sweep if isinstance(sweep, SweepRecord) else load_sweep(Path(sweep))
+    out_dir = Path(out_dir) if out_dir is not None else record.sweep_dir
+    written: Dict[str, Optional[Path]] = {"convergence": None, "objective": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE_NAME)
+        if record.space is not None and record.space.params:
+            written["objective"] = draw_objective(record, out_dir / OBJECTIVE_NAME)
+    return written
+
+
+def _figure(figsize, dpi=100):
+    """A Figure outside pyplot's global state (nothing to close, nothing leaks)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, dpi=dpi)
+
+
+def _save(fig, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+        fig.clear()
+    return path
+
+
+def best_so_far(trials: Sequence[Trial], maximize: bool) -> List[Tuple[int, float]]:
+    """``(trial number, best value up to it)`` in trial order, in the user's values."""
+    pick = max if maximize else min
+    series: List[Tuple[int, float]] = []
+    best: Optional[float] = None
+    for trial in sorted(trials, key=lambda t: t.number):
+        if _usable(trial):
+            best = trial.value if best is None else pick(best, trial.value)
+        if best is not None:
+            series.append((trial.number, best))
+    return series
+
+
+def draw_convergence(record: SweepRecord, path: Path) -> Path:
+    """Best value so far against trial number; every trial a dot, failures and batches marked."""
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import blended_transform_factory
+
+    trials = record.trials
+    maximize = record.maximize
+    fig = _figure((8.0, 4.8))
+    ax = fig.add_subplot()
+
+    ok = [t for t in trials if _usable(t)]
+    if ok:
+        ax.scatter([t.number for t in ok], [t.value for t in ok], s=22, color="C0", alpha=0.75,
+                   zorder=3, label="trial")
+        series = best_so_far(trials, maximize)
+        steps_x, steps_y = [n for n, _ in series], [b for _, b in series]
+        ax.step(steps_x, steps_y, where="post", color="C1", lw=2, zorder=4, label="best so far")
+        values = [t.value for t in ok]
+        if min(values) > 0 and max(values) / min(values) > 1e3:
+            ax.set_yscale("log")
+
+    failed = [t for t in trials if not _usable(t)]
+    if failed:
+        # failures have no value: a cross on the "bad" edge of the plot
+        edge = 0.04 if maximize else 0.96
+        ax.scatter([t.number for t in failed], [edge] * len(failed), marker="x", color="red",
+                   s=40, zorder=5, clip_on=False, label=f"failed ({len(failed)})",
+                   transform=blended_transform_factory(ax.transData, ax.transAxes))
+
+    batches = 0
+    previous = None
+    for trial in trials:
+        if trial.batch is None:
+            continue
+        if previous is not None and trial.batch != previous:
+            ax.axvline(trial.number - 0.5, color="0.85", lw=0.8, zorder=0)
+        if trial.batch != previous:
+            batches += 1
+        previous = trial.batch
+    if batches > 1:
+        ax.plot([], [], color="0.85", lw=0.8, label="batch boundary")
+
+    ax.set_xlabel("trial number")
+    ax.set_ylabel(f"{record.objective_name} ({direction_word(maximize)})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if trials:
+        ax.set_xlim(trials[0].number - 0.7, trials[-1].number + 0.7)
+    best_trial_ = record.best()
+    counts = f"{len(trials)} trials, {len(failed)} failed" + (f", {batches} batches" if batches else "")
+    if best_trial_ is None:
+        ax.set_title(f"Convergence: no successful trial yet ({counts})")
+    else:
+        ax.set_title(f"Convergence: best {best_trial_.value:.6g} at trial #{best_trial_.number} ({counts})")
+    ax.grid(True, axis="y", color="0.93")
+    if trials:
+        ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+class _Negated:
+    """A GP fitted on losses, read as the user's values (maximised objectives)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, X, *args, **kwargs):
+        out = self.model.predict(X, *args, **kwargs)
+        if isinstance(out, tuple):
+            return (-out[0],) + tuple(out[1:])
+        return -out
+
+
+def fit_gp_result(record: SweepRecord, user_scale: bool = False, random_state: int = 0):
+    """An ``OptimizeResult`` holding a GP fitted on the successful trials' losses.
+
+    The GP is built as ``skopt.Optimizer`` builds it (``cook_estimator("GP")`` on the
+    normalised space); losses are the values, negated when the objective is maximised
+    (``func_vals`` holds them, and ``x`` is the best trial). With ``user_scale`` the model in
+    ``models[-1]`` predicts the user's values instead (for plotting a maximised objective).
+    Returns ``None`` when there are too few usable trials.
+    """
+    from skopt.space import Space
+    from skopt.utils import cook_estimator, create_result, normalize_dimensions
+
+    space = record.space
+    points, losses = [], []
+    for trial in record.trials:
+        if not _usable(trial):
+            continue
+        try:
+            point = space.to_point(trial.params)
+        except ValueError:
+            continue  # a hand-edited journal, or a trial from another space
+        points.append(point)
+        losses.append(-trial.value if record.maximize else trial.value)
+    if len(points) < min_trials_for_objective(len(space.params)):
+        return None
+    tspace = Space(normalize_dimensions(copy.deepcopy(space.dimensions())))
+    gp = cook_estimator("GP", space=tspace.dimensions, random_state=random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning on length scales at a bound
+        gp.fit(tspace.transform(points), losses)
+    model = _Negated(gp) if (user_scale and record.maximize) else gp
+    return create_result(points, losses, space=tspace, models=[model])
+
+
+def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
+    """skopt's partial dependence of a GP on the successful trials; None if too few yet."""
+    import numpy as np
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    from skopt.plots import plot_objective
+
+    space = record.space
+    n_dims = len(space.params)
+    result = fit_gp_result(record, user_scale=True)
+    if result is None:
+        return None
+
+    # keep the cost bounded at 10 params: 45 2-d panels of n_points**2 GP evaluations each
+    if n_dims <= 3:
+        n_points, n_samples, cell, dpi = 40, 250, 2.6, 100
+    elif n_dims <= 6:
+        n_points, n_samples, cell, dpi = 24, 150, 2.1, 100
+    else:
+        n_points, n_samples, cell, dpi = 14, 80, 1.75, 90
+    side = max(5.5, cell * n_dims) if n_dims > 1 else 6.0
+    fig = _figure((side, side if n_dims > 1 else 4.5), dpi=dpi)
+    outer = fig.add_subplot()
+    rng_state = np.random.get_state()  # plot_objective samples from numpy's global RNG
+    np.random.seed(0)
+    try:
+        plot_objective(
+            result, ax=outer, n_points=n_points, n_samples=n_samples,
+            dimensions=space.names, cmap="viridis" if record.maximize else "viridis_r",
+            show_points=True,
+        )
+    finally:
+        np.random.set_state(rng_state)
+    axes = np.array(fig.axes[1:], dtype=object).reshape(n_dims, n_dims)
+
+    # categorical and grid params: one tick per option (thinned past 8), labelled with its value
+    # (skopt prunes the end ticks, which leaves a two-option categorical with no label at all)
+    for k, param in enumerate(space.params):
+        if param.kind not in ("grid", "categorical"):
+            continue
+        labels = [str(v) for v in (param.choices if param.kind == "grid" else param.labels)]
+        step = max(1, math.ceil(len(labels) / 8))
+        ticks = list(range(0, len(labels), step))
+        formatter = FuncFormatter(lambda x, _, labels=labels: _grid_label(labels, x))
+        for i in range(n_dims):
+            for j in range(n_dims):
+                if i == j == k:
+                    axes[i, j].xaxis.set_major_locator(FixedLocator(ticks))
+                    axes[i, j].xaxis.set_major_formatter(formatter)
+                if i > j and j == k:
+                    bottom = i == n_dims - 1
+                    axes[i, j].xaxis.set_major_locator(FixedLocator(ticks))
+                    axes[i, j].xaxis.set_major_formatter(formatter if bottom else NullFormatter())
+                    if bottom:
+                        axes[i, j].tick_params(axis="x", labelrotation=45)
+                if i > j and i == k:
+                    axes[i, j].yaxis.set_major_locator(FixedLocator(ticks))
+                    axes[i, j].yaxis.set_major_formatter(formatter if j == 0 else NullFormatter())
+    for i in range(n_dims):
+        axes[i, i].set_ylabel(record.objective_name if n_dims > 1
+                              else f"{record.objective_name} (partial dependence)")
+    small = n_dims > 6
+    if small:
+        for ax in axes.ravel():
+            ax.tick_params(labelsize=6)
+            ax.xaxis.label.set_size(7)
+            ax.yaxis.label.set_size(7)
+    fig.suptitle(
+        f"Partial dependence of {record.objective_name} ({direction_word(record.maximize)}), "
+        f"GP on {len(result.x_iters)} trials; red: best trial",
+        fontsize=9 if small else 11,
+    )
+    if n_dims == 1:
+        # one parameter: the GP's mean itself; show the trials it was fitted on as well
+        ax = axes[0, 0]
+        xs = [_plot_coordinate(space.params[0], point[0]) for point in result.x_iters]
+        ys = [-y if record.maximize else y for y in result.func_vals]
+        ax.scatter(xs, ys, s=16, color="k", zorder=3, label="trials")
+        ax.relim()
+        ax.autoscale(axis="y")
+        ax.legend(loc="best", fontsize="small")
+        fig.subplots_adjust(left=0.06, right=0.84, bottom=0.08, top=0.78)
+    else:
+        # room for the longest tick label on the left column (categorical options can be long)
+        longest = max([len(_short_label(v)) for p in space.params[1:] if p.kind in ("grid", "categorical")
+                       for v in (p.choices if p.kind == "grid" else p.labels)] + [5])
+        left = min(0.25, 0.05 + 0.075 * longest * (0.6 if small else 1.0) / side)
+        fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=0.1, top=0.9)
+    return _save(fig, path)
+
+
+def _plot_coordinate(param: Any, x: Any) -> Any:
+    """Where skopt's plots put a point's coordinate: categories at their index."""
+    if param.kind == "categorical":
+        return list(param.labels).index(str(x))
+    return x
+
+
+def _short_label(value: Any) -> str:
+    return str(value)
+
+
+def _grid_label(labels: Sequence[str], x: float) -> str:
+    index = int(round(x))
+    if abs(x - index) > 1e-6 or not 0 <= index < len(labels):
+        return ""
+    return labels[index]
+
+
+# -- drawing in the background -------------------------------------------------------------------
+
+
+class PlotRefresher:
+    """Redraws a sweep's plots in a background process, never more than one at a time.
+
+    The loop calls :meth:`refresh` after each batch (it returns at once) and :meth:`wait` when
+    the sweep ends. A refresh that arrives while a drawing runs marks the plots dirty; a new
+    drawing starts as soon as the running one ends, so the last refresh is always drawn.
+    A failed drawing is logged (its output is in ``SWEEP_DIR/.plots.log``) and never stops
+    the sweep.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._proc: Optional[subprocess.Popen] = None
+        self._pending: Optional[Path] = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self.started = 0  # drawings started, for logs and tests
+        self.failures = 0
+
+    @staticmethod
+    def command(sweep_dir: Path) -> List[str]:
+        return [sys.executable, "-m", "hydra_skopt_sweeper.report", str(sweep_dir),
+                "--plots-only", "--quiet", "--nice"]
+
+    def refresh(self, sweep_dir: Path) -> None:
+        """Start redrawing ``sweep_dir``'s plots, or mark them dirty if a drawing is running."""
+        if not self.enabled:
+            return
+        sweep_dir = Path(sweep_dir).resolve()
+        with self._lock:
+            if self._proc is not None:
+                self._pending = sweep_dir
+                return
+            self._start(sweep_dir)
+
+    def running(self) -> bool:
+        return not self._idle.is_set()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until no drawing runs or is pending; False when ``timeout`` ran out first."""
+        done = self._idle.wait(timeout)
+        if not done:
+            log.warning("The plots are still being drawn in the background; they will appear "
+                        "in the sweep dir shortly")
+        return done
+
+    def _start(self, sweep_dir: Path) -> None:  # with self._lock held
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env["MPLBACKEND"] = "Agg"
+        env["PYTHONWARNINGS"] = "ignore"
+        log_path = sweep_dir / PLOTS_LOG_NAME
+        self._idle.clear()
+        try:
+            with open(log_path, "wb") as log_file:
+                proc = subprocess.Popen(self.command(sweep_dir), stdin=subprocess.DEVNULL,
+                                        stdout=log_file, stderr=subprocess.STDOUT, env=env,
+                                        close_fds=True)
+        except OSError as error:
+            log.warning("Cannot draw the plots in the background (%s); not trying again", error)
+            self.enabled = False
+            self._idle.set()
+            return
+        self._proc = proc
+        self.started += 1
+        threading.Thread(target=self._reap, args=(proc, log_path), daemon=True,
+                         name="skopt-plots").start()
+
+    def _reap(self, proc: subprocess.Popen, log_path: Path) -> None:
+        code = proc.wait()
+        with self._lock:
+            self._proc = None
+            if code != 0:
+                self.failures += 1
+                log.warning("Drawing the plots failed (exit %s); see %s", code, log_path)
+            pending, self._pending = self._pending, None
+            if pending is not None and self.enabled:
+                self._start(pending)
+            else:
+                self._idle.set()

@@ -1,0 +1,162 @@
+"""``skopt-report SWEEP_DIR``: the best trials of a sweep as a table, and its plots redrawn.
+
+Runnable as ``python -m hydra_skopt_sweeper.report SWEEP_DIR [--top N] [--plots-only]
+[--no-plots]`` or as the console script ``skopt-report``. It reads only the sweep dir, so it
+works on a finished sweep, on one still running, and on one that was killed (a torn last
+journal line is skipped; no ``optimization_results.yaml`` is needed).
+
+Exit status: 0, or 2 with one line on stderr when the directory holds no ``trials.jsonl``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+from .journal import JOURNAL_NAME, Trial
+from .plots import (
+    CONVERGENCE_NAME,
+    OBJECTIVE_NAME,
+    SweepRecord,
+    direction_word,
+    draw_plots,
+    load_sweep,
+    min_trials_for_objective,
+)
+
+PROG = "skopt-report"
+
+
+def rank_trials(record: SweepRecord) -> List[Trial]:
+    """Successful trials, best first (ties: the earlier trial first)."""
+    sign = -1.0 if record.maximize else 1.0
+    return sorted(record.finished, key=lambda t: (sign * t.value, t.number))
+
+
+def format_report(record: SweepRecord, top: int = 10) -> str:
+    trials = record.trials
+    lines = [f"Sweep {record.sweep_dir} ({record.objective_name}, {direction_word(record.maximize)})"]
+    batches = len({t.batch for t in trials if t.batch is not None})
+    progress = f"{len(trials)} trial(s), {record.n_failed} failed"
+    if batches:
+        progress += f", {batches} batch(es)"
+    if record.n_calls is not None:
+        if len(trials) >= record.n_calls:
+            progress += f"; complete (n_calls={record.n_calls})"
+        else:
+            progress += (f"; {len(trials)} of n_calls={record.n_calls}: still running, or "
+                         "stopped early (the same command resumes it)")
+    lines.append(progress)
+
+    best = record.best()
+    if best is None:
+        lines.append("No successful trial yet.")
+    else:
+        lines.append("")
+        lines.append(f"Best: trial #{best.number}, value {best.value!r}")
+        for name, value in best.params.items():
+            lines.append(f"  {name}: {value!r}")
+        if best.job_dir:
+            lines.append(f"  job dir: {best.job_dir}")
+
+        ranked = rank_trials(record)[: max(0, top)]
+        if ranked:
+            lines.append("")
+            lines.append(f"Top {len(ranked)} of {len(record.finished)} successful trial(s):")
+            header = ["rank", "trial", "value", "params", "job dir"]
+            rows = [[str(rank), str(t.number), f"{t.value:.6g}", _format_params(t.params), t.job_dir or ""]
+                    for rank, t in enumerate(ranked, start=1)]
+            lines.extend(_table(header, rows, right_aligned={0, 1, 2}))
+
+    failed = [t for t in trials if not t.ok]
+    if failed:
+        lines.append("")
+        lines.append(f"Failed trial(s) ({len(failed)}; the last {min(5, len(failed))}):")
+        for t in failed[-5:]:
+            error = (t.error or "no error recorded").strip().splitlines()[0] if (t.error or "").strip() else "no error recorded"
+            lines.append(f"  #{t.number}: {error[:160]}")
+    return "\n".join(lines)
+
+
+def _format_params(params: Any) -> str:
+    return " ".join(f"{k}={_short(v)}" for k, v in params.items())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_aligned=frozenset()) -> List[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [str(c).rjust(w) if i in right_aligned else str(c).ljust(w)
+                 for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(parts).rstrip()
+
+    return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def _plots_message(record: SweepRecord, written: dict) -> List[str]:
+    lines = []
+    if written.get("convergence"):
+        lines.append(f"Wrote {written['convergence']}")
+    if written.get("objective"):
+        lines.append(f"Wrote {written['objective']}")
+    elif record.space is None:
+        lines.append(f"No {OBJECTIVE_NAME}: the sweep dir has no search_space.json")
+    elif record.space.params:
+        need = min_trials_for_objective(len(record.space.params))
+        lines.append(f"No {OBJECTIVE_NAME} yet: the GP needs {need} successful trials, "
+                     f"there are {len(record.finished)}")
+    return lines
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Show the best trials of a hydra-skopt-sweeper sweep and redraw its plots "
+                    f"({CONVERGENCE_NAME}, {OBJECTIVE_NAME}).",
+    )
+    parser.add_argument("sweep_dir", help="the sweep dir (hydra.sweep.dir) holding trials.jsonl")
+    parser.add_argument("--top", type=int, default=10, metavar="N", help="trials in the table (10)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--plots-only", action="store_true", help="redraw the plots, print no table")
+    group.add_argument("--no-plots", action="store_true", help="print the table, draw nothing")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--nice", action="store_true", help=argparse.SUPPRESS)  # background redraws
+    args = parser.parse_args(argv)
+
+    sweep_dir = Path(args.sweep_dir)
+    if not (sweep_dir / JOURNAL_NAME).is_file():
+        print(f"{PROG}: error: {sweep_dir} has no {JOURNAL_NAME} (not a skopt_gp sweep dir, or no "
+              "batch has returned yet)", file=sys.stderr)
+        return 2
+    if args.nice and hasattr(os, "nice"):
+        try:
+            os.nice(10)  # the trials come first
+        except OSError:
+            pass
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
+                        format=f"{PROG}: %(levelname)s: %(message)s")
+
+    record = load_sweep(sweep_dir)
+    if not args.plots_only and not args.quiet:
+        print(format_report(record, top=args.top))
+    if not args.no_plots:
+        written = draw_plots(record)
+        if not args.quiet:
+            if not args.plots_only:
+                print()
+            print("\n".join(_plots_message(record, written)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+"""plots.py: convergence.png and objective.png from a sweep dir alone, and the background refresher."""
+import json
+import math
+import random
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from hydra_skopt_sweeper import plots
+from hydra_skopt_sweeper.plots import (
+    CONVERGENCE_NAME,
+    OBJECTIVE_NAME,
+    PlotRefresher,
+    best_so_far,
+    draw_plots,
+    fit_gp_result,
+    load_sweep,
+    min_trials_for_objective,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+REAL = {"kind": "real", "low": -2.0, "high": 2.0, "log": False}
+SPACES = {
+    "one": {"lr": {"kind": "real", "override_key": "lr", "low": 1e-4, "high": 1e-1, "log": True}},
+    "three": {
+        "x": dict(REAL, override_key="x"),
+        "n": {"kind": "grid", "override_key": "n", "choices": [16, 32, 48, 64],
+              "labels": ["16", "32", "48", "64"]},
+        "opt": {"kind": "categorical", "override_key": "opt", "choices": ["adam", "sgd", "rmsprop"],
+                "labels": ["adam", "sgd", "rmsprop"]},
+    },
+    "ten": {
+        **{f"p{i}": dict(REAL, override_key=f"p{i}") for i in range(8)},
+        "layers": {"kind": "int", "override_key": "layers", "low": 1, "high": 6, "log": False},
+        "act": {"kind": "categorical", "override_key": "act", "choices": ["relu", "tanh"],
+                "labels": ["relu", "tanh"]},
+    },
+}
+
+
+def _sample(spec, rng):
+    if spec["kind"] == "real":
+        if spec["log"]:
+            return math.exp(rng.uniform(math.log(spec["low"]), math.log(spec["high"])))
+        return rng.uniform(spec["low"], spec["high"])
+    if spec["kind"] == "int":
+        return rng.randint(spec["low"], spec["high"])
+    return rng.choice(spec["choices"])
+
+
+def _value(params):
+    """A smooth positive objective (like a validation loss); strings count by length."""
+    total = 0.0
+    for v in params.values():
+        x = math.log10(v) + 2.5 if isinstance(v, float) and 0 < v < 0.2 else (len(v) if isinstance(v, str) else v)
+        total += (float(x) - 0.5) ** 2
+    return 0.1 + total / len(params)
+
+
+def write_sweep(sweep_dir, space, n_ok, n_failed=0, maximize=False, batch=3, seed=0):
+    """A synthetic sweep dir as the loop writes it: search_space.json and trials.jsonl."""
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / "search_space.json").write_text(json.dumps({"params": space, "maximize": maximize}))
+    rng = random.Random(seed)
+    records = []
+    failed_at = set(range(1, 1 + 2 * n_failed, 2))
+    for number in range(n_ok + n_failed):
+        params = {name: _sample(spec, rng) for name, spec in space.items()}
+        failed = number in failed_at
+        value = _value(params)
+        records.append({
+            "number": number, "params": params,
+            "value": None if failed else (1.0 / value if maximize else value),
+            "status": "failed" if failed else "ok",
+            "error": "RuntimeError: diverged" if failed else None,
+            "duration_s": 0.5, "job_dir": str(sweep_dir / str(number)), "batch": number // batch + 1,
+        })
+    (sweep_dir / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return records
+
+
+def assert_png(path, min_bytes=10_000):
+    import matplotlib.image
+
+    path = Path(path)
+    assert path.is_file(), f"{path} was not written"
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    assert len(data) > min_bytes, f"{path} is only {len(data)} bytes"
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
+    assert image[..., :3].std() > 0.01, f"{path} is blank"  # something was drawn
+    return image
+
+
+def no_temporary_files(sweep_dir):
+    return [p.name for p in Path(sweep_dir).iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("kind, n_ok", [("one", 6), ("three", 12), ("ten", 14)])
+def test_draws_both_pictures(tmp_path, kind, n_ok):
+    write_sweep(tmp_path, SPACES[kind], n_ok=n_ok, n_failed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Hydra's tests run sweeps with -Werror
+        written = draw_plots(tmp_path)
+    assert written == {"convergence": tmp_path / CONVERGENCE_NAME, "objective": tmp_path / OBJECTIVE_NAME}
+    assert_png(tmp_path / CONVERGENCE_NAME)
+    image = assert_png(tmp_path / OBJECTIVE_NAME)
+    if kind == "ten":  # a 10 x 10 grid of panels needs room to be readable
+        assert min(image.shape[:2]) >= 1200
+    assert no_temporary_files(tmp_path) == []
+
+
+def test_no_pyplot_figure_is_left_open(tmp_path):
+    import matplotlib.pyplot as plt
+
+    write_sweep(tmp_path, SPACES["three"], n_ok=8)
+    before = plt.get_fignums()
+    draw_plots(tmp_path)
+    assert plt.get_fignums() == before
+
+
+def test_objective_waits_for_enough_successful_trials(tmp_path):
+    space = SPACES["three"]
+    need = min_trials_for_objective(len(space))
+    assert need == 4
+    # failed trials do not count towards the GP
+    write_sweep(tmp_path, space, n_ok=need - 1, n_failed=3)
+    written = draw_plots(tmp_path)
+    assert_png(tmp_path / CONVERGENCE_NAME)
+    assert written["objective"] is None
+    assert not (tmp_path / OBJECTIVE_NAME).exists()
+
+    write_sweep(tmp_path, space, n_ok=need, n_failed=3)
+    assert draw_plots(tmp_path)["objective"] == tmp_path / OBJECTIVE_NAME
+    assert_png(tmp_path / OBJECTIVE_NAME)
+
+
+def test_only_failures_or_nothing_yet_still_draw_convergence(tmp_path):
+    write_sweep(tmp_path / "failed", SPACES["one"], n_ok=0, n_failed=3)
+    assert draw_plots(tmp_path / "failed")["objective"] is None
+    assert_png(tmp_path / "failed" / CONVERGENCE_NAME, min_bytes=5_000)
+
+    empty = tmp_path / "empty"
+    write_sweep(empty, SPACES["one"], n_ok=0)
+    assert draw_plots(empty)["convergence"] == empty / CONVERGENCE_NAME
+
+
+def test_without_search_space_only_convergence(tmp_path):
+    write_sweep(tmp_path, SPACES["three"], n_ok=10)
+    (tmp_path / "search_space.json").unlink()
+    written = draw_plots(tmp_path)
+    assert written["objective"] is None
+    assert_png(tmp_path / CONVERGENCE_NAME)
+
+
+def test_maximize_plots_the_users_values(tmp_path):
+    records = write_sweep(tmp_path, SPACES["three"], n_ok=12, maximize=True)
+    record = load_sweep(tmp_path)
+    assert record.maximize is True
+    values = [r["value"] for r in records if r["status"] == "ok"]
+    assert all(v > 0 for v in values)
+
+    # convergence: the best so far is the running maximum of what the trials returned
+    series = best_so_far(record.trials, maximize=True)
+    bests = [b for _, b in series]
+    assert bests == sorted(bests) and bests[-1] == max(values)
+    assert bests[0] == values[0]
+
+    # objective: the GP is told losses (negated values), the plotted model predicts values
+    loss_result = fit_gp_result(record)
+    assert list(loss_result.func_vals) == [-v for v in values]
+    assert loss_result.fun == -max(values)
+    plotted = fit_gp_result(record, user_scale=True)
+    predicted = plotted.models[-1].predict(plotted.space.transform(plotted.x_iters))
+    assert min(predicted) > 0
+    assert abs(max(predicted) - max(values)) < 0.25 * (max(values) - min(values))
+
+    draw_plots(record)
+    assert_png(tmp_path / OBJECTIVE_NAME)
+
+
+def test_convergence_ylabel_names_the_monitor_and_direction(tmp_path, monkeypatch):
+    write_sweep(tmp_path, SPACES["one"], n_ok=5, maximize=True)
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    monitor: val_acc\n    n_calls: 9\n")
+    record = load_sweep(tmp_path)
+    assert (record.objective_name, record.n_calls) == ("val_acc", 9)
+    labels = []
+    real_save = plots._save
+
+    def spy(fig, path):
+        labels.extend(ax.get_ylabel() for ax in fig.axes)
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    plots.draw_convergence(record, tmp_path / CONVERGENCE_NAME)
+    assert labels == ["val_acc (maximised)"]
+
+
+def test_batch_boundaries_and_failures_are_drawn(tmp_path, monkeypatch):
+    write_sweep(tmp_path, SPACES["one"], n_ok=7, n_failed=2, batch=3)  # 9 trials: batches 1, 2, 3
+    record = load_sweep(tmp_path)
+    seen = {}
+    real_save = plots._save
+
+    def spy(fig, path):
+        ax = fig.axes[0]
+        seen["vlines"] = sorted(line.get_xdata()[0] for line in ax.lines
+                                if len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1])
+        seen["legend"] = [t.get_text() for t in ax.get_legend().get_texts()]
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    plots.draw_convergence(record, tmp_path / CONVERGENCE_NAME)
+    assert seen["vlines"] == [2.5, 5.5]
+    assert "failed (2)" in seen["legend"] and "best so far" in seen["legend"]
+
+
+# -- PlotRefresher ----------------------------------------------------------------------------------
+
+# Stands in for the report: fails if two run at once, records each run.
+_FAKE_DRAW = (
+    "import os, sys, time\n"
+    "d = sys.argv[1]\n"
+    "fd = os.open(os.path.join(d, 'lock'), os.O_CREAT | os.O_EXCL)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "os.close(fd); os.remove(os.path.join(d, 'lock'))\n"
+    "open(os.path.join(d, 'runs'), 'a').write('x')\n"
+)
+
+
+def _fake_refresher(sleep_s):
+    refresher = PlotRefresher()
+    refresher.command = lambda sweep_dir: [sys.executable, "-c", _FAKE_DRAW, str(sweep_dir), str(sleep_s)]
+    return refresher
+
+
+def test_refresher_runs_one_drawing_at_a_time_and_draws_the_last_refresh(tmp_path):
+    refresher = _fake_refresher(0.5)
+    started = time.perf_counter()
+    for _ in range(5):
+        refresher.refresh(tmp_path)
+    assert time.perf_counter() - started < 0.5  # refresh never waits for a drawing
+    assert refresher.running()
+    assert refresher.wait(timeout=30)
+    assert refresher.failures == 0  # never two at once (the lock file would have failed one)
+    assert refresher.started == 2  # the first, then one for the four that came while it ran
+    assert (tmp_path / "runs").read_text() == "xx"
+    assert not refresher.running()
+
+
+def test_refresher_wait_times_out_while_drawing(tmp_path):
+    refresher = _fake_refresher(1.5)
+    refresher.refresh(tmp_path)
+    assert refresher.wait(timeout=0.1) is False
+    assert refresher.wait(timeout=30) is True
+    assert refresher.started == 1
+
+
+def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
+    write_sweep(tmp_path, SPACES["three"], n_ok=6)
+    refresher = PlotRefresher()
+    refresher.refresh(tmp_path)
+    write_sweep(tmp_path, SPACES["three"], n_ok=9, seed=1)  # a batch returned meanwhile
+    written_after = time.time()
+    refresher.refresh(tmp_path)
+    assert refresher.wait(timeout=120)
+    assert refresher.failures == 0, (tmp_path / plots.PLOTS_LOG_NAME).read_text()
+    assert_png(tmp_path / CONVERGENCE_NAME)
+    assert_png(tmp_path / OBJECTIVE_NAME)
+    # the last drawing started after the last refresh, so it saw all 9 trials
+    assert (tmp_path / CONVERGENCE_NAME).stat().st_mtime >= written_after
+
+
+def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
+    refresher = PlotRefresher()
+    refresher.refresh(tmp_path)  # no trials.jsonl: the report exits 2
+    assert refresher.wait(timeout=60)
+    assert refresher.failures == 1
+    assert "trials.jsonl" in (tmp_path / plots.PLOTS_LOG_NAME).read_text()
+    assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
+
+
+def test_disabled_refresher_does_nothing(tmp_path):
+    refresher = PlotRefresher(enabled=False)
+    refresher.refresh(tmp_path)
+    assert refresher.wait(timeout=0) and refresher.started == 0
