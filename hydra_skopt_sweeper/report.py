@@ -58,8 +58,7 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
     else:
         lines.append("")
         lines.append(f"Best: trial #{best.number}, value {best.value!r}")
-        for name, value in best.params.items():
-            lines.append(f"  {name}: {value!r}")
+        lines.append(f"  overrides: {_overrides(record, best.params)}")
         if best.job_dir:
             lines.append(f"  job dir: {best.job_dir}")
 
@@ -80,6 +79,21 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
             error = (t.error or "no error recorded").strip().splitlines()[0] if (t.error or "").strip() else "no error recorded"
             lines.append(f"  #{t.number}: {error[:160]}")
     return "\n".join(lines)
+
+
+def _overrides(record: SweepRecord, params: Any) -> str:
+    """The best params as Hydra overrides, every digit kept (to paste on a command line)."""
+    from .search_space import format_value
+
+    by_name = {p.name: p for p in record.space.params} if record.space is not None else {}
+    parts = []
+    for name, value in params.items():
+        try:
+            parts.append(by_name[name].override(value) if name in by_name
+                         else f"{name}={format_value(value)}")
+        except (TypeError, ValueError):
+            parts.append(f"{name}={value!r}")
+    return " ".join(parts)
 
 
 def _format_params(params: Any) -> str:

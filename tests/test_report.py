@@ -1,0 +1,192 @@
+"""report.py: the top-trials table, killed sweeps, errors, plots, and the console script."""
+import json
+import math
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra.test_utils.test_utils import run_python_script
+
+from hydra_skopt_sweeper import report
+from hydra_skopt_sweeper.plots import CONVERGENCE_NAME, OBJECTIVE_NAME
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "tests" / "apps" / "sphere" / "app.py"
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    """A real, finished sweep: 8 trials in batches of 2, those above 10 fail (3 with this seed)."""
+    path = tmp_path_factory.mktemp("sweep")
+    run_python_script([
+        str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={path}",
+        "x=interval(-2, 2)", "y=interval(-2, 2)", "opt=choice(adam, sgd)", "fail_above=10",
+        "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", "hydra.sweeper.batch_size=2",
+        "hydra.sweeper.random_state=3",
+    ])
+    n_ok = sum(1 for r in records(path) if r["status"] == "ok")
+    assert 4 <= n_ok < 8, f"the fixture needs successes and failures, got {n_ok} ok of 8"
+    return path
+
+
+def records(path):
+    return [json.loads(line) for line in (path / "trials.jsonl").read_text().splitlines() if line.strip()]
+
+
+def table_rows(out):
+    """The rows under the table's dashed rule: (rank, trial, value)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("----")) + 1
+    rows = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        rank, number, value = line.split()[:3]
+        rows.append((int(rank), int(number), float(value)))
+    return rows
+
+
+def test_table_lists_the_best_trial_first(sweep_dir, capsys):
+    assert report.main([str(sweep_dir), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    ok = sorted((r for r in records(sweep_dir) if r["status"] == "ok"), key=lambda r: r["value"])
+
+    rows = table_rows(out)
+    assert [r[0] for r in rows] == list(range(1, len(ok) + 1))
+    assert rows[0][1] == results["best_trial"]
+    assert [r[1] for r in rows] == [r["number"] for r in ok]
+    assert [r[2] for r in rows] == sorted(r[2] for r in rows)
+    assert f"Best: trial #{results['best_trial']}, value {results['best_value']!r}" in out
+    assert f"{results['n_trials']} trial(s), {results['n_failed']} failed" in out
+    assert "complete (n_calls=8)" in out
+    best = results["best_params"]
+    assert f"x={best['x']!r} y={best['y']!r} opt={best['opt']}" in out  # full precision, as overrides
+    assert results["best_job_dir"] in out
+    assert not (sweep_dir / CONVERGENCE_NAME).exists()  # --no-plots
+
+
+def test_top_limits_the_table(sweep_dir, capsys):
+    assert report.main([str(sweep_dir), "--no-plots", "--top", "2"]) == 0
+    assert [r[0] for r in table_rows(capsys.readouterr().out)] == [1, 2]
+
+
+def test_failed_trials_are_counted_and_shown(tmp_path, capsys):
+    path = tmp_path / "sweep"
+    path.mkdir()
+    lines = [
+        {"number": 0, "params": {"x": 0.5}, "value": 2.0, "status": "ok", "batch": 1, "job_dir": "/j/0"},
+        {"number": 1, "params": {"x": 1.5}, "value": None, "status": "failed", "batch": 1,
+         "error": "RuntimeError: out of memory\nTraceback ..."},
+        {"number": 2, "params": {"x": 1.0}, "value": 1.0, "status": "ok", "batch": 2, "job_dir": "/j/2"},
+    ]
+    (path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert report.main([str(path), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "3 trial(s), 1 failed, 2 batch(es)" in out
+    assert "#1: RuntimeError: out of memory" in out and "Traceback" not in out
+    assert table_rows(out) == [(1, 2, 1.0), (2, 0, 2.0)]
+
+
+def test_maximized_sweep_ranks_the_largest_first(tmp_path, capsys):
+    path = tmp_path / "sweep"
+    path.mkdir()
+    (path / "search_space.json").write_text(json.dumps({
+        "params": {"x": {"kind": "real", "override_key": "x", "low": 0.0, "high": 2.0, "log": False}},
+        "maximize": True}))
+    values = [0.7, 0.9, 0.8]
+    (path / "trials.jsonl").write_text("".join(
+        json.dumps({"number": i, "params": {"x": i * 0.5}, "value": v, "status": "ok"}) + "\n"
+        for i, v in enumerate(values)))
+    assert report.main([str(path), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "(objective, maximised)" in out
+    assert [r[1] for r in table_rows(out)] == [1, 2, 0]
+
+
+def test_killed_sweep_with_a_torn_line_and_no_results_file(sweep_dir, tmp_path, capsys):
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    shutil.copy(sweep_dir / "search_space.json", killed)
+    whole = records(sweep_dir)[:5]
+    text = "".join(json.dumps(r) + "\n" for r in whole)
+    (killed / "trials.jsonl").write_text(text + '{"number": 5, "params": {"x": 0.1')  # torn
+    assert not (killed / "optimization_results.yaml").exists()
+
+    assert report.main([str(killed)]) == 0
+    out = capsys.readouterr().out
+    ok = [r for r in whole if r["status"] == "ok"]
+    best = min(ok, key=lambda r: r["value"])
+    assert f"{len(whole)} trial(s), {len(whole) - len(ok)} failed" in out
+    assert f"Best: trial #{best['number']}" in out
+    assert table_rows(out)[0][1] == best["number"]
+    assert (killed / CONVERGENCE_NAME).is_file()
+    assert (killed / OBJECTIVE_NAME).is_file() == (len(ok) >= 4)
+
+
+def test_running_sweep_says_how_far_it_is(sweep_dir, tmp_path, capsys):
+    running = tmp_path / "running"
+    running.mkdir()
+    shutil.copy(sweep_dir / "multirun.yaml", running)
+    (running / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records(sweep_dir)[:3]))
+    assert report.main([str(running), "--no-plots"]) == 0
+    assert "3 of n_calls=8: still running, or stopped early" in capsys.readouterr().out
+
+
+def _run_module(*args):
+    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.report", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_a_dir_without_journal_exits_2_with_one_line(tmp_path):
+    done = _run_module(tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "trials.jsonl" in done.stderr and str(tmp_path) in done.stderr
+    assert _run_module(tmp_path / "missing").returncode == 2
+
+
+def test_plots_only_writes_the_pictures_and_no_table(sweep_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
+    done = _run_module(copy, "--plots-only")
+    assert done.returncode == 0, done.stderr
+    assert "rank" not in done.stdout and "Best:" not in done.stdout
+    assert f"Wrote {copy / CONVERGENCE_NAME}" in done.stdout
+    for name in (CONVERGENCE_NAME, OBJECTIVE_NAME):
+        data = (copy / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    quiet = _run_module(copy, "--plots-only", "--quiet")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_plots_only_and_no_plots_exclude_each_other(sweep_dir):
+    done = _run_module(sweep_dir, "--plots-only", "--no-plots")
+    assert done.returncode == 2 and "not allowed with" in done.stderr
+
+
+def test_console_script_is_declared_and_resolves():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    value = pyproject["project"]["scripts"]["skopt-report"]
+    assert value == "hydra_skopt_sweeper.report:main"
+    entry = metadata.EntryPoint(name="skopt-report", value=value, group="console_scripts")
+    assert entry.load() is report.main
+
+
+def test_installed_console_script_runs(sweep_dir):
+    script = Path(sysconfig.get_path("scripts")) / "skopt-report"
+    if not script.is_file():
+        pytest.skip(f"no {script}: this venv was installed before the console script was "
+                    "declared; reinstall with pip install -e .")
+    done = subprocess.run([str(script), str(sweep_dir), "--no-plots", "--top", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(table_rows(done.stdout)) == 1
+    assert "Best: trial #" in done.stdout
