@@ -104,8 +104,12 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
     if maximize is None:
         maximize = record.results.get("maximize", sweeper.get("maximize"))
     record.maximize = bool(maximize)
+    # the name of what the trials return: the sweeper's monitor key, else the app's own
+    # top-level `monitor` (a Lightning convention, e.g. the example app's val_loss)
     monitor = sweeper.get("monitor")
-    if isinstance(monitor, str) and monitor:
+    if not (isinstance(monitor, str) and monitor) and isinstance(multirun, dict):
+        monitor = multirun.get("monitor")
+    if isinstance(monitor, str) and monitor and "${" not in monitor:
         record.objective_name = monitor
     n_calls = sweeper.get("n_calls")
     if isinstance(n_calls, int) and not isinstance(n_calls, bool):

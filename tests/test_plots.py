@@ -290,3 +290,11 @@ def test_disabled_refresher_does_nothing(tmp_path):
     refresher = PlotRefresher(enabled=False)
     refresher.refresh(tmp_path)
     assert refresher.wait(timeout=0) and refresher.started == 0
+
+
+def test_objective_name_falls_back_to_the_apps_monitor_key(tmp_path):
+    write_sweep(tmp_path, SPACES["one"], n_ok=3)
+    (tmp_path / "multirun.yaml").write_text("monitor: val_loss\nhydra:\n  sweeper:\n    monitor: null\n")
+    assert load_sweep(tmp_path).objective_name == "val_loss"
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    n_calls: 3\n")
+    assert load_sweep(tmp_path).objective_name == "objective"
