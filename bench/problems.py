@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -60,6 +60,8 @@ class Problem:
     sweep: Dict[str, str]  # Hydra sweep syntax per param (what the sweepers get)
     optimum: float
     evaluate: Callable[[Dict[str, Any]], float]
+    # the Optuna sweeper's spelling where it differs: its range() includes the end
+    optuna_sweep: Optional[Dict[str, str]] = None
 
     def dimensions(self) -> list:
         """skopt dimensions equal to the sweep strings (for gp_minimize and the proposer)."""
@@ -83,15 +85,17 @@ class Problem:
 
 PROBLEMS: Dict[str, Problem] = {
     "branin": Problem(
-        "branin", 40, {"x1": "interval(-5, 10)", "x2": "interval(0, 15)"}, 0.397887357729738,
+        "branin", 40, {"x1": "interval(-5.0, 10.0)", "x2": "interval(0.0, 15.0)"}, 0.397887357729738,
         lambda p: branin(p["x1"], p["x2"])),
     "hartmann6": Problem(
-        "hartmann6", 60, {f"x{i}": "interval(0, 1)" for i in range(6)}, HARTMANN6_MIN,
+        "hartmann6", 60, {f"x{i}": "interval(0.0, 1.0)" for i in range(6)}, HARTMANN6_MIN,
         lambda p: hartmann6([p[f"x{i}"] for i in range(6)])),
     "mixed": Problem(
         "mixed", 40,
         {"lr": "tag(log, interval(1e-5, 1e-1))", "units": "range(16, 272, 16)",
          "optimizer": "choice(adam, sgd, rmsprop)"},
         0.0,
-        lambda p: mixed(p["lr"], p["units"], p["optimizer"])),
+        lambda p: mixed(p["lr"], p["units"], p["optimizer"]),
+        {"lr": "tag(log, interval(1e-5, 1e-1))", "units": "range(16, 256, 16)",
+         "optimizer": "choice(adam, sgd, rmsprop)"}),
 }

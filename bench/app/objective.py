@@ -1,0 +1,26 @@
+"""The benchmark app: a Hydra app returning a test function's value (see bench/problems.py).
+
+    python bench/app/objective.py problem=branin x1=3.14 x2=2.27
+    python bench/app/objective.py -m hydra/sweeper=skopt_gp problem=branin 'x1=interval(-5.0, 10.0)' ...
+
+It imports nothing but Hydra and numpy, so it runs in the project venv and in the Optuna
+sweeper's venv (bench/.venv-optuna) alike.
+"""
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from problems import PROBLEMS  # noqa: E402
+
+
+@hydra.main(version_base=None, config_path=".", config_name="config")
+def main(cfg: DictConfig) -> float:
+    params = OmegaConf.to_container(cfg, resolve=True)
+    return PROBLEMS[cfg.problem].evaluate(params)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Unit tests of the batch proposer (no Hydra): points, constraints, exclusions, seeds, models."""
+import math
+
+import numpy as np
+import pytest
+from skopt.space import Categorical, Integer, Real
+
+from hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
+
+
+def branin(x1, x2):
+    return ((x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10)
+
+
+BRANIN_MIN = 0.397887357729738
+BRANIN_DIMS = [Real(-5.0, 10.0), Real(0.0, 15.0)]
+MIXED_DIMS = [Real(1e-4, 1e-1, prior="log-uniform"), Integer(1, 8), Integer(0, 4),  # a grid index
+              Categorical(["adam", "sgd", "rmsprop"])]
+
+
+def mixed_loss(point):
+    lr, layers, grid, opt = point
+    return (math.log10(lr) + 2) ** 2 + 0.1 * (layers - 3) ** 2 + 0.2 * grid + {"adam": 0, "sgd": 0.5, "rmsprop": 1}[opt]
+
+
+def run(proposer, loss, n_calls, batch):
+    """Drive a proposer like the loop does; return every (point, loss)."""
+    history = []
+    while len(history) < n_calls:
+        points = proposer.ask(min(batch, n_calls - len(history)))
+        losses = [loss(p) for p in points]
+        proposer.tell(points, losses)
+        history.extend(zip(points, losses))
+    return history
+
+
+def key(point):
+    return tuple(round(v, 9) if isinstance(v, float) else v for v in point)
+
+
+def in_bounds(dims, point):
+    for dim, value in zip(dims, point):
+        if isinstance(dim, Categorical):
+            assert value in dim.categories and type(value) is str
+        elif isinstance(dim, Integer):
+            assert type(value) is int and dim.low <= value <= dim.high
+        else:
+            assert type(value) is float and dim.low <= value <= dim.high
+    return True
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_points_are_distinct_plain_and_within_bounds(batch):
+    proposer = BatchProposer(MIXED_DIMS, n_initial_points=6, random_state=1)
+    history = run(proposer, mixed_loss, 18, batch)
+    points = [p for p, _ in history]
+    assert all(in_bounds(MIXED_DIMS, p) for p in points)
+    assert len({key(p) for p in points}) == len(points)
+    assert proposer.model_ready and proposer.n_told == 18
+
+
+def test_a_batch_of_n_returns_n_points_in_both_phases():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=5, random_state=0)
+    assert len(proposer.ask(3)) == 3  # design
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=5, random_state=0)
+    run(proposer, lambda p: branin(*p), 5, 5)
+    batch = proposer.ask(7)  # model, constant liar
+    assert len(batch) == 7 and len({key(p) for p in batch}) == 7
+
+
+def test_a_batch_spanning_the_end_of_the_design_is_whole():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=6, random_state=0)
+    run(proposer, lambda p: branin(*p), 4, 4)
+    batch = proposer.ask(4)  # 2 design points, 2 from the model
+    assert len(batch) == 4 and len({key(p) for p in batch}) == 4
+
+
+@pytest.mark.parametrize("generator", ["sobol", "lhs", "grid", "random"])
+def test_the_constraint_is_never_broken_even_when_it_rejects_97_percent(generator):
+    # x1 + x2 within a thin band: about 3% of the box
+    def allowed(p):
+        return 9.8 <= p[0] + p[1] <= 10.2
+
+    fraction = np.mean([allowed(p) for p in sample_allowed(
+        __import__("skopt").space.Space(BRANIN_DIMS), 4000, None, np.random.RandomState(0))])
+    assert 0.02 < fraction < 0.04
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=5, initial_point_generator=generator,
+                             is_allowed=allowed, random_state=3)
+    history = run(proposer, lambda p: branin(*p), 14, 3)
+    assert all(allowed(p) for p, _ in history)
+    assert proposer.model_ready
+
+
+def test_excluded_points_are_never_proposed_again():
+    dims = [Categorical(["a", "b", "c", "d"]), Integer(0, 1)]  # 8 points
+    proposer = BatchProposer(dims, n_initial_points=2, random_state=0)
+    first = proposer.ask(2)
+    proposer.tell(first[:1], [1.0])
+    proposer.exclude(first[1:])  # failed under on_failure=skip
+    seen = [key(first[0]), key(first[1])]
+    while True:
+        try:
+            batch = proposer.ask(2)
+        except SearchSpaceExhausted:
+            break
+        seen += [key(p) for p in batch]
+        proposer.tell(batch, [float(len(seen) + i) for i in range(len(batch))])
+    assert len(seen) == len(set(seen)) == 8
+    assert proposer.n_told == 7
+
+
+def test_the_same_seed_and_values_give_the_same_points_and_another_seed_others():
+    def trace(seed):
+        proposer = BatchProposer(MIXED_DIMS, n_initial_points=5, random_state=seed)
+        return [p for p, _ in run(proposer, mixed_loss, 13, 4)]
+
+    assert trace(7) == trace(7)
+    assert trace(7) != trace(8)
+
+
+def test_gp_gets_close_to_the_branin_optimum_in_25_evaluations():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=8, acq_func="EI", random_state=0)
+    best = min(v for _, v in run(proposer, lambda p: branin(*p), 25, 1))
+    assert best - BRANIN_MIN < 0.05  # random search needs thousands of points for this
+
+
+def test_default_gp_hedge_with_batches_improves_on_its_initial_design():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=8, random_state=0)
+    history = run(proposer, lambda p: branin(*p), 24, 4)
+    assert min(v for _, v in history[8:]) < min(v for _, v in history[:8])
+    assert min(v for _, v in history) - BRANIN_MIN < 0.5
+
+
+@pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_loss_is_refused_and_the_proposer_still_works(loss):
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=2, random_state=0)
+    points = proposer.ask(2)
+    with pytest.raises(ValueError, match="not finite"):
+        proposer.tell(points, [1.0, loss])
+    proposer.tell(points, [1.0, 2.0])
+    assert len(proposer.ask(2)) == 2
+
+
+def test_a_point_outside_the_space_is_refused():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=2, random_state=0)
+    with pytest.raises(ValueError, match="not within"):
+        proposer.tell([[11.0, 1.0]], [1.0])
+
+
+@pytest.mark.parametrize("acq_func", ["EI", "PI", "LCB", "gp_hedge"])
+@pytest.mark.parametrize("acq_optimizer", ["lbfgs", "sampling"])
+def test_every_acquisition_function_and_optimizer_on_a_mixed_space(acq_func, acq_optimizer):
+    proposer = BatchProposer(MIXED_DIMS, n_initial_points=5, acq_func=acq_func,
+                             acq_optimizer=acq_optimizer, random_state=0)
+    history = run(proposer, mixed_loss, 11, 3)
+    assert all(in_bounds(MIXED_DIMS, p) for p, _ in history)
+    assert len({key(p) for p, _ in history}) == 11
+
+
+def test_categorical_only_space_is_searched_without_repeats_until_exhausted():
+    dims = [Categorical(["x", "y", "z"]), Categorical(["p", "q"])]
+    proposer = BatchProposer(dims, n_initial_points=2, random_state=0)
+    history = run(proposer, lambda p: float(ord(p[0]) + ord(p[1])), 6, 2)
+    assert len({key(p) for p, _ in history}) == 6
+    with pytest.raises(SearchSpaceExhausted, match="n_calls"):
+        proposer.ask(1)
+
+
+def test_a_nearly_exhausted_space_returns_what_is_left():
+    proposer = BatchProposer([Integer(0, 4)], n_initial_points=2, random_state=0)
+    told = [p for p, _ in run(proposer, lambda p: float(p[0]), 3, 1)]
+    assert sorted(proposer.ask(4)) == sorted([i] for i in range(5) if [i] not in told)
+    with pytest.raises(SearchSpaceExhausted):
+        proposer.ask(1)
+
+
+@pytest.mark.parametrize("estimator", ["RF", "ET"])
+def test_forest_estimators_propose_allowed_distinct_points(estimator):
+    def allowed(p):
+        return p[1] <= 6
+
+    proposer = BatchProposer(MIXED_DIMS, n_initial_points=4, base_estimator=estimator,
+                             is_allowed=allowed, random_state=0)
+    history = run(proposer, mixed_loss, 10, 3)
+    assert all(allowed(p) and in_bounds(MIXED_DIMS, p) for p, _ in history)
+    assert len({key(p) for p, _ in history}) == 10 and proposer.model_ready
+
+
+def test_pending_points_are_not_proposed_again_before_they_are_told():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=3, random_state=0)
+    run(proposer, lambda p: branin(*p), 3, 3)
+    first, second = proposer.ask(2), proposer.ask(2)
+    assert len({key(p) for p in first + second}) == 4
+
+
+def test_no_warning_escapes(recwarn):
+    proposer = BatchProposer(MIXED_DIMS, n_initial_points=3, random_state=0)
+    run(proposer, mixed_loss, 8, 4)
+    proposer.tell([proposer.ask(1)[0]], [0.0])
+    assert len(recwarn) == 0
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("acq_func", "UCB", "hydra.sweeper.acq_func='UCB': must be one of EI, PI, LCB, gp_hedge"),
+        ("acq_optimizer", "adam", "hydra.sweeper.acq_optimizer='adam': must be one of auto, lbfgs, sampling"),
+        ("base_estimator", "GBRT", "hydra.sweeper.base_estimator='GBRT': must be one of GP, RF, ET (skopt's GBRT and dummy"),
+        ("base_estimator", "dummy", "must be one of GP, RF, ET (skopt's GBRT and dummy estimators are broken"),
+        ("batch_strategy", "kb", "hydra.sweeper.batch_strategy='kb': must be one of cl_min, cl_mean, cl_max"),
+        ("initial_point_generator", "halt", "hydra.sweeper.initial_point_generator='halt': must be one of random, sobol"),
+    ],
+)
+def test_bad_settings_name_the_field_the_value_and_the_choices(field, value, message):
+    with pytest.raises(SweeperConfigError) as error:
+        BatchProposer(BRANIN_DIMS, **{field: value})
+    assert message in str(error.value)
+
+
+def test_an_unsatisfiable_constraint_is_a_config_error():
+    with pytest.raises(SweeperConfigError, match="hydra.sweeper.constraint"):
+        BatchProposer(BRANIN_DIMS, n_initial_points=3, is_allowed=lambda p: False, random_state=0)
