@@ -6,7 +6,10 @@
 It imports nothing but Hydra and numpy, so it runs in the project venv and in the Optuna
 sweeper's venv (bench/.venv-optuna) alike.
 """
+import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import hydra
@@ -19,7 +22,13 @@ from problems import PROBLEMS  # noqa: E402
 @hydra.main(version_base=None, config_path=".", config_name="config")
 def main(cfg: DictConfig) -> float:
     params = OmegaConf.to_container(cfg, resolve=True)
-    return PROBLEMS[cfg.problem].evaluate(params)
+    value = PROBLEMS[cfg.problem].evaluate(params)
+    time.sleep(cfg.sleep)  # stands for a training run (the parallel-efficiency benchmark)
+    trace = os.environ.get("BENCH_TRACE")
+    if trace:  # every trial's value, in launch order, for the regret-vs-trials curves
+        with open(trace, "a") as handle:
+            handle.write(json.dumps({"value": value}) + "\n")
+    return value
 
 
 if __name__ == "__main__":
