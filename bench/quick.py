@@ -15,6 +15,7 @@ ap.add_argument("--seeds", type=int, default=5)
 ap.add_argument("--batch", type=int, default=1)
 ap.add_argument("--acq", default="gp_hedge")
 ap.add_argument("--gpmin", action="store_true")
+ap.add_argument("--strategy", default="cl_min")
 a = ap.parse_args()
 for name in a.problems.split(","):
     pr = PROBLEMS[name]
@@ -28,7 +29,7 @@ for name in a.problems.split(","):
                             n_initial_points=10, initial_point_generator="sobol", random_state=seed)
             best = r.fun
         else:
-            p = BatchProposer(pr.dimensions(), n_initial_points=10, acq_func=a.acq, random_state=seed)
+            p = BatchProposer(pr.dimensions(), n_initial_points=10, acq_func=a.acq, batch_strategy=a.strategy, random_state=seed)
             best = np.inf
             n = 0
             while n < pr.budget:
