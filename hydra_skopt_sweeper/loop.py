@@ -196,7 +196,7 @@ class SweepLoop:
         space_file = self.sweep_dir / SPACE_FILE
         description = {"params": self.space.describe(), "maximize": self.settings.maximize}
         if self.journal.exists():
-            if self.settings.resume:
+            if self.settings.resume and self.space.params:
                 previous = json.loads(space_file.read_text()) if space_file.is_file() else None
                 if previous is not None:
                     _refuse_other_space(previous.get("params", {}), description["params"], self.sweep_dir)
@@ -208,8 +208,10 @@ class SweepLoop:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
                 aside = self.journal.path.with_name(f"trials.{stamp}.jsonl")
                 self.journal.path.rename(aside)
-                log.warning("hydra.sweeper.resume=false: moved the earlier journal to %s and "
-                            "started afresh", aside)
+                # with nothing to search there is nothing to resume: a rerun runs again, as
+                # Hydra's basic sweeper does
+                reason = "hydra.sweeper.resume=false" if self.space.params else "No search space"
+                log.warning("%s: moved the earlier journal to %s and started afresh", reason, aside)
         space_file.write_text(json.dumps(description, indent=1) + "\n")
 
     def _replay(self) -> None:
@@ -260,10 +262,11 @@ class SweepLoop:
     def run(self) -> List[Trial]:
         self._prepare_sweep_dir()
         if not self.space.params:
-            if not self.trials:
-                log.info("No search space (no sweep in hydra.sweeper.params or on the command "
-                         "line): running the composed config once")
-                self._run_batch([[]], [dict()])
+            log.info("No search space (no sweep in hydra.sweeper.params or on the command "
+                     "line): running the composed config once")
+            # job 0, as with Hydra's basic sweeper; an earlier run's outcome must not stand in for it
+            (self.outcomes_dir / "0.json").unlink(missing_ok=True)
+            self._run_batch([[]], [dict()], first=0)
             self._finish()
             return self.trials
         self._replay()
@@ -298,8 +301,15 @@ class SweepLoop:
             numbers += [int(p.stem) for p in self.outcomes_dir.glob("*.json") if p.stem.isdigit()]
         return max(numbers, default=-1) + 1
 
-    def _run_batch(self, points: List[Any], params: List[Dict[str, Any]], choose_s: float = 0.0) -> None:
-        first = self._next_job_number()
+    def _run_batch(
+        self,
+        points: List[Any],
+        params: List[Dict[str, Any]],
+        choose_s: float = 0.0,
+        first: Optional[int] = None,
+    ) -> None:
+        if first is None:
+            first = self._next_job_number()
         batch_number = max((t.batch or 0 for t in self.trials), default=0) + 1
         overrides = [self.space.to_overrides(p) for p in params]
         log.info("Batch %d: launching %d trial(s) #%d-#%d (chosen in %.2f s)",

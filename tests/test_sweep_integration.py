@@ -154,6 +154,18 @@ def test_no_search_space_runs_the_config_once(tmp_path):
     records = journal(tmp_path)
     assert len(records) == 1 and records[0]["status"] == "ok"
     assert records[0]["value"] == pytest.approx(0.5 ** 2 + 0.5 ** 2)
+    assert Path(records[0]["job_dir"]).name == "0"
+
+
+def test_no_search_space_runs_again_in_the_same_sweep_dir(tmp_path):
+    # nothing to resume: as with Hydra's basic sweeper, a rerun runs job 0 again
+    sweep(tmp_path, "x=0.5")
+    sweep(tmp_path, "x=1.0")
+    (record,) = journal(tmp_path)
+    assert record["number"] == 0 and record["value"] == pytest.approx(0.0 ** 2 + 0.5 ** 2)
+    assert results(tmp_path)["best_value"] == pytest.approx(0.25)
+    (aside,) = tmp_path.glob("trials.*.jsonl")  # the first run's journal, kept
+    assert json.loads(aside.read_text())["value"] == pytest.approx(0.5)
 
 
 def test_none_returned_is_a_failed_trial_not_a_crash(tmp_path):
