@@ -9,6 +9,8 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the tests also run sweeps through the cluster launchers (submitit_local, Ray on this machine)
+TEST_STAMP := $(VENV)/.installed-cluster
 
 .PHONY: demo test venv clean
 
@@ -21,11 +23,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[example,dev]"
 	touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[example,dev,cluster]"
+	touch $(TEST_STAMP)
+
 demo: $(STAMP)
 	$(PY) example_app/train.py -m experiment=tune_mlp
 
-test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(TEST_STAMP)
+	SKOPT_REQUIRE_LAUNCHERS=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf multirun outputs lightning_logs .pytest_cache

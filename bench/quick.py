@@ -13,9 +13,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--problems", default="branin,hartmann6,mixed")
 ap.add_argument("--seeds", type=int, default=5)
 ap.add_argument("--batch", type=int, default=1)
-ap.add_argument("--acq", default="gp_hedge")
+ap.add_argument("--acq", default="EI")
 ap.add_argument("--gpmin", action="store_true")
-ap.add_argument("--strategy", default="cl_min")
+ap.add_argument("--strategy", default="cl_max")
 a = ap.parse_args()
 for name in a.problems.split(","):
     pr = PROBLEMS[name]

@@ -6,9 +6,9 @@
 Every Hydra method runs the same app (bench/app/objective.py) as a multirun on the basic
 launcher (trials in the sweeper's process):
 
-- skopt_gp: this sweeper, ``hydra/sweeper=skopt_gp hydra.sweeper.acq_func=EI`` (10 initial
-  sobol points, ``hydra.sweeper.batch_size`` = the batch size);
-- skopt_gp_hedge: the same with the sweeper's default ``acq_func=gp_hedge``;
+- skopt_gp: this sweeper with its defaults (EI, cl_max liars, 10 initial sobol points;
+  ``hydra.sweeper.batch_size`` = the batch size);
+- skopt_gp_hedge: the same with ``hydra.sweeper.acq_func=gp_hedge`` (skopt's default);
 - optuna_tpe: hydra-optuna-sweeper (TPE, its defaults; ``hydra.sweeper.n_jobs`` = the batch
   size), from its own venv bench/.venv-optuna, created on first use (it pins optuna<3);
 - random: Hydra-driven random search, this sweeper with ``n_initial_points=n_calls`` and
@@ -70,9 +70,9 @@ def hydra_command(method: str, problem: str, batch: int, seed: int, sweep_dir: s
                *[f"{k}={v}" for k, v in spec.sweep.items()], f"hydra.sweeper.n_calls={budget}",
                f"hydra.sweeper.random_state={seed}", f"hydra.sweep.dir={sweep_dir}"]
     if method == "skopt_gp":
-        command += [f"hydra.sweeper.batch_size={batch}", "hydra.sweeper.acq_func=EI"]
-    elif method == "skopt_gp_hedge":
         command += [f"hydra.sweeper.batch_size={batch}"]
+    elif method == "skopt_gp_hedge":
+        command += [f"hydra.sweeper.batch_size={batch}", "hydra.sweeper.acq_func=gp_hedge"]
     elif method == "random":
         command += [f"hydra.sweeper.n_initial_points={budget}", "hydra.sweeper.initial_point_generator=random",
                     f"hydra.sweeper.batch_size={budget}"]

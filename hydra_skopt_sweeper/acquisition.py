@@ -30,6 +30,8 @@ from skopt.utils import cook_estimator
 # (as Optuna's GPSampler; a margin slows the final convergence), skopt's kappa for LCB
 XI = 0.0
 KAPPA = 1.96
+# the acquisition "kind" of pure exploitation: minus the posterior mean
+EXPLOIT = "mean"
 # gp_hedge's softmax temperature, skopt's default
 ETA = 1.0
 # bounds of the noise variance, in units of the standardised loss
@@ -213,9 +215,12 @@ class ForestModel(Surrogate):
 
 
 def acquisition(kind: str, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    """Values to *maximise*: log EI, log PI, or minus the lower confidence bound."""
+    """Values to *maximise*: log EI, log PI, minus the lower confidence bound, or minus the
+    mean (``EXPLOIT``)."""
     if kind == "LCB":
         return -(mean - KAPPA * std)
+    if kind == EXPLOIT:
+        return -mean
     z = (best - XI - mean) / std
     if kind == "PI":
         return log_ndtr(z)

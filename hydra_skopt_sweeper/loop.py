@@ -50,8 +50,8 @@ class SweepSettings:
     n_initial_points: int = 10
     initial_point_generator: str = "sobol"
     batch_size: Optional[int] = None
-    batch_strategy: str = "cl_min"
-    acq_func: str = "gp_hedge"
+    batch_strategy: str = "cl_max"
+    acq_func: str = "EI"
     acq_optimizer: str = "auto"
     base_estimator: str = "GP"
     maximize: bool = False

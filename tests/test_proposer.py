@@ -126,11 +126,34 @@ def test_gp_gets_close_to_the_branin_optimum_in_25_evaluations():
     assert best - BRANIN_MIN < 0.05  # random search needs thousands of points for this
 
 
-def test_default_gp_hedge_with_batches_improves_on_its_initial_design():
-    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=8, random_state=0)
+def test_gp_hedge_with_batches_improves_on_its_initial_design():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=8, acq_func="gp_hedge", random_state=0)
     history = run(proposer, lambda p: branin(*p), 24, 4)
     assert min(v for _, v in history[8:]) < min(v for _, v in history[:8])
     assert min(v for _, v in history) - BRANIN_MIN < 0.5
+
+
+def test_defaults_with_batches_of_four_reach_the_branin_optimum():
+    # EI, cl_max liars, and an exploitation point closing each batch
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=10, random_state=0)
+    history = run(proposer, lambda p: branin(*p), 40, 4)
+    assert min(v for _, v in history) - BRANIN_MIN < 0.01
+
+
+@pytest.mark.parametrize("batch, exploits", [(2, False), (3, True), (4, True)])
+def test_a_batch_of_three_or_more_ends_at_the_minimum_of_the_model_mean(batch, exploits):
+    # a 1-d parabola: with 12 points told, the GP mean's minimum is next to the true one, 0.3
+    dims = [Real(0.0, 1.0)]
+    proposer = BatchProposer(dims, n_initial_points=0, random_state=0)
+    xs = [[x] for x in np.linspace(0.0, 1.0, 12).tolist()]
+    proposer.tell(xs, [(x[0] - 0.3) ** 2 for x in xs])
+    points = proposer.ask(batch)
+    assert (abs(points[-1][0] - 0.3) < 0.01) == exploits, points
+    # EI's first pick is at the minimum too: the exploitation point keeps its distance
+    assert abs(points[0][0] - 0.3) < 0.01
+    assert min(abs(a[0] - b[0]) for i, a in enumerate(points) for b in points[:i]) >= 1e-3
+    # the cl_max liars push the points between them away
+    assert all(abs(p[0] - 0.3) > 0.05 for p in points[1:-1] if exploits)
 
 
 @pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])

@@ -27,11 +27,12 @@ class SkoptSweeperConf:
 
     # trials per launch; null: the launcher's n_jobs when it has one (-1: all cores), else 1
     batch_size: Optional[int] = None
-    # constant liar used to fill a batch: cl_min, cl_mean, cl_max
-    batch_strategy: str = "cl_min"
+    # constant liar used to fill a batch: cl_min, cl_mean, cl_max (a batch of 3 or more
+    # also ends with one point at the minimum of the GP's mean)
+    batch_strategy: str = "cl_max"
 
     # acquisition function: EI, PI, LCB, gp_hedge
-    acq_func: str = "gp_hedge"
+    acq_func: str = "EI"
     # how the acquisition function is optimised: auto, lbfgs, sampling
     acq_optimizer: str = "auto"
     # surrogate model: GP, RF, ET
