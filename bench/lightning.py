@@ -5,7 +5,7 @@ the Optuna sweeper, 3 seeds.
 
 - skopt_gp: ``example_app/train.py -m experiment=tune_mlp hydra.sweeper.random_state=SEED``
   (the preset as a user runs it: 20 trials, 6 initial, batches of 2 on the joblib launcher with
-  2 workers, gp_hedge, constraint ``hidden_size % 32 == 0``);
+  2 workers, the sweeper's defaults (EI), constraint ``hidden_size % 32 == 0``);
 - random: the same preset with ``n_initial_points=20 initial_point_generator=random``;
 - optuna_tpe: hydra-optuna-sweeper (TPE) from bench/.venv-optuna (torch, pytorch-lightning,
   scikit-learn and tensorboard installed there on first use), the same space on the command

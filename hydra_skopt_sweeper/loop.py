@@ -22,6 +22,7 @@ from .constraint import Constraint, check_satisfiable, compile_constraint
 from .errors import SweeperConfigError, SweepStoppedError
 from .journal import FAILED, JOURNAL_NAME, OK, Journal, Trial, best_trial, read_trials, write_results
 from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
+from .plots import PlotRefresher
 from .proposer import (
     ACQ_FUNCS,
     ACQ_OPTIMIZERS,
@@ -38,6 +39,8 @@ LaunchFn = Callable[[List[List[str]], int], Sequence[JobReturn]]
 ON_FAILURE = ("penalize", "skip", "raise")
 SPACE_FILE = "search_space.json"
 OUTCOMES_DIR = ".outcomes"
+# How long the end of a sweep waits for its last plots to be drawn.
+_PLOTS_WAIT_S = 120.0
 # Random points drawn to check, before any launch, that the constraint can be met.
 _SATISFIABILITY_SAMPLES = 20000
 
@@ -144,6 +147,8 @@ class SweepLoop:
         self.trials: List[Trial] = []
         self.returns: List[Sequence[JobReturn]] = []
         self.constraint = self._compile_constraint()
+        # convergence.png and objective.png, redrawn in the background once the GP is in use
+        self.plots = PlotRefresher(enabled=bool(space.params))
         self.proposer: Optional[BatchProposer] = None
         # failures waiting for a first success before they can be penalised
         self._unpenalised: List[List[Any]] = []
@@ -337,6 +342,8 @@ class SweepLoop:
         self.journal.append(trials)
         self.trials.extend(trials)
         write_results(self.sweep_dir, self.trials, self.settings.maximize)
+        if self.proposer is not None and self.proposer.model_ready:
+            self.plots.refresh(self.sweep_dir)
 
         for trial in trials:
             if trial.ok:
@@ -425,6 +432,9 @@ class SweepLoop:
         best = best_trial(self.trials, self.settings.maximize)
         n_failed = sum(1 for t in self.trials if not t.ok)
         write_results(self.sweep_dir, self.trials, self.settings.maximize)
+        if best is not None:
+            self.plots.refresh(self.sweep_dir)
+            self.plots.wait(timeout=_PLOTS_WAIT_S)
         if best is None:
             log.warning("Sweep finished: %d trial(s), none returned a usable value", len(self.trials))
         else:
@@ -434,6 +444,8 @@ class SweepLoop:
                 log.info("Best trial's job dir: %s", best.job_dir)
         log.info("Results: %s, every trial: %s", self.sweep_dir / "optimization_results.yaml",
                  self.journal.path)
+        if self.plots.started:
+            log.info("Plots: %s, %s", self.sweep_dir / "convergence.png", self.sweep_dir / "objective.png")
 
 
 def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:

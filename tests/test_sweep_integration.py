@@ -138,6 +138,15 @@ def test_mappings_and_numpy_scalars_feed_the_gp(tmp_path, mode, monitor):
     assert len(values) == 3 and all(isinstance(v, float) and math.isfinite(v) for v in values)
 
 
+def test_the_sweep_leaves_its_plots_in_the_sweep_dir(tmp_path):
+    out, err = sweep(tmp_path, "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=8",
+                     "hydra.sweeper.n_initial_points=4", launcher="joblib")
+    for name in ("convergence.png", "objective.png"):
+        png = (tmp_path / name).read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000, name
+    assert f"Plots: {tmp_path / 'convergence.png'}" in out + err
+
+
 def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):
     sweep(tmp_path, "x=interval(-2, 2)", "fail_above=2.0", "hydra.sweeper.n_calls=8",
           "hydra.sweeper.n_initial_points=4", launcher="joblib")
