@@ -52,7 +52,14 @@ def table_rows(out):
     return rows
 
 
-def test_table_lists_the_best_trial_first(sweep_dir, capsys):
+def test_the_sweep_itself_left_its_plots(sweep_dir):
+    assert (sweep_dir / CONVERGENCE_NAME).is_file() and (sweep_dir / OBJECTIVE_NAME).is_file()
+
+
+def test_table_lists_the_best_trial_first(sweep_dir, tmp_path, capsys):
+    results_dir = sweep_dir
+    sweep_dir = tmp_path / "copy"  # without the pictures the sweep drew, to see --no-plots draw none
+    shutil.copytree(results_dir, sweep_dir, ignore=shutil.ignore_patterns("*.png"))
     assert report.main([str(sweep_dir), "--no-plots"]) == 0
     out = capsys.readouterr().out
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
