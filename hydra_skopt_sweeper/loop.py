@@ -164,6 +164,7 @@ class SweepLoop:
                 batch_strategy=settings.batch_strategy,
                 is_allowed=self._point_allowed if self.constraint else None,
                 random_state=settings.random_state,
+                n_calls=settings.n_calls,
             )
 
     # -- set-up -------------------------------------------------------------------------------

@@ -156,6 +156,19 @@ def test_a_batch_of_three_or_more_ends_at_the_minimum_of_the_model_mean(batch, e
     assert all(abs(p[0] - 0.3) > 0.05 for p in points[1:-1] if exploits)
 
 
+@pytest.mark.parametrize("n_calls, refines", [(None, False), (40, False), (16, True)])
+def test_late_in_the_budget_a_batch_refines_around_the_best_point(n_calls, refines):
+    # 12 of n_calls told and a batch of 4: past 70% of 16 the batch stays near the best point
+    dims = [Real(0.0, 1.0), Real(0.0, 1.0)]
+    proposer = BatchProposer(dims, n_initial_points=0, random_state=0, n_calls=n_calls)
+    xs = np.random.RandomState(0).rand(12, 2).tolist()
+    losses = [(x - 0.3) ** 2 + (y - 0.6) ** 2 + 0.3 * math.sin(12 * x) ** 2 for x, y in xs]
+    proposer.tell(xs, losses)
+    best = np.array(xs[int(np.argmin(losses))])
+    distances = [float(np.linalg.norm(np.array(p) - best)) for p in proposer.ask(4)]
+    assert (max(distances) <= 0.1) == refines, distances
+
+
 @pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
 def test_a_non_finite_loss_is_refused_and_the_proposer_still_works(loss):
     proposer = BatchProposer(BRANIN_DIMS, n_initial_points=2, random_state=0)
