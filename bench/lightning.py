@@ -3,6 +3,8 @@ the Optuna sweeper, 3 seeds.
 
     .venv/bin/python bench/lightning.py [--seeds 3] [--methods skopt_gp,random,optuna_tpe]
 
+Prints each method's best val_loss per seed, their median (the target's figure), mean and worst.
+
 - skopt_gp: ``example_app/train.py -m experiment=tune_mlp hydra.sweeper.random_state=SEED``
   (the preset as a user runs it: 20 trials, 6 initial, batches of 2 on the joblib launcher with
   2 workers, the sweeper's defaults (EI), constraint ``hidden_size % 32 == 0``);
@@ -100,11 +102,12 @@ def main() -> None:
     for method in methods:
         records = [run_one(method, seed, args.fresh) for seed in range(args.seeds)]
         values = [r["best_value"] for r in records]
+        print(f"{method}: {' '.join(f'{v:.4f}' for v in values)}", flush=True)
         medians[method] = float(np.median(values))
         rows.append([method, " ".join(f"{v:.4f}" for v in values), float(np.median(values)),
+                     float(np.mean(values)), float(np.max(values)),
                      float(np.mean([r["seconds"] for r in records]))])
-        print(table(["method", "best val_loss per seed", "median", "s/sweep"], rows[-1:]).splitlines()[-1], flush=True)
-    header = ["method", "best val_loss per seed", "median", "s/sweep"]
+    header = ["method", "best val_loss per seed", "median", "mean", "worst", "s/sweep"]
     lines = [f"skopt_gp / {m} median best val_loss = {medians['skopt_gp'] / medians[m]:.3f}"
              for m in methods if m != "skopt_gp" and "skopt_gp" in medians]
     print(table(header, rows))

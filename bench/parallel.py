@@ -9,6 +9,11 @@ then the GP). Ideal wall time = trials * sleep / workers. Reports two wall times
 sweeper's decisions, loky's worker start-up and Hydra's per-job work included) and the whole
 command's (Python and Hydra start-up added). The target (ideal / wall >= 0.9) is on the
 sweep's. Writes results/parallel.md.
+
+The anchor, in the same run: Hydra's own basic sweeper on the same launcher and app, 16 jobs
+in batches of 2 (``x1=range(0,16) hydra.sweeper.max_batch_size=2``): what Hydra and joblib cost
+without any optimiser. It logs nothing when it ends, so both are also timed from the first
+launch's log line to the command's exit.
 """
 from __future__ import annotations
 
@@ -36,6 +41,15 @@ def stamp(log: str, needle: str) -> datetime:
     raise RuntimeError(f"no log line with {needle!r}:\n{log[-2000:]}")
 
 
+def run(command: list, cwd: str) -> tuple:
+    started = time.perf_counter()
+    out = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    return out.stdout + out.stderr, wall, datetime.now()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=16)
@@ -43,33 +57,40 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     ideal = args.trials * args.sleep / args.workers
+    common = [str(BENCH / "app" / "objective.py"), "-m", "hydra/launcher=joblib",
+              f"hydra.launcher.n_jobs={args.workers}", "problem=branin", f"sleep={args.sleep}"]
     with tempfile.TemporaryDirectory() as tmp:
-        command = [PROJECT_PYTHON, str(BENCH / "app" / "objective.py"), "-m", "hydra/sweeper=skopt_gp",
-                   "hydra/launcher=joblib", f"hydra.launcher.n_jobs={args.workers}", "problem=branin",
-                   "x1=interval(-5.0, 10.0)", "x2=interval(0.0, 15.0)", f"sleep={args.sleep}",
-                   f"hydra.sweeper.n_calls={args.trials}", "hydra.sweeper.random_state=0",
-                   f"hydra.sweep.dir={tmp}/sweep"]
-        started = time.perf_counter()
-        out = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
-        command_wall = time.perf_counter() - started
-        if out.returncode != 0:
-            raise SystemExit(out.stderr[-3000:])
-        log = out.stdout + out.stderr
+        log, command_wall, ended = run(
+            [PROJECT_PYTHON, *common, "hydra/sweeper=skopt_gp", "x1=interval(-5.0, 10.0)",
+             "x2=interval(0.0, 15.0)", f"hydra.sweeper.n_calls={args.trials}",
+             "hydra.sweeper.random_state=0", f"hydra.sweep.dir={tmp}/sweep"], tmp)
+        basic_log, basic_command_wall, basic_ended = run(
+            [PROJECT_PYTHON, *common, f"x1=range(0,{args.trials})", "x2=1.0",
+             f"hydra.sweeper.max_batch_size={args.workers}", f"hydra.sweep.dir={tmp}/basic"], tmp)
     sweep_wall = (stamp(log, "Sweep finished") - stamp(log, "Batch 1: launching")).total_seconds()
+    tail_wall = (ended - stamp(log, "Batch 1: launching")).total_seconds()
+    basic_tail_wall = (basic_ended - stamp(basic_log, "Launching jobs")).total_seconds()
     chosen = [float(s) for s in re.findall(r"chosen in ([0-9.]+) s", log)]
-    header = ["trials", "sleep (s)", "workers", "ideal (s)", "sweep wall (s)", "ideal/sweep wall",
-              "command wall (s)", "ideal/command wall", "sweeper decisions (s, total)"]
-    rows = [[args.trials, args.sleep, args.workers, ideal, sweep_wall, ideal / sweep_wall, command_wall,
-             ideal / command_wall, sum(chosen)]]
+    header = ["sweeper", "trials", "sleep (s)", "workers", "ideal (s)", "sweep wall (s)", "ideal/sweep wall",
+              "first launch to exit (s)", "command wall (s)", "ideal/command wall",
+              "sweeper decisions (s, total)"]
+    rows = [["skopt_gp", args.trials, args.sleep, args.workers, ideal, sweep_wall, ideal / sweep_wall,
+             tail_wall, command_wall, ideal / command_wall, sum(chosen)],
+            ["basic (anchor)", args.trials, args.sleep, args.workers, ideal, "", "", basic_tail_wall,
+             basic_command_wall, ideal / basic_command_wall, ""]]
     verdict = (f"parallel efficiency (ideal / sweep wall) = {ideal / sweep_wall:.3f} "
                f"(target >= 0.9: {'met' if ideal / sweep_wall >= 0.9 else 'NOT met'})")
+    anchor = (f"skopt_gp / Hydra's basic sweeper, first launch to exit = "
+              f"{tail_wall / basic_tail_wall:.3f}; command wall = {command_wall / basic_command_wall:.3f}")
     print(table(header, rows))
     print(verdict)
+    print(anchor)
     path = write_report("parallel", "Parallel efficiency: joblib launcher, 2 workers",
                         "bench/parallel.py " + " ".join(sys.argv[1:]),
-                        [table(header, rows), f"- {verdict}",
+                        [table(header, rows), f"- {verdict}", f"- {anchor}",
                          "- the sweep wall runs from the sweeper's `Batch 1: launching` log line to "
-                         "its `Sweep finished` line; the command wall adds Python and Hydra start-up"])
+                         "its `Sweep finished` line (the last plots drawn); the command wall adds "
+                         "Python and Hydra start-up"])
     print(f"report: {path}")
 
 

@@ -344,7 +344,7 @@ class SweepLoop:
         self.trials.extend(trials)
         write_results(self.sweep_dir, self.trials, self.settings.maximize)
         if self.proposer is not None and self.proposer.model_ready:
-            self.plots.refresh(self.sweep_dir)
+            self.plots.refresh(self.sweep_dir, version=len(self.trials))
 
         for trial in trials:
             if trial.ok:
@@ -434,8 +434,9 @@ class SweepLoop:
         n_failed = sum(1 for t in self.trials if not t.ok)
         write_results(self.sweep_dir, self.trials, self.settings.maximize)
         if best is not None:
-            self.plots.refresh(self.sweep_dir)
+            self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if drawn already
             self.plots.wait(timeout=_PLOTS_WAIT_S)
+        self.plots.close()
         if best is None:
             log.warning("Sweep finished: %d trial(s), none returned a usable value", len(self.trials))
         else:

@@ -13,9 +13,9 @@ running one, or one that was killed:
   parameters (``range`` with a step) are searched as an index and shown with their real values.
 
 Drawing costs seconds (importing skopt and matplotlib, fitting the GP, evaluating the partial
-dependence), so the sweep loop never draws itself: :class:`PlotRefresher` runs
-``python -m hydra_skopt_sweeper.report SWEEP_DIR --plots-only --quiet`` in a background
-process, one at a time. This module imports neither matplotlib nor skopt at import time.
+dependence), so the sweep loop never draws itself: :class:`PlotRefresher` hands the sweep dir
+to one background process (``python -m hydra_skopt_sweeper.plots --serve``), one drawing at a
+time. This module imports neither matplotlib nor skopt at import time.
 """
 from __future__ import annotations
 
@@ -410,40 +410,50 @@ def _grid_label(labels: Sequence[str], x: float) -> str:
 
 
 class PlotRefresher:
-    """Redraws a sweep's plots in a background process, never more than one at a time.
+    """Redraws a sweep's plots in one background process, one drawing at a time.
+
+    The process (:func:`serve`) starts at the first refresh and stays up until :meth:`close`:
+    it pays for importing skopt and matplotlib (about a second) once, not once per batch, which
+    keeps both the CPU taken from the trials and the wait at the end of a sweep small.
 
     The loop calls :meth:`refresh` after each batch (it returns at once) and :meth:`wait` when
-    the sweep ends. A refresh that arrives while a drawing runs marks the plots dirty; a new
-    drawing starts as soon as the running one ends, so the last refresh is always drawn.
-    A failed drawing is logged (its output is in ``SWEEP_DIR/.plots.log``) and never stops
-    the sweep.
+    the sweep ends. A refresh that arrives while a drawing runs marks the plots dirty; the next
+    drawing starts as soon as the running one ends, so the last refresh is always drawn, and a
+    refresh with the ``version`` already asked for is a no-op. A failed drawing is logged (the
+    drawing process's output is in ``SWEEP_DIR/.plots.log``) and never stops the sweep.
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen] = None
+        self._busy = False
         self._pending: Optional[Path] = None
+        self._version: Any = None
         self._idle = threading.Event()
         self._idle.set()
         self.started = 0  # drawings started, for logs and tests
         self.failures = 0
 
     @staticmethod
-    def command(sweep_dir: Path) -> List[str]:
-        return [sys.executable, "-m", "hydra_skopt_sweeper.report", str(sweep_dir),
-                "--plots-only", "--quiet", "--nice"]
+    def command() -> List[str]:
+        return [sys.executable, "-m", "hydra_skopt_sweeper.plots", "--serve"]
 
-    def refresh(self, sweep_dir: Path) -> None:
-        """Start redrawing ``sweep_dir``'s plots, or mark them dirty if a drawing is running."""
-        if not self.enabled:
+    def refresh(self, sweep_dir: Path, version: Any = None) -> None:
+        """Start redrawing ``sweep_dir``'s plots, or mark them dirty if a drawing is running.
+
+        ``version`` names the state of the sweep (e.g. its number of trials): a refresh with
+        the same version as the previous one draws nothing new.
+        """
+        if not self.enabled or (version is not None and version == self._version):
             return
+        self._version = version
         sweep_dir = Path(sweep_dir).resolve()
         with self._lock:
-            if self._proc is not None:
+            if self._busy:
                 self._pending = sweep_dir
                 return
-            self._start(sweep_dir)
+            self._send(sweep_dir)
 
     def running(self) -> bool:
         return not self._idle.is_set()
@@ -456,38 +466,108 @@ class PlotRefresher:
                         "in the sweep dir shortly")
         return done
 
-    def _start(self, sweep_dir: Path) -> None:  # with self._lock held
+    def close(self) -> None:
+        """Let the drawing process end once it has drawn what it was asked to."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None and proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    def _send(self, sweep_dir: Path) -> None:  # with self._lock held
+        proc = self._proc if self._proc is not None and self._proc.poll() is None else None
+        if proc is None:
+            proc = self._spawn(sweep_dir / PLOTS_LOG_NAME)
+            if proc is None:
+                self._idle.set()
+                return
+        self._idle.clear()
+        self._busy = True
+        self.started += 1
+        try:
+            proc.stdin.write(f"{sweep_dir}\n")
+            proc.stdin.flush()
+        except OSError:  # it died meanwhile: its reader thread counts the failure
+            pass
+
+    def _spawn(self, log_path: Path) -> Optional[subprocess.Popen]:  # with self._lock held
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         env["MPLBACKEND"] = "Agg"
         env["PYTHONWARNINGS"] = "ignore"
-        log_path = sweep_dir / PLOTS_LOG_NAME
-        self._idle.clear()
         try:
-            with open(log_path, "wb") as log_file:
-                proc = subprocess.Popen(self.command(sweep_dir), stdin=subprocess.DEVNULL,
-                                        stdout=log_file, stderr=subprocess.STDOUT, env=env,
-                                        close_fds=True)
+            with open(log_path, "ab") as log_file:
+                proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=log_file, env=env, close_fds=True, text=True, bufsize=1)
         except OSError as error:
             log.warning("Cannot draw the plots in the background (%s); not trying again", error)
             self.enabled = False
-            self._idle.set()
-            return
+            return None
         self._proc = proc
-        self.started += 1
-        threading.Thread(target=self._reap, args=(proc, log_path), daemon=True,
+        threading.Thread(target=self._read, args=(proc, log_path), daemon=True,
                          name="skopt-plots").start()
+        return proc
 
-    def _reap(self, proc: subprocess.Popen, log_path: Path) -> None:
-        code = proc.wait()
+    def _read(self, proc: subprocess.Popen, log_path: Path) -> None:
+        """Take the drawing process's replies, one line a drawing, until it ends."""
+        for line in proc.stdout:
+            self._drawn(line.strip() == "ok", log_path)
+        proc.wait()
         with self._lock:
-            self._proc = None
-            if code != 0:
+            if self._proc is proc:
+                self._proc = None
+            died_drawing = self._busy and self._proc is None
+        if died_drawing:
+            self._drawn(False, log_path)
+
+    def _drawn(self, ok: bool, log_path: Path) -> None:
+        with self._lock:
+            self._busy = False
+            if not ok:
                 self.failures += 1
-                log.warning("Drawing the plots failed (exit %s); see %s", code, log_path)
+                log.warning("Drawing the plots failed; see %s", log_path)
             pending, self._pending = self._pending, None
             if pending is not None and self.enabled:
-                self._start(pending)
+                self._send(pending)
             else:
                 self._idle.set()
+
+
+def serve(requests: Any = None, replies: Any = None) -> int:
+    """The drawing process behind :class:`PlotRefresher`: reads one sweep dir a line, draws
+    its plots, answers ``ok`` or ``failed`` on a line of its own, until its input closes.
+
+    Anything the drawing prints goes to stderr (the sweep's ``.plots.log``), so stdout carries
+    only the replies. Runs at a lower priority: the trials come first.
+    """
+    import traceback
+
+    requests = sys.stdin if requests is None else requests
+    replies = sys.stdout if replies is None else replies
+    sys.stdout = sys.stderr
+    if hasattr(os, "nice"):
+        try:
+            os.nice(10)
+        except OSError:
+            pass
+    logging.basicConfig(level=logging.ERROR, format="plots: %(levelname)s: %(message)s")
+    for line in requests:
+        sweep_dir = Path(line.strip())
+        try:
+            if not (sweep_dir / JOURNAL_NAME).is_file():
+                raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL_NAME}")
+            draw_plots(sweep_dir)
+            reply = "ok"
+        except Exception:  # one failed drawing must not end the process
+            traceback.print_exc()
+            reply = "failed"
+        replies.write(reply + "\n")
+        replies.flush()
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:
+    sys.exit(serve())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
@@ -144,7 +143,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     group.add_argument("--plots-only", action="store_true", help="redraw the plots, print no table")
     group.add_argument("--no-plots", action="store_true", help="print the table, draw nothing")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    parser.add_argument("--nice", action="store_true", help=argparse.SUPPRESS)  # background redraws
     args = parser.parse_args(argv)
 
     sweep_dir = Path(args.sweep_dir)
@@ -152,11 +150,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{PROG}: error: {sweep_dir} has no {JOURNAL_NAME} (not a skopt_gp sweep dir, or no "
               "batch has returned yet)", file=sys.stderr)
         return 2
-    if args.nice and hasattr(os, "nice"):
-        try:
-            os.nice(10)  # the trials come first
-        except OSError:
-            pass
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
                         format=f"{PROG}: %(levelname)s: %(message)s")
 

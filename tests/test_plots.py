@@ -223,35 +223,47 @@ def test_batch_boundaries_and_failures_are_drawn(tmp_path, monkeypatch):
 
 # -- PlotRefresher ----------------------------------------------------------------------------------
 
-# Stands in for the report: fails if two run at once, records each run.
-_FAKE_DRAW = (
+# Stands in for the drawing process: answers each sweep dir after a sleep, fails if two
+# drawings overlap, records each drawing and the pid of the process that drew it.
+_FAKE_SERVER = (
     "import os, sys, time\n"
-    "d = sys.argv[1]\n"
-    "fd = os.open(os.path.join(d, 'lock'), os.O_CREAT | os.O_EXCL)\n"
-    "time.sleep(float(sys.argv[2]))\n"
-    "os.close(fd); os.remove(os.path.join(d, 'lock'))\n"
-    "open(os.path.join(d, 'runs'), 'a').write('x')\n"
+    "for line in sys.stdin:\n"
+    "    d = line.strip()\n"
+    "    fd = os.open(os.path.join(d, 'lock'), os.O_CREAT | os.O_EXCL)\n"
+    "    time.sleep(float(sys.argv[1]))\n"
+    "    os.close(fd); os.remove(os.path.join(d, 'lock'))\n"
+    "    open(os.path.join(d, 'runs'), 'a').write(f'{os.getpid()} ')\n"
+    "    print('ok', flush=True)\n"
 )
 
 
 def _fake_refresher(sleep_s):
     refresher = PlotRefresher()
-    refresher.command = lambda sweep_dir: [sys.executable, "-c", _FAKE_DRAW, str(sweep_dir), str(sleep_s)]
+    refresher.command = lambda: [sys.executable, "-c", _FAKE_SERVER, str(sleep_s)]
     return refresher
+
+
+def _drawings(sweep_dir):
+    return (sweep_dir / "runs").read_text().split()
 
 
 def test_refresher_runs_one_drawing_at_a_time_and_draws_the_last_refresh(tmp_path):
     refresher = _fake_refresher(0.5)
     started = time.perf_counter()
-    for _ in range(5):
-        refresher.refresh(tmp_path)
+    for version in range(5):
+        refresher.refresh(tmp_path, version=version)
     assert time.perf_counter() - started < 0.5  # refresh never waits for a drawing
     assert refresher.running()
     assert refresher.wait(timeout=30)
     assert refresher.failures == 0  # never two at once (the lock file would have failed one)
     assert refresher.started == 2  # the first, then one for the four that came while it ran
-    assert (tmp_path / "runs").read_text() == "xx"
     assert not refresher.running()
+    refresher.refresh(tmp_path, version=4)  # the same state again: nothing to draw
+    refresher.refresh(tmp_path, version=5)
+    assert refresher.wait(timeout=30)
+    drawings = _drawings(tmp_path)
+    assert len(drawings) == 3 and len(set(drawings)) == 1  # one process drew them all
+    refresher.close()
 
 
 def test_refresher_wait_times_out_while_drawing(tmp_path):
@@ -260,6 +272,19 @@ def test_refresher_wait_times_out_while_drawing(tmp_path):
     assert refresher.wait(timeout=0.1) is False
     assert refresher.wait(timeout=30) is True
     assert refresher.started == 1
+    refresher.close()
+
+
+def test_a_drawing_process_that_dies_is_a_failure_and_the_next_refresh_starts_another(tmp_path, caplog):
+    refresher = PlotRefresher()
+    refresher.command = lambda: [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"]
+    refresher.refresh(tmp_path)
+    assert refresher.wait(timeout=30) and refresher.failures == 1
+    refresher.command = lambda: [sys.executable, "-c", _FAKE_SERVER, "0"]
+    refresher.refresh(tmp_path)
+    assert refresher.wait(timeout=30) and refresher.failures == 1
+    assert len(_drawings(tmp_path)) == 1
+    refresher.close()
 
 
 def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
@@ -271,6 +296,7 @@ def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
     refresher.refresh(tmp_path)
     assert refresher.wait(timeout=120)
     assert refresher.failures == 0, (tmp_path / plots.PLOTS_LOG_NAME).read_text()
+    refresher.close()
     assert_png(tmp_path / CONVERGENCE_NAME)
     assert_png(tmp_path / OBJECTIVE_NAME)
     # the last drawing started after the last refresh, so it saw all 9 trials
@@ -279,8 +305,9 @@ def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
 
 def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
     refresher = PlotRefresher()
-    refresher.refresh(tmp_path)  # no trials.jsonl: the report exits 2
+    refresher.refresh(tmp_path)  # no trials.jsonl: the drawing fails, the process lives on
     assert refresher.wait(timeout=60)
+    refresher.close()
     assert refresher.failures == 1
     assert "trials.jsonl" in (tmp_path / plots.PLOTS_LOG_NAME).read_text()
     assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
