@@ -19,7 +19,7 @@ ap.add_argument("--seeds", type=int, default=5)
 ap.add_argument("--batch", type=int, default=1)
 ap.add_argument("--acq", default="EI")
 ap.add_argument("--gpmin", action="store_true")
-ap.add_argument("--strategy", default="cl_max")
+ap.add_argument("--strategy", default="kb_ucb")
 ap.add_argument("--first-seed", type=int, default=0)
 a = ap.parse_args()
 for name in a.problems.split(","):

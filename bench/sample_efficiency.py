@@ -6,7 +6,7 @@
 Every Hydra method runs the same app (bench/app/objective.py) as a multirun on the basic
 launcher (trials in the sweeper's process):
 
-- skopt_gp: this sweeper with its defaults (EI, cl_max liars, 10 initial sobol points;
+- skopt_gp: this sweeper with its defaults (EI, kb_ucb liars, 10 initial sobol points;
   ``hydra.sweeper.batch_size`` = the batch size);
 - skopt_gp_hedge: the same with ``hydra.sweeper.acq_func=gp_hedge`` (skopt's default);
 - optuna_tpe: hydra-optuna-sweeper (TPE, its defaults; ``hydra.sweeper.n_jobs`` = the batch

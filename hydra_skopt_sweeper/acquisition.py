@@ -249,8 +249,10 @@ def refine(
     start: np.ndarray,
     free: np.ndarray,
     maxiter: int = 40,
+    bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None,
 ) -> Tuple[np.ndarray, float]:
-    """L-BFGS-B on the acquisition over the continuous columns ``free``, the rest held fixed.
+    """L-BFGS-B on the acquisition over the continuous columns ``free``, the rest held fixed,
+    within ``bounds`` (lower and upper arrays over ``free``; default: the unit cube).
 
     The gradient is a forward difference taken in one vectorised prediction, so each step
     costs one call of the model on ``len(free) + 1`` points.
@@ -268,8 +270,10 @@ def refine(
             return 1e25, np.zeros(len(free))
         return -float(values[0]), -(values[1:] - values[0]) / step
 
-    result = minimize(negative, start[free], jac=True, method="L-BFGS-B",
-                      bounds=[(0.0, 1.0 - step)] * len(free), options={"maxiter": maxiter})
+    lower, upper = (np.zeros(len(free)), np.ones(len(free))) if bounds is None else bounds
+    box = [(float(lo), float(min(hi, 1.0 - step))) for lo, hi in zip(lower, upper)]
+    result = minimize(negative, np.clip(start[free], lower, upper), jac=True, method="L-BFGS-B",
+                      bounds=box, options={"maxiter": maxiter})
     x = start.copy()
     x[free] = np.clip(result.x, 0.0, 1.0)
     return x, -float(result.fun)

@@ -53,7 +53,7 @@ class SweepSettings:
     n_initial_points: int = 10
     initial_point_generator: str = "sobol"
     batch_size: Optional[int] = None
-    batch_strategy: str = "cl_max"
+    batch_strategy: str = "kb_ucb"
     acq_func: str = "EI"
     acq_optimizer: str = "auto"
     base_estimator: str = "GP"

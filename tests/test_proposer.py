@@ -1,5 +1,6 @@
 """Unit tests of the batch proposer (no Hydra): points, constraints, exclusions, seeds, models."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -134,7 +135,7 @@ def test_gp_hedge_with_batches_improves_on_its_initial_design():
 
 
 def test_defaults_with_batches_of_four_reach_the_branin_optimum():
-    # EI, cl_max liars, and an exploitation point closing each batch
+    # EI, kb_ucb liars, and an exploitation point closing each batch
     proposer = BatchProposer(BRANIN_DIMS, n_initial_points=10, random_state=0)
     history = run(proposer, lambda p: branin(*p), 40, 4)
     assert min(v for _, v in history) - BRANIN_MIN < 0.01
@@ -144,7 +145,7 @@ def test_defaults_with_batches_of_four_reach_the_branin_optimum():
 def test_a_batch_of_three_or_more_ends_at_the_minimum_of_the_model_mean(batch, exploits):
     # a 1-d parabola: with 12 points told, the GP mean's minimum is next to the true one, 0.3
     dims = [Real(0.0, 1.0)]
-    proposer = BatchProposer(dims, n_initial_points=0, random_state=0)
+    proposer = BatchProposer(dims, n_initial_points=0, batch_strategy="cl_max", random_state=0)
     xs = [[x] for x in np.linspace(0.0, 1.0, 12).tolist()]
     proposer.tell(xs, [(x[0] - 0.3) ** 2 for x in xs])
     points = proposer.ask(batch)
@@ -154,6 +155,32 @@ def test_a_batch_of_three_or_more_ends_at_the_minimum_of_the_model_mean(batch, e
     assert min(abs(a[0] - b[0]) for i, a in enumerate(points) for b in points[:i]) >= 1e-3
     # the cl_max liars push the points between them away
     assert all(abs(p[0] - 0.3) > 0.05 for p in points[1:-1] if exploits)
+
+
+@pytest.mark.parametrize("batch_strategy", ["kb_ucb", "cl_min"])
+def test_the_points_of_a_batch_keep_a_minimum_distance_even_when_the_model_is_sure(batch_strategy):
+    # the same parabola: the model is so sure near 0.3 that lying there barely moves it
+    dims = [Real(0.0, 1.0)]
+    proposer = BatchProposer(dims, n_initial_points=0, batch_strategy=batch_strategy, random_state=0)
+    xs = [[x] for x in np.linspace(0.0, 1.0, 12).tolist()]
+    proposer.tell(xs, [(x[0] - 0.3) ** 2 for x in xs])
+    points = sorted(p[0] for p in proposer.ask(4))
+    assert min(b - a for a, b in zip(points, points[1:])) >= 1e-3, points
+
+
+def test_kb_ucb_tells_the_model_its_upper_confidence_bound_at_the_pending_points():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=0, random_state=0)
+    assert proposer.batch_strategy == "kb_ucb"  # the default
+    xs = [[x1, x2] for x1, x2 in np.random.RandomState(1).rand(8, 2) * [15, 15] - [5, 0]]
+    proposer.tell(xs, [branin(*x) for x in xs])
+    first = proposer.ask(1)  # now pending: the next batch is chosen with a lie about it
+    pending = proposer._normalise(first)
+    with warnings.catch_warnings():  # the proposer silences the GP's fit warnings the same way
+        warnings.simplefilter("ignore")
+        model = proposer._gp.fit(np.array(proposer._X), np.linspace(-1, 1, 8))
+    mean, std = model.predict(pending)
+    assert proposer._lies(model, pending, np.zeros(8)) == pytest.approx(mean + 2 * std)
+    assert proposer.ask(1) != first
 
 
 @pytest.mark.parametrize("n_calls, refines", [(None, False), (40, False), (16, True)])
@@ -245,7 +272,7 @@ def test_no_warning_escapes(recwarn):
         ("acq_optimizer", "adam", "hydra.sweeper.acq_optimizer='adam': must be one of auto, lbfgs, sampling"),
         ("base_estimator", "GBRT", "hydra.sweeper.base_estimator='GBRT': must be one of GP, RF, ET (skopt's GBRT and dummy"),
         ("base_estimator", "dummy", "must be one of GP, RF, ET (skopt's GBRT and dummy estimators are broken"),
-        ("batch_strategy", "kb", "hydra.sweeper.batch_strategy='kb': must be one of cl_min, cl_mean, cl_max"),
+        ("batch_strategy", "kb", "hydra.sweeper.batch_strategy='kb': must be one of kb_ucb, cl_min, cl_mean, cl_max"),
         ("initial_point_generator", "halt", "hydra.sweeper.initial_point_generator='halt': must be one of random, sobol"),
     ],
 )

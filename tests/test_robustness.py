@@ -234,7 +234,7 @@ def test_same_seed_and_results_give_the_same_proposals(tmp_path):
     (["hydra.sweeper.n_calls=0"], "hydra.sweeper.n_calls=0: must be an integer >= 1"),
     (["hydra.sweeper.n_calls=5", "hydra.sweeper.n_initial_points=6"], "n_initial_points=6: must be <= n_calls=5"),
     (["hydra.sweeper.acq_func=UCB"], "acq_func='UCB': must be one of EI, PI, LCB, gp_hedge"),
-    (["hydra.sweeper.batch_strategy=kriging"], "batch_strategy='kriging': must be one of cl_min, cl_mean, cl_max"),
+    (["hydra.sweeper.batch_strategy=kriging"], "batch_strategy='kriging': must be one of kb_ucb, cl_min, cl_mean, cl_max"),
     (["hydra.sweeper.on_failure=ignore"], "on_failure='ignore': must be one of penalize, skip, raise"),
     (["hydra.sweeper.constraint='y >'"], "hydra.sweeper.constraint"),
     (["hydra.sweeper.constraint='y < w'"], "w"),

@@ -189,7 +189,7 @@ def test_cfg_hydra_shows_every_field_with_its_default():
     assert sweeper == {
         "_target_": "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper",
         "params": {}, "n_calls": 50, "n_initial_points": 10, "initial_point_generator": "sobol",
-        "batch_size": None, "batch_strategy": "cl_max", "acq_func": "EI",
+        "batch_size": None, "batch_strategy": "kb_ucb", "acq_func": "EI",
         "acq_optimizer": "auto", "base_estimator": "GP", "maximize": False, "monitor": None,
         "constraint": None, "on_failure": "penalize", "max_failures": None,
         "random_state": None, "resume": True, "warm_start": [],

@@ -27,9 +27,10 @@ class SkoptSweeperConf:
 
     # trials per launch; null: the launcher's n_jobs when it has one (-1: all cores), else 1
     batch_size: Optional[int] = None
-    # constant liar used to fill a batch: cl_min, cl_mean, cl_max (a batch of 3 or more
+    # what the GP is told about a batch's points while it picks the rest: kb_ucb (its own
+    # mean + 2 std there), or a constant liar cl_min, cl_mean, cl_max (a batch of 3 or more
     # also ends with one point at the minimum of the GP's mean)
-    batch_strategy: str = "cl_max"
+    batch_strategy: str = "kb_ucb"
 
     # acquisition function: EI, PI, LCB, gp_hedge
     acq_func: str = "EI"
