@@ -427,10 +427,9 @@ class PlotRefresher:
         self.enabled = enabled
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen] = None
-        self._busy = False
         self._pending: Optional[Path] = None
         self._version: Any = None
-        self._idle = threading.Event()
+        self._idle = threading.Event()  # cleared while a drawing runs (changed with _lock held)
         self._idle.set()
         self.started = 0  # drawings started, for logs and tests
         self.failures = 0
@@ -450,7 +449,7 @@ class PlotRefresher:
         self._version = version
         sweep_dir = Path(sweep_dir).resolve()
         with self._lock:
-            if self._busy:
+            if self.running():
                 self._pending = sweep_dir
                 return
             self._send(sweep_dir)
@@ -484,7 +483,6 @@ class PlotRefresher:
                 self._idle.set()
                 return
         self._idle.clear()
-        self._busy = True
         self.started += 1
         try:
             proc.stdin.write(f"{sweep_dir}\n")
@@ -519,13 +517,12 @@ class PlotRefresher:
         with self._lock:
             if self._proc is proc:
                 self._proc = None
-            died_drawing = self._busy and self._proc is None
+            died_drawing = self.running() and self._proc is None
         if died_drawing:
             self._drawn(False, log_path)
 
     def _drawn(self, ok: bool, log_path: Path) -> None:
         with self._lock:
-            self._busy = False
             if not ok:
                 self.failures += 1
                 log.warning("Drawing the plots failed; see %s", log_path)
