@@ -1,8 +1,9 @@
 """The model side of the batch proposer: surrogate fits, acquisition functions, candidate search.
 
 Everything here works in skopt's *normalised* space (every Real/Integer dimension mapped to
-[0, 1], categoricals one-hot) and on *standardised* losses; :mod:`.proposer` does the
-bookkeeping (what was told, asked, excluded) and the conversions.
+[0, 1], categoricals one-hot) and on *scaled* losses (:class:`LossScale`: unit spread, 0 at
+the 75th percentile); :mod:`.proposer` does the bookkeeping (what was told, asked, excluded)
+and the conversions.
 
 Why not ``skopt.Optimizer.ask(n_points)``: it refits the GP hyperparameters once per
 constant-liar point and runs an unbounded acquisition search, which costs seconds per batch
@@ -30,10 +31,10 @@ from skopt.utils import cook_estimator
 # (as Optuna's GPSampler; a margin slows the final convergence), skopt's kappa for LCB
 XI = 0.0
 KAPPA = 1.96
-# the acquisition "kind" of pure exploitation: minus the posterior mean
-EXPLOIT = "mean"
 # gp_hedge's softmax temperature, skopt's default
 ETA = 1.0
+# the quantile of the losses that the GP's mean returns to far from the data (see LossScale)
+CENTRE_QUANTILE = 0.75
 # bounds of the noise variance, in units of the standardised loss
 NOISE_BOUNDS = (1e-6, 1.0)
 _JITTER = 1e-10
@@ -45,7 +46,7 @@ _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 @dataclass
 class LossScale:
-    """A monotone warp then standardisation of the losses, fixed for one batch.
+    """A monotone warp, then a shift and a scale of the losses, fixed for one batch.
 
     When the losses have a heavy upper tail (the spread above the median over twice the
     spread below it), they are first warped by ``log1p((y - min) / (median - min))``: linear-ish
@@ -53,29 +54,43 @@ class LossScale:
     Branin's corners) do not flatten the model around the good ones. The ranking of points
     is unchanged. Measured: Branin's median regret at 40 trials 0.005 with the warp, 0.03
     without; on Hartmann6, whose tail is light, the warp does not fire.
+
+    Then the losses are divided by their standard deviation and shifted so that their
+    ``CENTRE_QUANTILE`` (75th percentile) is 0, which is where the GP's mean goes back to far
+    from the data: an untried region is expected to be as good as a poor trial, not as the
+    average one, which the best trials pull down. Centred on the mean, the GP found every
+    unexplored corner of the box promising: in 6-d, a third of the trials after the initial
+    design went to corners (≥ 4 coordinates at a bound) where Hartmann6 is flat. Measured
+    (in-process, 60 seeds, median regret at 60 trials, mean-centred → 75th percentile):
+    Hartmann6 batch 1 0.0005 → 0.00005, batch 2 0.0013 → 0.00007; corners per run 17 → 4;
+    Branin and the mixed space as good or better. The 50th percentile helped much less
+    (0.0004), the 90th and the maximum as much as the 75th.
     """
 
     low: float
     scale: float
-    mean: float
+    centre: float
     std: float
 
     @classmethod
     def fit(cls, losses: np.ndarray) -> "LossScale":
+        losses = np.asarray(losses, dtype=float)
         low, median, high = float(np.min(losses)), float(np.median(losses)), float(np.max(losses))
-        if not high - median > 2 * (median - low):  # no heavy upper tail: standardise only
-            std = float(np.std(losses))
-            return cls(low, math.inf, float(np.mean(losses)), std if std > 0 else 1.0)
-        scale = median - low if median > low else high - low
-        warped = np.log1p((losses - low) / scale)
+        scale = math.inf  # no heavy upper tail: no warp
+        if high - median > 2 * (median - low):
+            scale = median - low if median > low else high - low
+        warped = _warp(losses, low, scale)
         std = float(np.std(warped))
-        return cls(low, scale, float(np.mean(warped)), std if std > 0 else 1.0)
+        return cls(low, scale, float(np.quantile(warped, CENTRE_QUANTILE)), std if std > 0 else 1.0)
 
     def __call__(self, losses: np.ndarray) -> np.ndarray:
-        if self.scale == math.inf:
-            return (np.asarray(losses, dtype=float) - self.mean) / self.std
-        warped = np.log1p(np.maximum(np.asarray(losses, dtype=float) - self.low, 0.0) / self.scale)
-        return (warped - self.mean) / self.std
+        return (_warp(np.asarray(losses, dtype=float), self.low, self.scale) - self.centre) / self.std
+
+
+def _warp(losses: np.ndarray, low: float, scale: float) -> np.ndarray:
+    if scale == math.inf:
+        return losses
+    return np.log1p(np.maximum(losses - low, 0.0) / scale)
 
 
 # -- surrogates ------------------------------------------------------------------------------
@@ -215,12 +230,9 @@ class ForestModel(Surrogate):
 
 
 def acquisition(kind: str, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    """Values to *maximise*: log EI, log PI, minus the lower confidence bound, or minus the
-    mean (``EXPLOIT``)."""
+    """Values to *maximise*: log EI, log PI or minus the lower confidence bound."""
     if kind == "LCB":
         return -(mean - KAPPA * std)
-    if kind == EXPLOIT:
-        return -mean
     z = (best - XI - mean) / std
     if kind == "PI":
         return log_ndtr(z)

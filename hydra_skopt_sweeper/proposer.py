@@ -10,8 +10,7 @@ coordinates (plain Python values), values are losses (lower is better). It owns
 * batch selection with liars: the surrogate (:mod:`.acquisition`) is fitted once per batch,
   each further point of the batch only conditions it on lies told about the earlier ones
   (by default the model's own pessimistic guess, mean + 2 std); a batch of 3 or
-  more ends at the minimum of the model's mean and, in the last part of the budget, looks for
-  its other points near the best point so far;
+  more, in the last part of the budget, looks for its points near the best point so far;
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
 """
@@ -29,7 +28,6 @@ from skopt.space import Dimension, Real, Space
 from skopt.utils import cook_initial_point_generator, normalize_dimensions
 
 from .acquisition import (
-    EXPLOIT,
     ForestModel,
     GPModel,
     LossScale,
@@ -68,15 +66,20 @@ _N_RANDOM = 2000
 _N_LOCAL = 600
 _N_CENTRES = 5
 _N_REFINE = 4
-# Batches of at least this many points end with one pure-exploitation point.
-_EXPLOIT_FROM_BATCH = 3
+# Batches of at least this many points refine around the best point late in the budget.
+_LOCAL_FROM_BATCH = 3
 # No two points of a batch closer than this (normalised space) while candidates allow.
 _MIN_GAP = 1e-3
-# Once a batch reaches past this share of the budget, its other points maximise EI within this
+# Once a batch reaches past this share of the budget, its points maximise EI within this
 # distance (normalised space) of the best point so far (refined within that distance on each
-# continuous axis). Measured (batch 4, 60 seeds, in-process):
-# Branin's median regret at 40 trials 0.00035 without, 0.0001 with (batch 1: 0.00016); neutral
-# on Hartmann6; from half the budget on, 4 of 30 mixed-space runs stayed on a wrong category.
+# continuous axis). A batch of q gets 1/q of the model updates of sequential EI, and the liars
+# push its points apart: this is where it catches up. Measured (batch 4, in-process, median
+# regret): Branin (40 seeds) 0.00044 without, 0.00005 with (batch 1: 0.00017); Hartmann6
+# (60 seeds) 0.0003 without, 0.00014 with (batch 1: 0.00005); from half the budget on, 4 of
+# 30 mixed-space runs stayed on a wrong category. It used to come with a last point of each
+# batch at the minimum of the model's mean: since the losses are centred on their 75th
+# percentile (see LossScale) that point costs more than it gives (Hartmann6 0.00046 with it,
+# Branin as good without).
 _LOCAL_FROM = 0.7
 _LOCAL_RADIUS = 0.1
 # Stop drawing random candidates once this many pass the constraint (or the draws run out).
@@ -179,9 +182,8 @@ class BatchProposer:
         Fewer come back only when fewer allowed points are left untried in a finite space;
         none left raises :class:`SearchSpaceExhausted`.
 
-        Once the model is in use, a batch of 3 or more ends with the minimiser of the model's
-        mean; when the batch reaches past 70% of ``n_calls``, its other points are looked for
-        within a small distance of the best point so far.
+        Once the model is in use, a batch of 3 or more that reaches past 70% of ``n_calls``
+        looks for its points within a small distance of the best point so far.
         """
         points: List[Point] = []
         with _quiet():
@@ -256,11 +258,10 @@ class BatchProposer:
         if self._pending:  # asked earlier and not told yet: lie about them too
             pending = np.array(list(self._pending.values()))
             model = model.with_liars(pending, self._lies(model, pending, y))
-        believed = model  # without this batch's lies: what the model really predicts
         candidates = self._candidates(X[np.argsort(losses)[:_N_CENTRES]])
         best = float(np.min(y))
         best_row = X[np.argmin(losses)]
-        refining = self.n_calls is not None and (
+        refining = n_points >= _LOCAL_FROM_BATCH and self.n_calls is not None and (
             self.n_told + len(self._pending) + n_points > _LOCAL_FROM * self.n_calls)
         points: List[Point] = []
         batch_rows: List[np.ndarray] = []
@@ -274,26 +275,19 @@ class BatchProposer:
             pool_mask = np.ones(len(candidates), dtype=bool)
             if batch_rows:
                 pool_mask = _distances(candidates, batch_rows) >= _MIN_GAP
-            surrogate, role, centre = model, kind, None
-            if n_points >= _EXPLOIT_FROM_BATCH and index == n_points - 1:
-                # A batch of q gets 1/q of the model updates of sequential EI, and the liars
-                # push its points apart. So the last point of a batch of 3 or more exploits: the
-                # minimiser of the posterior mean, away from the batch's other points. Measured
-                # (30 seeds, batch 4, EI): Branin's median regret at 40 trials 0.0043 with
-                # cl_min alone, 0.0003 so (batch 1: 0.00016); at batch 2 it cost more than it gave.
-                surrogate, role = believed, EXPLOIT
-            elif n_points >= _EXPLOIT_FROM_BATCH and refining:  # late: the others refine too
+            centre = None
+            if refining:
                 local = pool_mask & (_distances(candidates, [best_row]) <= _LOCAL_RADIUS)
                 if local.any():
                     pool_mask, centre = local, best_row
             if not pool_mask.any():  # every candidate is that close: the gap gives way
                 pool_mask = np.ones(len(candidates), dtype=bool)
             pool = candidates[pool_mask]
-            mean, std = surrogate.predict(pool)
-            values = acquisition(role, mean, std, best)
+            mean, std = model.predict(pool)
+            values = acquisition(kind, mean, std, best)
             if self.acq_func == "gp_hedge" and index == 0:
                 self._hedge_picks = np.array([pool[np.argmax(acquisition(k, mean, std, best))] for k in _HEDGED])
-            row, chosen = self._best(surrogate, role, best, pool, values, batch_rows, centre)
+            row, chosen = self._best(model, kind, best, pool, values, batch_rows, centre)
             if chosen is not None:
                 chosen = int(np.flatnonzero(pool_mask)[chosen])
                 candidates = np.delete(candidates, chosen, axis=0)
