@@ -75,7 +75,7 @@ _MIN_GAP = 1e-3
 # continuous axis). A batch of q gets 1/q of the model updates of sequential EI, and the liars
 # push its points apart: this is where it catches up. Measured (batch 4, in-process, median
 # regret): Branin (40 seeds) 0.00044 without, 0.00005 with (batch 1: 0.00017); Hartmann6
-# (60 seeds) 0.0003 without, 0.00014 with (batch 1: 0.00005); from half the budget on, 4 of
+# (60 seeds) 0.0003 without, 0.00014 with (batch 1: 0.00006); from half the budget on, 4 of
 # 30 mixed-space runs stayed on a wrong category. It used to come with a last point of each
 # batch at the minimum of the model's mean: since the losses are centred on their 75th
 # percentile (see LossScale) that point costs more than it gives (Hartmann6 0.00046 with it,
