@@ -124,10 +124,17 @@ def test_a_worker_that_dies_loses_only_its_own_trial(tmp_path):
     assert any(r["batch"] in lost_batches for r in kept)
 
 
+def _default_sigint():
+    # A shell that runs a job in the background (`make test &`, a CI step) hands it SIGINT
+    # ignored, every child inherits that, and Python then installs no KeyboardInterrupt
+    # handler: the sweep would not hear the Ctrl-C this test sends.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(sweep_dir, *overrides):
     return subprocess.Popen([sys.executable, *command(sweep_dir, *overrides)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
 
 
 def _wait_for_lines(path, n, process, timeout=60):
