@@ -62,7 +62,7 @@ class LossScale:
     unexplored corner of the box promising: in 6-d, a third of the trials after the initial
     design went to corners (≥ 4 coordinates at a bound) where Hartmann6 is flat. Measured
     (in-process, 60 seeds, median regret at 60 trials, mean-centred → 75th percentile):
-    Hartmann6 batch 1 0.0005 → 0.00005, batch 2 0.0013 → 0.00007; corners per run 17 → 4;
+    Hartmann6 batch 1 0.0005 → 0.00006, batch 2 0.0013 → 0.00007; corners per run 17 → 4;
     Branin and the mixed space as good or better. The 50th percentile helped much less
     (0.0004), the 90th and the maximum as much as the 75th.
     """

@@ -50,7 +50,8 @@ BASE_ESTIMATORS = ("GP", "RF", "ET")
 BATCH_STRATEGIES = ("kb_ucb", "cl_min", "cl_mean", "cl_max")
 # kb_ucb's lie: the model's mean plus this many standard deviations at the point. It keeps the
 # next points of a batch off a point only as far as the model is unsure about it, where cl_max
-# pushes them across the space. Measured (batch 4, EI, 60 seeds, in-process): Hartmann6's
+# pushes them across the space. Measured before the losses were centred on their 75th
+# percentile (batch 4, EI, 60 seeds, in-process): Hartmann6's
 # median regret at 60 trials 0.0017 (cl_max: 0.059; batch 1: 0.0005), runs left in a local
 # basin 24 of 60 (cl_max 29, batch 1 22); 1 std and 3 std did worse; Branin and the mixed
 # space as good or better; at batch 2 (30 seeds) Hartmann6 0.0019 (cl_max 0.0044), Branin
