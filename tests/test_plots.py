@@ -325,3 +325,36 @@ def test_objective_name_falls_back_to_the_apps_monitor_key(tmp_path):
     assert load_sweep(tmp_path).objective_name == "val_loss"
     (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    n_calls: 3\n")
     assert load_sweep(tmp_path).objective_name == "objective"
+
+
+@pytest.mark.parametrize("n_samples", [1, 40])
+def test_batched_partial_dependence_matches_skopts(tmp_path, n_samples):
+    """objective.png's values are skopt's own: the batched curves and maps equal
+    skopt.plots.partial_dependence_1D/2D on a space with a real, a grid and a categorical."""
+    import numpy as np
+    import skopt.plots as skplots
+
+    write_sweep(tmp_path, SPACES["three"], n_ok=12)
+    result = fit_gp_result(load_sweep(tmp_path))
+    space, model = result.space, result.models[-1]
+    samples = space.transform(space.rvs(n_samples=n_samples, random_state=3))
+    for i in range(3):
+        xs, ys = skplots.partial_dependence_1D(space, model, i, samples, n_points=7)
+        batched_xs, batched_ys = plots._partial_dependence_1d(space, model, i, samples, n_points=7)
+        assert list(batched_xs) == list(xs)
+        np.testing.assert_allclose(batched_ys, ys, rtol=1e-10, atol=1e-12)
+        for j in range(i):
+            xs, ys, zs = skplots.partial_dependence_2D(space, model, i, j, samples, n_points=5)
+            batched = plots._partial_dependence_2d(space, model, i, j, samples, n_points=5)
+            assert list(batched[0]) == list(xs) and list(batched[1]) == list(ys)
+            assert batched[2].shape == np.asarray(zs).shape
+            np.testing.assert_allclose(batched[2], zs, rtol=1e-10, atol=1e-12)
+
+
+def test_batched_partial_dependence_is_undone_after_drawing(tmp_path):
+    import skopt.plots as skplots
+
+    originals = skplots.partial_dependence_1D, skplots.partial_dependence_2D
+    write_sweep(tmp_path, SPACES["three"], n_ok=12)
+    assert plots.draw_objective(load_sweep(tmp_path), tmp_path / OBJECTIVE_NAME) is not None
+    assert (skplots.partial_dependence_1D, skplots.partial_dependence_2D) == originals
