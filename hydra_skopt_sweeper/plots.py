@@ -403,7 +403,7 @@ def _batched_partial_dependence():
     skopt calls the model once per point of every curve and once per cell of every contour
     map (1,600 calls for a 40 x 40 map), and each call pays scikit-learn's input checks; the
     arithmetic is the same either way. For a 2-parameter sweep this takes the drawing of
-    ``objective.png``, which the end of every sweep waits for, from 0.4 s to about 0.2 s.
+    ``objective.png``, which the end of every sweep waits for, from 0.41 s to 0.25 s.
     The values are skopt's own (the same samples, grid and mean): see the test that compares them.
     """
     import skopt.plots as skplots
