@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -42,6 +43,23 @@ OBJECTIVE_NAME = "objective.png"
 SPACE_NAME = "search_space.json"  # written by the loop (loop.SPACE_FILE)
 MULTIRUN_NAME = "multirun.yaml"
 PLOTS_LOG_NAME = ".plots.log"
+# The drawing process's lines: it is ready for STOP_SIGNAL, a drawing ended, a drawing was stopped.
+READY, DRAWN, FAILED, STOPPED = "ready", "ok", "failed", "stopped"
+# Sent to the drawing process to stop a drawing a newer refresh has made stale (POSIX only).
+STOP_SIGNAL = getattr(signal, "SIGUSR1", None)
+# Set in the drawing process by STOP_SIGNAL; the drawing then stops at its next stop point.
+_stop_requested = threading.Event()
+
+
+class _DrawingStopped(BaseException):
+    """A stale drawing stopped at a stop point (a BaseException: nothing between catches it)."""
+
+
+def _stop_point() -> None:
+    """Where a drawing may stop: only in this module's code, never inside matplotlib's or
+    skopt's (a signal handler that raised there could leave their state half-changed)."""
+    if _stop_requested.is_set():
+        raise _DrawingStopped()
 
 
 def min_trials_for_objective(n_dims: int) -> int:
@@ -153,6 +171,7 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> D
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE_NAME)
+        _stop_point()
         if record.space is not None and record.space.params:
             written["objective"] = draw_objective(record, out_dir / OBJECTIVE_NAME)
     return written
@@ -170,6 +189,7 @@ def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        _stop_point()  # before the costliest step: rendering
         fig.savefig(tmp, format="png")
         os.replace(tmp, path)
     finally:
@@ -310,6 +330,7 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     result = fit_gp_result(record, user_scale=True)
     if result is None:
         return None
+    _stop_point()
 
     # keep the cost bounded at 10 params: 45 2-d panels of n_points**2 GP evaluations each
     if n_dims <= 3:
@@ -436,6 +457,7 @@ def _mean_predictions(model: Any, samples: Any, settings: Sequence[Sequence[Tupl
     per_chunk = max(1, _PREDICT_CHUNK_ROWS // n)
     means: List[float] = []
     for start in range(0, len(settings), per_chunk):
+        _stop_point()
         chunk = settings[start:start + per_chunk]
         rows = np.tile(distinct, (len(chunk), 1))
         for k, setting in enumerate(chunk):
@@ -506,8 +528,10 @@ class PlotRefresher:
     The loop calls :meth:`refresh` after each batch (it returns at once) and :meth:`wait` when
     the sweep ends. A refresh that arrives while a drawing runs marks the plots dirty; the next
     drawing starts as soon as the running one ends, so the last refresh is always drawn, and a
-    refresh with the ``version`` already asked for is a no-op. A failed drawing is logged (the
-    drawing process's output is in ``SWEEP_DIR/.plots.log``) and never stops the sweep.
+    refresh with the ``version`` already asked for is a no-op. :meth:`wait` first stops a
+    drawing that a newer refresh has made stale (its pictures would be replaced at once), so
+    the end of a sweep waits for one drawing, not two. A failed drawing is logged (the drawing
+    process's output is in ``SWEEP_DIR/.plots.log``) and never stops the sweep.
     """
 
     def __init__(self, enabled: bool = True) -> None:
@@ -518,7 +542,10 @@ class PlotRefresher:
         self._version: Any = None
         self._idle = threading.Event()  # cleared while a drawing runs (changed with _lock held)
         self._idle.set()
+        self._stoppable: Optional[subprocess.Popen] = None  # the process, once it handles STOP_SIGNAL
+        self._stop_sent = False  # for the drawing that runs now
         self.started = 0  # drawings started, for logs and tests
+        self.stopped = 0  # stale drawings stopped by wait()
         self.failures = 0
 
     @staticmethod
@@ -545,7 +572,12 @@ class PlotRefresher:
         return not self._idle.is_set()
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Block until no drawing runs or is pending; False when ``timeout`` ran out first."""
+        """Block until no drawing runs or is pending; False when ``timeout`` ran out first.
+
+        A drawing that runs while a newer refresh waits is stopped first: only the newest
+        pictures matter to whoever waits.
+        """
+        self._stop_stale_drawing()
         done = self._idle.wait(timeout)
         if not done:
             log.warning("The plots are still being drawn in the background; they will appear "
@@ -562,6 +594,18 @@ class PlotRefresher:
             except OSError:
                 pass
 
+    def _stop_stale_drawing(self) -> None:
+        with self._lock:
+            proc = self._proc
+            if (self._pending is None or proc is None or proc is not self._stoppable
+                    or self._stop_sent or proc.poll() is not None):
+                return
+            self._stop_sent = True
+            try:
+                proc.send_signal(STOP_SIGNAL)
+            except OSError:  # it ended meanwhile: its reader thread sends the pending refresh
+                pass
+
     def _send(self, sweep_dir: Path) -> None:  # with self._lock held
         proc = self._proc if self._proc is not None and self._proc.poll() is None else None
         if proc is None:
@@ -570,6 +614,7 @@ class PlotRefresher:
                 self._idle.set()
                 return
         self._idle.clear()
+        self._stop_sent = False
         self.started += 1
         try:
             proc.stdin.write(f"{sweep_dir}\n")
@@ -599,7 +644,14 @@ class PlotRefresher:
     def _read(self, proc: subprocess.Popen, log_path: Path) -> None:
         """Take the drawing process's replies, one line a drawing, until it ends."""
         for line in proc.stdout:
-            self._drawn(line.strip() == "ok", log_path)
+            reply = line.strip()
+            if reply == READY:
+                with self._lock:
+                    self._stoppable = proc if STOP_SIGNAL is not None else None
+                continue
+            if reply == STOPPED:
+                self.stopped += 1
+            self._drawn(reply != FAILED, log_path)
         proc.wait()
         with self._lock:
             if self._proc is proc:
@@ -622,16 +674,31 @@ class PlotRefresher:
 
 def serve(requests: Any = None, replies: Any = None) -> int:
     """The drawing process behind :class:`PlotRefresher`: reads one sweep dir a line, draws
-    its plots, answers ``ok`` or ``failed`` on a line of its own, until its input closes.
+    its plots, answers ``ok``, ``failed`` or ``stopped`` on a line of its own, until its input
+    closes.
 
-    Anything the drawing prints goes to stderr (the sweep's ``.plots.log``), so stdout carries
-    only the replies. Runs at a lower priority: the trials come first.
+    It first answers ``ready`` once it handles STOP_SIGNAL (before that the signal would end
+    it): the signal stops the drawing that runs at its next stop point, and files it had not
+    written yet stay as they were (each picture is written to a temporary file and renamed).
+    Anything the drawing prints goes to stderr (the sweep's ``.plots.log``), so stdout
+    carries only the replies. Runs at a lower priority: the trials come first.
     """
     import traceback
 
     requests = sys.stdin if requests is None else requests
     replies = sys.stdout if replies is None else replies
     sys.stdout = sys.stderr
+
+    def stop_drawing(signum: int, frame: Any) -> None:
+        _stop_requested.set()  # between drawings: cleared when the next one starts
+
+    def answer(reply: str) -> None:
+        replies.write(reply + "\n")
+        replies.flush()
+
+    if STOP_SIGNAL is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(STOP_SIGNAL, stop_drawing)
+        answer(READY)
     if hasattr(os, "nice"):
         try:
             os.nice(10)
@@ -640,16 +707,18 @@ def serve(requests: Any = None, replies: Any = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="plots: %(levelname)s: %(message)s")
     for line in requests:
         sweep_dir = Path(line.strip())
+        _stop_requested.clear()
         try:
             if not (sweep_dir / JOURNAL_NAME).is_file():
                 raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL_NAME}")
             draw_plots(sweep_dir)
-            reply = "ok"
+            reply = DRAWN
+        except _DrawingStopped:
+            reply = STOPPED
         except Exception:  # one failed drawing must not end the process
             traceback.print_exc()
-            reply = "failed"
-        replies.write(reply + "\n")
-        replies.flush()
+            reply = FAILED
+        answer(reply)
     return 0
 
 

@@ -358,3 +358,33 @@ def test_batched_partial_dependence_is_undone_after_drawing(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=12)
     assert plots.draw_objective(load_sweep(tmp_path), tmp_path / OBJECTIVE_NAME) is not None
     assert (skplots.partial_dependence_1D, skplots.partial_dependence_2D) == originals
+
+
+@pytest.mark.skipif(plots.STOP_SIGNAL is None, reason="stopping a drawing needs SIGUSR1 (POSIX)")
+def test_wait_stops_a_stale_drawing_and_draws_the_newest(tmp_path):
+    """The end of a sweep waits for one drawing, not two: a drawing that a newer refresh made
+    stale is stopped (its old pictures stay whole), and the newest state is drawn."""
+    import os
+    import signal
+
+    slow, newest = tmp_path / "slow", tmp_path / "newest"
+    write_sweep(slow, SPACES["ten"], n_ok=60)  # objective.png takes seconds
+    write_sweep(newest, SPACES["three"], n_ok=9)
+    refresher = PlotRefresher()
+    refresher.refresh(newest, version=0)
+    assert refresher.wait(timeout=120)  # the process is up and has said it can be stopped
+    refresher.refresh(slow, version=1)
+    time.sleep(0.5)  # it is drawing the slow one now
+    refresher.refresh(newest, version=2)
+    redrawn_after = time.time()
+    assert refresher.wait(timeout=120)
+    assert (refresher.started, refresher.stopped, refresher.failures) == (3, 1, 0)
+    assert not (slow / OBJECTIVE_NAME).exists()  # stopped before it was written
+    assert no_temporary_files(slow) == []
+    assert (newest / OBJECTIVE_NAME).stat().st_mtime >= redrawn_after
+    # the signal between drawings stops nothing, and the process goes on drawing
+    os.kill(refresher._proc.pid, signal.SIGUSR1)
+    refresher.refresh(newest, version=3)
+    assert refresher.wait(timeout=120)
+    assert (refresher.started, refresher.stopped, refresher.failures) == (4, 1, 0)
+    refresher.close()
