@@ -412,8 +412,11 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     return _save(fig, path)
 
 
-# Rows of the GP's input per predict() call when evaluating the partial dependence.
-_PREDICT_CHUNK_ROWS = 50_000
+# Rows x training points per predict() call when evaluating the partial dependence: each of
+# the GP's temporaries is that many floats (400 kB, cache-sized), whatever the number of trials.
+# Measured on 6 parameters: 50,000 beats skopt's one call per cell at 20, 100 and 400 trials at
+# the same peak memory; 1,000,000 took 1.1 GB and 1.8x skopt's time at 400 trials.
+_PREDICT_CHUNK_ELEMENTS = 50_000
 
 
 @contextlib.contextmanager
@@ -454,7 +457,9 @@ def _mean_predictions(model: Any, samples: Any, settings: Sequence[Sequence[Tupl
     _, first, counts = np.unique(samples[:, ~fixed], axis=0, return_index=True, return_counts=True)
     distinct, weights = samples[first], counts / counts.sum()
     n = len(distinct)
-    per_chunk = max(1, _PREDICT_CHUNK_ROWS // n)
+    fitted = getattr(model, "model", model)  # through _Negated
+    n_train = len(getattr(fitted, "X_train_", ())) or 1
+    per_chunk = max(1, _PREDICT_CHUNK_ELEMENTS // (n * n_train))
     means: List[float] = []
     for start in range(0, len(settings), per_chunk):
         _stop_point()

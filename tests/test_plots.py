@@ -388,3 +388,29 @@ def test_wait_stops_a_stale_drawing_and_draws_the_newest(tmp_path):
     assert refresher.wait(timeout=120)
     assert (refresher.started, refresher.stopped, refresher.failures) == (4, 1, 0)
     refresher.close()
+
+
+@pytest.mark.parametrize("n_train", [10, 400])
+def test_batched_partial_dependence_bounds_each_predict_call(n_train):
+    """The batched curves ask the GP for rows x training points <= the chunk budget per call,
+    so a 400-trial sweep's drawing stays as small as skopt's (1.1 GB before the bound)."""
+    import numpy as np
+
+    class RecordingModel:
+        X_train_ = np.zeros((n_train, 3))
+
+        def __init__(self):
+            self.calls = []
+
+        def predict(self, rows):
+            self.calls.append(len(rows))
+            return rows.sum(axis=1)
+
+    model = RecordingModel()
+    samples = np.random.RandomState(0).rand(150, 3)
+    settings = [[(slice(0, 1), x / 24), (slice(1, 2), y / 24)] for y in range(24) for x in range(24)]
+    means = plots._mean_predictions(model, samples, settings)
+    assert len(means) == 24 * 24 and sum(model.calls) == 24 * 24 * 150
+    assert max(model.calls) * n_train <= max(plots._PREDICT_CHUNK_ELEMENTS, 150 * n_train)
+    expected = [x / 24 + y / 24 + samples[:, 2].mean() for y in range(24) for x in range(24)]
+    np.testing.assert_allclose(means, expected)
