@@ -6,9 +6,13 @@ On Hartmann6 (6-d), for each size n: tell n observations (random points), then t
 ``ask(4)`` + ``tell`` of those 4 (three batches in a row: the first fits the GP cold, the next
 ones warm-start from it; the table shows the first and the median of the three) for this
 sweeper's ``BatchProposer`` and, in the same run, for plain ``skopt.Optimizer`` (GP, gp_hedge,
-``ask(n_points=4)`` with cl_min, ``model_queue_size=1``). Peak memory is measured in a fresh
-process that runs the proposer alone up to 400 observations (and 3 batches of 4 more): its
-VmHWM from /proc/self/status, with ``resource.getrusage`` ru_maxrss beside it.
+``ask(n_points=4)`` with cl_min, ``model_queue_size=1``). Peak memory is measured three ways, each
+in a fresh process, as VmHWM from /proc/self/status: the proposer alone up to 400 observations
+(and 3 batches of 4 more), with ``resource.getrusage`` ru_maxrss beside it; the real sweeper
+process through Hydra (``bench/app/objective.py -m hydra/sweeper=skopt_gp`` resuming a journal
+of 400 Hartmann6 trials and running 3 batches of 4 on the basic launcher, so its trials run
+inside it and the figure is an upper bound; read by the ``bench/app/peak_memory.py``
+callback); and the drawing process's work, ``draw_plots`` on that 412-trial sweep dir.
 Writes results/overhead.md and results/overhead.png.
 """
 from __future__ import annotations
@@ -78,6 +82,42 @@ def peak_memory_child(n: int) -> None:
                       "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
+def real_sweep_memory(n: int) -> dict:
+    """Peak RSS (MB) of the sweeper process resuming n trials through Hydra, and of drawing
+    that sweep's plots (what its background drawing process does), each in a fresh process."""
+    import tempfile
+    from pathlib import Path
+
+    from hydra_skopt_sweeper.journal import OK, Journal, Trial
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sweep_dir, peak_file = Path(tmp) / "sweep", Path(tmp) / "peak_mb"
+        sweep_dir.mkdir()
+        points, losses = observations(n, seed=1)
+        Journal(sweep_dir / "trials.jsonl").append(
+            [Trial(i, PROBLEM.point_params(p), v, OK, batch=i // BATCH + 1)
+             for i, (p, v) in enumerate(zip(points, losses))])
+        command = [PROJECT_PYTHON, str(ROOT / "bench" / "app" / "objective.py"), "-m", "problem=hartmann6",
+                   "hydra/sweeper=skopt_gp", *[f"{k}={v}" for k, v in PROBLEM.sweep.items()],
+                   f"hydra.sweeper.n_calls={n + 3 * BATCH}", f"hydra.sweeper.batch_size={BATCH}",
+                   "hydra.sweeper.random_state=0", f"hydra.sweep.dir={sweep_dir}",
+                   "+hydra.callbacks.peak_memory._target_=peak_memory.PeakMemory"]
+        subprocess.run(command, cwd=tmp, env={**__import__("os").environ, "PEAK_MEMORY_FILE": str(peak_file)},
+                       capture_output=True, text=True, check=True)
+        drawing = subprocess.run([PROJECT_PYTHON, __file__, "--draw-child", str(sweep_dir)],
+                                 capture_output=True, text=True, check=True)
+        return {"sweeper_mb": float(peak_file.read_text()),
+                "drawing_mb": json.loads(drawing.stdout.strip().splitlines()[-1])["peak_mb"]}
+
+
+def draw_child(sweep_dir: str) -> None:
+    """Run in a fresh process: draw a sweep dir's plots as the drawing process does."""
+    from hydra_skopt_sweeper.plots import draw_plots
+
+    draw_plots(sweep_dir)
+    print(json.dumps({"peak_mb": _peak_mb()}))
+
+
 def _peak_mb() -> float:
     """This process's peak RSS: VmHWM (per address space, so a fresh exec starts afresh; Linux
     carries ru_maxrss over from the parent at fork, which is why this runs first)."""
@@ -95,14 +135,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="50,100,200,400")
     parser.add_argument("--no-skopt", action="store_true", help="skip plain skopt (slow: ~1 min at 400)")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--draw-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         peak_memory_child(args.memory_child)
+        return
+    if args.draw_child:
+        draw_child(args.draw_child)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     # first, while this process is still small (see _peak_mb)
     child = subprocess.run([PROJECT_PYTHON, __file__, "--memory-child", "400"], capture_output=True, text=True, check=True)
     memory = json.loads(child.stdout.strip().splitlines()[-1])
+    real = real_sweep_memory(400)
     rows, ours_med, theirs = [], [], []
     for n in sizes:
         ours = time_proposer(n)
@@ -124,6 +169,11 @@ def main() -> None:
         f"peak RSS of a fresh process running the proposer to 400 observations (VmHWM; "
         f"getrusage ru_maxrss {memory['ru_maxrss_mb']:.0f} MB): {memory['peak_mb']:.0f} MB, of which {memory['after_imports_mb']:.0f} MB after "
         f"importing it (target < 300 MB: {'met' if memory['peak_mb'] < 300 else 'NOT met'})")
+    targets.append(
+        f"peak RSS of the real sweeper process through Hydra, resuming 400 trials and running 3 "
+        f"batches of 4 (its trials inside it): {real['sweeper_mb']:.0f} MB (target < 300 MB: "
+        f"{'met' if real['sweeper_mb'] < 300 else 'NOT met'}); drawing that sweep's plots (the "
+        f"background drawing process's work, a process of its own): {real['drawing_mb']:.0f} MB")
     print(table(header, rows))
     for line in targets:
         print(line)
