@@ -381,6 +381,8 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     for i in range(n_dims):
         axes[i, i].set_ylabel(record.objective_name if n_dims > 1
                               else f"{record.objective_name} (partial dependence)")
+        if n_dims > 1:  # the curves' tick labels run together along the top of narrow panels
+            axes[i, i].tick_params(axis="x", labelrotation=45)
     small = n_dims > 6
     if small:
         for ax in axes.ravel():
@@ -408,7 +410,7 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
         longest = max([len(_short_label(v)) for p in space.params[1:] if p.kind in ("grid", "categorical")
                        for v in (p.choices if p.kind == "grid" else p.labels)] + [5])
         left = min(0.25, 0.05 + 0.075 * longest * (0.6 if small else 1.0) / side)
-        fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=max(0.1, 0.75 / side), top=1 - 0.9 / side)
+        fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=max(0.1, 0.75 / side), top=1 - 1.15 / side)
     return _save(fig, path)
 
 
