@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -102,7 +103,7 @@ def real_sweep_memory(n: int) -> dict:
                    f"hydra.sweeper.n_calls={n + 3 * BATCH}", f"hydra.sweeper.batch_size={BATCH}",
                    "hydra.sweeper.random_state=0", f"hydra.sweep.dir={sweep_dir}",
                    "+hydra.callbacks.peak_memory._target_=peak_memory.PeakMemory"]
-        subprocess.run(command, cwd=tmp, env={**__import__("os").environ, "PEAK_MEMORY_FILE": str(peak_file)},
+        subprocess.run(command, cwd=tmp, env={**os.environ, "PEAK_MEMORY_FILE": str(peak_file)},
                        capture_output=True, text=True, check=True)
         drawing = subprocess.run([PROJECT_PYTHON, __file__, "--draw-child", str(sweep_dir)],
                                  capture_output=True, text=True, check=True)
