@@ -322,7 +322,7 @@ def fit_gp_result(record: SweepRecord, user_scale: bool = False, random_state: i
 def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     """skopt's partial dependence of a GP on the successful trials; None if too few yet."""
     import numpy as np
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
     from skopt.plots import plot_objective
 
     space = record.space
@@ -378,6 +378,18 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
                 if i > j and i == k:
                     axes[i, j].yaxis.set_major_locator(FixedLocator(ticks))
                     axes[i, j].yaxis.set_major_formatter(formatter if j == 0 else NullFormatter())
+    # integer params: integer ticks (skopt asks for them on categoricals only: n_layers 1..3 got
+    # 1.2, 1.6, ...), the end ticks kept on a short range (pruned, 1..3 would show only 2)
+    for k, param in enumerate(space.params):
+        if param.kind != "int" or param.log:
+            continue
+        prune = None if param.high - param.low <= 8 else "both"
+        for i in range(n_dims):
+            for j in range(i + 1):
+                if j == k:
+                    axes[i, j].xaxis.set_major_locator(MaxNLocator(6, prune=prune if i > j else None, integer=True))
+                if i > j and i == k:
+                    axes[i, j].yaxis.set_major_locator(MaxNLocator(6, prune=prune, integer=True))
     for i in range(n_dims):
         axes[i, i].set_ylabel(record.objective_name if n_dims > 1
                               else f"{record.objective_name} (partial dependence)")

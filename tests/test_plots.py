@@ -414,3 +414,26 @@ def test_batched_partial_dependence_bounds_each_predict_call(n_train):
     assert max(model.calls) * n_train <= max(plots._PREDICT_CHUNK_ELEMENTS, 150 * n_train)
     expected = [x / 24 + y / 24 + samples[:, 2].mean() for y in range(24) for x in range(24)]
     np.testing.assert_allclose(means, expected)
+
+
+def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
+    """skopt puts 1.2, 1.6, ... on an integer param's axes; objective.png shows 1, 2, 3."""
+    import numpy as np
+
+    space = {"x": dict(REAL, override_key="x"),
+             "layers": {"kind": "int", "override_key": "layers", "low": 1, "high": 3, "log": False}}
+    write_sweep(tmp_path, space, n_ok=8)
+    ticks = {}
+    save = plots._save
+
+    def inspect_then_save(fig, path):  # _save clears the figure
+        axes = np.array(fig.axes[1:], dtype=object).reshape(2, 2)
+        # the curve of layers, and the contour map's rows
+        for name, axis in (("curve", axes[1, 1].xaxis), ("map", axes[1, 0].yaxis)):
+            low, high = axis.get_view_interval()
+            ticks[name] = [float(t) for t in axis.get_major_locator()() if low - 1e-9 <= t <= high + 1e-9]
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", inspect_then_save)
+    assert plots.draw_objective(load_sweep(tmp_path), tmp_path / OBJECTIVE_NAME) is not None
+    assert ticks == {"curve": [1, 2, 3], "map": [1, 2, 3]}
