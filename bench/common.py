@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,18 @@ PROJECT_PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bi
 
 def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS in MB: VmHWM (per address space, so a fresh exec starts afresh;
+    Linux carries ru_maxrss over from the parent at fork, so measure in a fresh process)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from common import PROJECT_PYTHON, RESULTS, ROOT, table, write_report  # noqa: E402
+from common import PROJECT_PYTHON, RESULTS, ROOT, peak_rss_mb, table, write_report  # noqa: E402
 from problems import PROBLEMS  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -77,9 +77,9 @@ def peak_memory_child(n: int) -> None:
     """Run in a fresh process: the proposer alone at n observations, then print ru_maxrss."""
     import hydra_skopt_sweeper.proposer  # noqa: F401  (the imports count as part of the process)
 
-    before = _peak_mb()
+    before = peak_rss_mb()
     time_proposer(n)
-    print(json.dumps({"after_imports_mb": before, "peak_mb": _peak_mb(),
+    print(json.dumps({"after_imports_mb": before, "peak_mb": peak_rss_mb(),
                       "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
@@ -116,19 +116,7 @@ def draw_child(sweep_dir: str) -> None:
     from hydra_skopt_sweeper.plots import draw_plots
 
     draw_plots(sweep_dir)
-    print(json.dumps({"peak_mb": _peak_mb()}))
-
-
-def _peak_mb() -> float:
-    """This process's peak RSS: VmHWM (per address space, so a fresh exec starts afresh; Linux
-    carries ru_maxrss over from the parent at fork, which is why this runs first)."""
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_mb": peak_rss_mb()}))
 
 
 def main() -> None:
@@ -145,7 +133,7 @@ def main() -> None:
         draw_child(args.draw_child)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    # first, while this process is still small (see _peak_mb)
+    # first, while this process is still small (see common.peak_rss_mb)
     child = subprocess.run([PROJECT_PYTHON, __file__, "--memory-child", "400"], capture_output=True, text=True, check=True)
     memory = json.loads(child.stdout.strip().splitlines()[-1])
     real = real_sweep_memory(400)
