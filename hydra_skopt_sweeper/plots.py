@@ -384,12 +384,10 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
         if param.kind != "int" or param.log:
             continue
         prune = None if param.high - param.low <= 8 else "both"
-        for i in range(n_dims):
-            for j in range(i + 1):
-                if j == k:
-                    axes[i, j].xaxis.set_major_locator(MaxNLocator(6, prune=prune if i > j else None, integer=True))
-                if i > j and i == k:
-                    axes[i, j].yaxis.set_major_locator(MaxNLocator(6, prune=prune, integer=True))
+        for i in range(k, n_dims):  # column k: its curve, then the maps below it
+            axes[i, k].xaxis.set_major_locator(MaxNLocator(6, prune=prune if i > k else None, integer=True))
+        for j in range(k):  # row k: the maps left of its curve
+            axes[k, j].yaxis.set_major_locator(MaxNLocator(6, prune=prune, integer=True))
     for i in range(n_dims):
         axes[i, i].set_ylabel(record.objective_name if n_dims > 1
                               else f"{record.objective_name} (partial dependence)")
@@ -665,8 +663,8 @@ class PlotRefresher:
         for line in proc.stdout:
             reply = line.strip()
             if reply == READY:
-                with self._lock:
-                    self._stoppable = proc if STOP_SIGNAL is not None else None
+                with self._lock:  # said only where STOP_SIGNAL exists
+                    self._stoppable = proc
                 continue
             if reply == STOPPED:
                 self.stopped += 1
