@@ -30,6 +30,7 @@ from .proposer import (
     BATCH_STRATEGIES,
     INITIAL_POINT_GENERATORS,
     BatchProposer,
+    SearchSpaceExhausted,
 )
 from .search_space import SearchSpace
 
@@ -39,6 +40,8 @@ LaunchFn = Callable[[List[List[str]], int], Sequence[JobReturn]]
 ON_FAILURE = ("penalize", "skip", "raise")
 SPACE_FILE = "search_space.json"
 OUTCOMES_DIR = ".outcomes"
+# settings that give the journal's values their meaning; a resume must keep them
+_OBJECTIVE_FIELDS = ("maximize", "monitor")
 # How long the end of a sweep waits for its last plots to be drawn.
 _PLOTS_WAIT_S = 120.0
 # Random points drawn to check, before any launch, that the constraint can be met.
@@ -76,10 +79,9 @@ class SweepSettings:
         _require_int("n_calls", self.n_calls, minimum=1)
         _require_int("n_initial_points", self.n_initial_points, minimum=0)
         if self.n_initial_points > self.n_calls:
-            raise SweeperConfigError(
-                f"hydra.sweeper.n_initial_points={self.n_initial_points}: must be <= "
-                f"n_calls={self.n_calls}"
-            )
+            log.info("hydra.sweeper.n_initial_points=%d is more than n_calls=%d: using %d",
+                     self.n_initial_points, self.n_calls, self.n_calls)
+            self.n_initial_points = self.n_calls
         if self.batch_size is not None:
             _require_int("batch_size", self.batch_size, minimum=1)
         if self.max_failures is not None:
@@ -200,12 +202,14 @@ class SweepLoop:
         """Resume from the journal there, or move an old one aside; write the space file."""
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         space_file = self.sweep_dir / SPACE_FILE
-        description = {"params": self.space.describe(), "maximize": self.settings.maximize}
+        description = {"params": self.space.describe(), "maximize": self.settings.maximize,
+                       "monitor": self.settings.monitor}
         if self.journal.exists():
             if self.settings.resume and self.space.params:
                 previous = json.loads(space_file.read_text()) if space_file.is_file() else None
                 if previous is not None:
                     _refuse_other_space(previous.get("params", {}), description["params"], self.sweep_dir)
+                    _refuse_other_objective(previous, description, self.sweep_dir)
                 self.trials = self.journal.read()
                 log.info("Resuming %s: %d trial(s) in the journal (%d failed), %d to go",
                          self.journal.path, len(self.trials), sum(not t.ok for t in self.trials),
@@ -289,7 +293,12 @@ class SweepLoop:
                 size = min(self.batch_size, n_calls - len(self.trials))
                 started = time.perf_counter()
                 assert self.proposer is not None
-                points = self.proposer.ask(size)
+                try:
+                    points = self.proposer.ask(size)
+                except SearchSpaceExhausted:
+                    log.info("The search space is exhausted after %d trial(s): every allowed "
+                             "point has been tried (or excluded after a failure)", len(self.trials))
+                    break
                 choose_s = time.perf_counter() - started
                 params = [self.space.to_params(p) for p in points]
                 self._run_batch(points, params, choose_s)
@@ -471,6 +480,19 @@ def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any],
         + "). Use a new hydra.sweep.dir, restore the old space, or set hydra.sweeper.resume=false "
         "to move the old journal aside"
     )
+
+
+def _refuse_other_objective(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
+    """The journal's values mean what they meant: the same direction and the same metric."""
+    changed = [f"{name} {previous[name]!r} -> {current[name]!r}" for name in _OBJECTIVE_FIELDS
+               if name in previous and previous[name] != current[name]]
+    if changed:
+        raise SweeperConfigError(
+            f"hydra.sweep.dir={sweep_dir} holds a sweep of another objective (hydra.sweeper."
+            + ", hydra.sweeper.".join(changed)
+            + "): its values cannot be resumed. Use a new hydra.sweep.dir, restore the old "
+            "setting, or set hydra.sweeper.resume=false to move the old journal aside"
+        )
 
 
 def _job_dir(ret: JobReturn) -> Optional[str]:

@@ -143,14 +143,20 @@ class Param:
                     raise ValueError(f"{self.name}={value!r} is not an integer")
                 return int(value)
             return float(value)
+        index = self.index_of(value)
+        return index if self.kind == GRID else self.labels[index]
+
+    def index_of(self, value: Any) -> int:
+        """The position of ``value`` among the choices, matched by type as well as value
+        (``True == 1`` and ``0 == 0.0`` in Python, but they are different options here)."""
         for index, choice in enumerate(self.choices):
-            if choice == value and type(choice) is type(value):
-                return index if self.kind == GRID else self.labels[index]
+            if type(choice) is type(value) and choice == value:
+                return index
         raise ValueError(f"{self.name}={value!r} is not one of {list(self.choices)}")
 
     def override(self, value: Any) -> str:
         if self.kind == CATEGORICAL:
-            return f"{self.override_key}={self.labels[self.choices.index(value)]}"
+            return f"{self.override_key}={self.labels[self.index_of(value)]}"
         return f"{self.override_key}={format_value(value)}"
 
     def describe(self) -> Dict[str, Any]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skopt.space import Categorical, Integer, Real
 
-from hydra_skopt_sweeper.acquisition import LossScale
+from hydra_skopt_sweeper.acquisition import GPPosterior, LossScale
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
 
@@ -200,19 +200,26 @@ def test_the_points_of_a_batch_keep_a_minimum_distance_even_when_the_model_is_su
     assert min(b - a for a, b in zip(points, points[1:])) >= 1e-3, points
 
 
-def test_kb_ucb_tells_the_model_its_upper_confidence_bound_at_the_pending_points():
+def test_kb_ucb_tells_the_model_its_upper_confidence_bound_at_the_pending_points(monkeypatch):
     proposer = BatchProposer(BRANIN_DIMS, n_initial_points=0, random_state=0)
     assert proposer.batch_strategy == "kb_ucb"  # the default
     xs = [[x1, x2] for x1, x2 in np.random.RandomState(1).rand(8, 2) * [15, 15] - [5, 0]]
     proposer.tell(xs, [branin(*x) for x in xs])
     first = proposer.ask(1)  # now pending: the next batch is chosen with a lie about it
-    pending = proposer._normalise(first)
-    with warnings.catch_warnings():  # the proposer silences the GP's fit warnings the same way
-        warnings.simplefilter("ignore")
-        model = proposer._gp.fit(np.array(proposer._X), np.linspace(-1, 1, 8))
-    mean, std = model.predict(pending)
-    assert proposer._lies(model, pending, np.zeros(8)) == pytest.approx(mean + 2 * std)
-    assert proposer.ask(1) != first
+    lies = []
+    original = GPPosterior.with_liars
+
+    def recording(model, X, y):
+        mean, std = GPPosterior.predict(model, X)  # the model as it was before the lie
+        lies.append((X.copy(), np.array(y), mean + 2 * std))
+        return original(model, X, y)
+
+    monkeypatch.setattr(GPPosterior, "with_liars", recording)
+    second = proposer.ask(1)
+    assert second != first
+    (X, told, expected), = lies  # one lie, about the pending point, before choosing
+    assert X == pytest.approx(proposer._normalise(first))
+    assert told == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("n_calls, refines", [(None, False), (40, False), (16, True)])

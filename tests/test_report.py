@@ -180,11 +180,14 @@ def test_plots_only_and_no_plots_exclude_each_other(sweep_dir):
 
 
 def test_console_script_is_declared_and_resolves():
+    # what pyproject declares, and what the installed distribution's metadata says, both load
+    # the report's main
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    value = pyproject["project"]["scripts"]["skopt-report"]
-    assert value == "hydra_skopt_sweeper.report:main"
-    entry = metadata.EntryPoint(name="skopt-report", value=value, group="console_scripts")
-    assert entry.load() is report.main
+    declared = metadata.EntryPoint(name="skopt-report", value=pyproject["project"]["scripts"]["skopt-report"],
+                                   group="console_scripts")
+    assert declared.load() is report.main
+    (installed,) = metadata.distribution("hydra-skopt-sweeper").entry_points.select(name="skopt-report")
+    assert installed.load() is report.main
 
 
 def test_installed_console_script_runs(sweep_dir):

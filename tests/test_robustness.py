@@ -78,12 +78,17 @@ def test_penalize_steers_away_and_the_sweep_goes_on(tmp_path):
 
 
 def test_skip_never_proposes_a_failed_point_again(tmp_path):
-    # a categorical space of 3 points, one of which always fails
-    sweep(tmp_path, "opt=choice(adam,sgd,rmsprop)", "fail_above=0.5", "hydra.sweeper.on_failure=skip",
-          "hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=1")
+    # at x=1, y=-0.5 the value is the optimiser's penalty: adam 0, sgd 0.3, rmsprop 0.6 (fails)
+    overrides = ["x=1.0", "y=-0.5", "opt=choice(adam,sgd,rmsprop)", "fail_above=0.5",
+                 "hydra.sweeper.on_failure=skip", "hydra.sweeper.n_initial_points=1"]
+    sweep(tmp_path, *overrides, "hydra.sweeper.n_calls=3")
     records = journal(tmp_path)
     assert sorted(r["params"]["opt"] for r in records) == ["adam", "rmsprop", "sgd"]
-    assert [r["status"] for r in records if r["params"]["opt"] == "rmsprop"] == ["failed"]
+    assert [r["params"]["opt"] for r in records if r["status"] == "failed"] == ["rmsprop"]
+    # a resume replays the failure as excluded too: nothing is left to try
+    out, _ = sweep(tmp_path, *overrides, "hydra.sweeper.n_calls=5")
+    assert len(journal(tmp_path)) == 3
+    assert "The search space is exhausted after 3 trial(s)" in out
 
 
 def test_on_failure_raise_stops_with_the_trials_error(tmp_path):
@@ -110,7 +115,8 @@ def test_failures_do_not_change_the_exit_status(tmp_path):
 # -- dead workers, kills, resume ------------------------------------------------------------------
 
 def test_a_worker_that_dies_loses_only_its_own_trial(tmp_path):
-    # x > 1.2 means a value above 0.29: those trials SIGKILL their own worker process
+    # with y=0 the value is (x-1)^2 + 0.25: x < -0.12 means above 1.5, and those trials
+    # SIGKILL their own worker process
     sweep(tmp_path, "x=interval(-2, 2)", "die_above=1.5", "hydra.sweeper.n_calls=8",
           "hydra.sweeper.n_initial_points=4", *JOBLIB)
     records = journal(tmp_path)
@@ -202,6 +208,19 @@ def test_resume_with_another_space_is_refused_saying_what_differs(tmp_path):
     assert "x: low -2.0 -> -3.0" in err and "opt is new" in err and "y is no longer searched" in err
 
 
+@pytest.mark.parametrize("first, second, message", [
+    ([], ["hydra.sweeper.maximize=true"], "hydra.sweeper.maximize False -> True"),
+    (["mode=mapping", "hydra.sweeper.monitor=val_loss"], ["mode=mapping", "hydra.sweeper.monitor=other"],
+     "hydra.sweeper.monitor 'val_loss' -> 'other'"),
+])
+def test_resume_of_another_objective_is_refused_saying_what_differs(tmp_path, first, second, message):
+    budget = ["hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2"]
+    sweep(tmp_path, *SPACE, *budget, *first)
+    _, err = failing_sweep(tmp_path, *SPACE, "hydra.sweeper.n_calls=4", *second)
+    assert "holds a sweep of another objective" in err and message in err
+    assert "Traceback" not in err and len(journal(tmp_path)) == 2
+
+
 def test_resume_false_moves_the_old_journal_aside(tmp_path):
     overrides = [*SPACE, "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2"]
     sweep(tmp_path, *overrides)
@@ -239,7 +258,6 @@ def test_same_seed_and_results_give_the_same_proposals(tmp_path):
     (["+hydra.sweeper.params.z={type: gaussian, low: 0, high: 1}"], "type='gaussian': must be one of real, int, categorical"),
     (["+search=mapping", "x=0.5"], "x is both swept"),
     (["hydra.sweeper.n_calls=0"], "hydra.sweeper.n_calls=0: must be an integer >= 1"),
-    (["hydra.sweeper.n_calls=5", "hydra.sweeper.n_initial_points=6"], "n_initial_points=6: must be <= n_calls=5"),
     (["hydra.sweeper.acq_func=UCB"], "acq_func='UCB': must be one of EI, PI, LCB, gp_hedge"),
     (["hydra.sweeper.batch_strategy=kriging"], "batch_strategy='kriging': must be one of kb_ucb, cl_min, cl_mean, cl_max"),
     (["hydra.sweeper.on_failure=ignore"], "on_failure='ignore': must be one of penalize, skip, raise"),

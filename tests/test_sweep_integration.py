@@ -147,6 +147,42 @@ def test_the_sweep_leaves_its_plots_in_the_sweep_dir(tmp_path):
     assert f"Plots: {tmp_path / 'convergence.png'}" in out + err
 
 
+@pytest.mark.parametrize("space, n_points", [
+    (["opt=choice(adam,sgd)"], 2),
+    # a constraint that leaves 3 of the 2 x 3 points
+    (["opt=choice(adam,sgd,rmsprop)", "word=choice(a,b)", "hydra.sweeper.constraint='word == \"a\"'"], 3),
+])
+def test_a_finite_space_runs_each_point_once_and_finishes_normally(tmp_path, space, n_points):
+    out, err = sweep(tmp_path, *space, "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=2")
+    records = journal(tmp_path)
+    assert len(records) == n_points
+    assert len({json.dumps(r["params"], sort_keys=True) for r in records}) == n_points
+    assert f"The search space is exhausted after {n_points} trial(s)" in out + err
+    assert "Sweep finished" in out + err
+    assert results(tmp_path)["n_trials"] == n_points
+    assert (tmp_path / "convergence.png").is_file() and (tmp_path / "trials.csv").is_file()
+
+
+def test_n_initial_points_above_n_calls_is_capped_with_a_line(tmp_path):
+    out, err = sweep(tmp_path, "x=interval(-2, 2)", "hydra.sweeper.n_calls=3")
+    assert "hydra.sweeper.n_initial_points=10 is more than n_calls=3: using 3" in out + err
+    assert len(journal(tmp_path)) == 3
+
+
+@pytest.mark.parametrize("options, values", [("1,true", [1, True]), ("0,0.0", [0, 0.0])])
+def test_choices_are_matched_by_type_as_well_as_value(tmp_path, options, values):
+    # True == 1 and 0 == 0.0 in Python; as options they differ, in the overrides and the journal
+    sweep(tmp_path, f"+extra=choice({options})", "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2")
+    records = journal(tmp_path)
+    assert len(records) == 2
+    got = sorted(((type(r["params"]["extra"]).__name__, r["params"]["extra"]) for r in records), key=str)
+    assert got == sorted(((type(v).__name__, v) for v in values), key=str)
+    text = {("bool", True): "true", ("int", 1): "1", ("int", 0): "0", ("float", 0.0): "0.0"}
+    for record in records:
+        value = record["params"]["extra"]
+        assert f"+extra={text[type(value).__name__, value]}" in job_overrides(record["job_dir"])
+
+
 def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):
     sweep(tmp_path, "x=interval(-2, 2)", "fail_above=2.0", "hydra.sweeper.n_calls=8",
           "hydra.sweeper.n_initial_points=4", launcher="joblib")
