@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,11 +47,23 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def checkout() -> str:
+    """The commit measured and what was uncommitted then (the sweeper may change under a run)."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.rstrip("\n") if out.returncode == 0 else "(git failed)"
+
+    status = git("status", "--short").splitlines()[:10]
+    listing = "\n".join(status) if status else "(clean)"
+    return f"Commit: {git('rev-parse', '--short', 'HEAD')}; `git status --short | head`:\n\n```\n{listing}\n```"
+
+
 def write_report(name: str, title: str, command: str, sections: List[str]) -> Path:
+    """results/<name>.md: title, command, machine, date, commit and working-tree state, sections."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.md"
     text = [f"# {title}", "", f"Command: `{command}`", "",
-            f"Machine: {machine()}; run {time.strftime('%Y-%m-%d %H:%M')}", ""]
+            f"Machine: {machine()}; run {time.strftime('%Y-%m-%d %H:%M')}", "", checkout(), ""]
     text += [s + "\n" for s in sections]
     path.write_text("\n".join(text))
     return path

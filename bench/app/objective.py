@@ -1,5 +1,8 @@
 """The benchmark app: a Hydra app returning a test function's value (see bench/problems.py).
 
+It owns one trial: the value (with the noisy problems' reproducible noise, ``noise_seed``)
+and the trace line ``$BENCH_TRACE`` gets (value and params).
+
     python bench/app/objective.py problem=branin x1=3.14 x2=2.27
     python bench/app/objective.py -m hydra/sweeper=skopt_gp problem=branin 'x1=interval(-5.0, 10.0)' ...
 
@@ -21,13 +24,14 @@ from problems import PROBLEMS  # noqa: E402
 
 @hydra.main(version_base=None, config_path=".", config_name="config")
 def main(cfg: DictConfig) -> float:
-    params = OmegaConf.to_container(cfg, resolve=True)
-    value = PROBLEMS[cfg.problem].evaluate(params)
+    problem = PROBLEMS[cfg.problem]
+    params = problem.canonical(OmegaConf.to_container(cfg, resolve=True))
+    value = problem.observe(params, cfg.noise_seed)
     time.sleep(cfg.sleep)  # stands for a training run (the parallel-efficiency benchmark)
     trace = os.environ.get("BENCH_TRACE")
-    if trace:  # every trial's value, in launch order, for the regret-vs-trials curves
+    if trace:  # every trial's value and params, in launch order: the curves and the noisy scoring
         with open(trace, "a") as handle:
-            handle.write(json.dumps({"value": value}) + "\n")
+            handle.write(json.dumps({"value": value, "params": params}) + "\n")
     return value
 
 
