@@ -1,9 +1,9 @@
 """The model side of the batch proposer: surrogate fits, acquisition functions, candidate search.
 
 Everything here works in skopt's *normalised* space (every Real/Integer dimension mapped to
-[0, 1], categoricals one-hot) and on *scaled* losses (:class:`LossScale`: unit spread, 0 at
-the 75th percentile); :mod:`.proposer` does the bookkeeping (what was told, asked, excluded)
-and the conversions.
+[0, 1], categoricals one-hot) and on *scaled* losses (:class:`.policy.LossScale`);
+:mod:`.proposer` does the bookkeeping (what was told, asked, excluded) and the conversions,
+and :mod:`.policy` holds the constants.
 
 Why not ``skopt.Optimizer.ask(n_points)``: it refits the GP hyperparameters once per
 constant-liar point and runs an unbounded acquisition search, which costs seconds per batch
@@ -15,7 +15,6 @@ L-BFGS-B refinements.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -27,70 +26,23 @@ from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.space import Space
 from skopt.utils import cook_estimator
 
+from .policy import Policy
+
 # exploration parameters, in units of the standardised loss: EI and PI without a margin
 # (as Optuna's GPSampler; a margin slows the final convergence), skopt's kappa for LCB
 XI = 0.0
 KAPPA = 1.96
 # gp_hedge's softmax temperature, skopt's default
 ETA = 1.0
-# the quantile of the losses that the GP's mean returns to far from the data (see LossScale)
-CENTRE_QUANTILE = 0.75
 # bounds of the noise variance, in units of the standardised loss
 NOISE_BOUNDS = (1e-6, 1.0)
+# a forest has no length scales; distances from a point are measured in this one (normalised)
+FOREST_LENGTH_SCALE = 0.2
+
 _JITTER = 1e-10
+# what a failed Cholesky factorisation adds to the diagonal, in turn, before trying again
+_RETRY_JITTERS = tuple(10.0 ** k for k in range(-8, 1))
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-
-
-# -- losses ----------------------------------------------------------------------------------
-
-
-@dataclass
-class LossScale:
-    """A monotone warp, then a shift and a scale of the losses, fixed for one batch.
-
-    When the losses have a heavy upper tail (the spread above the median over twice the
-    spread below it), they are first warped by ``log1p((y - min) / (median - min))``: linear-ish
-    below the median, logarithmic above it, so a few very bad trials (a diverged training run,
-    Branin's corners) do not flatten the model around the good ones. The ranking of points
-    is unchanged. Measured: Branin's median regret at 40 trials 0.005 with the warp, 0.03
-    without; on Hartmann6, whose tail is light, the warp does not fire.
-
-    Then the losses are divided by their standard deviation and shifted so that their
-    ``CENTRE_QUANTILE`` (75th percentile) is 0, which is where the GP's mean goes back to far
-    from the data: an untried region is expected to be as good as a poor trial, not as the
-    average one, which the best trials pull down. Centred on the mean, the GP found every
-    unexplored corner of the box promising: in 6-d, a third of the trials after the initial
-    design went to corners (≥ 4 coordinates at a bound) where Hartmann6 is flat. Measured
-    (in-process, 60 seeds, median regret at 60 trials, mean-centred → 75th percentile):
-    Hartmann6 batch 1 0.0005 → 0.00006, batch 2 0.0013 → 0.00007; corners per run 17 → 4;
-    Branin and the mixed space as good or better. The 50th percentile helped much less
-    (0.0004), the 90th and the maximum as much as the 75th.
-    """
-
-    low: float
-    scale: float
-    centre: float
-    std: float
-
-    @classmethod
-    def fit(cls, losses: np.ndarray) -> "LossScale":
-        losses = np.asarray(losses, dtype=float)
-        low, median, high = float(np.min(losses)), float(np.median(losses)), float(np.max(losses))
-        scale = math.inf  # no heavy upper tail: no warp
-        if high - median > 2 * (median - low):
-            scale = median - low if median > low else high - low
-        warped = _warp(losses, low, scale)
-        std = float(np.std(warped))
-        return cls(low, scale, float(np.quantile(warped, CENTRE_QUANTILE)), std if std > 0 else 1.0)
-
-    def __call__(self, losses: np.ndarray) -> np.ndarray:
-        return (_warp(np.asarray(losses, dtype=float), self.low, self.scale) - self.centre) / self.std
-
-
-def _warp(losses: np.ndarray, low: float, scale: float) -> np.ndarray:
-    if scale == math.inf:
-        return losses
-    return np.log1p(np.maximum(losses - low, 0.0) / scale)
 
 
 # -- surrogates ------------------------------------------------------------------------------
@@ -106,46 +58,111 @@ class Surrogate:
         """The same model conditioned on extra (pending) points with lied values."""
         raise NotImplementedError
 
+    def length_scales(self, n_columns: int) -> np.ndarray:
+        """How far, per normalised column, the model expects its prediction to carry."""
+        return np.full(n_columns, FOREST_LENGTH_SCALE)
+
+    def warped(self, X: np.ndarray) -> np.ndarray:
+        """``X`` in the coordinates the length scales are measured in."""
+        return X
+
+    def scaled_distances(self, X: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        """Each row's distance to ``centre`` in length scales: an integer step or a category
+        switch counts for as much as the model says it changes the prediction."""
+        scales = self.length_scales(len(centre))
+        return np.sqrt(np.sum(((self.warped(X) - self.warped(centre[None, :])) / scales) ** 2, axis=1))
+
+
+class InputWarp:
+    """Monotone warps of some normalised input columns, applied before the kernel.
+
+    ``strengths[column] = c`` with ``c > 0`` maps u to ``log1p(c u) / log1p(c)``, which
+    stretches the low end of the column (for c = (high - low) / low it is the log scale of a
+    range that starts at ``low``); ``c < 0`` stretches the high end the same way. A parameter
+    written as a linear range whose good values sit in one corner (a learning rate in
+    ``interval(1e-4, 1e-1)``) then gets a model that resolves that corner instead of one that
+    extrapolates a slope into the bound.
+    """
+
+    def __init__(self, strengths: Optional[dict] = None) -> None:
+        self.strengths = {int(k): float(v) for k, v in (strengths or {}).items() if v}
+
+    def with_column(self, column: int, strength: float) -> "InputWarp":
+        """The same warps, with ``column``'s set to ``strength`` (0: none)."""
+        return InputWarp({**self.strengths, column: strength})
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        if not self.strengths:
+            return X
+        X = np.array(X, dtype=float)
+        for column, c in self.strengths.items():
+            if c > 0:
+                X[:, column] = np.log1p(c * X[:, column]) / math.log1p(c)
+            else:
+                X[:, column] = 1.0 - np.log1p(-c * (1.0 - X[:, column])) / math.log1p(-c)
+        return X
+
+    def __repr__(self) -> str:
+        return f"InputWarp({self.strengths})"
+
 
 class GPPosterior(Surrogate):
     """A GP posterior with fixed kernel hyperparameters: one Cholesky factorisation."""
 
-    def __init__(self, kernel: Kernel, noise: float, X: np.ndarray, y: np.ndarray) -> None:
+    def __init__(self, kernel: Kernel, noise: float, X: np.ndarray, y: np.ndarray,
+                 warp: Optional[InputWarp] = None) -> None:
         self.kernel, self.noise, self.X, self.y = kernel, noise, X, y
-        K = kernel(X)
+        self.warp = warp or InputWarp()
+        self._Xw = self.warp(X)
+        K = kernel(self._Xw)
         K[np.diag_indices_from(K)] += noise + _JITTER
-        jitter = 1e-8
-        while True:
+        for jitter in _RETRY_JITTERS:
             try:
                 self.L = cholesky(K, lower=True, check_finite=False)
                 break
             except np.linalg.LinAlgError:  # duplicated points with tiny noise: add jitter
                 K[np.diag_indices_from(K)] += jitter
-                jitter *= 10
+        else:
+            self.L = cholesky(K, lower=True, check_finite=False)  # still singular: let the error say so
         self.alpha = cho_solve((self.L, True), y, check_finite=False)
 
     def predict(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        Ks = self.kernel(X, self.X)
+        Xw = self.warp(X)
+        Ks = self.kernel(Xw, self._Xw)
         mean = Ks @ self.alpha
         v = solve_triangular(self.L, Ks.T, lower=True, check_finite=False)
-        var = self.kernel.diag(X) - np.einsum("ij,ij->j", v, v)
+        var = self.kernel.diag(Xw) - np.einsum("ij,ij->j", v, v)
         return mean, np.sqrt(np.maximum(var, 1e-18))
 
     def with_liars(self, X: np.ndarray, y: np.ndarray) -> "GPPosterior":
-        return GPPosterior(self.kernel, self.noise, np.vstack([self.X, X]), np.concatenate([self.y, y]))
+        return GPPosterior(self.kernel, self.noise, np.vstack([self.X, X]), np.concatenate([self.y, y]), self.warp)
+
+    def length_scales(self, n_columns: int) -> np.ndarray:
+        scales = next((k.length_scale for k in _parts(self.kernel) if hasattr(k, "length_scale")), 1.0)
+        return np.broadcast_to(np.asarray(scales, dtype=float), (n_columns,))
+
+    def warped(self, X: np.ndarray) -> np.ndarray:
+        return self.warp(X)
 
 
 class GPModel:
     """skopt's GP (``cook_estimator("GP")``: constant * Matern-5/2 ARD, plus white noise),
-    with MAP hyperparameters and a warm start from the previous fit.
+    with MAP hyperparameters, a warm start from the previous fit, and an input warp chosen
+    by the same MAP objective.
 
     The priors are Optuna's GPSampler's: lengthscales pulled towards 1 (the unit cube's size)
     from both sides, the signal variance towards 1 (the losses are standardised) and the noise
     towards small values. With 10-60 points, maximum likelihood alone often explains the data
     as noise or picks lengthscales at their bounds; the priors keep the model useful.
+
+    ``warp_columns`` are the normalised columns that may be warped (see :class:`InputWarp`).
+    Each gets, one after the other, the warp among ``policy.warp_strengths`` (either end, or
+    none) with the highest log posterior, if it beats the current one by ``policy.warp_margin``.
+    The choice is made again once the data have grown by ``policy.warp_revisit``.
     """
 
-    def __init__(self, tspace: Space, random_state: int) -> None:
+    def __init__(self, tspace: Space, random_state: int, warp_columns: Sequence[int] = (),
+                 policy: Policy = Policy()) -> None:
         gpr = cook_estimator("GP", space=tspace, random_state=random_state, noise="gaussian",
                              normalize_y=False, n_restarts_optimizer=0)
         # skopt adds a default WhiteKernel (noise bounds up to 1e5) at fit time when the kernel
@@ -155,17 +172,47 @@ class GPModel:
         self._theta: Optional[np.ndarray] = None  # the last fit's hyperparameters
         self._index = _prior_index(gpr.kernel)
         self._starts: List[np.ndarray] = []
+        self.warp = InputWarp()
+        self._warp_columns = [int(c) for c in warp_columns]
+        self._next_warp_choice = 0
+        self.policy = policy
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GPPosterior:
+        if self._warp_columns and len(y) >= self._next_warp_choice:
+            self._next_warp_choice = math.ceil(self.policy.warp_revisit * len(y))
+            return self._choose_warp(X, y)
+        posterior, _, self._theta = self._fit(X, y, self.warp, self._theta)
+        return posterior
+
+    def _choose_warp(self, X: np.ndarray, y: np.ndarray) -> GPPosterior:
+        """Fit with the current warp, then try each warp column by column; keep the best."""
+        start = self._theta
+        best = self._fit(X, y, self.warp, start)
+        options = [0.0] + [signed for strength in self.policy.warp_strengths for signed in (strength, -strength)]
+        for column in self._warp_columns:
+            current = self.warp.strengths.get(column, 0.0)
+            for strength in options:
+                if strength != current:
+                    candidate = self._fit(X, y, self.warp.with_column(column, strength), start)
+                    if candidate[1] > best[1] + self.policy.warp_margin:
+                        best = candidate
+            self.warp = best[0].warp
+        posterior, _, self._theta = best
+        return posterior
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, warp: InputWarp, theta: Optional[np.ndarray]
+             ) -> Tuple[GPPosterior, float, np.ndarray]:
+        """One MAP fit on warped inputs: the posterior, its log posterior, its hyperparameters."""
         default = self.gpr.kernel.theta
         # a warm start converges in a few iterations; the default start guards against the
         # previous optimum turning into a poor local one as data arrive
-        self._starts = [default] if self._theta is None else [self._theta, default]
-        self.gpr.fit(X, y)
+        self._starts = [default] if theta is None else [theta, default]
+        self.gpr.fit(warp(X), y)
         fitted = self.gpr.kernel_  # skopt zeroed its white noise for prediction; noise_ holds it
-        self._theta = np.array(fitted.theta)
-        self._theta[self._index[2]] = math.log(max(self.gpr.noise_, NOISE_BOUNDS[0]))
-        return GPPosterior(fitted.k1, float(self.gpr.noise_), X, y)
+        new_theta = np.array(fitted.theta)
+        new_theta[self._index[2]] = math.log(max(self.gpr.noise_, NOISE_BOUNDS[0]))
+        posterior = GPPosterior(fitted.k1, float(self.gpr.noise_), X, y, warp)
+        return posterior, float(self.gpr.log_marginal_likelihood_value_), new_theta
 
     def _optimise(self, obj_func: Callable, initial_theta: np.ndarray, bounds: np.ndarray):
         amp, scales, noise = self._index
@@ -191,6 +238,15 @@ class GPModel:
             if result.fun < best_value:
                 best_theta, best_value = result.x, float(result.fun)
         return best_theta, best_value
+
+
+def _parts(kernel: Kernel) -> List[Kernel]:
+    """A kernel and the kernels it is a product or sum of, all the way down."""
+    parts = [kernel]
+    for name in ("k1", "k2"):
+        if hasattr(kernel, name):
+            parts += _parts(getattr(kernel, name))
+    return parts
 
 
 def _prior_index(kernel: Kernel) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -128,23 +128,39 @@ def best_trial(trials: Iterable[Trial], maximize: bool) -> Optional[Trial]:
     return pick(finished, key=lambda t: t.value)
 
 
-def results_summary(trials: Sequence[Trial], maximize: bool, name: str = "skopt_gp") -> Dict[str, Any]:
+Recommendation = Tuple[Trial, float]  # a trial and the model's predicted value there
+
+
+def results_summary(
+    trials: Sequence[Trial], maximize: bool, recommended: Optional[Recommendation] = None,
+    name: str = "skopt_gp",
+) -> Dict[str, Any]:
+    """The observed best (``best_*``, the keys the Optuna sweeper writes) and, when the model
+    gave one, the recommended trial (``recommended_*``: the best predicted value among the
+    successful trials, which a lucky draw of a noisy objective does not fool)."""
     best = best_trial(trials, maximize)
+    pick, predicted = recommended if recommended is not None else (None, None)
     return {
         "name": name,
         "best_params": dict(best.params) if best else {},
         "best_value": best.value if best else None,
         "best_trial": best.number if best else None,
         "best_job_dir": best.job_dir if best else None,
+        "recommended_params": dict(pick.params) if pick else {},
+        "recommended_value": predicted,
+        "recommended_trial": pick.number if pick else None,
+        "recommended_job_dir": pick.job_dir if pick else None,
         "maximize": maximize,
         "n_trials": len(trials),
         "n_failed": sum(1 for t in trials if not t.ok),
     }
 
 
-def write_results(sweep_dir: Path, trials: Sequence[Trial], maximize: bool) -> Dict[str, Any]:
+def write_results(
+    sweep_dir: Path, trials: Sequence[Trial], maximize: bool, recommended: Optional[Recommendation] = None
+) -> Dict[str, Any]:
     """Rewrite ``optimization_results.yaml`` and ``trials.csv``; returns the summary."""
-    summary = results_summary(trials, maximize)
+    summary = results_summary(trials, maximize, recommended)
     atomic_write_text(Path(sweep_dir) / RESULTS_NAME, yaml.safe_dump(summary, sort_keys=False))
     atomic_write_text(Path(sweep_dir) / TABLE_NAME, trials_table(trials))
     return summary

@@ -351,7 +351,13 @@ class SweepLoop:
             trial.batch = batch_number
         self.journal.append(trials)
         self.trials.extend(trials)
-        write_results(self.sweep_dir, self.trials, self.settings.maximize)
+        if self.proposer is not None:
+            ok = [(pt, t) for pt, t in zip(points, trials) if t.ok]
+            self._tell([pt for pt, _ in ok], [to_loss(t.value, self.settings.maximize) for _, t in ok])
+            for point, trial in zip(points, trials):
+                if not trial.ok:
+                    self._on_failed_point(point)
+        self._write_results()
         if self.proposer is not None and self.proposer.model_ready:
             self.plots.refresh(self.sweep_dir, version=len(self.trials))
 
@@ -364,12 +370,25 @@ class SweepLoop:
         log.info("Batch %d returned in %.1f s; best so far: %s", batch_number, elapsed,
                  "none" if best is None else f"#{best.number} {best.value:.6g} {_format_params(best.params)}")
         self._apply_failure_policy(trials)
-        if self.proposer is not None:
-            ok = [(pt, t) for pt, t in zip(points, trials) if t.ok]
-            self._tell([pt for pt, _ in ok], [to_loss(t.value, self.settings.maximize) for _, t in ok])
-            for point, trial in zip(points, trials):
-                if not trial.ok:
-                    self._on_failed_point(point)
+
+    def _write_results(self) -> None:
+        write_results(self.sweep_dir, self.trials, self.settings.maximize, self._recommendation())
+
+    def _recommendation(self) -> Optional[Tuple[Trial, float]]:
+        """The successful trial the model expects to be best, and its predicted value."""
+        if self.proposer is None:
+            return None
+        candidates = []
+        for trial in self.trials:
+            if trial.ok and trial.value is not None:
+                try:
+                    candidates.append((trial, self.space.to_point(trial.params)))
+                except ValueError:  # not told to the GP (see _replay)
+                    continue
+        if not candidates:
+            return None
+        index, loss = self.proposer.recommend([point for _, point in candidates])
+        return candidates[index][0], to_loss(loss, self.settings.maximize)  # to_loss is its own inverse
 
     def _record(self, number: int, params: Dict[str, Any], ret: Optional[JobReturn], lost: str) -> Trial:
         if ret is None:
@@ -441,7 +460,7 @@ class SweepLoop:
     def _finish(self) -> None:
         best = best_trial(self.trials, self.settings.maximize)
         n_failed = sum(1 for t in self.trials if not t.ok)
-        write_results(self.sweep_dir, self.trials, self.settings.maximize)
+        self._write_results()
         if best is not None:
             self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if drawn already
             self.plots.wait(timeout=_PLOTS_WAIT_S)

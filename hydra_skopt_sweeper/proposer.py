@@ -11,8 +11,11 @@ coordinates (plain Python values), values are losses (lower is better). It owns
   each further point of the batch only conditions it on lies told about the earlier ones
   (by default the model's own pessimistic guess, mean + 2 std); a batch of 3 or
   more, in the last part of the budget, looks for its points near the best point so far;
+* the recommendation: the told point with the best posterior mean (:meth:`recommend`);
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
+
+Its constants are a :class:`.policy.Policy`; the model's mechanism is :mod:`.acquisition`.
 """
 from __future__ import annotations
 
@@ -24,13 +27,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from skopt.space import Dimension, Real, Space
+from skopt.space import Dimension, Integer, Real, Space
 from skopt.utils import cook_initial_point_generator, normalize_dimensions
 
 from .acquisition import (
     ForestModel,
     GPModel,
-    LossScale,
     Surrogate,
     acquisition,
     hedge_probabilities,
@@ -38,6 +40,7 @@ from .acquisition import (
     refine,
 )
 from .errors import SweeperConfigError, SweepStoppedError
+from .policy import LossScale, Policy
 
 log = logging.getLogger(__name__)
 
@@ -48,41 +51,10 @@ ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
 ACQ_OPTIMIZERS = ("auto", "lbfgs", "sampling")
 BASE_ESTIMATORS = ("GP", "RF", "ET")
 BATCH_STRATEGIES = ("kb_ucb", "cl_min", "cl_mean", "cl_max")
-# kb_ucb's lie: the model's mean plus this many standard deviations at the point. It keeps the
-# next points of a batch off a point only as far as the model is unsure about it, where cl_max
-# pushes them across the space. Measured before the losses were centred on their 75th
-# percentile (batch 4, EI, 60 seeds, in-process): Hartmann6's
-# median regret at 60 trials 0.0017 (cl_max: 0.059; batch 1: 0.0005), runs left in a local
-# basin 24 of 60 (cl_max 29, batch 1 22); 1 std and 3 std did worse; Branin and the mixed
-# space as good or better; at batch 2 (30 seeds) Hartmann6 0.0019 (cl_max 0.0044), Branin
-# 0.0001 (0.0004).
-_KB_STDS = 2.0
 INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
 _HEDGED = ("EI", "PI", "LCB")
 # Rejection sampling gives up after this many draws per wanted point.
 _DRAWS_PER_POINT = 2000
-# The bounded acquisition search: random candidates, candidates near the best points, and
-# L-BFGS-B refinements of the top candidates (continuous dimensions only).
-_N_RANDOM = 2000
-_N_LOCAL = 600
-_N_CENTRES = 5
-_N_REFINE = 4
-# Batches of at least this many points refine around the best point late in the budget.
-_LOCAL_FROM_BATCH = 3
-# No two points of a batch closer than this (normalised space) while candidates allow.
-_MIN_GAP = 1e-3
-# Once a batch reaches past this share of the budget, its points maximise EI within this
-# distance (normalised space) of the best point so far (refined within that distance on each
-# continuous axis). A batch of q gets 1/q of the model updates of sequential EI, and the liars
-# push its points apart: this is where it catches up. Measured (batch 4, in-process, median
-# regret): Branin (40 seeds) 0.00044 without, 0.00005 with (batch 1: 0.00017); Hartmann6
-# (60 seeds) 0.0003 without, 0.00014 with (batch 1: 0.00006); from half the budget on, 4 of
-# 30 mixed-space runs stayed on a wrong category. It used to come with a last point of each
-# batch at the minimum of the model's mean: since the losses are centred on their 75th
-# percentile (see LossScale) that point costs more than it gives (Hartmann6 0.00046 with it,
-# Branin as good without).
-_LOCAL_FROM = 0.7
-_LOCAL_RADIUS = 0.1
 # Stop drawing random candidates once this many pass the constraint (or the draws run out).
 _MIN_ALLOWED = 256
 _MAX_DRAWS = 40000
@@ -124,6 +96,8 @@ class BatchProposer:
     n_calls : int, optional
         The sweep's budget in points. With it, batches of 3 or more that reach past 70% of it
         refine around the best point (see :meth:`ask`); without it they never do.
+    policy : Policy, optional
+        The proposer's constants (:mod:`.policy`); the defaults unless tuning.
     """
 
     def __init__(
@@ -138,12 +112,14 @@ class BatchProposer:
         is_allowed: Optional[PointFilter] = None,
         random_state: Optional[int] = None,
         n_calls: Optional[int] = None,
+        policy: Policy = Policy(),
     ) -> None:
         _check_choice("initial_point_generator", initial_point_generator, INITIAL_POINT_GENERATORS)
         _check_choice("acq_func", acq_func, ACQ_FUNCS)
         _check_choice("acq_optimizer", acq_optimizer, ACQ_OPTIMIZERS)
         _check_choice("base_estimator", base_estimator, BASE_ESTIMATORS)
         _check_choice("batch_strategy", batch_strategy, BATCH_STRATEGIES)
+        self.policy = policy
         self.space = Space(list(dimensions))
         # skopt's normalised copy (normalize_dimensions changes the dimensions it is given)
         self._tspace = Space(normalize_dimensions(copy.deepcopy(self.space.dimensions)))
@@ -160,7 +136,8 @@ class BatchProposer:
         # continuous columns of the normalised space, the ones L-BFGS-B may move
         self._free = _real_columns(self._tspace)
         self._refine = base_estimator == "GP" and acq_optimizer != "sampling" and self._free.size > 0
-        self._gp = GPModel(self._tspace, self._rng.randint(2**31 - 1)) if base_estimator == "GP" else None
+        self._gp = (GPModel(self._tspace, self._rng.randint(2**31 - 1), _linear_columns(self._tspace), policy)
+                    if base_estimator == "GP" else None)
         self._X: List[np.ndarray] = []  # told points, normalised
         self._y: List[float] = []  # their losses
         self._seen: Dict[Tuple, str] = {}  # key -> "told" | "pending" | "excluded"
@@ -168,6 +145,7 @@ class BatchProposer:
         self._gains = np.zeros(len(_HEDGED))
         self._hedge_picks: Optional[np.ndarray] = None  # each function's pick in the last batch
         self._fitted = False
+        self._fit_cache: Optional[Tuple[int, Surrogate, LossScale, np.ndarray]] = None
         self.n_told = 0
 
     @property
@@ -246,24 +224,56 @@ class BatchProposer:
 
     # -- the model phase -------------------------------------------------------------------------
 
+    def recommend(self, points: Sequence[Point]) -> Tuple[int, float]:
+        """Which of ``points`` (told points) the model expects to be best, and its loss there.
+
+        The lowest posterior mean discounts a lucky draw of a noisy objective, where the
+        lowest observed loss does not. Returns ``(index into points, predicted loss)``.
+        """
+        if not points:
+            raise ValueError("recommend() needs at least one told point")
+        if len(self._y) < 2:  # too little data for a model: the observed best
+            losses = {self._key(row): y for row, y in zip(self._X, self._y)}
+            observed = [losses[self._key(row)] for row in self._normalise([[_plain(x) for x in p] for p in points])]
+            index = int(np.argmin(observed))
+            return index, float(observed[index])
+        model, scale, _ = self._fit()
+        with _quiet():
+            mean = model.predict(self._normalise([[_plain(x) for x in p] for p in points]))[0]
+        index = int(np.argmin(mean))
+        return index, scale.inverse(float(mean[index]))
+
+    def _fit(self) -> Tuple[Surrogate, LossScale, np.ndarray]:
+        """The surrogate fitted on every told point, its loss scale and the scaled losses;
+        fitted once per state of the data (asking and recommending share it)."""
+        if self._fit_cache is None or self._fit_cache[0] != len(self._y):
+            X, losses = np.array(self._X), np.array(self._y)
+            scale = LossScale.fit(losses, self.policy)
+            y = scale(losses)
+            with _quiet():
+                if self._gp is not None:
+                    model: Surrogate = self._gp.fit(X, y)
+                else:
+                    model = ForestModel(self.base_estimator, self._rng.randint(2**31 - 1), X, y)
+            self._fit_cache = (len(self._y), model, scale, y)
+        return self._fit_cache[1:]
+
     def _ask_model(self, n_points: int) -> List[Point]:
-        X, losses = np.array(self._X), np.array(self._y)
-        scale = LossScale.fit(losses)
-        y = scale(losses)
-        if self._gp is not None:
-            model: Surrogate = self._gp.fit(X, y)
-        else:
-            model = ForestModel(self.base_estimator, self._rng.randint(2**31 - 1), X, y)
+        """The model phase: one fit, then each point of the batch in turn, the model told a
+        lie about every earlier one (and about the points still pending from before)."""
+        X = np.array(self._X)
+        model, _, y = self._fit()
         self._fitted = True
         kind = self._acquisition_kind(model)
-        if self._pending:  # asked earlier and not told yet: lie about them too
+        # the incumbent is the best posterior mean at a told point, not the best draw: on a
+        # noisy objective the luckiest draw would make every honest point look hopeless
+        fitted_mean = model.predict(X)[0]
+        best, centre = float(np.min(fitted_mean)), X[np.argmin(fitted_mean)]
+        if self._pending:
             pending = np.array(list(self._pending.values()))
             model = model.with_liars(pending, self._lies(model, pending, y))
-        candidates = self._candidates(X[np.argsort(losses)[:_N_CENTRES]])
-        best = float(np.min(y))
-        best_row = X[np.argmin(losses)]
-        refining = n_points >= _LOCAL_FROM_BATCH and self.n_calls is not None and (
-            self.n_told + len(self._pending) + n_points > _LOCAL_FROM * self.n_calls)
+        candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
+        n_local = self._n_local(n_points)
         points: List[Point] = []
         batch_rows: List[np.ndarray] = []
         for index in range(n_points):
@@ -271,27 +281,8 @@ class BatchProposer:
                 candidates = self._fresh_random(n_points - index)
                 if len(candidates) == 0:
                     break
-            # no two points of a batch closer than _MIN_GAP (a confident model's lies barely
-            # move it: a second trial a hair from the first would teach it nothing)
-            pool_mask = np.ones(len(candidates), dtype=bool)
-            if batch_rows:
-                pool_mask = _distances(candidates, batch_rows) >= _MIN_GAP
-            centre = None
-            if refining:
-                local = pool_mask & (_distances(candidates, [best_row]) <= _LOCAL_RADIUS)
-                if local.any():
-                    pool_mask, centre = local, best_row
-            if not pool_mask.any():  # every candidate is that close: the gap gives way
-                pool_mask = np.ones(len(candidates), dtype=bool)
-            pool = candidates[pool_mask]
-            mean, std = model.predict(pool)
-            values = acquisition(kind, mean, std, best)
-            if self.acq_func == "gp_hedge" and index == 0:
-                self._hedge_picks = np.array([pool[np.argmax(acquisition(k, mean, std, best))] for k in _HEDGED])
-            row, chosen = self._best(model, kind, best, pool, values, batch_rows, centre)
-            if chosen is not None:
-                chosen = int(np.flatnonzero(pool_mask)[chosen])
-                candidates = np.delete(candidates, chosen, axis=0)
+            local = centre if index >= n_points - n_local else None
+            row, candidates = self._pick(model, kind, best, candidates, batch_rows, local, first=index == 0)
             batch_rows.append(row)
             point = self._denormalise(row[None, :])[0]
             points.append(point)
@@ -300,11 +291,63 @@ class BatchProposer:
                 model = model.with_liars(row[None, :], self._lies(model, row[None, :], y))
         return points
 
+    def _n_local(self, n_points: int) -> int:
+        """How many of a batch's points are looked for near the best point: late in the
+        budget all but the first, so a batch of q catches up on the q - 1 model updates it
+        misses, and a batch of 1 stays plain EI."""
+        if self.n_calls is None:
+            return 0
+        late = self.n_told + len(self._pending) + n_points > self.policy.local_from * self.n_calls
+        return n_points - 1 if late else 0
+
+    def _pick(
+        self,
+        model: Surrogate,
+        kind: str,
+        best: float,
+        candidates: np.ndarray,
+        batch_rows: Sequence[np.ndarray],
+        centre: Optional[np.ndarray],
+        first: bool,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The next point of a batch, and the candidates left for the rest of it."""
+        pool_mask = self._pool_mask(model, candidates, batch_rows, centre)
+        if centre is not None and not pool_mask.any():
+            centre = None  # nothing allowed and unseen near the best point: search everywhere
+            pool_mask = self._pool_mask(model, candidates, batch_rows, None)
+        pool = candidates[pool_mask]
+        mean, std = model.predict(pool)
+        values = acquisition(kind, mean, std, best)
+        if self.acq_func == "gp_hedge" and first:
+            self._hedge_picks = np.array([pool[np.argmax(acquisition(k, mean, std, best))] for k in _HEDGED])
+        row, chosen = self._best(model, kind, best, pool, values, batch_rows, centre)
+        if chosen is not None:
+            candidates = np.delete(candidates, int(np.flatnonzero(pool_mask)[chosen]), axis=0)
+        return row, candidates
+
+    def _pool_mask(
+        self, model: Surrogate, candidates: np.ndarray, batch_rows: Sequence[np.ndarray],
+        centre: Optional[np.ndarray],
+    ) -> np.ndarray:
+        """The candidates a point may be chosen from: within ``policy.local_radius`` length
+        scales of ``centre`` when given, and never closer than ``policy.min_gap`` to the
+        batch's earlier points while any candidate allows."""
+        mask = np.ones(len(candidates), dtype=bool)
+        if centre is not None:
+            mask &= model.scaled_distances(candidates, centre) <= self.policy.local_radius
+        if batch_rows:
+            # a confident model's lies barely move it: a second trial a hair from the first
+            # would teach it nothing
+            apart = mask & (_distances(candidates, batch_rows) >= self.policy.min_gap)
+            if apart.any():
+                mask = apart
+        return mask
+
     def _lies(self, model: Surrogate, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
         """What the model is told about ``rows`` while their losses are unknown."""
         if self.batch_strategy == "kb_ucb":
             mean, std = model.predict(rows)
-            return mean + _KB_STDS * std
+            return mean + self.policy.kb_stds * std
         value = {"cl_min": np.min(y), "cl_mean": np.mean(y), "cl_max": np.max(y)}[self.batch_strategy]
         return np.full(len(rows), value)
 
@@ -328,26 +371,26 @@ class BatchProposer:
         centre: Optional[np.ndarray] = None,
     ) -> Tuple[np.ndarray, Optional[int]]:
         """The best candidate, or a better allowed, unseen point found by refining the top ones
-        (within ``_LOCAL_RADIUS`` of ``centre`` on each axis when given, and never closer than
-        ``_MIN_GAP`` to ``batch_rows``)."""
+        (within ``policy.local_radius`` length scales of ``centre`` on each continuous axis when
+        given, and never closer than ``policy.min_gap`` to ``batch_rows``)."""
         order = np.argsort(-values, kind="stable")
         top = int(order[0])
         if not self._refine:
             return candidates[top], top
         bounds = None
         if centre is not None:
-            bounds = (np.clip(centre[self._free] - _LOCAL_RADIUS, 0.0, 1.0),
-                      np.clip(centre[self._free] + _LOCAL_RADIUS, 0.0, 1.0))
+            reach = self.policy.local_radius * model.length_scales(len(centre))[self._free]
+            bounds = (np.clip(centre[self._free] - reach, 0.0, 1.0), np.clip(centre[self._free] + reach, 0.0, 1.0))
         winner, winner_value = candidates[top], float(values[top])
         chosen: Optional[int] = top
-        for index in order[:_N_REFINE]:
+        for index in order[:self.policy.n_refine]:
             row, value = refine(model, kind, best, candidates[index], self._free, bounds=bounds)
             if not value > winner_value:
                 continue
             row = self._normalise(self._denormalise(row[None, :]))[0]  # on the grid, exactly
             if self._key(row) in self._seen or not self._allowed(self._denormalise(row[None, :])[0]):
                 continue  # a refined point that breaks the constraint is dropped
-            if len(batch_rows) and _distances(row[None, :], batch_rows)[0] < _MIN_GAP:
+            if len(batch_rows) and _distances(row[None, :], batch_rows)[0] < self.policy.min_gap:
                 continue
             winner, winner_value, chosen = row, value, None
         return winner, chosen
@@ -356,9 +399,9 @@ class BatchProposer:
 
     def _candidates(self, centres: np.ndarray) -> np.ndarray:
         """Random allowed points plus points near the best ones, normalised, unseen, distinct."""
-        rows = [self._random_rows(_N_RANDOM)]
+        rows = [self._random_rows(self.policy.n_random)]
         if len(centres):
-            near = self._normalise(self._denormalise(perturb(self._tspace, centres, _N_LOCAL, self._rng)))
+            near = self._normalise(self._denormalise(perturb(self._tspace, centres, self.policy.n_local, self._rng)))
             rows.append(near[self._allowed_rows(near)])
         return self._unseen(np.vstack(rows))
 
@@ -374,7 +417,7 @@ class BatchProposer:
         return np.vstack(found)
 
     def _fresh_random(self, n_points: int) -> np.ndarray:
-        return self._unseen(self._random_rows(max(_N_RANDOM, n_points)))
+        return self._unseen(self._random_rows(max(self.policy.n_random, n_points)))
 
     def _ask_random(self, n_points: int) -> List[Point]:
         """Before a model can be fitted: random allowed points not seen yet."""
@@ -437,6 +480,16 @@ def _real_columns(tspace: Space) -> np.ndarray:
             columns.append(position)
         position += dim.transformed_size
     return np.array(columns, dtype=int)
+
+
+def _linear_columns(tspace: Space) -> List[int]:
+    """Normalised columns of numeric dimensions on a linear scale (the ones a warp may bend)."""
+    columns, position = [], 0
+    for dim in tspace.dimensions:
+        if isinstance(dim, (Real, Integer)) and dim.prior == "uniform":
+            columns.append(position)
+        position += dim.transformed_size
+    return columns
 
 
 def _clip(dim: Dimension, value: Any) -> Any:

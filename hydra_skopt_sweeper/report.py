@@ -60,6 +60,7 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
         lines.append(f"  overrides: {_overrides(record, best.params)}")
         if best.job_dir:
             lines.append(f"  job dir: {best.job_dir}")
+        lines.extend(_recommendation_lines(record, best))
 
         ranked = rank_trials(record)[: max(0, top)]
         if ranked:
@@ -78,6 +79,25 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
             error = (t.error or "no error recorded").strip().splitlines()[0] if (t.error or "").strip() else "no error recorded"
             lines.append(f"  #{t.number}: {error[:160]}")
     return "\n".join(lines)
+
+
+def _recommendation_lines(record: SweepRecord, best: Trial) -> List[str]:
+    """The model's pick (``recommended_*`` in the results file), where the sweep wrote one."""
+    number, predicted = record.results.get("recommended_trial"), record.results.get("recommended_value")
+    if number is None or predicted is None:
+        return []
+    if number == best.number:
+        return [f"  also the model's recommendation (predicted value {predicted:.6g})"]
+    pick = next((t for t in record.trials if t.number == number), None)
+    if pick is None:  # the results file is from a later state than the journal read
+        return []
+    lines = ["", f"Recommended: trial #{number}, predicted value {predicted:.6g} (observed {pick.value!r}): "
+             "the best the model expects among the tried points; on a noisy objective it is less "
+             "often a lucky draw than the best",
+             f"  overrides: {_overrides(record, pick.params)}"]
+    if pick.job_dir:
+        lines.append(f"  job dir: {pick.job_dir}")
+    return lines
 
 
 def _overrides(record: SweepRecord, params: Any) -> str:

@@ -67,6 +67,16 @@ def test_results_file(tmp_path):
     assert results["best_params"] == {"x": 0.5, "opt": "adam"}
     assert results["best_value"] == 2.0
     assert (results["n_trials"], results["n_failed"]) == (3, 1)
+    assert results["recommended_params"] == {} and results["recommended_value"] is None
+
+
+def test_results_file_keeps_the_observed_best_beside_the_recommendation(tmp_path):
+    records = trials()
+    write_results(tmp_path, records, maximize=True, recommended=(records[2], 1.25))
+    results = yaml.safe_load((tmp_path / RESULTS_NAME).read_text())
+    assert results["best_trial"] == 0 and results["best_params"] == {"x": 0.5, "opt": "adam"}
+    assert results["recommended_trial"] == 2 and results["recommended_value"] == 1.25
+    assert results["recommended_params"] == records[2].params
 
 
 def test_trials_table_has_a_column_per_param(tmp_path):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from skopt.space import Categorical, Integer, Real
 
-from hydra_skopt_sweeper.acquisition import GPPosterior, LossScale
+from hydra_skopt_sweeper.acquisition import GPPosterior
+from hydra_skopt_sweeper.policy import LossScale
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
 
@@ -132,9 +133,11 @@ def test_the_same_seed_and_values_give_the_same_points_and_another_seed_others()
 
 
 def test_gp_gets_close_to_the_branin_optimum_in_25_evaluations():
-    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=8, acq_func="EI", random_state=0)
-    best = min(v for _, v in run(proposer, lambda p: branin(*p), 25, 1))
-    assert best - BRANIN_MIN < 0.05  # random search needs thousands of points for this
+    regrets = []
+    for seed in range(3):  # one seed alone is a coin toss at this budget
+        proposer = BatchProposer(BRANIN_DIMS, n_initial_points=8, acq_func="EI", random_state=seed)
+        regrets.append(min(v for _, v in run(proposer, lambda p: branin(*p), 25, 1)) - BRANIN_MIN)
+    assert np.median(regrets) < 0.05, regrets  # random search needs thousands of points for this
 
 
 def test_gp_hedge_with_batches_improves_on_its_initial_design():
@@ -222,17 +225,47 @@ def test_kb_ucb_tells_the_model_its_upper_confidence_bound_at_the_pending_points
     assert told == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("n_calls, refines", [(None, False), (40, False), (16, True)])
-def test_late_in_the_budget_a_batch_refines_around_the_best_point(n_calls, refines):
-    # 12 of n_calls told and a batch of 4: past 70% of 16 the batch stays near the best point
+@pytest.mark.parametrize("n_calls, n_local", [(None, 0), (40, 0), (16, 3)])
+def test_late_in_the_budget_all_but_the_first_point_of_a_batch_stay_near_the_best(n_calls, n_local):
+    # 12 of n_calls told and a batch of 4: past 70% of 16, points 2-4 are near the best point
     dims = [Real(0.0, 1.0), Real(0.0, 1.0)]
     proposer = BatchProposer(dims, n_initial_points=0, random_state=0, n_calls=n_calls)
     xs = np.random.RandomState(0).rand(12, 2).tolist()
     losses = [(x - 0.3) ** 2 + (y - 0.6) ** 2 + 0.3 * math.sin(12 * x) ** 2 for x, y in xs]
     proposer.tell(xs, losses)
-    best = np.array(xs[int(np.argmin(losses))])
-    distances = [float(np.linalg.norm(np.array(p) - best)) for p in proposer.ask(4)]
-    assert (max(distances) <= 0.1) == refines, distances
+    assert proposer._n_local(4) == n_local
+    model, _, _ = proposer._fit()
+    centre = np.array(proposer._X)[int(np.argmin(model.predict(np.array(proposer._X))[0]))]
+    points = proposer.ask(4)
+    near = model.scaled_distances(proposer._normalise(points), centre) <= proposer.policy.local_radius + 1e-9
+    assert near[1:].all() if n_local else not near.all(), near
+
+
+def test_a_batch_of_one_is_never_restricted_to_the_best_points_neighbourhood():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=0, random_state=0, n_calls=10)
+    assert proposer._n_local(1) == 0
+
+
+def test_late_refinement_moves_integers_and_categories_too():
+    # the best is at n=4, c="b", and both matter little: late in the budget the points near the
+    # best also try other integers and categories (a fixed radius of 0.1 in the normalised
+    # space never did: an integer step is 1/7 there and a category switch sqrt(2))
+    dims = [Real(0.0, 1.0), Integer(1, 8), Categorical(["a", "b", "c"])]
+
+    def loss(point):
+        x, n, c = point
+        return (x - 0.4) ** 2 + 0.002 * (n - 4) ** 2 + {"a": 0.004, "b": 0.0, "c": 0.002}[c]
+
+    moved = 0
+    for seed in range(3):
+        proposer = BatchProposer(dims, n_initial_points=8, random_state=seed, n_calls=30)
+        best = min(run(proposer, loss, 21, 3), key=lambda pair: pair[1])[0]
+        for _ in range(3):
+            assert proposer._n_local(3) == 2
+            points = proposer.ask(3)
+            proposer.tell(points, [loss(p) for p in points])
+            moved += sum(p[1] != best[1] or p[2] != best[2] for p in points[1:])
+    assert moved >= 1
 
 
 @pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
@@ -324,3 +357,31 @@ def test_bad_settings_name_the_field_the_value_and_the_choices(field, value, mes
 def test_an_unsatisfiable_constraint_is_a_config_error():
     with pytest.raises(SweeperConfigError, match="hydra.sweeper.constraint"):
         BatchProposer(BRANIN_DIMS, n_initial_points=3, is_allowed=lambda p: False, random_state=0)
+
+
+def test_the_recommendation_is_the_best_posterior_mean_not_the_luckiest_draw():
+    # 12 points, 3 noisy draws each (sd 0.05) of (x - 0.3)^2: the lowest draw is at x = 0.55
+    rng = np.random.RandomState(0)
+    xs = [[float(x)] for x in np.repeat(np.linspace(0.0, 1.0, 12), 3)]
+    losses = [(x[0] - 0.3) ** 2 + 0.05 * rng.randn() for x in xs]
+    lucky = xs[int(np.argmin(losses))][0]
+    assert abs(lucky - 0.3) > 0.2  # the premise: the observed best is a lucky draw far away
+    proposer = BatchProposer([Real(0.0, 1.0)], n_initial_points=0, random_state=0)
+    proposer.tell(xs, losses)
+    index, predicted = proposer.recommend(xs)
+    assert abs(xs[index][0] - 0.3) < 0.1
+    assert predicted == pytest.approx((xs[index][0] - 0.3) ** 2, abs=0.03)  # in loss units
+    assert predicted > min(losses)
+
+
+def test_the_recommendation_with_one_told_point_is_that_point():
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=2, random_state=0)
+    (point,) = proposer.ask(1)
+    proposer.tell([point], [3.5])
+    assert proposer.recommend([point]) == (0, 3.5)
+
+
+@pytest.mark.parametrize("losses", [np.linspace(0, 1, 9), np.r_[np.linspace(0, 1, 8), 50.0]])
+def test_the_loss_scale_inverts_with_and_without_the_warp(losses):
+    scale = LossScale.fit(losses)
+    assert [scale.inverse(v) for v in scale(losses)] == pytest.approx(list(losses))

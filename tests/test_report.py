@@ -77,6 +77,23 @@ def test_table_lists_the_best_trial_first(sweep_dir, tmp_path, capsys):
     assert f"x={best['x']!r} y={best['y']!r} opt={best['opt']}" in out  # full precision, as overrides
     assert results["best_job_dir"] in out
     assert not (sweep_dir / CONVERGENCE_NAME).exists()  # --no-plots
+    predicted = f"predicted value {results['recommended_value']:.6g}"
+    if results["recommended_trial"] == results["best_trial"]:
+        assert f"also the model's recommendation ({predicted})" in out
+    else:
+        assert f"Recommended: trial #{results['recommended_trial']}, {predicted}" in out
+
+
+def test_the_recommendation_is_shown_when_it_is_not_the_best(sweep_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
+    results = yaml.safe_load((copy / "optimization_results.yaml").read_text())
+    other = next(r for r in records(copy) if r["status"] == "ok" and r["number"] != results["best_trial"])
+    results.update(recommended_trial=other["number"], recommended_value=0.125, recommended_params=other["params"])
+    (copy / "optimization_results.yaml").write_text(yaml.safe_dump(results))
+    assert report.main([str(copy), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert f"Recommended: trial #{other['number']}, predicted value 0.125 (observed {other['value']!r})" in out
 
 
 def test_top_limits_the_table(sweep_dir, capsys):

@@ -49,6 +49,10 @@ def test_sphere_reaches_the_optimum_and_writes_every_file(tmp_path, launcher):
     assert summary["best_value"] <= 0.5
     assert summary["best_value"] == min(r["value"] for r in records)
     assert set(summary["best_params"]) == {"x", "y"}
+    # noise-free: the model's pick is a successful trial, and it predicts about what it returned
+    recommended = next(r for r in records if r["number"] == summary["recommended_trial"])
+    assert recommended["params"] == summary["recommended_params"]
+    assert summary["recommended_value"] == pytest.approx(recommended["value"], abs=0.05)
     job_dirs = sorted(Path(r["job_dir"]) for r in records)
     assert len(job_dirs) == 20 and all(d.is_dir() for d in job_dirs)
     # each job received exactly the params recorded for it, without loss

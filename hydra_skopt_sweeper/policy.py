@@ -1,0 +1,108 @@
+"""The proposer's policy: every tunable choice of how points are chosen, named in one place.
+
+The mechanism (:mod:`.acquisition`: the GP fit, the input warp, the acquisition functions, the
+bounded candidate search, the fantasised batch) and the bookkeeping (:mod:`.proposer`: what was
+told, asked, excluded) take their constants from a :class:`Policy`. Each field says in a line
+why it is there; the measurements behind each default, and the problems and seeds they were
+chosen on, are in bench/README.md. Change a default only with a figure on problems and seeds
+it was not chosen on.
+
+It also owns :class:`LossScale`, the policy for what the model is told about the losses.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The proposer's constants. ``Policy()`` holds the defaults; tune with ``replace``."""
+
+    # -- what the model is told about the losses (LossScale)
+    # far from the data the GP's mean returns to this quantile of the losses: an untried region
+    # is expected to be as good as a poor trial, not as the average one
+    centre_quantile: float = 0.75
+    # an upper tail this many times wider than the lower one is log-warped, so that a few
+    # diverged runs do not flatten the model around the good ones
+    heavy_tail_ratio: float = 2.0
+
+    # -- what the model is told about the inputs (acquisition.InputWarp)
+    # the warps a linear numeric column may get (log1p(c u) / log1p(c), either end)
+    warp_strengths: Tuple[float, ...] = (30.0, 1000.0)
+    # the log posterior a warp must gain to be kept: a warp is one more choice fitted to the data
+    warp_margin: float = 2.0
+    # the warps are chosen again once the data have grown by this factor
+    warp_revisit: float = 1.25
+
+    # -- the candidate search (all in skopt's normalised space)
+    # random allowed candidates per batch
+    n_random: int = 2000
+    # candidates near the best few points (perturbed), and how many best points
+    n_local: int = 600
+    n_centres: int = 5
+    # top candidates refined by L-BFGS-B over the continuous columns
+    n_refine: int = 4
+
+    # -- the fantasised batch
+    # kb_ucb's lie at a pending point: the model's mean plus this many standard deviations,
+    # which keeps the rest of a batch off it only as far as the model is unsure there
+    kb_stds: float = 2.0
+    # no two points of a batch closer than this, while candidates allow
+    min_gap: float = 1e-3
+
+    # -- the late phase: a batch of q points catches up on the q - 1 model updates it misses
+    # share of n_calls after which all but the first point of a batch are chosen near the best
+    local_from: float = 0.7
+    # how near, in the model's length scales (so integer steps and category switches count
+    # as much as the model says they matter)
+    local_radius: float = 0.5
+
+
+@dataclass
+class LossScale:
+    """A monotone warp, then a shift and a scale of the losses, fixed for one fit.
+
+    When the losses have a heavy upper tail (the spread above the median over
+    ``heavy_tail_ratio`` times the spread below it), they are first warped by
+    ``log1p((y - min) / (median - min))``: linear-ish below the median, logarithmic above it.
+    Then they are divided by their standard deviation and shifted so that their
+    ``centre_quantile`` is 0, where the GP's mean goes back to far from the data. The ranking
+    of the points is unchanged.
+    """
+
+    low: float
+    scale: float
+    centre: float
+    std: float
+
+    @classmethod
+    def fit(cls, losses: np.ndarray, policy: Policy = Policy()) -> "LossScale":
+        losses = np.asarray(losses, dtype=float)
+        low, median, high = float(np.min(losses)), float(np.median(losses)), float(np.max(losses))
+        scale = math.inf  # no heavy upper tail: no warp
+        if high - median > policy.heavy_tail_ratio * (median - low):
+            scale = median - low if median > low else high - low
+        warped = _warp(losses, low, scale)
+        std = float(np.std(warped))
+        centre = float(np.quantile(warped, policy.centre_quantile))
+        return cls(low, scale, centre, std if std > 0 else 1.0)
+
+    def __call__(self, losses: np.ndarray) -> np.ndarray:
+        return (_warp(np.asarray(losses, dtype=float), self.low, self.scale) - self.centre) / self.std
+
+    def inverse(self, scaled: float) -> float:
+        """The loss whose scaled value is ``scaled``."""
+        warped = scaled * self.std + self.centre
+        if self.scale == math.inf:
+            return float(warped)
+        return float(self.low + self.scale * math.expm1(warped))
+
+
+def _warp(losses: np.ndarray, low: float, scale: float) -> np.ndarray:
+    if scale == math.inf:
+        return losses
+    return np.log1p(np.maximum(losses - low, 0.0) / scale)
