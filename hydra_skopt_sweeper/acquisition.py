@@ -15,7 +15,7 @@ L-BFGS-B refinements.
 from __future__ import annotations
 
 import math
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
@@ -74,17 +74,16 @@ class Surrogate:
 
 
 class InputWarp:
-    """Monotone warps of some normalised input columns, applied before the kernel.
+    """Log scales for some normalised input columns, applied before the kernel.
 
-    ``strengths[column] = c`` with ``c > 0`` maps u to ``log1p(c u) / log1p(c)``, which
-    stretches the low end of the column (for c = (high - low) / low it is the log scale of a
-    range that starts at ``low``); ``c < 0`` stretches the high end the same way. A parameter
-    written as a linear range whose good values sit in one corner (a learning rate in
-    ``interval(1e-4, 1e-1)``) then gets a model that resolves that corner instead of one that
-    extrapolates a slope into the bound.
+    ``strengths[column] = c`` maps u to ``log1p(c u) / log1p(c)``: for a linear range from
+    ``low > 0`` to ``high`` normalised to u, ``c = high / low - 1`` makes that the range's log
+    scale. A learning rate written as ``interval(1e-4, 1e-1)``, whose good values sit in the
+    first few percent of the range, then gets a model that resolves that corner instead of one
+    that extrapolates a slope into the bound.
     """
 
-    def __init__(self, strengths: Optional[dict] = None) -> None:
+    def __init__(self, strengths: Optional[Dict[int, float]] = None) -> None:
         self.strengths = {int(k): float(v) for k, v in (strengths or {}).items() if v}
 
     def with_column(self, column: int, strength: float) -> "InputWarp":
@@ -96,10 +95,7 @@ class InputWarp:
             return X
         X = np.array(X, dtype=float)
         for column, c in self.strengths.items():
-            if c > 0:
-                X[:, column] = np.log1p(c * X[:, column]) / math.log1p(c)
-            else:
-                X[:, column] = 1.0 - np.log1p(-c * (1.0 - X[:, column])) / math.log1p(-c)
+            X[:, column] = np.log1p(c * X[:, column]) / math.log1p(c)
         return X
 
     def __repr__(self) -> str:
@@ -155,13 +151,14 @@ class GPModel:
     towards small values. With 10-60 points, maximum likelihood alone often explains the data
     as noise or picks lengthscales at their bounds; the priors keep the model useful.
 
-    ``warp_columns`` are the normalised columns that may be warped (see :class:`InputWarp`).
-    Each gets, one after the other, the warp among ``policy.warp_strengths`` (either end, or
-    none) with the highest log posterior, if it beats the current one by ``policy.warp_margin``.
-    The choice is made again once the data have grown by ``policy.warp_revisit``.
+    ``warp_columns`` maps the normalised columns that may be put on a log scale (see
+    :class:`InputWarp`) to the strength of that scale; they start on it. Each, one after the
+    other, is switched to linear or back when that raises the log posterior by more than
+    ``policy.warp_margin``; the choice is made again once the data have grown by
+    ``policy.warp_revisit``.
     """
 
-    def __init__(self, tspace: Space, random_state: int, warp_columns: Sequence[int] = (),
+    def __init__(self, tspace: Space, random_state: int, warp_columns: Optional[Dict[int, float]] = None,
                  policy: Policy = Policy()) -> None:
         gpr = cook_estimator("GP", space=tspace, random_state=random_state, noise="gaussian",
                              normalize_y=False, n_restarts_optimizer=0)
@@ -172,8 +169,8 @@ class GPModel:
         self._theta: Optional[np.ndarray] = None  # the last fit's hyperparameters
         self._index = _prior_index(gpr.kernel)
         self._starts: List[np.ndarray] = []
-        self.warp = InputWarp()
-        self._warp_columns = [int(c) for c in warp_columns]
+        self._warp_columns = dict(warp_columns or {})
+        self.warp = InputWarp(self._warp_columns)
         self._next_warp_choice = 0
         self.policy = policy
 
@@ -188,10 +185,9 @@ class GPModel:
         """Fit with the current warp, then try each warp column by column; keep the best."""
         start = self._theta
         best = self._fit(X, y, self.warp, start)
-        options = [0.0] + [signed for strength in self.policy.warp_strengths for signed in (strength, -strength)]
-        for column in self._warp_columns:
+        for column, log_scale in self._warp_columns.items():
             current = self.warp.strengths.get(column, 0.0)
-            for strength in options:
+            for strength in (0.0, log_scale):
                 if strength != current:
                     candidate = self._fit(X, y, self.warp.with_column(column, strength), start)
                     if candidate[1] > best[1] + self.policy.warp_margin:

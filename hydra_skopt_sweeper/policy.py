@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Tuple
-
 import numpy as np
 
 
@@ -31,11 +29,12 @@ class Policy:
     heavy_tail_ratio: float = 2.0
 
     # -- what the model is told about the inputs (acquisition.InputWarp)
-    # the warps a linear numeric column may get (log1p(c u) / log1p(c), either end)
-    warp_strengths: Tuple[float, ...] = (30.0, 1000.0)
-    # the log posterior a warp must gain to be kept: a warp is one more choice fitted to the data
+    # a linear range from low > 0 to at least this many times low is modelled on its log scale:
+    # most such ranges are a scale (a learning rate, a weight decay) written linearly
+    log_scale_ratio: float = 100.0
+    # the log posterior that switching such a range to linear (or back) must gain
     warp_margin: float = 2.0
-    # the warps are chosen again once the data have grown by this factor
+    # that choice is made again once the data have grown by this factor
     warp_revisit: float = 1.25
 
     # -- the candidate search (all in skopt's normalised space)

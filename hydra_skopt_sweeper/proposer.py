@@ -136,7 +136,7 @@ class BatchProposer:
         # continuous columns of the normalised space, the ones L-BFGS-B may move
         self._free = _real_columns(self._tspace)
         self._refine = base_estimator == "GP" and acq_optimizer != "sampling" and self._free.size > 0
-        self._gp = (GPModel(self._tspace, self._rng.randint(2**31 - 1), _linear_columns(self._tspace), policy)
+        self._gp = (GPModel(self._tspace, self._rng.randint(2**31 - 1), _scale_columns(self._tspace, policy), policy)
                     if base_estimator == "GP" else None)
         self._X: List[np.ndarray] = []  # told points, normalised
         self._y: List[float] = []  # their losses
@@ -482,12 +482,16 @@ def _real_columns(tspace: Space) -> np.ndarray:
     return np.array(columns, dtype=int)
 
 
-def _linear_columns(tspace: Space) -> List[int]:
-    """Normalised columns of numeric dimensions on a linear scale (the ones a warp may bend)."""
-    columns, position = [], 0
+def _scale_columns(tspace: Space, policy: Policy) -> Dict[int, float]:
+    """The normalised columns of linear ranges that look like a scale (from ``low > 0`` to
+    ``policy.log_scale_ratio`` times it or more), each with the strength of the
+    :class:`.acquisition.InputWarp` that is its log scale (``high / low - 1``)."""
+    columns, position = {}, 0
     for dim in tspace.dimensions:
         if isinstance(dim, (Real, Integer)) and dim.prior == "uniform":
-            columns.append(position)
+            low, high = float(dim.low), float(dim.high)
+            if low > 0 and high / low >= policy.log_scale_ratio:
+                columns[position] = high / low - 1.0
         position += dim.transformed_size
     return columns
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skopt.space import Categorical, Integer, Real
 
-from hydra_skopt_sweeper.acquisition import GPPosterior
+from hydra_skopt_sweeper.acquisition import GPPosterior, InputWarp
 from hydra_skopt_sweeper.policy import LossScale
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
@@ -385,3 +385,31 @@ def test_the_recommendation_with_one_told_point_is_that_point():
 def test_the_loss_scale_inverts_with_and_without_the_warp(losses):
     scale = LossScale.fit(losses)
     assert [scale.inverse(v) for v in scale(losses)] == pytest.approx(list(losses))
+
+
+def test_the_log_scale_warp_is_the_log_of_the_range():
+    low, high = 1e-4, 1e-1
+    x = np.array([1e-4, 1e-3, 3e-3, 1e-2, 1e-1])
+    u = (x - low) / (high - low)
+    warped = InputWarp({0: high / low - 1.0})(u[:, None])[:, 0]
+    assert warped == pytest.approx(np.log(x / low) / np.log(high / low))
+
+
+def test_a_linear_range_that_spans_decades_is_searched_on_its_log_scale():
+    # lightning-hydra-template's preset writes lr as interval(0.0001, 0.1); its good values
+    # sit near 0.006, in the first 6% of the range
+    dims = [Real(1e-4, 0.1), Integer(16, 256), Real(0.0, 0.5)]
+
+    def loss(point):
+        lr, units, dropout = point
+        return (math.log10(lr) + 2.2) ** 2 + 0.3 * ((units - 128) / 128) ** 2 + 0.5 * (dropout - 0.1) ** 2
+
+    at_bound, distances = 0, []
+    for seed in range(3):
+        proposer = BatchProposer(dims, n_initial_points=10, random_state=seed, n_calls=30)
+        proposed = [p[0] for p, _ in run(proposer, loss, 20, 1)[10:]]
+        assert proposer._gp.warp.strengths == {0: pytest.approx(999.0)}  # not units (16x), not dropout (from 0)
+        at_bound += sum(lr <= 1e-4 for lr in proposed)
+        distances += [abs(math.log10(lr) + 2.2) for lr in proposed]
+    # the bound may be explored once in a while, not proposed again and again
+    assert at_bound <= 3 and np.median(distances) < 0.3, (at_bound, np.median(distances))

@@ -28,8 +28,8 @@ class SkoptSweeperConf:
     # trials per launch; null: the launcher's n_jobs when it has one (-1: all cores), else 1
     batch_size: Optional[int] = None
     # what the GP is told about a batch's points while it picks the rest: kb_ucb (its own
-    # mean + 2 std there), or a constant liar cl_min, cl_mean, cl_max (once a batch of 3 or
-    # more reaches past 70% of n_calls, its points are chosen near the best point so far)
+    # mean + 2 std there), or a constant liar cl_min, cl_mean, cl_max (past 70% of n_calls,
+    # all but the first point of a batch are chosen near the best point so far)
     batch_strategy: str = "kb_ucb"
 
     # acquisition function: EI, PI, LCB, gp_hedge
