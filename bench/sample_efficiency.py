@@ -18,10 +18,14 @@ launcher (trials in the sweeper's process):
 - skopt_gp_hedge: the same with ``hydra.sweeper.acq_func=gp_hedge`` (skopt's default);
 - optuna_tpe: hydra-optuna-sweeper (TPE, its defaults; ``hydra.sweeper.n_jobs`` = the batch
   size), from its own venv bench/.venv-optuna, created on first use (it pins optuna<3);
-- random: Hydra-driven random search, this sweeper with ``n_initial_points=n_calls`` and
+- random_hydra: Hydra-driven random search, this sweeper with ``n_initial_points=n_calls`` and
   ``initial_point_generator=random`` (batch size does not matter for it: shown once).
 
-And two without Hydra:
+And three without Hydra:
+
+- random: the same random search in-process: the sweeper's proposer with the same settings
+  and seed proposes the same points (identical values on six problems, seed 100), without
+  Hydra's ~0.4 s a trial;
 
 - optuna_gp: raw Optuna 5 ``GPSampler(seed=seed)`` with its defaults (bench/optuna_gp.py, in
   bench/.venv-optuna5, created on first use); batch b = b trials asked before any is told;
@@ -59,8 +63,8 @@ OPTUNA_VENV = BENCH / ".venv-optuna"
 OPTUNA5_VENV = BENCH / ".venv-optuna5"
 OPTUNA_GP = BENCH / "optuna_gp.py"
 RUNS = RESULTS / "runs"
-METHODS = ["skopt_gp", "skopt_gp_hedge", "optuna_gp", "optuna_tpe", "random", "gp_minimize"]
-BATCHLESS = {"random", "gp_minimize"}
+METHODS = ["skopt_gp", "skopt_gp_hedge", "optuna_gp", "optuna_tpe", "random", "random_hydra", "gp_minimize"]
+BATCHLESS = {"random", "random_hydra", "gp_minimize"}
 # regrets below this count as equal in the floored ratios and the targets
 RATIO_FLOOR = 1e-4
 # the proposer's constants were tuned on these seeds (bench/quick.py)
@@ -112,7 +116,7 @@ def hydra_command(method: str, problem: str, batch: int, seed: int, sweep_dir: s
         command += [f"hydra.sweeper.batch_size={batch}"]
     elif method == "skopt_gp_hedge":
         command += [f"hydra.sweeper.batch_size={batch}", "hydra.sweeper.acq_func=gp_hedge"]
-    elif method == "random":
+    elif method == "random_hydra":
         command += [f"hydra.sweeper.n_initial_points={budget}", "hydra.sweeper.initial_point_generator=random",
                     f"hydra.sweeper.batch_size={budget}"]
     return command
@@ -149,6 +153,16 @@ def run_optuna_gp(spec: Problem, batch: int, seed: int) -> Dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_random(spec: Problem, seed: int) -> Dict[str, Any]:
+    """Random search as the sweeper does it (``n_initial_points=n_calls``, random), in-process."""
+    from hydra_skopt_sweeper.proposer import BatchProposer
+
+    proposer = BatchProposer(spec.dimensions(), n_initial_points=spec.budget, initial_point_generator="random",
+                             random_state=seed, n_calls=spec.budget)
+    params = [spec.point_params(x) for x in proposer.ask(spec.budget)]
+    return {"values": [spec.observe(p, seed) for p in params], "params": params}
+
+
 def run_gp_minimize(spec: Problem, seed: int) -> Dict[str, Any]:
     import warnings
 
@@ -176,6 +190,8 @@ def run_one(method: str, problem: str, batch: int, seed: int, fresh: bool) -> Di
         record = run_gp_minimize(spec, seed)
     elif method == "optuna_gp":
         record = run_optuna_gp(spec, batch, seed)
+    elif method == "random":
+        record = run_random(spec, seed)
     else:
         record = run_hydra(method, spec, batch, seed)
     record.update(method=method, problem=problem, batch=batch, seed=seed, seconds=time.perf_counter() - started)
@@ -409,8 +425,10 @@ def main() -> None:
     parser.add_argument("--methods", help="comma-separated, of " + ",".join(METHODS) + "; default: the suite's")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (each is one process)")
     parser.add_argument("--fresh", action="store_true", help="ignore cached runs")
+    parser.add_argument("--report", help="report name in results/ (default: the suite's)")
     args = parser.parse_args()
     suite_problems, suite_methods, report = SUITES[args.suite]
+    report = args.report or report
     problems = args.problems.split(",") if args.problems else suite_problems
     batches = [int(b) for b in args.batches.split(",")]
     methods = args.methods.split(",") if args.methods else suite_methods
