@@ -114,8 +114,9 @@ class _Refused(Exception):
 class _Checker(ast.NodeTransformer):
     """Refuses every node outside the whitelist; rewrites parameter references to slots."""
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], values: Optional[Mapping[str, Sequence[Any]]] = None) -> None:
         self.names = list(dict.fromkeys(names))
+        self.values = dict(values or {})
         self.by_short: Dict[str, List[str]] = {}
         for full in self.names:
             self.by_short.setdefault(re.split(r"[./]", full)[-1], []).append(full)
@@ -169,6 +170,10 @@ class _Checker(ast.NodeTransformer):
         if candidates:
             raise _Refused(f"the name {name!r} is ambiguous: it could be any of "
                            f"{', '.join(candidates)}; write the full name")
+        owners = [param for param, options in self.values.items() if name in options]
+        if owners:
+            raise _Refused(f"unknown name {name!r}; it is an option of {', '.join(owners)}: a string "
+                           f"needs quotes, e.g. {owners[0]} == '{name}'")
         raise _Refused(f"unknown name {name!r}; known parameters: {', '.join(self.names)}")
 
     def _slot(self, full: str, node: ast.AST) -> ast.AST:
@@ -203,7 +208,9 @@ def _dotted(node: ast.AST) -> Optional[str]:
     return None
 
 
-def compile_constraint(spec: Optional[str], names: Sequence[str]) -> Optional[Constraint]:
+def compile_constraint(
+    spec: Optional[str], names: Sequence[str], values: Optional[Mapping[str, Sequence[Any]]] = None
+) -> Optional[Constraint]:
     """Compile ``hydra.sweeper.constraint``; nothing the user wrote runs here.
 
     Parameters
@@ -212,6 +219,9 @@ def compile_constraint(spec: Optional[str], names: Sequence[str]) -> Optional[Co
         The expression or dotted path. None, empty or blank means no constraint.
     names : sequence of str
         Every parameter name of the sweep, swept and fixed (e.g. ``model.lr``).
+    values : mapping, optional
+        The options of the choice parameters, by name: a bare word that is one of them is
+        refused with a hint to quote it.
 
     Returns
     -------
@@ -241,7 +251,7 @@ def compile_constraint(spec: Optional[str], names: Sequence[str]) -> Optional[Co
         raise SweeperConfigError(
             f"{FIELD}={source!r}: not a valid expression ({error.msg} {where}); allowed: {ALLOWED}"
         ) from None
-    checker = _Checker(names)
+    checker = _Checker(names, values)
     try:
         tree = ast.fix_missing_locations(checker.visit(tree))
     except _Refused as refused:

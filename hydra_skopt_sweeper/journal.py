@@ -52,6 +52,12 @@ class Trial:
     def ok(self) -> bool:
         return self.status == OK
 
+    @property
+    def error_line(self) -> str:
+        """The first line of the error, for one-line summaries."""
+        text = (self.error or "").strip()
+        return text.splitlines()[0] if text else "no error recorded"
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), allow_nan=False, sort_keys=False)
 

@@ -173,7 +173,8 @@ class SweepLoop:
 
     def _compile_constraint(self) -> Optional[Constraint]:
         names = list(self.space.fixed_values) + self.space.names
-        constraint = compile_constraint(self.settings.constraint, names)
+        options = {p.name: [str(c) for c in p.choices] for p in self.space.params if p.choices}
+        constraint = compile_constraint(self.settings.constraint, names, options)
         if constraint is None:
             return None
         if not self.space.params:
@@ -282,7 +283,9 @@ class SweepLoop:
         self._replay()
         n_calls = self.settings.n_calls
         log.info(
-            "skopt_gp: %d trials, %d initial, batches of %d, %s with %s%s; searching %s",
+            "skopt_gp: %s %s; %d trials, %d initial, batches of %d, %s with %s%s; searching %s",
+            "maximising" if self.settings.maximize else "minimising",
+            self.settings.monitor or "the value each trial returns",
             n_calls, self.settings.n_initial_points, self.batch_size,
             self.settings.base_estimator, self.settings.acq_func,
             "" if self.constraint is None else f", constraint {self.constraint.source!r}",
@@ -303,8 +306,12 @@ class SweepLoop:
                 params = [self.space.to_params(p) for p in points]
                 self._run_batch(points, params, choose_s)
         except KeyboardInterrupt:
-            log.warning("Interrupted: %d trial(s) are safe in %s; run the same command again "
-                        "to resume", len(self.trials), self.journal.path)
+            if self.trials:
+                log.warning("Interrupted: %d trial(s) are safe in %s; run the same command again "
+                            "to resume", len(self.trials), self.journal.path)
+            else:
+                log.warning("Interrupted before any trial finished: nothing was recorded; the "
+                            "same command starts the sweep again")
             raise
         self._finish()
         return self.trials
@@ -465,9 +472,7 @@ class SweepLoop:
             self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if drawn already
             self.plots.wait(timeout=_PLOTS_WAIT_S)
         self.plots.close()
-        if best is None:
-            log.warning("Sweep finished: %d trial(s), none returned a usable value", len(self.trials))
-        else:
+        if best is not None:
             log.info("Sweep finished: %d trial(s), %d failed. Best #%d: %s = %.6g",
                      len(self.trials), n_failed, best.number, _format_params(best.params), best.value)
             if best.job_dir:
@@ -476,6 +481,25 @@ class SweepLoop:
                  self.journal.path)
         if self.plots.started:
             log.info("Plots: %s, %s", self.sweep_dir / "convergence.png", self.sweep_dir / "objective.png")
+        if best is None and self.trials:
+            # as Hydra's Optuna sweeper raises the first trial's error: a sweep whose every
+            # trial is broken must not pass for a finished one (CI checks the exit status)
+            raise SweepStoppedError(
+                f"Every trial failed ({len(self.trials)}), so there is nothing to optimise: "
+                f"{_error_summary(self.trials)}. Every trial is in {self.journal.path}."
+            )
+
+
+def _error_summary(trials: Sequence[Trial], limit: int = 3) -> str:
+    """The distinct first lines of the trials' errors, each with the trials that hit it."""
+    by_error: Dict[str, List[int]] = {}
+    for trial in trials:
+        by_error.setdefault(trial.error_line, []).append(trial.number)
+    parts = [f"{error} (trial {', '.join(f'#{n}' for n in numbers[:5])}{', ...' if len(numbers) > 5 else ''})"
+             for error, numbers in list(by_error.items())[:limit]]
+    if len(by_error) > limit:
+        parts.append(f"and {len(by_error) - limit} other error(s)")
+    return "; ".join(parts)
 
 
 def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:

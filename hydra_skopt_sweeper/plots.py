@@ -105,9 +105,7 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
     sweeper: Dict[str, Any] = {}
     multirun = _read_yaml(sweep_dir / MULTIRUN_NAME)
     if isinstance(multirun, dict):
-        sweeper = ((multirun.get("hydra") or {}).get("sweeper") or {})
-        if not isinstance(sweeper, dict):
-            sweeper = {}
+        sweeper = _resolved_sweeper(multirun)
 
     maximize: Any = None
     space_file = sweep_dir / SPACE_NAME
@@ -134,6 +132,25 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
     if isinstance(n_calls, int) and not isinstance(n_calls, bool):
         record.n_calls = n_calls
     return record
+
+
+def _resolved_sweeper(multirun: Dict[str, Any]) -> Dict[str, Any]:
+    """``hydra.sweeper`` of a saved multirun.yaml, each field's interpolations resolved against
+    the saved config where they can be (``monitor: ${optimized_metric}``), else left out."""
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create(multirun)
+    node = OmegaConf.select(config, "hydra.sweeper")
+    if node is None or not OmegaConf.is_dict(node):
+        return {}
+    sweeper: Dict[str, Any] = {}
+    for key in node:
+        try:
+            value = node[key]
+            sweeper[str(key)] = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        except Exception:  # e.g. ${hydra:...} needs a running Hydra: that field is unknown here
+            continue
+    return sweeper
 
 
 def _read_yaml(path: Path) -> Any:

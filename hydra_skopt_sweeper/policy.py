@@ -58,7 +58,7 @@ class Policy:
     local_from: float = 0.7
     # how near, in the model's length scales (so integer steps and category switches count
     # as much as the model says they matter)
-    local_radius: float = 0.5
+    local_radius: float = 0.25
 
 
 @dataclass

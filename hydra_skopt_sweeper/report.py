@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
@@ -76,8 +76,7 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
         lines.append("")
         lines.append(f"Failed trial(s) ({len(failed)}; the last {min(5, len(failed))}):")
         for t in failed[-5:]:
-            error = (t.error or "no error recorded").strip().splitlines()[0] if (t.error or "").strip() else "no error recorded"
-            lines.append(f"  #{t.number}: {error[:160]}")
+            lines.append(f"  #{t.number}: {t.error_line[:160]}")
     return "\n".join(lines)
 
 
@@ -185,5 +184,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def console_main() -> int:
+    """The ``skopt-report`` console script: :func:`main`, quiet when its reader goes away
+    (``skopt-report DIR | head -2``)."""
+    try:
+        return main()
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

@@ -317,3 +317,9 @@ def test_check_satisfiable_needs_samples():
 def test_syntax_error_gives_the_column():
     with pytest.raises(SweeperConfigError, match=r"\(invalid syntax at column 4\)"):
         compile_constraint("lr lr > 1", NAMES)
+
+
+def test_a_bare_word_that_is_an_option_gets_a_hint_to_quote_it():
+    with pytest.raises(SweeperConfigError) as error:
+        compile_constraint("optimizer == sgd and lr < 0.1", ["optimizer", "lr"], {"optimizer": ["adam", "sgd"]})
+    assert "unknown name 'sgd'; it is an option of optimizer: a string needs quotes, e.g. optimizer == 'sgd'" in str(error.value)

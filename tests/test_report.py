@@ -202,9 +202,9 @@ def test_console_script_is_declared_and_resolves():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = metadata.EntryPoint(name="skopt-report", value=pyproject["project"]["scripts"]["skopt-report"],
                                    group="console_scripts")
-    assert declared.load() is report.main
+    assert declared.load() is report.console_main
     (installed,) = metadata.distribution("hydra-skopt-sweeper").entry_points.select(name="skopt-report")
-    assert installed.load() is report.main
+    assert installed.load() is report.console_main
 
 
 def test_installed_console_script_runs(sweep_dir):
@@ -217,3 +217,12 @@ def test_installed_console_script_runs(sweep_dir):
     assert done.returncode == 0, done.stderr
     assert len(table_rows(done.stdout)) == 1
     assert "Best: trial #" in done.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_report_quietly(sweep_dir):
+    script = Path(sysconfig.get_path("scripts")) / "skopt-report"
+    # `true` exits without reading, so the report's first write finds the pipe closed
+    done = subprocess.run(f"'{script}' '{sweep_dir}' --no-plots | true; echo \"exit $?\"", shell=True,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stderr == "" and done.stdout == "exit 0\n", done.stderr
+

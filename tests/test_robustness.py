@@ -57,8 +57,10 @@ SPACE = ["x=interval(-2, 2)", "y=interval(-2, 2)"]
     ("float", ["fail_above=-1"], "RuntimeError: value"),
 ])
 def test_each_kind_of_failure_is_recorded_with_its_error(tmp_path, mode, extra, error):
-    sweep(tmp_path, *SPACE, f"mode={mode}", "hydra.sweeper.n_calls=3",
-          "hydra.sweeper.n_initial_points=2", *extra)
+    _, err = failing_sweep(tmp_path, *SPACE, f"mode={mode}", "hydra.sweeper.n_calls=3",
+                           "hydra.sweeper.n_initial_points=2", *extra)
+    assert f"Every trial failed (3), so there is nothing to optimise: " in err
+    assert error in err and "(trial #0" in err and "Traceback" not in err
     records = journal(tmp_path)
     assert len(records) == 3
     assert all(r["status"] == "failed" and error in r["error"] and r["value"] is None for r in records)
@@ -107,9 +109,17 @@ def test_max_failures_stops_with_the_count(tmp_path):
     assert len(journal(tmp_path)) == 4
 
 
-def test_failures_do_not_change_the_exit_status(tmp_path):
-    sweep(tmp_path, *SPACE, "mode=not_a_number", "hydra.sweeper.n_calls=2",
-          "hydra.sweeper.n_initial_points=2")  # raises if the exit status is non-zero
+def test_some_failures_do_not_change_the_exit_status(tmp_path):
+    # x in [-2, 2] at y = 0: values from 0.25 to 9.25, those above 2 fail
+    sweep(tmp_path, "x=interval(-2, 2)", "fail_above=2.0", "hydra.sweeper.n_calls=6",
+          "hydra.sweeper.n_initial_points=6")  # raises if the exit status is non-zero
+    statuses = {r["status"] for r in journal(tmp_path)}
+    assert statuses == {"ok", "failed"}
+
+
+def test_a_sweep_without_a_search_space_whose_run_fails_exits_non_zero(tmp_path):
+    _, err = failing_sweep(tmp_path, "fail_above=-1")
+    assert "Every trial failed (1)" in err and "RuntimeError: value" in err
 
 
 # -- dead workers, kills, resume ------------------------------------------------------------------
