@@ -128,6 +128,9 @@ class SweepLoop:
         Where ``trials.jsonl``, ``optimization_results.yaml`` and the job outcomes live.
     default_batch_size : int
         Used when ``settings.batch_size`` is null (the launcher's parallelism).
+    objective_name : str, optional
+        What the trials return, for the log, when ``settings.monitor`` does not say (e.g.
+        lightning-hydra-template's ``optimized_metric``).
     """
 
     def __init__(
@@ -137,8 +140,10 @@ class SweepLoop:
         launch: LaunchFn,
         sweep_dir: Path,
         default_batch_size: int = 1,
+        objective_name: Optional[str] = None,
     ) -> None:
         settings.validate()
+        self.objective_name = settings.monitor or objective_name or "the value each trial returns"
         self.settings = settings
         self.space = space
         self.launch = launch
@@ -284,8 +289,7 @@ class SweepLoop:
         n_calls = self.settings.n_calls
         log.info(
             "skopt_gp: %s %s; %d trials, %d initial, batches of %d, %s with %s%s; searching %s",
-            "maximising" if self.settings.maximize else "minimising",
-            self.settings.monitor or "the value each trial returns",
+            "maximising" if self.settings.maximize else "minimising", self.objective_name,
             n_calls, self.settings.n_initial_points, self.batch_size,
             self.settings.base_estimator, self.settings.acq_func,
             "" if self.constraint is None else f", constraint {self.constraint.source!r}",

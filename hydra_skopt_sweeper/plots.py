@@ -122,10 +122,12 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
         maximize = record.results.get("maximize", sweeper.get("maximize"))
     record.maximize = bool(maximize)
     # the name of what the trials return: the sweeper's monitor key, else the app's own
-    # top-level `monitor` (a Lightning convention, e.g. the example app's val_loss)
+    # top-level `monitor` (a Lightning convention, e.g. the example app's val_loss) or
+    # `optimized_metric` (lightning-hydra-template's)
     monitor = sweeper.get("monitor")
-    if not (isinstance(monitor, str) and monitor) and isinstance(multirun, dict):
-        monitor = multirun.get("monitor")
+    for key in ("monitor", "optimized_metric"):
+        if not (isinstance(monitor, str) and monitor) and isinstance(multirun, dict):
+            monitor = multirun.get(key)
     if isinstance(monitor, str) and monitor and "${" not in monitor:
         record.objective_name = monitor
     n_calls = sweeper.get("n_calls")

@@ -228,12 +228,15 @@ def test_cfg_hydra_shows_every_field_with_its_default():
     out, _ = run_python_script([str(APP), "hydra/sweeper=skopt_gp", "--cfg", "hydra"])
     sweeper = yaml.safe_load(out)["hydra"]["sweeper"]
     assert sweeper == {
-        "_target_": "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper",
+        "_target_": "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper", "_recursive_": False,
         "params": {}, "n_calls": 50, "n_initial_points": 10, "initial_point_generator": "sobol",
         "batch_size": None, "batch_strategy": "kb_ucb", "acq_func": "EI",
-        "acq_optimizer": "auto", "base_estimator": "GP", "maximize": False, "monitor": None,
+        "acq_optimizer": "auto", "base_estimator": "GP", "maximize": None, "monitor": None,
         "constraint": None, "on_failure": "penalize", "max_failures": None,
         "random_state": None, "resume": True, "warm_start": [],
+        # the Optuna sweeper's keys, read by hydra_skopt_sweeper.compat
+        "direction": None, "n_trials": None, "n_jobs": None, "sampler": None, "max_failure_rate": None,
+        "storage": None, "study_name": None, "search_space": None, "custom_search_space": None,
     }
 
 

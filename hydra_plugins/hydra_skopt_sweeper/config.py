@@ -13,6 +13,9 @@ from hydra.core.config_store import ConfigStore
 @dataclass
 class SkoptSweeperConf:
     _target_: str = "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper"
+    # the settings reach the sweeper as written: an Optuna sweeper's sampler (with its own
+    # _target_) must not be built, optuna need not be installed
+    _recursive_: bool = False
 
     # search space: name -> Hydra sweep syntax (interval, range, choice, tag(log, ...))
     # or a mapping {type: real|int|categorical, low, high, prior, choices}
@@ -39,8 +42,9 @@ class SkoptSweeperConf:
     # surrogate model: GP, RF, ET
     base_estimator: str = "GP"
 
-    # true when larger is better (accuracy)
-    maximize: bool = False
+    # true when larger is better (accuracy); null: false, unless the Optuna sweeper's
+    # direction: maximize says otherwise
+    maximize: Optional[bool] = None
     # key to read when a trial returns a mapping (e.g. Lightning's callback_metrics)
     monitor: Optional[str] = None
     # expression over the params ("hidden_size % 32 == 0 and lr <= 0.01") or a dotted
@@ -58,6 +62,20 @@ class SkoptSweeperConf:
     resume: bool = True
     # earlier trials.jsonl files whose trials seed the GP
     warm_start: List[str] = field(default_factory=list)
+
+    # Hydra's Optuna sweeper's keys, so that its config files run here too (see the README,
+    # "Coming from the Optuna sweeper"): direction -> maximize, n_trials -> n_calls,
+    # n_jobs -> batch_size, sampler.seed -> random_state, sampler.n_startup_trials ->
+    # n_initial_points, max_failure_rate -> max_failures; storage and study_name are ignored
+    direction: Any = None
+    n_trials: Optional[int] = None
+    n_jobs: Optional[int] = None
+    sampler: Optional[Dict[str, Any]] = None
+    max_failure_rate: Optional[float] = None
+    storage: Any = None
+    study_name: Optional[str] = None
+    search_space: Optional[Dict[str, Any]] = None
+    custom_search_space: Optional[str] = None
 
 
 ConfigStore.instance().store(

@@ -4,6 +4,7 @@ Everything else lives in the ``hydra_skopt_sweeper`` package (the space in ``sea
 the sweep in ``loop``), imported here only when Hydra instantiates the sweeper: the plugin
 scanner imports this module at every app start, and skopt alone takes about a second.
 """
+import logging
 import os
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
@@ -16,17 +17,25 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+log = logging.getLogger(__name__)
+
 
 class SkoptSweeper(Sweeper):
     """Gaussian-process Bayesian optimisation over Hydra overrides (scikit-optimize)."""
 
     def __init__(self, params: Optional[Any] = None, **settings: Any) -> None:
+        import dataclasses
+
+        from hydra_skopt_sweeper.compat import from_optuna
         from hydra_skopt_sweeper.loop import SweepSettings
 
         self.params = params or {}
-        self.settings = SweepSettings.from_config(
-            {k: _plain(v) for k, v in settings.items()}
-        )
+        # maximize is null until set, so that direction: maximize can tell it was not set false
+        defaults = {**{f.name: getattr(SweepSettings(), f.name) for f in dataclasses.fields(SweepSettings)},
+                    "maximize": None}
+        mapped = from_optuna({k: _plain(v) for k, v in settings.items()}, defaults)
+        self.optuna_keys = mapped.describe()
+        self.settings = SweepSettings.from_config({**mapped.settings, "maximize": bool(mapped.settings.get("maximize"))})
         self.config: Optional[DictConfig] = None
         self.hydra_context: Optional[HydraContext] = None
         self.launcher: Optional[Launcher] = None
@@ -53,6 +62,8 @@ class SkoptSweeper(Sweeper):
         from hydra_skopt_sweeper.loop import OUTCOMES_DIR, SweepLoop
         from hydra_skopt_sweeper.search_space import build_search_space
 
+        if self.optuna_keys:
+            log.info("Optuna sweeper keys: %s", self.optuna_keys)
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         space = build_search_space(self.params, arguments, parser)
 
@@ -79,6 +90,7 @@ class SkoptSweeper(Sweeper):
             launch,
             sweep_dir,
             default_batch_size=launcher_parallelism(self.config),
+            objective_name=_objective_name(self.config),
         )
         loop.run()
         return loop.returns
@@ -92,6 +104,12 @@ def launcher_parallelism(config: DictConfig) -> int:
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return n_jobs
+
+
+def _objective_name(config: DictConfig) -> Optional[str]:
+    """The app's own name for what it returns: lightning-hydra-template's ``optimized_metric``."""
+    name = OmegaConf.select(config, "optimized_metric", default=None)
+    return name if isinstance(name, str) and name else None
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,136 @@
+"""Hydra's Optuna sweeper's keys, read as this sweeper's settings: the one place they are mapped.
+
+A project written for ``hydra/sweeper=optuna`` (lightning-hydra-template's
+``hparams_search/mnist_optuna.yaml``) keeps its file under ``hydra/sweeper=skopt_gp``: the
+schema (``config.SkoptSweeperConf``) accepts the Optuna sweeper's keys, and
+:func:`from_optuna` turns those that mean something here into settings, refuses the ones it
+cannot honour with what to write instead, and says in one log line what it mapped and what it
+ignored.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping
+
+from .errors import SweeperConfigError
+
+log = logging.getLogger(__name__)
+
+# the Optuna sweeper's keys that have no counterpart here and change nothing
+IGNORED = ("storage", "study_name")
+# every Optuna-sweeper key the schema accepts (params is shared: the same sweep syntax)
+OPTUNA_KEYS = ("direction", "n_trials", "n_jobs", "sampler", "max_failure_rate", "storage", "study_name",
+               "search_space", "custom_search_space")
+_DIRECTIONS = {"minimize": False, "maximize": True}
+
+
+@dataclass
+class Mapped:
+    """The settings after the mapping, and what it did (for the log line)."""
+
+    settings: Dict[str, Any]
+    defaults: Dict[str, Any] = field(default_factory=dict)
+    mapped: List[str] = field(default_factory=list)
+    ignored: List[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        parts = []
+        if self.mapped:
+            parts.append("mapped " + ", ".join(self.mapped))
+        if self.ignored:
+            parts.append("ignored " + ", ".join(self.ignored))
+        return "; ".join(parts)
+
+
+def from_optuna(settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> Mapped:
+    """Replace the Optuna sweeper's keys in ``settings`` by this sweeper's.
+
+    ``defaults`` are this sweeper's defaults: an Optuna key replaces a setting left at its
+    default, and must agree with one that was set by hand.
+
+    ``direction`` -> ``maximize``, ``n_trials`` -> ``n_calls``, ``sampler.seed`` ->
+    ``random_state``, ``sampler.n_startup_trials`` -> ``n_initial_points``, ``n_jobs`` ->
+    ``batch_size``, ``max_failure_rate`` -> ``max_failures``; ``storage``, ``study_name`` and the
+    sampler's ``_target_`` and other fields are ignored. A key of this sweeper that was set to
+    something else than its default must agree with the Optuna key it meets.
+
+    Raises
+    ------
+    SweeperConfigError
+        A list of directions (several objectives), ``custom_search_space`` or the old
+        ``search_space``, or an Optuna key that disagrees with this sweeper's own.
+    """
+    result = Mapped({k: v for k, v in settings.items() if k not in OPTUNA_KEYS}, defaults=dict(defaults))
+    given = {k: settings[k] for k in OPTUNA_KEYS if settings.get(k) is not None}
+    _refuse_what_cannot_be_honoured(given)
+    if "direction" in given:
+        _map(result, "direction", given["direction"], "maximize", _maximize(given["direction"]))
+    if "n_trials" in given:
+        _map(result, "n_trials", given["n_trials"], "n_calls", given["n_trials"])
+    if "n_jobs" in given:
+        _map(result, "n_jobs", given["n_jobs"], "batch_size", given["n_jobs"])
+    if "max_failure_rate" in given:
+        rate = given["max_failure_rate"]
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
+            raise SweeperConfigError(f"hydra.sweeper.max_failure_rate={rate!r}: must be a number in [0, 1]")
+        n_calls = result.settings.get("n_calls", result.defaults["n_calls"])
+        # Optuna stops once failures / trials exceeds the rate
+        _map(result, "max_failure_rate", rate, "max_failures", math.floor(rate * n_calls) + 1)
+    sampler = given.get("sampler") or {}
+    if not isinstance(sampler, Mapping):
+        raise SweeperConfigError(f"hydra.sweeper.sampler={sampler!r}: must be a mapping (the Optuna sweeper's sampler)")
+    for key, value in sampler.items():
+        if key == "seed" and value is not None:
+            _map(result, "sampler.seed", value, "random_state", value)
+        elif key == "n_startup_trials" and value is not None:
+            _map(result, "sampler.n_startup_trials", value, "n_initial_points", value)
+        elif value is not None:
+            result.ignored.append(f"sampler.{key}" + (f" ({value})" if key == "_target_" else ""))
+    result.ignored += [key for key in IGNORED if key in given]
+    return result
+
+
+def _refuse_what_cannot_be_honoured(given: Mapping[str, Any]) -> None:
+    if "custom_search_space" in given:
+        raise SweeperConfigError(
+            f"hydra.sweeper.custom_search_space={given['custom_search_space']!r}: a Python "
+            "function that builds the space cannot be read here; write each parameter in "
+            "hydra.sweeper.params (interval, int(interval), tag(log, ...), choice) and a "
+            "dependency between them as hydra.sweeper.constraint"
+        )
+    if given.get("search_space"):
+        raise SweeperConfigError(
+            "hydra.sweeper.search_space: the Optuna sweeper's old distribution mappings are not "
+            "read here; write them in hydra.sweeper.params (e.g. lr: tag(log, interval(1e-4, 1e-1)))"
+        )
+    direction = given.get("direction")
+    if isinstance(direction, (list, tuple)) or (hasattr(direction, "__iter__") and not isinstance(direction, str)):
+        raise SweeperConfigError(
+            f"hydra.sweeper.direction={list(direction)!r}: several objectives are not supported; "
+            "return one value (or set hydra.sweeper.monitor) and set hydra.sweeper.maximize"
+        )
+
+
+def _maximize(direction: Any) -> bool:
+    name = getattr(direction, "name", direction)  # the Optuna sweeper's Direction enum, or text
+    if str(name).lower() not in _DIRECTIONS:
+        raise SweeperConfigError(f"hydra.sweeper.direction={direction!r}: must be one of minimize, maximize")
+    return _DIRECTIONS[str(name).lower()]
+
+
+def _map(result: Mapped, optuna_key: str, optuna_value: Any, key: str, value: Any) -> None:
+    default = result.defaults[key]
+    current = result.settings.get(key, default)
+    if current != default and current != value:
+        raise SweeperConfigError(
+            f"hydra.sweeper.{optuna_key}={optuna_value!r} means {key}={value!r}, but "
+            f"hydra.sweeper.{key}={current!r}: keep one of the two"
+        )
+    result.settings[key] = value
+    result.mapped.append(f"{optuna_key}={optuna_value} -> {key}={_text(value)}")
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
