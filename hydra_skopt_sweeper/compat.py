@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import SweeperConfigError
 
@@ -134,3 +134,74 @@ def _map(result: Mapped, optuna_key: str, optuna_value: Any, key: str, value: An
 
 def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# -- skopt-from-optuna: the same mapping, written into a config file --------------------------
+
+CONVERTER = "skopt-from-optuna"
+
+
+def convert(document: Dict[str, Any], defaults: Mapping[str, Any]) -> Tuple[Dict[str, Any], Mapped]:
+    """An Optuna-sweeper config document (a parsed YAML file) as its skopt_gp equivalent."""
+    converted = dict(document)
+    converted["defaults"] = [_switch_sweeper(entry) for entry in document.get("defaults") or []]
+    if not converted["defaults"]:
+        del converted["defaults"]
+    hydra_node = dict(document.get("hydra") or {})
+    sweeper = {k: v for k, v in (hydra_node.get("sweeper") or {}).items() if k != "_target_"}
+    mapped = from_optuna(sweeper, defaults)
+    hydra_node["sweeper"] = {k: v for k, v in mapped.settings.items() if v is not None}
+    converted["hydra"] = hydra_node
+    return converted, mapped
+
+
+def _switch_sweeper(entry: Any) -> Any:
+    if isinstance(entry, Mapping):
+        return {k: ("skopt_gp" if k in ("override /hydra/sweeper", "override hydra/sweeper") and v == "optuna" else v)
+                for k, v in entry.items()}
+    return entry
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``skopt-from-optuna FILE [-o OUT]``: write FILE's skopt_gp equivalent (stdout by default)."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    parser = argparse.ArgumentParser(
+        prog=CONVERTER,
+        description="Write the hydra/sweeper=skopt_gp equivalent of a config file written for "
+                    "Hydra's Optuna sweeper (e.g. lightning-hydra-template's hparams_search/mnist_optuna.yaml).")
+    parser.add_argument("file", help="the Optuna-sweeper config file (YAML)")
+    parser.add_argument("-o", "--output", help="where to write the result (default: standard output)")
+    args = parser.parse_args(argv)
+    source = Path(args.file)
+    try:
+        text = source.read_text(encoding="utf-8")
+        document = yaml.safe_load(text) or {}
+        if not isinstance(document, dict):
+            raise SweeperConfigError(f"{source}: not a mapping of config keys")
+        from .loop import SweepSettings
+
+        defaults = {**{f.name: getattr(SweepSettings(), f.name) for f in fields(SweepSettings)}, "maximize": None}
+        converted, mapped = convert(document, defaults)
+    except (OSError, yaml.YAMLError, SweeperConfigError) as error:
+        print(f"{CONVERTER}: error: {error}", file=sys.stderr)
+        return 2
+    package = "# @package _global_\n" if text.lstrip().startswith("# @package _global_") else ""
+    header = f"{package}# written by {CONVERTER} from {source.name}" + (f": {mapped.describe()}" if mapped.describe() else "") + "\n"
+    output = header + yaml.safe_dump(converted, sort_keys=False)
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+        print(f"Wrote {args.output} ({mapped.describe() or 'nothing to map'})", file=sys.stderr)
+    else:
+        sys.stdout.write(output)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

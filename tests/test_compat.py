@@ -87,3 +87,35 @@ def test_a_template_sweep_whose_every_trial_fails_exits_non_zero(tmp_path):
     done = template_sweep(tmp_path, "hydra.sweeper.n_trials=3", "fail=true")
     assert done.returncode != 0
     assert "Every trial failed (3)" in done.stderr and "the datamodule could not be set up" in done.stderr
+
+
+def test_the_converter_writes_a_file_that_sweeps_without_the_optuna_sweeper(tmp_path):
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(TEMPLATE_APP.parent, app)
+    original = app / "configs" / "hparams_search" / "mnist_optuna.yaml"
+    # as the template ships it: the _target_ pinned to the Optuna sweeper
+    text = original.read_text().replace("  sweeper:\n", "  sweeper:\n    _target_: hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper\n", 1)
+    original.write_text(text)
+    target = app / "configs" / "hparams_search" / "mnist_skopt.yaml"
+    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(original), "-o", str(target)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    converted = yaml.safe_load(target.read_text())
+    assert converted["defaults"] == [{"override /hydra/sweeper": "skopt_gp"}]
+    assert "_target_" not in converted["hydra"]["sweeper"] and converted["hydra"]["sweeper"]["maximize"] is True
+    assert target.read_text().startswith("# @package _global_\n")
+    swept = subprocess.run([sys.executable, str(app / "train.py"), "hparams_search=mnist_skopt",
+                            f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.sweeper.n_calls=4"],
+                           capture_output=True, text=True, timeout=300)
+    assert swept.returncode == 0, swept.stderr
+    assert len((tmp_path / "sweep" / "trials.jsonl").read_text().splitlines()) == 4
+
+
+def test_the_converter_refuses_what_it_cannot_honour(tmp_path):
+    source = tmp_path / "multi.yaml"
+    source.write_text("hydra:\n  sweeper:\n    direction: [minimize, maximize]\n")
+    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(source)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "several objectives are not supported" in done.stderr
