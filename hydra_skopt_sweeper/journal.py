@@ -22,7 +22,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 JOURNAL_NAME = "trials.jsonl"
 RESULTS_NAME = "optimization_results.yaml"
 TABLE_NAME = "trials.csv"
+# the search space the journal belongs to, with the objective's direction and metric
+SPACE_NAME = "search_space.json"
 _TABLE_COLUMNS = ("number", "batch", "status", "value", "duration_s", "job_dir", "error")
 OK, FAILED = "ok", "failed"
 
@@ -170,6 +172,11 @@ def write_results(
     atomic_write_text(Path(sweep_dir) / RESULTS_NAME, yaml.safe_dump(summary, sort_keys=False))
     atomic_write_text(Path(sweep_dir) / TABLE_NAME, trials_table(trials))
     return summary
+
+
+def format_params(params: Mapping[str, Any], separator: str = ", ") -> str:
+    """Params for a log line or a table cell: floats to 6 significant digits."""
+    return separator.join(f"{k}={f'{v:.6g}' if isinstance(v, float) else v}" for k, v in params.items()) or "(no params)"
 
 
 def trials_table(trials: Sequence[Trial]) -> str:

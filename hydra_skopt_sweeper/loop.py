@@ -20,7 +20,18 @@ from hydra.core.utils import JobReturn, JobStatus
 
 from .constraint import Constraint, check_satisfiable, compile_constraint
 from .errors import SweeperConfigError, SweepStoppedError
-from .journal import FAILED, JOURNAL_NAME, OK, Journal, Trial, best_trial, read_trials, write_results
+from .journal import (
+    FAILED,
+    JOURNAL_NAME,
+    OK,
+    SPACE_NAME,
+    Journal,
+    Trial,
+    best_trial,
+    format_params,
+    read_trials,
+    write_results,
+)
 from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
 from .plots import PlotRefresher
 from .proposer import (
@@ -38,7 +49,6 @@ log = logging.getLogger(__name__)
 
 LaunchFn = Callable[[List[List[str]], int], Sequence[JobReturn]]
 ON_FAILURE = ("penalize", "skip", "raise")
-SPACE_FILE = "search_space.json"
 OUTCOMES_DIR = ".outcomes"
 # settings that give the journal's values their meaning; a resume must keep them
 _OBJECTIVE_FIELDS = ("maximize", "monitor")
@@ -207,7 +217,7 @@ class SweepLoop:
     def _prepare_sweep_dir(self) -> None:
         """Resume from the journal there, or move an old one aside; write the space file."""
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        space_file = self.sweep_dir / SPACE_FILE
+        space_file = self.sweep_dir / SPACE_NAME
         description = {"params": self.space.describe(), "maximize": self.settings.maximize,
                        "monitor": self.settings.monitor}
         if self.journal.exists():
@@ -341,7 +351,7 @@ class SweepLoop:
         log.info("Batch %d: launching %d trial(s) #%d-#%d (chosen in %.2f s)",
                  batch_number, len(overrides), first, first + len(overrides) - 1, choose_s)
         for number, p in enumerate(params, start=first):
-            log.info("  #%d %s", number, _format_params(p))
+            log.info("  #%d %s", number, format_params(p))
         started = time.perf_counter()
         try:
             returns: Sequence[Optional[JobReturn]] = self.launch(overrides, first)
@@ -379,7 +389,7 @@ class SweepLoop:
                 log.warning("  #%d failed: %s", trial.number, trial.error)
         best = best_trial(self.trials, self.settings.maximize)
         log.info("Batch %d returned in %.1f s; best so far: %s", batch_number, elapsed,
-                 "none" if best is None else f"#{best.number} {best.value:.6g} {_format_params(best.params)}")
+                 "none" if best is None else f"#{best.number} {best.value:.6g} {format_params(best.params)}")
         self._apply_failure_policy(trials)
 
     def _write_results(self) -> None:
@@ -478,7 +488,7 @@ class SweepLoop:
         self.plots.close()
         if best is not None:
             log.info("Sweep finished: %d trial(s), %d failed. Best #%d: %s = %.6g",
-                     len(self.trials), n_failed, best.number, _format_params(best.params), best.value)
+                     len(self.trials), n_failed, best.number, format_params(best.params), best.value)
             if best.job_dir:
                 log.info("Best trial's job dir: %s", best.job_dir)
         log.info("Results: %s, every trial: %s", self.sweep_dir / "optimization_results.yaml",
@@ -547,11 +557,3 @@ def _job_dir(ret: JobReturn) -> Optional[str]:
         return str(ret.hydra_cfg.hydra.runtime.output_dir)
     except Exception:  # a launcher that fills no hydra_cfg: the record just has no job dir
         return None
-
-
-def _format_params(params: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={_short(v)}" for k, v in params.items()) or "(no params)"
-
-
-def _short(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)

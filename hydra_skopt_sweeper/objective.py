@@ -132,12 +132,6 @@ def to_loss(value: float, maximize: bool) -> float:
     return -value if maximize else value
 
 
-def is_better(candidate: float, incumbent: Optional[float], maximize: bool) -> bool:
-    if incumbent is None:
-        return True
-    return candidate > incumbent if maximize else candidate < incumbent
-
-
 def _lookup(mapping: Mapping[str, Any], key: str) -> Any:
     if key in mapping:
         return mapping[key]

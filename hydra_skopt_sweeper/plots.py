@@ -34,13 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .journal import JOURNAL_NAME, RESULTS_NAME, Trial, best_trial, read_trials
+from .journal import JOURNAL_NAME, RESULTS_NAME, SPACE_NAME, Trial, best_trial, read_trials
 
 log = logging.getLogger(__name__)
 
 CONVERGENCE_NAME = "convergence.png"
 OBJECTIVE_NAME = "objective.png"
-SPACE_NAME = "search_space.json"  # written by the loop (loop.SPACE_FILE)
 MULTIRUN_NAME = "multirun.yaml"
 PLOTS_LOG_NAME = ".plots.log"
 # The drawing process's lines: it is ready for STOP_SIGNAL, a drawing ended, a drawing was stopped.
@@ -436,7 +435,7 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
         fig.subplots_adjust(left=0.06, right=0.84, bottom=0.08, top=0.78)
     else:
         # room for the longest tick label on the left column (categorical options can be long)
-        longest = max([len(_short_label(v)) for p in space.params[1:] if p.kind in ("grid", "categorical")
+        longest = max([len(str(v)) for p in space.params[1:] if p.kind in ("grid", "categorical")
                        for v in (p.choices if p.kind == "grid" else p.labels)] + [5])
         left = min(0.25, 0.05 + 0.075 * longest * (0.6 if small else 1.0) / side)
         fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=max(0.1, 0.75 / side), top=1 - 1.15 / side)
@@ -538,10 +537,6 @@ def _plot_coordinate(param: Any, x: Any) -> Any:
     if param.kind == "categorical":
         return list(param.labels).index(str(x))
     return x
-
-
-def _short_label(value: Any) -> str:
-    return str(value)
 
 
 def _grid_label(labels: Sequence[str], x: float) -> str:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from .journal import JOURNAL_NAME, Trial
+from .journal import JOURNAL_NAME, Trial, format_params
 from .plots import (
     CONVERGENCE_NAME,
     OBJECTIVE_NAME,
@@ -67,7 +67,7 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
             lines.append("")
             lines.append(f"Top {len(ranked)} of {len(record.finished)} successful trial(s):")
             header = ["rank", "trial", "value", "params", "job dir"]
-            rows = [[str(rank), str(t.number), f"{t.value:.6g}", _format_params(t.params), t.job_dir or ""]
+            rows = [[str(rank), str(t.number), f"{t.value:.6g}", format_params(t.params, " "), t.job_dir or ""]
                     for rank, t in enumerate(ranked, start=1)]
             lines.extend(_table(header, rows, right_aligned={0, 1, 2}))
 
@@ -112,16 +112,6 @@ def _overrides(record: SweepRecord, params: Any) -> str:
         except (TypeError, ValueError):
             parts.append(f"{name}={value!r}")
     return " ".join(parts)
-
-
-def _format_params(params: Any) -> str:
-    return " ".join(f"{k}={_short(v)}" for k, v in params.items())
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_aligned=frozenset()) -> List[str]:
