@@ -47,12 +47,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def git(*args: str) -> str:
+    out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.rstrip("\n") if out.returncode == 0 else "(git failed)"
+
+
+def sweeper_commit() -> str:
+    """HEAD, with ``+dirty`` where the sweeper's own code has uncommitted changes: what a run measured."""
+    dirty = git("status", "--short", "--", "hydra_skopt_sweeper", "hydra_plugins")
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
+
+
 def checkout() -> str:
     """The commit measured and what was uncommitted then (the sweeper may change under a run)."""
-    def git(*args: str) -> str:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return out.stdout.rstrip("\n") if out.returncode == 0 else "(git failed)"
-
     status = git("status", "--short").splitlines()[:10]
     listing = "\n".join(status) if status else "(clean)"
     return f"Commit: {git('rev-parse', '--short', 'HEAD')}; `git status --short | head`:\n\n```\n{listing}\n```"

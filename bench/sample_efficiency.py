@@ -55,7 +55,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCH, PROJECT_PYTHON, RESULTS, table, write_report  # noqa: E402
+from common import BENCH, PROJECT_PYTHON, RESULTS, sweeper_commit, table, write_report  # noqa: E402
 from problems import HELD_OUT, PROBLEMS, REAL, TUNING, Problem  # noqa: E402
 
 APP = BENCH / "app" / "objective.py"
@@ -185,6 +185,7 @@ def run_one(method: str, problem: str, batch: int, seed: int, fresh: bool) -> Di
     if cache.exists() and not fresh:
         return json.loads(cache.read_text())
     spec = PROBLEMS[problem]
+    commit = sweeper_commit()  # the sweeper changes under long runs: each run says what it measured
     started = time.perf_counter()
     if method == "gp_minimize":
         record = run_gp_minimize(spec, seed)
@@ -194,7 +195,8 @@ def run_one(method: str, problem: str, batch: int, seed: int, fresh: bool) -> Di
         record = run_random(spec, seed)
     else:
         record = run_hydra(method, spec, batch, seed)
-    record.update(method=method, problem=problem, batch=batch, seed=seed, seconds=time.perf_counter() - started)
+    record.update(method=method, problem=problem, batch=batch, seed=seed, seconds=time.perf_counter() - started,
+                  commit=commit)
     RUNS.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(record))
     return record
@@ -414,6 +416,16 @@ def lr_bound_table(results: Results, problems: List[str], batches: List[int], me
     return table(["problem", "method", "batch", "trials at lr = low", "trials at lr = high", "trials", "runs with any"], rows)
 
 
+def commits_section(results: Results) -> str:
+    """Which sweeper commit each method's runs measured (``+dirty``: with uncommitted sweeper changes)."""
+    rows = []
+    for method in sorted({k[1] for k in results.records}):
+        commits = [r.get("commit", "not recorded") for k, rs in results.records.items() if k[1] == method for r in rs]
+        rows.append([method, ", ".join(f"{c} ({commits.count(c)} runs)" for c in sorted(set(commits)))])
+    return "Sweeper commit at each run (runs are cached, and the sweeper may have changed between them):\n\n" + \
+        table(["method", "commit (runs)"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=sorted(SUITES), default="tuning")
@@ -477,6 +489,7 @@ def main() -> None:
     if recommended:
         sections.append("skopt_gp's noisy runs were scored at: " + ", ".join(
             f"{name} ({recommended.count(name)} runs)" for name in sorted(set(recommended))))
+    sections.append(commits_section(results))
     plot(results, problems, batches, methods, RESULTS / f"{report}.png")
     sections.append(f"![regret vs trials]({report}.png)")
     path = write_report(report, f"Sample efficiency ({args.suite} problems): simple regret vs the anchors",
