@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from hydra.core.utils import JobReturn, JobStatus
 
@@ -167,6 +167,8 @@ class SweepLoop:
         # convergence.png and objective.png, redrawn in the background once the GP is in use
         self.plots = PlotRefresher(enabled=bool(space.params))
         self.proposer: Optional[BatchProposer] = None
+        # trials that ran but returned no usable value (None, NaN, no monitor key)
+        self._unusable: Set[int] = set()
         # failures waiting for a first success before they can be penalised
         self._unpenalised: List[List[Any]] = []
         self._worst_loss: Optional[float] = None
@@ -432,6 +434,7 @@ class SweepLoop:
         try:
             value = read_value(returned, self.settings.monitor)
         except TrialValueError as error:
+            self._unusable.add(number)
             return Trial(number, params, None, FAILED, str(error), duration, job_dir)
         return Trial(number, params, value, OK, None, duration, job_dir)
 
@@ -495,9 +498,11 @@ class SweepLoop:
                  self.journal.path)
         if self.plots.started:
             log.info("Plots: %s, %s", self.sweep_dir / "convergence.png", self.sweep_dir / "objective.png")
-        if best is None and self.trials:
-            # as Hydra's Optuna sweeper raises the first trial's error: a sweep whose every
-            # trial is broken must not pass for a finished one (CI checks the exit status)
+        # as Hydra's Optuna sweeper raises the first trial's error: a sweep whose every trial is
+        # broken must not pass for a finished one (CI checks the exit status). With nothing to
+        # search, as Hydra's basic sweeper: only a run that raised fails (an app may return None)
+        broken = self.space.params or any(t.number not in self._unusable for t in self.trials)
+        if best is None and self.trials and broken:
             raise SweepStoppedError(
                 f"Every trial failed ({len(self.trials)}), so there is nothing to optimise: "
                 f"{_error_summary(self.trials)}. Every trial is in {self.journal.path}."

@@ -218,8 +218,8 @@ def test_no_search_space_runs_again_in_the_same_sweep_dir(tmp_path):
 
 
 def test_none_returned_is_a_failed_trial_not_a_crash(tmp_path):
-    _, err = sweep(tmp_path, "mode=none", check=False)  # every trial failed: a clean non-zero exit
-    assert "Every trial failed (1)" in err and "Traceback" not in err
+    # with no search space the exit status is the basic sweeper's: an app may return nothing
+    sweep(tmp_path, "mode=none")
     (record,) = journal(tmp_path)
     assert record["status"] == "failed" and "returned None" in record["error"]
 
