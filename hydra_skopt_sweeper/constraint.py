@@ -80,6 +80,11 @@ class _ExpressionConstraint(Constraint):
         self._globals: Dict[str, Any] = {"__builtins__": {}, **FUNCTIONS}
         self._warned: Set[str] = set()
 
+    @property
+    def names(self) -> List[str]:
+        """The parameter names the expression uses (full names)."""
+        return list(dict.fromkeys(self._slots.values()))
+
     def __call__(self, params: Mapping[str, Any]) -> bool:
         missing = [full for full in self._slots.values() if full not in params]
         if missing:

@@ -153,6 +153,7 @@ class SweepLoop:
         objective_name: Optional[str] = None,
     ) -> None:
         settings.validate()
+        space.check_conditions()
         self.objective_name = settings.monitor or objective_name or "the value each trial returns"
         self.settings = settings
         self.space = space
@@ -184,6 +185,7 @@ class SweepLoop:
                 is_allowed=self._point_allowed if self.constraint else None,
                 random_state=settings.random_state,
                 n_calls=settings.n_calls,
+                canonical=space.canonical if space.conditional else None,
             )
 
     # -- set-up -------------------------------------------------------------------------------
@@ -194,6 +196,13 @@ class SweepLoop:
         constraint = compile_constraint(self.settings.constraint, names, options)
         if constraint is None:
             return None
+        conditional = [p.name for p in self.space.params if p.when is not None and p.name in getattr(constraint, "names", ())]
+        if conditional:
+            raise SweeperConfigError(
+                f"hydra.sweeper.constraint={constraint.source!r} names {', '.join(conditional)}, which "
+                "is conditional (when: ...) and has no value where its condition does not hold; put "
+                "that restriction in its range or its condition"
+            )
         if not self.space.params:
             if not constraint(dict(self.space.fixed_values)):
                 raise SweeperConfigError(

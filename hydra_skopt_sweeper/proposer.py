@@ -98,6 +98,10 @@ class BatchProposer:
         refine around the best point (see :meth:`ask`); without it they never do.
     policy : Policy, optional
         The proposer's constants (:mod:`.policy`); the defaults unless tuning.
+    canonical : callable, optional
+        ``canonical(point) -> point``: the one point that stands for all the points it equals
+        (conditional parameters that do not apply at their fixed value); every point is seen
+        through it, so no two proposals differ only where it does not matter.
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class BatchProposer:
         random_state: Optional[int] = None,
         n_calls: Optional[int] = None,
         policy: Policy = Policy(),
+        canonical: Optional[Callable[[Point], Point]] = None,
     ) -> None:
         _check_choice("initial_point_generator", initial_point_generator, INITIAL_POINT_GENERATORS)
         _check_choice("acq_func", acq_func, ACQ_FUNCS)
@@ -120,6 +125,7 @@ class BatchProposer:
         _check_choice("base_estimator", base_estimator, BASE_ESTIMATORS)
         _check_choice("batch_strategy", batch_strategy, BATCH_STRATEGIES)
         self.policy = policy
+        self.canonical = canonical
         self.space = Space(list(dimensions))
         # skopt's normalised copy (normalize_dimensions changes the dimensions it is given)
         self._tspace = Space(normalize_dimensions(copy.deepcopy(self.space.dimensions)))
@@ -447,6 +453,8 @@ class BatchProposer:
         return np.array([self._allowed(p) for p in self._denormalise(rows)], dtype=bool)
 
     def _normalise(self, points: Sequence[Point]) -> np.ndarray:
+        if self.canonical is not None:
+            points = [self.canonical(point) for point in points]
         return np.asarray(self._tspace.transform(points), dtype=float).reshape(len(points), -1)
 
     def _denormalise(self, rows: np.ndarray) -> List[Point]:

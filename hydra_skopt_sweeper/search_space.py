@@ -28,7 +28,7 @@ from __future__ import annotations
 import decimal
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -42,12 +42,13 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from skopt.space import Categorical, Dimension, Integer, Real
 
+from .constraint import Constraint, compile_constraint
 from .errors import SweeperConfigError
 
 REAL, INT, GRID, CATEGORICAL = "real", "int", "grid", "categorical"
 _PRIORS = ("uniform", "log-uniform")
 _SPEC_TYPES = {"real": REAL, "float": REAL, "int": INT, "integer": INT, "categorical": CATEGORICAL}
-_SPEC_KEYS = {"type", "low", "high", "prior", "choices"}
+_SPEC_KEYS = {"type", "low", "high", "prior", "choices", "when", "sweep"}
 # A string that Hydra's grammar reads back as the same string without quotes.
 _BARE_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./]*$")
 _GRAMMAR_WORDS = {"true", "false", "null", "nan", "inf", "+inf", "-inf"}
@@ -106,6 +107,9 @@ class Param:
     choices: Tuple[Any, ...] = ()
     labels: Tuple[str, ...] = ()
     source: str = ""
+    # a condition on the other parameters and the fixed values: searched and passed to the
+    # trial only where it holds (None: always)
+    when: Optional[str] = None
 
     def dimension(self) -> Dimension:
         prior = "log-uniform" if self.log else "uniform"
@@ -154,6 +158,13 @@ class Param:
                 return index
         raise ValueError(f"{self.name}={value!r} is not one of {list(self.choices)}")
 
+    def inactive_x(self) -> Any:
+        """The coordinate a conditional parameter takes where its condition does not hold: one
+        fixed value, so that points differing only there are one point to the model."""
+        if self.kind in (REAL, INT):
+            return self.low
+        return 0 if self.kind == GRID else self.labels[0]
+
     def override(self, value: Any) -> str:
         if self.kind == CATEGORICAL:
             return f"{self.override_key}={self.labels[self.index_of(value)]}"
@@ -166,6 +177,8 @@ class Param:
             described.update(low=self.low, high=self.high, log=self.log)
         else:
             described.update(choices=list(self.choices), labels=list(self.labels))
+        if self.when is not None:
+            described["when"] = self.when
         return described
 
     @classmethod
@@ -180,6 +193,7 @@ class Param:
             log=bool(described.get("log", False)),
             choices=tuple(described.get("choices", ())),
             labels=tuple(described.get("labels", ())),
+            when=described.get("when"),
         )
 
 
@@ -190,26 +204,73 @@ class SearchSpace:
     params: List[Param]
     fixed_overrides: List[str] = field(default_factory=list)
     fixed_values: Dict[str, Any] = field(default_factory=dict)
+    _conditions: Dict[str, Constraint] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def names(self) -> List[str]:
         return [p.name for p in self.params]
 
+    @property
+    def conditional(self) -> bool:
+        return any(p.when is not None for p in self.params)
+
     def dimensions(self) -> List[Dimension]:
         return [p.dimension() for p in self.params]
 
     def to_params(self, point: Sequence[Any]) -> Dict[str, Any]:
-        return {p.name: p.value_of(x) for p, x in zip(self.params, point)}
+        """The values a trial receives: every parameter whose condition holds, in order (the
+        conditions are judged on the unconditional parameters and the conditional ones before)."""
+        values = {p.name: p.value_of(x) for p, x in zip(self.params, point) if p.when is None}
+        for p, x in zip(self.params, point):
+            if p.when is not None and self._holds(p, values):
+                values[p.name] = p.value_of(x)
+        return {p.name: values[p.name] for p in self.params if p.name in values}
 
     def to_point(self, params: Mapping[str, Any]) -> List[Any]:
-        """Inverse of :meth:`to_params`; ``ValueError`` when a value does not fit the space."""
-        missing = [name for name in self.names if name not in params]
+        """Inverse of :meth:`to_params`; ``ValueError`` when a value does not fit the space.
+        A conditional parameter without a value takes its inactive coordinate."""
+        missing = [p.name for p in self.params if p.name not in params and p.when is None]
         if missing:
             raise ValueError(f"no value for {', '.join(missing)}")
-        return [p.x_of(params[p.name]) for p in self.params]
+        return [p.x_of(params[p.name]) if p.name in params else p.inactive_x() for p in self.params]
+
+    def canonical(self, point: Sequence[Any]) -> List[Any]:
+        """``point`` with every inactive conditional coordinate at its inactive value."""
+        return self.to_point(self.to_params(point))
 
     def to_overrides(self, params: Mapping[str, Any]) -> List[str]:
-        return self.fixed_overrides + [p.override(params[p.name]) for p in self.params]
+        return self.fixed_overrides + [p.override(params[p.name]) for p in self.params if p.name in params]
+
+    def check_conditions(self) -> None:
+        """Compile every condition now, so that a bad one stops the sweep before any trial."""
+        for p in self.params:
+            if p.when is not None:
+                self._condition(p)
+
+    def _holds(self, param: Param, active: Mapping[str, Any]) -> bool:
+        condition = self._condition(param)
+        values = {**self.fixed_values, **active}
+        # a condition on a parameter that is itself inactive here does not hold
+        return all(name in values for name in condition.names) and condition(values)
+
+    def _condition(self, param: Param) -> Constraint:
+        if param.name not in self._conditions:
+            conditional = [p.name for p in self.params if p.when is not None]
+            names = [p.name for p in self.params if p.when is None] + conditional[: conditional.index(param.name)]
+            options = {p.name: [str(c) for c in p.choices] for p in self.params if p.choices}
+            field_name = f"hydra.sweeper.params.{param.name}.when"
+            try:
+                condition = compile_constraint(param.when, list(self.fixed_values) + names, options)
+            except SweeperConfigError as error:
+                message = str(error).split(": ", 1)[-1]
+                raise SweeperConfigError(
+                    f"{field_name}={param.when!r}: {message} (a condition may name the unconditional "
+                    "parameters, the conditional ones written before it, and the fixed values)"
+                ) from None
+            if not hasattr(condition, "names"):
+                raise SweeperConfigError(f"{field_name}={param.when!r}: must be an expression, not a dotted path")
+            self._conditions[param.name] = condition
+        return self._conditions[param.name]
 
     def describe(self) -> Dict[str, Dict[str, Any]]:
         return {p.name: p.describe() for p in self.params}
@@ -249,7 +310,7 @@ def build_search_space(
     for name, value in (params or {}).items():
         field_name = f"hydra.sweeper.params.{name}"
         if isinstance(value, (DictConfig, dict)):
-            entries[name] = (field_name, _spec_to_param(name, value, field_name))
+            entries[name] = (field_name, _spec_to_param(name, value, field_name, parser))
             continue
         if isinstance(value, (ListConfig, list)):
             raise SweeperConfigError(
@@ -419,14 +480,35 @@ def _bounded(
     return Param(name, key, kind, low=low, high=high, log=log, source=source)
 
 
-def _spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) -> Param:
-    """``{type, low, high, prior, choices}`` -> Param."""
+def _spec_to_param(name: str, spec: Mapping[str, Any], field_name: str, parser: OverridesParser) -> Param:
+    """``{type, low, high, prior, choices}`` or ``{sweep}``, each with an optional ``when`` -> Param."""
     spec = OmegaConf.to_container(spec, resolve=True) if isinstance(spec, DictConfig) else dict(spec)
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
         raise SweeperConfigError(
             f"{field_name}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}"
         )
+    when = spec.pop("when", None)
+    if when is not None and (not isinstance(when, str) or not when.strip()):
+        raise SweeperConfigError(f"{field_name}.when={when!r}: must be an expression, e.g. \"optimizer == 'sgd'\"")
+    if "sweep" in spec:
+        if set(spec) != {"sweep"}:
+            raise SweeperConfigError(
+                f"{field_name}: sweep takes the place of {sorted(set(spec) - {'sweep'})}; write one or the other"
+            )
+        text = spec["sweep"] if isinstance(spec["sweep"], str) else format_value(spec["sweep"])
+        param = _override_to_param(_parse(parser, f"{name}={text}", f"{field_name}.sweep"), f"{field_name}.sweep")
+        if param is None:
+            raise SweeperConfigError(
+                f"{field_name}.sweep={spec['sweep']!r}: not a sweep (interval, range, choice with two or more options)"
+            )
+    else:
+        param = _typed_spec_to_param(name, spec, field_name)
+    return replace(param, when=when) if when is not None else param
+
+
+def _typed_spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) -> Param:
+    """``{type, low, high, prior, choices}`` -> Param."""
     kind_text = str(spec.get("type", "")).lower()
     if kind_text not in _SPEC_TYPES:
         raise SweeperConfigError(

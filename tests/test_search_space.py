@@ -5,7 +5,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from skopt.space import Categorical, Integer, Real
 
 from hydra_skopt_sweeper.errors import SweeperConfigError
-from hydra_skopt_sweeper.search_space import build_search_space, format_value
+from hydra_skopt_sweeper.search_space import SearchSpace, build_search_space, format_value
 
 
 def only_param(params=None, arguments=()):
@@ -207,3 +207,34 @@ def test_to_point_refuses_values_outside_the_space():
 def test_format_value_round_trips_through_hydras_grammar(value):
     parsed = OverridesParser.create().parse_override(f"k={format_value(value)}").value()
     assert parsed == value and type(parsed) is type(value)
+
+
+def test_conditional_parameters_apply_only_where_their_condition_holds():
+    space = build_search_space({
+        "momentum": {"sweep": "interval(0.5, 0.99)", "when": "optimizer == 'sgd'"},
+        "nesterov": {"sweep": "choice(true, false)", "when": "momentum > 0.9"},  # a chain
+        "optimizer": "choice(adam, sgd)",
+    }, ["lr=tag(log, interval(1e-4, 1e-1))"])
+    space.check_conditions()
+    names = space.names
+    assert names == ["momentum", "nesterov", "optimizer", "lr"]
+    point = {"optimizer": "adam", "momentum": 0.95, "nesterov": "true", "lr": 0.01}
+    ordered = [point[n] for n in names]
+    assert space.to_params(ordered) == {"optimizer": "adam", "lr": 0.01}
+    assert space.to_overrides(space.to_params(ordered)) == ["optimizer=adam", "lr=0.01"]
+    sgd = [dict(point, optimizer="sgd")[n] for n in names]
+    assert space.to_params(sgd) == {"momentum": 0.95, "nesterov": True, "optimizer": "sgd", "lr": 0.01}
+    slow = [dict(point, optimizer="sgd", momentum=0.6)[n] for n in names]
+    assert "nesterov" not in space.to_params(slow)  # its parent is active, its own condition is not
+    # inactive coordinates are one value, and a journal's params without them read back
+    assert space.canonical(ordered) == space.to_point({"optimizer": "adam", "lr": 0.01})
+    assert space.canonical(ordered) == [0.5, "true", "adam", 0.01]
+    assert space.describe()["momentum"]["when"] == "optimizer == 'sgd'"
+    assert SearchSpace.from_description(space.describe()).describe() == space.describe()
+
+
+def test_an_unconditional_parameter_is_still_required_when_reading_params_back():
+    space = build_search_space({"momentum": {"sweep": "interval(0.5, 0.99)", "when": "optimizer == 'sgd'"},
+                                "optimizer": "choice(adam, sgd)"}, [])
+    with pytest.raises(ValueError, match="no value for optimizer"):
+        space.to_point({"momentum": 0.9})

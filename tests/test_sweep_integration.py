@@ -251,3 +251,40 @@ def test_bad_input_stops_before_any_trial(tmp_path, override, message):
     assert message in err
     assert "Traceback" not in err and "Launching" not in out
     assert not (tmp_path / "trials.jsonl").exists()
+
+
+def test_a_conditional_parameter_is_searched_and_passed_only_where_its_condition_holds(tmp_path):
+    sweep(tmp_path, "+search=conditional")  # tests/apps/sphere/search/conditional.yaml
+    records = journal(tmp_path)
+    assert len(records) == 12 and all(r["status"] == "ok" for r in records)
+    for record in records:
+        received = (Path(record["job_dir"]) / "overrides.txt").read_text()
+        if record["params"]["opt"] == "sgd":
+            assert f"momentum={record['params']['momentum']!r}" in received
+        else:
+            assert "momentum" not in record["params"] and "momentum=None" in received
+            assert not any(o.startswith("momentum=") for o in job_overrides(record["job_dir"]))
+    assert {r["params"]["opt"] for r in records} == {"adam", "sgd"}
+    best = results(tmp_path)["best_params"]
+    assert best["opt"] == "sgd" and abs(best["momentum"] - 0.9) < 0.15, best
+    # resume: the trials without momentum are read back and told again
+    out, err = sweep(tmp_path, "+search=conditional", "hydra.sweeper.n_calls=14")
+    assert len(journal(tmp_path)) == 14 and "does not fit the space" not in out + err
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("{sweep: 'interval(0.5, 0.99)', when: 'opt == sgd'}", "a string needs quotes, e.g. opt == 'sgd'"),
+    ("{sweep: 'interval(0.5, 0.99)', when: 'lr > 0'}", "unknown name 'lr'"),
+    ("{sweep: 'interval(0.5, 0.99)', type: real, when: \"opt == 'sgd'\"}", "sweep takes the place of ['type']"),
+    ("{sweep: '0.5', when: \"opt == 'sgd'\"}", "not a sweep"),
+])
+def test_a_bad_condition_stops_before_any_trial(tmp_path, spec, message):
+    out, err = sweep(tmp_path, "opt=choice(adam,sgd)", f"+hydra.sweeper.params.momentum={spec}",
+                     "x=interval(-2, 2)", check=False)
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "trials.jsonl").exists()
+
+
+def test_the_constraint_may_not_name_a_conditional_parameter(tmp_path):
+    out, err = sweep(tmp_path, "+search=conditional", "hydra.sweeper.constraint='momentum < 0.95'", check=False)
+    assert "names momentum, which is conditional" in err

@@ -11,6 +11,8 @@ from omegaconf import DictConfig
 
 def sphere(cfg: DictConfig) -> float:
     value = (cfg.x - 1.0) ** 2 + (cfg.y + 0.5) ** 2
+    if cfg.opt.name == "sgd" and cfg.momentum is not None:  # sgd with momentum 0.9 beats adam
+        value -= 0.5 - (cfg.momentum - 0.9) ** 2
     return value + cfg.opt.penalty + 0.01 * abs(cfg.n - 4)
 
 
@@ -18,7 +20,8 @@ def sphere(cfg: DictConfig) -> float:
 def main(cfg: DictConfig):
     job_dir = HydraConfig.get().runtime.output_dir
     with open(os.path.join(job_dir, "overrides.txt"), "w") as handle:  # what this job received
-        handle.write(f"x={cfg.x!r} y={cfg.y!r} n={cfg.n!r} opt={cfg.opt.name} word={cfg.word!r}\n")
+        handle.write(f"x={cfg.x!r} y={cfg.y!r} n={cfg.n!r} opt={cfg.opt.name} word={cfg.word!r} "
+                     f"momentum={cfg.momentum!r}\n")
     with open(os.path.join(job_dir, "pid.txt"), "w") as handle:
         handle.write(str(os.getpid()))
     value = sphere(cfg)
