@@ -7,9 +7,13 @@ import torch.nn.functional as F
 from torch import nn
 
 
+OPTIMIZERS = ("adamw", "sgd")
+
+
 class MLPClassifier(pl.LightningModule):
     """``n_layers`` hidden layers of ``hidden_size`` units (Linear, ReLU, Dropout), then a
-    linear layer to the class logits. Trained with AdamW and cross-entropy.
+    linear layer to the class logits. Trained with cross-entropy and ``optimizer``: ``adamw``
+    or ``sgd`` (with ``momentum``; the app's optimizer config group sets both).
 
     Logs ``train_loss`` per epoch and ``val_loss``, ``val_acc`` per validation epoch: those are
     the names ``monitor`` can take in the app's config.
@@ -24,8 +28,12 @@ class MLPClassifier(pl.LightningModule):
         dropout: float = 0.1,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
+        optimizer: str = "adamw",
+        momentum: float = 0.9,
     ) -> None:
         super().__init__()
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
         if n_layers < 0:
             raise ValueError(f"n_layers must be >= 0, got {n_layers}")
         if hidden_size < 1:
@@ -64,6 +72,7 @@ class MLPClassifier(pl.LightningModule):
         self.log_dict({"val_loss": loss, "val_acc": acc}, on_step=False, on_epoch=True, prog_bar=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
+        hp = self.hparams
+        if hp.optimizer == "sgd":
+            return torch.optim.SGD(self.parameters(), lr=hp.lr, momentum=hp.momentum, weight_decay=hp.weight_decay)
+        return torch.optim.AdamW(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)

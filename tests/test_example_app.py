@@ -252,6 +252,26 @@ def test_sweep_presets_compose_with_plain_overrides(preset, monitor, mode, maxim
         assert OmegaConf.select(cfg, key) is not None, key
 
 
+def test_the_optimizer_preset_sweeps_sgds_momentum_only_with_sgd():
+    from hydra.utils import instantiate
+
+    cfg = _compose(["experiment=tune_mlp_optimizer"])
+    params = cfg.hydra.sweeper.params
+    assert params["optimizer"] == "choice(adamw, sgd)"  # the config group
+    assert dict(params["model.momentum"]) == {"sweep": "interval(0.5, 0.99)", "when": "optimizer == 'sgd'"}
+    assert "model.lr" in params and cfg.hydra.sweep.dir.startswith("multirun/tune_mlp_optimizer/")
+    assert cfg.model.optimizer == "adamw"  # the group's default
+    sgd = _compose(["optimizer=sgd", "model.momentum=0.8"])
+    model = instantiate(sgd.model, input_dim=64, num_classes=10)
+    optimizer = model.configure_optimizers()
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.param_groups[0]["momentum"] == 0.8
+
+
+def test_model_rejects_an_unknown_optimizer():
+    with pytest.raises(ValueError, match="optimizer must be one of adamw, sgd, got 'lion'"):
+        MLPClassifier(optimizer="lion")
+
+
 def test_describe_overrides_for_the_trial_log_line():
     from example_app.runtime import describe_overrides
 

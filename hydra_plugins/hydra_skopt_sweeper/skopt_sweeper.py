@@ -107,9 +107,13 @@ def launcher_parallelism(config: DictConfig) -> int:
 
 
 def _objective_name(config: DictConfig) -> Optional[str]:
-    """The app's own name for what it returns: lightning-hydra-template's ``optimized_metric``."""
-    name = OmegaConf.select(config, "optimized_metric", default=None)
-    return name if isinstance(name, str) and name else None
+    """The app's own name for what it returns: a top-level ``monitor`` (a Lightning convention,
+    the example's) or lightning-hydra-template's ``optimized_metric``."""
+    for key in ("monitor", "optimized_metric"):
+        name = OmegaConf.select(config, key, default=None)
+        if isinstance(name, str) and name:
+            return name
+    return None
 
 
 def _plain(value: Any) -> Any:
