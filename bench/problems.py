@@ -304,6 +304,12 @@ def cat_heavy(params: Dict[str, Any]) -> float:
 _CAT_MIN = min(_cat_cost(ix) for ix in itertools.product(*(range(len(c)) for c in _CAT_CHOICES.values())))
 
 
+def scale_lr(lr: float, units: int, dropout: float) -> float:
+    """linear_lr's tuning twin: smooth in log10(lr) (best at 10^-2.2), separable; minimum 0 at
+    lr=10^-2.2, units=128, dropout=0.1."""
+    return (math.log10(lr) + 2.2) ** 2 + 0.3 * ((units - 128) / 128) ** 2 + 0.5 * (dropout - 0.1) ** 2
+
+
 def linear_lr(lr: float, n_layers: int, dropout: float) -> float:
     """A training-run-like loss over a LINEAR lr interval: smooth in log10(lr), best at 10^-2.2.
 
@@ -338,6 +344,10 @@ _PROBLEM_LIST = [
              choice("optimizer", "adam", "sgd", "rmsprop")),
             0.0, lambda p: mixed(p["lr"], p["units"], p["optimizer"]),
             about="tuning: log real, stepped integer, categorical"),
+    Problem("scale_lr", 30,
+            (real("lr", 0.0001, 0.1), integer("units", 16, 256), real("dropout", 0.0, 0.5)),
+            0.0, lambda p: scale_lr(p["lr"], p["units"], p["dropout"]),
+            about="tuning: lr on a LINEAR interval(0.0001, 0.1), separable; the log-scale warp was designed on it"),
     Problem("ackley5", 60, _box(5, -5.0, 10.0), 0.0, lambda p: ackley(_vector(p, 5)), held_out=True,
             about="multimodal: Ackley 5-d on [-5, 10]^5 (the funnel off the box's centre)"),
     Problem("rosenbrock4", 50, _box(4, -2.048, 2.048), 0.0, lambda p: rosenbrock(_vector(p, 4)), held_out=True,

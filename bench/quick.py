@@ -1,7 +1,7 @@
 """Quick in-process check of the proposer (no Hydra, no subprocess), FOR TUNING IT.
 
     .venv/bin/python bench/quick.py --problems hartmann6 --seeds 10 --acq EI [--batch 4] [--gpmin]
-        [--first-seed 30]
+        [--first-seed 30] [--policy local_radius=0.5 ...]
 
 This module owns the tuning loop: regret at the budget and seconds per run on the tuning
 problems (Branin, Hartmann6, the mixed space) and the tuning seeds 0-59 (``--first-seed``
@@ -42,7 +42,8 @@ def best_value(problem: Problem, seed: int, args: argparse.Namespace) -> float:
     from hydra_skopt_sweeper.proposer import BatchProposer
 
     proposer = BatchProposer(problem.dimensions(), n_initial_points=10, acq_func=args.acq,
-                             batch_strategy=args.strategy, random_state=seed, n_calls=problem.budget)
+                             batch_strategy=args.strategy, random_state=seed, n_calls=problem.budget,
+                             policy=policy(args.policy))
     best, told = np.inf, 0
     while told < problem.budget:
         points = proposer.ask(min(args.batch, problem.budget - told))
@@ -51,6 +52,20 @@ def best_value(problem: Problem, seed: int, args: argparse.Namespace) -> float:
         told += len(points)
         best = min(best, *values)
     return float(best)
+
+
+def policy(settings: List[str]) -> "Policy":
+    """The default Policy with ``name=value`` overrides (values as Python literals)."""
+    import ast
+    import dataclasses
+
+    from hydra_skopt_sweeper.policy import Policy
+
+    changes = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        changes[name] = ast.literal_eval(value)
+    return dataclasses.replace(Policy(), **changes)
 
 
 def main() -> None:
@@ -62,6 +77,8 @@ def main() -> None:
     parser.add_argument("--acq", default="EI")
     parser.add_argument("--gpmin", action="store_true")
     parser.add_argument("--strategy", default="kb_ucb")
+    parser.add_argument("--policy", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="Policy fields to change, e.g. local_radius=0.5 log_scale_ratio=1e300 (no log-scale warp)")
     args = parser.parse_args()
     for name in args.problems.split(","):
         problem = PROBLEMS[name]
@@ -74,7 +91,7 @@ def main() -> None:
             regrets.append(best_value(problem, seed, args) - problem.optimum)
             seconds.append(time.perf_counter() - started)
         q25, q50, q75 = np.percentile(regrets, [25, 50, 75])
-        print(f"{name:10s} acq={args.acq} b={args.batch} median={q50:.4g} q25={q25:.4g} q75={q75:.4g} "
+        print(f"{name:10s} acq={args.acq} b={args.batch} {' '.join(args.policy)} median={q50:.4g} q25={q25:.4g} q75={q75:.4g} "
               f"s/run={np.mean(seconds):.1f} regret>=0.1: {int(np.sum(np.array(regrets) >= 0.1))}/{len(regrets)}",
               flush=True)
 
