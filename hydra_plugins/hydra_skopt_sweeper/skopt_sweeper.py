@@ -92,7 +92,11 @@ class SkoptSweeper(Sweeper):
             default_batch_size=launcher_parallelism(self.config),
             objective_name=_objective_name(self.config),
         )
-        loop.run()
+        try:
+            loop.run()
+        except KeyboardInterrupt:
+            # the loop said what is safe and how to resume; a traceback would only bury that
+            raise SystemExit(130) from None
         return loop.returns
 
 
