@@ -229,8 +229,9 @@ class SweepLoop:
         """Resume from the journal there, or move an old one aside; write the space file."""
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         space_file = self.sweep_dir / SPACE_NAME
+        # n_calls as the sweep reads it (an Optuna-style n_trials included), for the report
         description = {"params": self.space.describe(), "maximize": self.settings.maximize,
-                       "monitor": self.settings.monitor}
+                       "monitor": self.settings.monitor, "n_calls": self.settings.n_calls}
         if self.journal.exists():
             if self.settings.resume and self.space.params:
                 previous = json.loads(space_file.read_text()) if space_file.is_file() else None

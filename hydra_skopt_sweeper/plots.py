@@ -115,6 +115,7 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
 
             record.space = SearchSpace.from_description(described.get("params", {}))
             maximize = described.get("maximize")
+            sweeper = {**sweeper, **({"n_calls": described["n_calls"]} if "n_calls" in described else {})}
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             log.warning("%s: unreadable (%s); drawing without the search space", space_file, error)
     if maximize is None:

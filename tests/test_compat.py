@@ -80,7 +80,9 @@ def test_the_templates_optuna_file_runs_under_skopt_gp_and_maximises(tmp_path):
                                            "model.net.lin2_size", "model.net.lin3_size"}
     from hydra_skopt_sweeper.plots import load_sweep
 
-    assert load_sweep(tmp_path).objective_name == "val/acc_best"  # the plots' axis label
+    record = load_sweep(tmp_path)
+    assert record.objective_name == "val/acc_best"  # the plots' axis label
+    assert record.n_calls == 8  # n_trials, as the sweep read it: the report says "complete"
 
 
 def test_a_template_sweep_whose_every_trial_fails_exits_non_zero(tmp_path):
