@@ -1,10 +1,7 @@
-"""compat.py: the Optuna sweeper's keys mapped to this sweeper's, and an app of
-lightning-hydra-template's shape swept with its own Optuna file (modelled on the template's
-tests/test_sweeps.py: real multiruns in subprocesses, asserting results and exit codes)."""
-import json
+"""compat.py: the Optuna sweeper's keys mapped to this sweeper's, and the converter's refusals
+(tests/test_template_app.py sweeps an app of lightning-hydra-template's shape with them)."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +9,6 @@ import yaml
 from hydra_skopt_sweeper.compat import from_optuna
 from hydra_skopt_sweeper.errors import SweeperConfigError
 
-TEMPLATE_APP = Path(__file__).parent / "apps" / "template" / "train.py"
 DEFAULTS = {"n_calls": 50, "n_initial_points": 10, "batch_size": None, "random_state": None,
             "max_failures": None, "maximize": None}
 
@@ -55,64 +51,6 @@ def test_what_cannot_be_honoured_is_refused_with_what_to_write(settings, message
 def test_agreeing_keys_are_accepted():
     mapped = from_optuna({"direction": "maximize", "maximize": True, "n_trials": 30, "n_calls": 30}, DEFAULTS)
     assert mapped.settings["maximize"] is True and mapped.settings["n_calls"] == 30
-
-
-# -- an app of lightning-hydra-template's shape -----------------------------------------------
-
-def template_sweep(sweep_dir, *overrides):
-    return subprocess.run([sys.executable, "-Werror", str(TEMPLATE_APP), "hparams_search=mnist_optuna",
-                           "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}", *overrides],
-                          capture_output=True, text=True, timeout=300)
-
-
-def test_the_templates_optuna_file_runs_under_skopt_gp_and_maximises(tmp_path):
-    done = template_sweep(tmp_path, "hydra.sweeper.n_trials=8")  # hydra.mode=MULTIRUN is in the file
-    assert done.returncode == 0, done.stderr
-    log = done.stdout + done.stderr
-    assert "Optuna sweeper keys: mapped direction=maximize -> maximize=true, n_trials=8 -> n_calls=8" in log
-    assert "ignored sampler._target_ (optuna.samplers.TPESampler)" in log
-    assert "skopt_gp: maximising val/acc_best" in log
-    records = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
-    assert len(records) == 8 and all(r["status"] == "ok" for r in records)
-    results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
-    assert results["maximize"] is True and results["best_value"] == max(r["value"] for r in records)
-    assert set(results["best_params"]) == {"model.optimizer.lr", "data.batch_size", "model.net.lin1_size",
-                                           "model.net.lin2_size", "model.net.lin3_size"}
-    from hydra_skopt_sweeper.plots import load_sweep
-
-    record = load_sweep(tmp_path)
-    assert record.objective_name == "val/acc_best"  # the plots' axis label
-    assert record.n_calls == 8  # n_trials, as the sweep read it: the report says "complete"
-
-
-def test_a_template_sweep_whose_every_trial_fails_exits_non_zero(tmp_path):
-    done = template_sweep(tmp_path, "hydra.sweeper.n_trials=3", "fail=true")
-    assert done.returncode != 0
-    assert "Every trial failed (3)" in done.stderr and "the datamodule could not be set up" in done.stderr
-
-
-def test_the_converter_writes_a_file_that_sweeps_without_the_optuna_sweeper(tmp_path):
-    import shutil
-
-    app = tmp_path / "app"
-    shutil.copytree(TEMPLATE_APP.parent, app)
-    original = app / "configs" / "hparams_search" / "mnist_optuna.yaml"
-    # as the template ships it: the _target_ pinned to the Optuna sweeper
-    text = original.read_text().replace("  sweeper:\n", "  sweeper:\n    _target_: hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper\n", 1)
-    original.write_text(text)
-    target = app / "configs" / "hparams_search" / "mnist_skopt.yaml"
-    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(original), "-o", str(target)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    converted = yaml.safe_load(target.read_text())
-    assert converted["defaults"] == [{"override /hydra/sweeper": "skopt_gp"}]
-    assert "_target_" not in converted["hydra"]["sweeper"] and converted["hydra"]["sweeper"]["maximize"] is True
-    assert target.read_text().startswith("# @package _global_\n")
-    swept = subprocess.run([sys.executable, str(app / "train.py"), "hparams_search=mnist_skopt",
-                            f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.sweeper.n_calls=4"],
-                           capture_output=True, text=True, timeout=300)
-    assert swept.returncode == 0, swept.stderr
-    assert len((tmp_path / "sweep" / "trials.jsonl").read_text().splitlines()) == 4
 
 
 def test_the_converter_refuses_what_it_cannot_honour(tmp_path):
