@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 from hydra_skopt_sweeper.compat import from_optuna
 from hydra_skopt_sweeper.errors import SweeperConfigError
