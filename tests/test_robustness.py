@@ -127,7 +127,8 @@ def test_a_sweep_without_a_search_space_whose_run_fails_exits_non_zero(tmp_path)
 def test_a_worker_that_dies_loses_only_its_own_trial(tmp_path):
     # with y=0 the value is (x-1)^2 + 0.25: x < -0.12 means above 1.5, and those trials
     # SIGKILL their own worker process
-    sweep(tmp_path, "x=interval(-2, 2)", "die_above=1.5", "hydra.sweeper.n_calls=8",
+    # a dying job waits for its batch-mate's outcome first: the mate's return never races the death
+    sweep(tmp_path, "x=interval(-2, 2)", "die_above=1.5", "die_wait_s=20", "hydra.sweeper.n_calls=8",
           "hydra.sweeper.n_initial_points=4", *JOBLIB)
     records = journal(tmp_path)
     assert [r["number"] for r in records] == list(range(8))

@@ -3,6 +3,7 @@ import math
 import os
 import signal
 import time
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -16,6 +17,16 @@ def sphere(cfg: DictConfig) -> float:
     return value + cfg.opt.penalty + 0.01 * abs(cfg.n - 4)
 
 
+def _wait_for_batch_mate(timeout_s: float) -> None:
+    """In batches of 2 from job 0, wait (bounded) until the other job of this batch has left
+    its outcome, so that a death here never races the mate's return."""
+    hydra_cfg = HydraConfig.get()
+    mate = Path(hydra_cfg.sweep.dir) / ".outcomes" / f"{hydra_cfg.job.num ^ 1}.json"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not mate.exists():
+        time.sleep(0.05)
+
+
 @hydra.main(version_base=None, config_path=".", config_name="config")
 def main(cfg: DictConfig):
     job_dir = HydraConfig.get().runtime.output_dir
@@ -27,6 +38,7 @@ def main(cfg: DictConfig):
     value = sphere(cfg)
     time.sleep(cfg.sleep)
     if cfg.die_above is not None and value > cfg.die_above:
+        _wait_for_batch_mate(cfg.die_wait_s)
         os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
     if cfg.fail_above is not None and value > cfg.fail_above:
         raise RuntimeError(f"value {value} is above {cfg.fail_above}")
