@@ -9,8 +9,8 @@ coordinates (plain Python values), values are losses (lower is better). It owns
   (failed under ``on_failure=skip``), so that no point is proposed twice;
 * batch selection with liars: the surrogate (:mod:`.acquisition`) is fitted once per batch,
   each further point of the batch only conditions it on lies told about the earlier ones
-  (by default the model's own pessimistic guess, mean + 2 std); a batch of 3 or
-  more, in the last part of the budget, looks for its points near the best point so far;
+  (by default the model's own pessimistic guess, mean + 2 std); in the last part of the
+  budget all but the first point of a batch are looked for near the best point so far;
 * the recommendation: the told point with the best posterior mean (:meth:`recommend`);
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
@@ -94,8 +94,9 @@ class BatchProposer:
     random_state : int, optional
         Seed; the same seed and the same told values give the same points.
     n_calls : int, optional
-        The sweep's budget in points. With it, batches of 3 or more that reach past 70% of it
-        refine around the best point (see :meth:`ask`); without it they never do.
+        The sweep's budget in points. With it, all but the first point of a batch that reaches
+        past ``policy.local_from`` of it are chosen near the best point (see :meth:`ask`);
+        without it none are.
     policy : Policy, optional
         The proposer's constants (:mod:`.policy`); the defaults unless tuning.
     canonical : callable, optional
@@ -167,8 +168,9 @@ class BatchProposer:
         Fewer come back only when fewer allowed points are left untried in a finite space;
         none left raises :class:`SearchSpaceExhausted`.
 
-        Once the model is in use, a batch of 3 or more that reaches past 70% of ``n_calls``
-        looks for its points within a small distance of the best point so far.
+        Once the model is in use, all but the first point of a batch that reaches past
+        ``policy.local_from`` of ``n_calls`` are chosen within ``policy.local_radius`` of the
+        model's length scales of the best point so far.
         """
         points: List[Point] = []
         with _quiet():
@@ -238,14 +240,16 @@ class BatchProposer:
         """
         if not points:
             raise ValueError("recommend() needs at least one told point")
+        with _quiet():
+            rows = self._normalise([[_plain(x) for x in p] for p in points])
         if len(self._y) < 2:  # too little data for a model: the observed best
             losses = {self._key(row): y for row, y in zip(self._X, self._y)}
-            observed = [losses[self._key(row)] for row in self._normalise([[_plain(x) for x in p] for p in points])]
+            observed = [losses[self._key(row)] for row in rows]
             index = int(np.argmin(observed))
             return index, float(observed[index])
         model, scale, _ = self._fit()
         with _quiet():
-            mean = model.predict(self._normalise([[_plain(x) for x in p] for p in points]))[0]
+            mean = model.predict(rows)[0]
         index = int(np.argmin(mean))
         return index, scale.inverse(float(mean[index]))
 
