@@ -44,11 +44,19 @@ class Mapped:
         return "; ".join(parts)
 
 
-def from_optuna(settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> Mapped:
+def sweeper_defaults() -> Dict[str, Any]:
+    """This sweeper's defaults, ``maximize`` null (so that ``direction: maximize`` can tell it
+    was not set to false)."""
+    from .loop import SweepSettings
+
+    return {**{f.name: getattr(SweepSettings(), f.name) for f in fields(SweepSettings)}, "maximize": None}
+
+
+def from_optuna(settings: Mapping[str, Any], defaults: Optional[Mapping[str, Any]] = None) -> Mapped:
     """Replace the Optuna sweeper's keys in ``settings`` by this sweeper's.
 
-    ``defaults`` are this sweeper's defaults: an Optuna key replaces a setting left at its
-    default, and must agree with one that was set by hand.
+    ``defaults`` are this sweeper's defaults (:func:`sweeper_defaults` when not given): an
+    Optuna key replaces a setting left at its default, and must agree with one set by hand.
 
     ``direction`` -> ``maximize``, ``n_trials`` -> ``n_calls``, ``sampler.seed`` ->
     ``random_state``, ``sampler.n_startup_trials`` -> ``n_initial_points``, ``n_jobs`` ->
@@ -62,6 +70,7 @@ def from_optuna(settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> Map
         A list of directions (several objectives), ``custom_search_space`` or the old
         ``search_space``, or an Optuna key that disagrees with this sweeper's own.
     """
+    defaults = sweeper_defaults() if defaults is None else defaults
     result = Mapped({k: v for k, v in settings.items() if k not in OPTUNA_KEYS}, defaults=dict(defaults))
     given = {k: settings[k] for k in OPTUNA_KEYS if settings.get(k) is not None}
     _refuse_what_cannot_be_honoured(given)
@@ -183,10 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         document = yaml.safe_load(text) or {}
         if not isinstance(document, dict):
             raise SweeperConfigError(f"{source}: not a mapping of config keys")
-        from .loop import SweepSettings
-
-        defaults = {**{f.name: getattr(SweepSettings(), f.name) for f in fields(SweepSettings)}, "maximize": None}
-        converted, mapped = convert(document, defaults)
+        converted, mapped = convert(document, sweeper_defaults())
     except (OSError, yaml.YAMLError, SweeperConfigError) as error:
         print(f"{CONVERTER}: error: {error}", file=sys.stderr)
         return 2

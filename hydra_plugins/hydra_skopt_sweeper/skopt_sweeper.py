@@ -24,16 +24,11 @@ class SkoptSweeper(Sweeper):
     """Gaussian-process Bayesian optimisation over Hydra overrides (scikit-optimize)."""
 
     def __init__(self, params: Optional[Any] = None, **settings: Any) -> None:
-        import dataclasses
-
         from hydra_skopt_sweeper.compat import from_optuna
         from hydra_skopt_sweeper.loop import SweepSettings
 
         self.params = params or {}
-        # maximize is null until set, so that direction: maximize can tell it was not set false
-        defaults = {**{f.name: getattr(SweepSettings(), f.name) for f in dataclasses.fields(SweepSettings)},
-                    "maximize": None}
-        mapped = from_optuna({k: _plain(v) for k, v in settings.items()}, defaults)
+        mapped = from_optuna({k: _plain(v) for k, v in settings.items()})
         self.optuna_keys = mapped.describe()
         self.settings = SweepSettings.from_config({**mapped.settings, "maximize": bool(mapped.settings.get("maximize"))})
         self.config: Optional[DictConfig] = None
