@@ -192,8 +192,7 @@ class SweepLoop:
 
     def _compile_constraint(self) -> Optional[Constraint]:
         names = list(self.space.fixed_values) + self.space.names
-        options = {p.name: [str(c) for c in p.choices] for p in self.space.params if p.choices}
-        constraint = compile_constraint(self.settings.constraint, names, options)
+        constraint = compile_constraint(self.settings.constraint, names, self.space.options)
         if constraint is None:
             return None
         conditional = [p.name for p in self.space.params if p.when is not None and p.name in getattr(constraint, "names", ())]

@@ -211,6 +211,12 @@ class SearchSpace:
         return [p.name for p in self.params]
 
     @property
+    def options(self) -> Dict[str, List[str]]:
+        """The options of the choice and grid parameters as text, by name (for the constraint
+        compiler's hint that a bare word needs quotes)."""
+        return {p.name: [str(c) for c in p.choices] for p in self.params if p.choices}
+
+    @property
     def conditional(self) -> bool:
         return any(p.when is not None for p in self.params)
 
@@ -257,10 +263,9 @@ class SearchSpace:
         if param.name not in self._conditions:
             conditional = [p.name for p in self.params if p.when is not None]
             names = [p.name for p in self.params if p.when is None] + conditional[: conditional.index(param.name)]
-            options = {p.name: [str(c) for c in p.choices] for p in self.params if p.choices}
             field_name = f"hydra.sweeper.params.{param.name}.when"
             try:
-                condition = compile_constraint(param.when, list(self.fixed_values) + names, options)
+                condition = compile_constraint(param.when, list(self.fixed_values) + names, self.options)
             except SweeperConfigError as error:
                 message = str(error).split(": ", 1)[-1]
                 raise SweeperConfigError(
