@@ -172,13 +172,23 @@ class GPModel:
         self._warp_columns = dict(warp_columns or {})
         self.warp = InputWarp(self._warp_columns)
         self._next_warp_choice = 0
+        self._last: Optional[GPPosterior] = None
+        self._next_refit = 0
         self.policy = policy
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GPPosterior:
+        """The posterior on ``(X, y)``: hyperparameters refitted (MAP) when due (see
+        ``policy.refit_every_below``), else the last ones conditioned on the new data."""
         if self._warp_columns and len(y) >= self._next_warp_choice:
             self._next_warp_choice = math.ceil(self.policy.warp_revisit * len(y))
-            return self._choose_warp(X, y)
-        posterior, _, self._theta = self._fit(X, y, self.warp, self._theta)
+            posterior = self._choose_warp(X, y)
+        elif self._last is not None and len(y) < self._next_refit:
+            return GPPosterior(self._last.kernel, self._last.noise, X, y, self._last.warp)
+        else:
+            posterior, _, self._theta = self._fit(X, y, self.warp, self._theta)
+        self._last = posterior
+        self._next_refit = (len(y) + 1 if len(y) < self.policy.refit_every_below
+                            else math.ceil((1 + self.policy.refit_growth) * len(y)))
         return posterior
 
     def _choose_warp(self, X: np.ndarray, y: np.ndarray) -> GPPosterior:

@@ -1,10 +1,10 @@
-"""The sweep loop: ask -> launch -> read -> record -> tell, batch after batch.
+"""The sweep loop: ask -> launch -> read -> record -> tell, batch after batch or slot by slot.
 
 This is the only module that knows all the others: it validates the settings, builds the
 constraint, replays the journal (resume) and earlier journals (warm start), drives the
-:class:`BatchProposer`, hands each batch of overrides to a launch function (Hydra's launcher,
-through the shim), turns each ``JobReturn`` into a :class:`Trial`, applies the failure
-policy, and keeps the journal and the results file up to date after every batch.
+:class:`BatchProposer`, hands overrides to a launch function (Hydra's launcher, through the
+shim) as :mod:`.scheduler` says when, turns each ``JobReturn`` into a :class:`Trial`, applies
+the failure policy, and keeps the journal and the results file up to date after every trial.
 """
 from __future__ import annotations
 
@@ -43,11 +43,22 @@ from .proposer import (
     BatchProposer,
     SearchSpaceExhausted,
 )
+from .scheduler import (
+    SCHEDULINGS,
+    ConcurrentLauncher,
+    DevicePool,
+    Handover,
+    Launch,
+    LaunchFn,
+    check_devices,
+    launcher_error,
+    next_job_number,
+    reserve,
+)
 from .search_space import SearchSpace
 
 log = logging.getLogger(__name__)
 
-LaunchFn = Callable[[List[List[str]], int], Sequence[JobReturn]]
 ON_FAILURE = ("penalize", "skip", "raise")
 OUTCOMES_DIR = ".outcomes"
 # settings that give the journal's values their meaning; a resume must keep them
@@ -78,6 +89,9 @@ class SweepSettings:
     random_state: Optional[int] = None
     resume: bool = True
     warm_start: List[str] = field(default_factory=list)
+    scheduling: str = "async"
+    devices: Optional[List[Any]] = None
+    device_override: str = "trainer.devices=[{device}]"
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> "SweepSettings":
@@ -99,6 +113,7 @@ class SweepSettings:
         if self.random_state is not None:
             _require_int("random_state", self.random_state, minimum=0)
         for name, allowed in (
+            ("scheduling", SCHEDULINGS),
             ("on_failure", ON_FAILURE),
             ("acq_func", ACQ_FUNCS),
             ("acq_optimizer", ACQ_OPTIMIZERS),
@@ -114,6 +129,7 @@ class SweepSettings:
                 raise SweeperConfigError(
                     f"hydra.sweeper.{name}={value!r}: must be one of {', '.join(allowed)}{hint}"
                 )
+        check_devices(self.devices, self.device_override, self.batch_size)
         if not isinstance(self.warm_start, list) or not all(isinstance(p, str) for p in self.warm_start):
             raise SweeperConfigError(
                 f"hydra.sweeper.warm_start={self.warm_start!r}: must be a list of paths to trials.jsonl files"
@@ -141,6 +157,14 @@ class SweepLoop:
     objective_name : str, optional
         What the trials return, for the log, when ``settings.monitor`` does not say (e.g.
         lightning-hydra-template's ``optimized_metric``).
+    concurrent : bool
+        Whether ``launch`` may be called from several threads at once (false for Hydra's basic
+        launcher, which runs jobs in this process): ``scheduling=async`` needs it.
+    handover : Handover, optional
+        Signals that a launch has handed its job over (see :mod:`.scheduler`).
+    validate : callable, optional
+        ``validate(job_overrides)``: raises before the first launch when the overrides do not
+        compose (Hydra's ``validate_batch_is_legal``).
     """
 
     def __init__(
@@ -151,6 +175,9 @@ class SweepLoop:
         sweep_dir: Path,
         default_batch_size: int = 1,
         objective_name: Optional[str] = None,
+        concurrent: bool = True,
+        handover: Optional[Handover] = None,
+        validate: Optional[Callable[[List[List[str]]], None]] = None,
     ) -> None:
         settings.validate()
         space.check_conditions()
@@ -160,7 +187,16 @@ class SweepLoop:
         self.launch = launch
         self.sweep_dir = Path(sweep_dir)
         self.outcomes_dir = self.sweep_dir / OUTCOMES_DIR
-        self.batch_size = settings.batch_size or max(1, default_batch_size)
+        n_devices = len(settings.devices) if settings.devices is not None else None
+        self.batch_size = settings.batch_size or n_devices or max(1, default_batch_size)
+        self.devices = DevicePool(settings.devices, settings.device_override)
+        self.scheduling = settings.scheduling
+        if self.scheduling == "async" and not concurrent:
+            log.info("hydra.sweeper.scheduling=async needs a launcher that runs jobs outside this "
+                     "process; this one runs them here, one call at a time: using batch")
+            self.scheduling = "batch"
+        self.handover = handover
+        self.validate = validate
         self.journal = Journal(self.sweep_dir / JOURNAL_NAME)
         self.trials: List[Trial] = []
         self.returns: List[Sequence[JobReturn]] = []
@@ -303,33 +339,27 @@ class SweepLoop:
                      "line): running the composed config once")
             # job 0, as with Hydra's basic sweeper; an earlier run's outcome must not stand in for it
             (self.outcomes_dir / "0.json").unlink(missing_ok=True)
-            self._run_batch([[]], [dict()], first=0)
+            self._run_batch([self._launch_record(0, [], {})])
             self._finish()
             return self.trials
         self._replay()
         n_calls = self.settings.n_calls
         log.info(
-            "skopt_gp: %s %s; %d trials, %d initial, batches of %d, %s with %s%s; searching %s",
+            "skopt_gp: %s %s; %d trials, %d initial, %s, %s with %s%s%s; searching %s",
             "maximising" if self.settings.maximize else "minimising", self.objective_name,
-            n_calls, self.settings.n_initial_points, self.batch_size,
+            n_calls, self.settings.n_initial_points,
+            f"{self.batch_size} at a time, each slot refilled as its trial returns"
+            if self.scheduling == "async" else f"batches of {self.batch_size}",
             self.settings.base_estimator, self.settings.acq_func,
             "" if self.constraint is None else f", constraint {self.constraint.source!r}",
+            "" if not self.devices.enabled else f", devices {self.devices.devices}",
             ", ".join(p.source or p.name for p in self.space.params),
         )
         try:
-            while len(self.trials) < n_calls:
-                size = min(self.batch_size, n_calls - len(self.trials))
-                started = time.perf_counter()
-                assert self.proposer is not None
-                try:
-                    points = self.proposer.ask(size)
-                except SearchSpaceExhausted:
-                    log.info("The search space is exhausted after %d trial(s): every allowed "
-                             "point has been tried (or excluded after a failure)", len(self.trials))
-                    break
-                choose_s = time.perf_counter() - started
-                params = [self.space.to_params(p) for p in points]
-                self._run_batch(points, params, choose_s)
+            if self.scheduling == "async":
+                self._run_async()
+            else:
+                self._run_batches()
         except KeyboardInterrupt:
             if self.trials:
                 log.warning("Interrupted: %d trial(s) are safe in %s; run the same command again "
@@ -341,67 +371,169 @@ class SweepLoop:
         self._finish()
         return self.trials
 
-    def _next_job_number(self) -> int:
-        """After every journaled trial and every job that left an outcome, so no job dir is reused."""
-        numbers = [t.number for t in self.trials]
-        if self.outcomes_dir.is_dir():
-            numbers += [int(p.stem) for p in self.outcomes_dir.glob("*.json") if p.stem.isdigit()]
-        return max(numbers, default=-1) + 1
+    def _run_batches(self) -> None:
+        assert self.proposer is not None
+        while len(self.trials) < self.settings.n_calls:
+            size = min(self.batch_size, self.settings.n_calls - len(self.trials))
+            started = time.perf_counter()
+            try:
+                points = self.proposer.ask(size)
+            except SearchSpaceExhausted:
+                self._log_exhausted()
+                return
+            choose_s = time.perf_counter() - started
+            first = next_job_number(self.outcomes_dir, [t.number for t in self.trials])
+            launches = [self._launch_record(number, point, self.space.to_params(point))
+                        for number, point in enumerate(points, start=first)]
+            self._run_batch(launches, choose_s)
 
-    def _run_batch(
-        self,
-        points: List[Any],
-        params: List[Dict[str, Any]],
-        choose_s: float = 0.0,
-        first: Optional[int] = None,
-    ) -> None:
-        if first is None:
-            first = self._next_job_number()
+    def _run_async(self) -> None:
+        """Keep ``batch_size`` trials running: each return is told, then one point is asked
+        (the running ones pending) and launched in the freed slot."""
+        assert self.proposer is not None
+        runner = ConcurrentLauncher(self.launch, self.handover)
+        stop: Optional[SweepStoppedError] = None
+        exhausted = False
+        try:
+            while True:
+                while (stop is None and not exhausted and len(runner.running) < self.batch_size
+                       and len(self.trials) + len(runner.running) < self.settings.n_calls):
+                    started = time.perf_counter()
+                    try:
+                        point = self.proposer.ask(1)[0]
+                    except SearchSpaceExhausted:
+                        exhausted = True
+                        break
+                    number = next_job_number(self.outcomes_dir, [t.number for t in self.trials])
+                    launch = self._launch_record(number, point, self.space.to_params(point))
+                    self._before_launch([launch])
+                    log.info("#%d launched (%d of %d running, chosen in %.2f s): %s%s", number,
+                             len(runner.running) + 1, self.batch_size, time.perf_counter() - started,
+                             format_params(launch.params),
+                             "" if launch.device is None else f", device {launch.device}")
+                    runner.start(launch)
+                if not runner.running:
+                    break
+                launch, ret, error = runner.next_finished()
+                if ret is not None:
+                    self.returns.append([ret])
+                trial = self._record_launch(launch, ret, error)
+                self._conclude([launch], [trial])
+                self._log_returned(trial, f" in {time.perf_counter() - launch.started:.1f} s")
+                try:
+                    self._apply_failure_policy([trial])
+                except SweepStoppedError as error_stop:
+                    stop = error_stop
+                    if runner.running:
+                        log.warning("Stopping: no new trials; waiting for the %d running trial(s) "
+                                    "to return", len(runner.running))
+        except KeyboardInterrupt:
+            self._drain_after_interrupt(runner)
+            raise
+        if exhausted:
+            self._log_exhausted()
+        if stop is not None:
+            raise stop
+
+    def _drain_after_interrupt(self, runner: ConcurrentLauncher) -> None:
+        """After a Ctrl-C: launch nothing more, keep the running trials that still succeed.
+
+        A trial the interrupt stopped is not recorded, so a resume runs it again (under a new
+        job number); a second Ctrl-C stops waiting.
+        """
+        if not runner.running:
+            return
+        log.warning("Interrupted: launching nothing more; waiting for the %d running trial(s) to "
+                    "end (Ctrl-C again to stop at once)", len(runner.running))
+        while runner.running:
+            launch, ret, error = runner.next_finished()
+            trial = self._record_launch(launch, ret, error)
+            if trial.ok:
+                self._conclude([launch], [trial])
+                self._log_returned(trial, "")
+            else:
+                self.devices.give_back(launch.device)
+
+    def _log_exhausted(self) -> None:
+        log.info("The search space is exhausted after %d trial(s): every allowed point has been "
+                 "tried (or excluded after a failure)", len(self.trials))
+
+    def _launch_record(self, number: int, point: Any, params: Dict[str, Any]) -> Launch:
+        """The trial's launch: its overrides, and a device from the pool when there is one."""
+        device = self.devices.take()
+        overrides = self.space.to_overrides(params) + self.devices.overrides(device)
+        return Launch(number, point, params, overrides, device)
+
+    def _before_launch(self, launches: Sequence[Launch]) -> None:
+        """Compose the first trial's config (a bad key fails before any trial runs) and reserve
+        the job numbers."""
+        if self.validate is not None:
+            validate, self.validate = self.validate, None
+            validate([launch.overrides for launch in launches])
+        reserve(self.outcomes_dir, [launch.number for launch in launches])
+
+    def _run_batch(self, launches: List[Launch], choose_s: float = 0.0) -> None:
+        first = launches[0].number
         batch_number = max((t.batch or 0 for t in self.trials), default=0) + 1
-        overrides = [self.space.to_overrides(p) for p in params]
+        self._before_launch(launches)
         log.info("Batch %d: launching %d trial(s) #%d-#%d (chosen in %.2f s)",
-                 batch_number, len(overrides), first, first + len(overrides) - 1, choose_s)
-        for number, p in enumerate(params, start=first):
-            log.info("  #%d %s", number, format_params(p))
+                 batch_number, len(launches), first, first + len(launches) - 1, choose_s)
+        for launch in launches:
+            log.info("  #%d %s%s", launch.number, format_params(launch.params),
+                     "" if launch.device is None else f", device {launch.device}")
         started = time.perf_counter()
         try:
-            returns: Sequence[Optional[JobReturn]] = self.launch(overrides, first)
+            returns: Sequence[Optional[JobReturn]] = self.launch([l.overrides for l in launches], first)
             self.returns.append(returns)
-        except Exception as error:  # a worker died, the cluster went away: keep what finished
-            reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+            error = None
+        except Exception as caught:  # a worker died, the cluster went away: keep what finished
+            error = launcher_error(caught)
             log.error("The launcher lost batch %d (%s); keeping the trials that finished",
-                      batch_number, reason)
-            returns = [None] * len(overrides)
-            lost = f"the launcher lost the job ({reason})"
-        else:
-            lost = "the launcher returned no result for this job"
+                      batch_number, error)
+            returns = []
         elapsed = time.perf_counter() - started
-
-        trials = [self._record(number, p, ret, lost) for number, (p, ret)
-                  in enumerate(zip(params, list(returns) + [None] * (len(params) - len(returns))), start=first)]
+        padded = list(returns) + [None] * (len(launches) - len(returns))
+        trials = [self._record_launch(launch, ret, error) for launch, ret in zip(launches, padded)]
         for trial in trials:
             trial.batch = batch_number
+        self._conclude(launches, trials)
+        for trial in trials:
+            self._log_returned(trial, "", best=False)
+        best = best_trial(self.trials, self.settings.maximize)
+        log.info("Batch %d returned in %.1f s; best so far: %s", batch_number, elapsed, _describe(best))
+        self._apply_failure_policy(trials)
+
+    def _record_launch(self, launch: Launch, ret: Optional[JobReturn], error: Optional[str]) -> Trial:
+        lost = (f"the launcher lost the job ({error})" if error is not None
+                else "the launcher returned no result for this job")
+        return self._record(launch.number, launch.params, ret, lost)
+
+    def _conclude(self, launches: Sequence[Launch], trials: List[Trial]) -> None:
+        """Journal the returned trials, free their devices, tell the model, rewrite the results."""
         self.journal.append(trials)
         self.trials.extend(trials)
+        for launch in launches:
+            self.devices.give_back(launch.device)
         if self.proposer is not None:
-            ok = [(pt, t) for pt, t in zip(points, trials) if t.ok]
+            ok = [(launch.point, t) for launch, t in zip(launches, trials) if t.ok]
             self._tell([pt for pt, _ in ok], [to_loss(t.value, self.settings.maximize) for _, t in ok])
-            for point, trial in zip(points, trials):
+            for launch, trial in zip(launches, trials):
                 if not trial.ok:
-                    self._on_failed_point(point)
+                    self._on_failed_point(launch.point)
         self._write_results()
-        if self.proposer is not None and self.proposer.model_ready:
+        # redrawn once per batch_size results: a drawing takes a core the trials may need
+        if (self.proposer is not None and self.proposer.model_ready
+                and len(self.trials) % self.batch_size < len(trials)):
             self.plots.refresh(self.sweep_dir, version=len(self.trials))
 
-        for trial in trials:
-            if trial.ok:
-                log.info("  #%d -> %.6g", trial.number, trial.value)
-            else:
-                log.warning("  #%d failed: %s", trial.number, trial.error)
-        best = best_trial(self.trials, self.settings.maximize)
-        log.info("Batch %d returned in %.1f s; best so far: %s", batch_number, elapsed,
-                 "none" if best is None else f"#{best.number} {best.value:.6g} {format_params(best.params)}")
-        self._apply_failure_policy(trials)
+    def _log_returned(self, trial: Trial, took: str, best: bool = True) -> None:
+        if trial.ok:
+            message = f"  #{trial.number} -> {trial.value:.6g}{took}"
+            if best:
+                message += f"; best so far: {_describe(best_trial(self.trials, self.settings.maximize))}"
+            log.info(message)
+        else:
+            log.warning("  #%d failed%s: %s", trial.number, took, trial.error)
 
     def _write_results(self) -> None:
         write_results(self.sweep_dir, self.trials, self.settings.maximize, self._recommendation())
@@ -516,6 +648,10 @@ class SweepLoop:
                 f"Every trial failed ({len(self.trials)}), so there is nothing to optimise: "
                 f"{_error_summary(self.trials)}. Every trial is in {self.journal.path}."
             )
+
+
+def _describe(best: Optional[Trial]) -> str:
+    return "none" if best is None else f"#{best.number} {best.value:.6g} {format_params(best.params)}"
 
 
 def _error_summary(trials: Sequence[Trial], limit: int = 3) -> str:

@@ -34,8 +34,12 @@ class TimedTask:
     The outcome (value read through ``monitor``, or the error, and the duration) is written to
     ``<outcomes_dir>/<job number>.json`` before the job returns, so the sweeper can still read
     the trials that finished when a launcher loses a batch (a worker killed, out of memory).
-    A plain class, not a closure, so that every launcher can pickle it.
+    A plain class, not a closure, so that every launcher can pickle it. ``on_dispatch``, when
+    set in the sweeper's process, is called each time it is pickled to be sent to a job (and
+    is not sent along): the async scheduling's sign that a launcher has handed a job over.
     """
+
+    on_dispatch: Optional[Callable[[], None]] = None
 
     def __init__(
         self,
@@ -46,6 +50,13 @@ class TimedTask:
         self.task_function = task_function
         self.outcomes_dir = outcomes_dir
         self.monitor = monitor
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        on_dispatch = state.pop("on_dispatch", None)
+        if on_dispatch is not None:
+            on_dispatch()
+        return state
 
     def __call__(self, cfg: Any) -> TimedReturn:
         started = time.perf_counter()

@@ -36,6 +36,11 @@ class Policy:
     warp_margin: float = 2.0
     # that choice is made again once the data have grown by this factor
     warp_revisit: float = 1.25
+    # the GP's hyperparameters are refitted at every new result up to this many results, then
+    # once the data have grown by refit_growth; in between, new results only condition the
+    # model (one Cholesky factorisation), which keeps an async refill fast at hundreds of trials
+    refit_every_below: int = 100
+    refit_growth: float = 0.05
 
     # -- the candidate search (all in skopt's normalised space)
     # random allowed candidates per batch

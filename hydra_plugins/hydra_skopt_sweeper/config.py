@@ -28,8 +28,17 @@ class SkoptSweeperConf:
     # random, sobol, halton, hammersly, lhs, grid
     initial_point_generator: str = "sobol"
 
-    # trials per launch; null: the launcher's n_jobs when it has one (-1: all cores), else 1
+    # trials running at once; null: the number of devices when set, else the launcher's
+    # n_jobs when it has one (-1: all cores), else 1
     batch_size: Optional[int] = None
+    # async: each of the batch_size slots gets its next trial as soon as its trial returns;
+    # batch: batch_size trials are launched together and all return before the next batch
+    # (Hydra's basic launcher runs jobs in this process: async falls back to batch there)
+    scheduling: str = "async"
+    # a device pool for one machine with several GPUs, e.g. [0, 1, 2, 3]: each running trial
+    # holds one and receives device_override with it; null: no pool
+    devices: Optional[List[Any]] = None
+    device_override: str = "trainer.devices=[{device}]"
     # what the GP is told about a batch's points while it picks the rest: kb_ucb (its own
     # mean + 2 std there), or a constant liar cl_min, cl_mean, cl_max (past 70% of n_calls,
     # all but the first point of a batch are chosen near the best point so far)

@@ -54,7 +54,9 @@ class SkoptSweeper(Sweeper):
     def sweep(self, arguments: List[str]) -> List[Sequence[JobReturn]]:
         assert self.config is not None and self.launcher is not None
         assert self.hydra_context is not None
+        from hydra._internal.core_plugins.basic_launcher import BasicLauncher
         from hydra_skopt_sweeper.loop import OUTCOMES_DIR, SweepLoop
+        from hydra_skopt_sweeper.scheduler import Handover
         from hydra_skopt_sweeper.search_space import build_search_space
 
         if self.optuna_keys:
@@ -68,17 +70,12 @@ class SkoptSweeper(Sweeper):
         # jobs leave their outcome here, so a batch the launcher loses is not lost
         self.task.outcomes_dir = str(sweep_dir / OUTCOMES_DIR)
 
-        validated = False
-
         def launch(job_overrides: List[List[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-            nonlocal validated
             assert self.launcher is not None
-            if not validated:
-                # composes the first batch's configs, so a bad key fails before any trial runs
-                self.validate_batch_is_legal(job_overrides)
-                validated = True
             return self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
 
+        handover = Handover()
+        self.task.on_dispatch = handover
         loop = SweepLoop(
             self.settings,
             space,
@@ -86,13 +83,34 @@ class SkoptSweeper(Sweeper):
             sweep_dir,
             default_batch_size=launcher_parallelism(self.config),
             objective_name=_objective_name(self.config),
+            # the basic launcher runs each job here, changing this process's working directory
+            concurrent=not isinstance(self.launcher, BasicLauncher),
+            handover=handover,
+            # composes the first launch's configs, so a bad key fails before any trial runs
+            validate=self.validate_batch_is_legal,
         )
+        if loop.scheduling == "async":
+            _start_engine(self.launcher)
+            # the launcher logs three lines per launch() call, numbering each job #0; the
+            # loop's own line per launched trial says what it launched
+            logging.getLogger(type(self.launcher).__module__.rsplit(".", 1)[0]).setLevel(logging.WARNING)
         try:
             loop.run()
         except KeyboardInterrupt:
             # the loop said what is safe and how to resume; a traceback would only bury that
             raise SystemExit(130) from None
         return loop.returns
+
+
+def _start_engine(launcher: Launcher) -> None:
+    """Start what a launcher would start on its first launch, here in the main thread, before
+    launches run in threads: a local Ray's processes die with the thread that started them."""
+    if type(launcher).__name__ == "RayLauncher" and hasattr(launcher, "ray_cfg"):
+        from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
+
+        # the launcher's own default (ray_launcher._core.launch), which the first launch would set
+        launcher.ray_cfg.init.setdefault("object_store_memory", 78643200)
+        start_ray(launcher.ray_cfg.init)
 
 
 def launcher_parallelism(config: DictConfig) -> int:
