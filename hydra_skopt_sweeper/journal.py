@@ -4,13 +4,13 @@
 
     {"number", "params", "value", "status": "ok"|"failed", "error", "duration_s", "job_dir"}
 
-Lines are appended, flushed and fsynced as soon as a batch returns and are never rewritten,
-so a crash or a kill loses at most the batch in flight; a line torn by a kill is skipped
+Lines are appended, flushed and fsynced as soon as a trial (or a batch) returns, in the order
+they return, and are never rewritten, so a crash or a kill loses at most the trials running; a line torn by a kill is skipped
 with a warning when the journal is read back. Nothing is pickled.
 
 ``optimization_results.yaml`` (the keys the Optuna sweeper writes, plus counts) and
 ``trials.csv`` (one row per trial, one column per parameter, for pandas and spreadsheets) are
-rewritten atomically from the records after every batch.
+rewritten atomically from the records after every trial (every batch in batch scheduling).
 """
 from __future__ import annotations
 
@@ -180,7 +180,9 @@ def format_params(params: Mapping[str, Any], separator: str = ", ") -> str:
 
 
 def trials_table(trials: Sequence[Trial]) -> str:
-    """CSV text: the record's fields, then one column per parameter (``param:`` on a clash)."""
+    """CSV text: the record's fields, then one column per parameter (``param:`` on a clash);
+    a row per trial in the order of their numbers, whatever order they returned in."""
+    trials = sorted(trials, key=lambda t: t.number)
     names: Dict[str, None] = {}
     for trial in trials:
         names.update(dict.fromkeys(trial.params))

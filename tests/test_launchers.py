@@ -1,8 +1,9 @@
 """The same sweep, unchanged, through Hydra's cluster launchers: submitit (local) and Ray (local).
 
-Each test runs a 4-trial sweep in batches of 2 in a subprocess (``python -Werror app.py -m``,
-as Hydra's own test helpers do) and checks that every trial's value came back through the
-launcher and reached the GP: four ok records numbered 0..3 in two batches, each value equal to
+Each test runs a 4-trial sweep, 2 trials at a time, in a subprocess (``python -Werror app.py
+-m``, as Hydra's own test helpers do), in both schedulings (``batch``: two launches of 2;
+``async``: one launch per trial from two slots), and checks that every trial's value came back
+through the launcher and reached the GP: four ok records numbered 0..3, each value equal to
 the app's function at the params recorded for it, job dirs that the jobs wrote into, and a
 finite best value in ``optimization_results.yaml``.
 
@@ -28,11 +29,12 @@ LAUNCHERS = {
     # name: (plugin module, extra, launcher overrides, a line the launcher logs)
     "submitit_local": ("hydra_plugins.hydra_submitit_launcher", "submitit",
                        ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"],
-                       "Submitit 'local' sweep output dir"),
+                       "Trials run through hydra/launcher=submitit_local (LocalLauncher)"),
     "ray": ("hydra_plugins.hydra_ray_launcher", "ray",
             ["hydra/launcher=ray"],
-            "Ray Launcher is launching 2 jobs"),
+            "Trials run through hydra/launcher=ray (RayLauncher)"),
 }
+SCHEDULINGS = ["async", "batch"]
 
 
 def require_launcher(launcher):
@@ -63,18 +65,20 @@ def run_sweep(sweep_dir, launcher_overrides, n_initial_points=2, batch_size=2, t
     return output
 
 
+@pytest.mark.parametrize("scheduling", SCHEDULINGS)
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
-def test_sweep_runs_through_the_launcher_and_feeds_the_gp(tmp_path, launcher):
+def test_sweep_runs_through_the_launcher_and_feeds_the_gp(tmp_path, launcher, scheduling):
     _, _, overrides, logged = LAUNCHERS[launcher]
     require_launcher(launcher)
     sweep_dir = tmp_path / "sweep"
-    output = run_sweep(sweep_dir, overrides)
+    output = run_sweep(sweep_dir, overrides + [f"hydra.sweeper.scheduling={scheduling}"])
     assert logged in output, "the sweep did not go through the launcher:\n" + output[-3000:]
 
     records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines()]
+    records.sort(key=lambda r: r["number"])  # async journals trials as they return
     assert [r["number"] for r in records] == [0, 1, 2, 3]
     assert [r["status"] for r in records] == ["ok"] * 4, records
-    assert [r["batch"] for r in records] == [1, 1, 2, 2]
+    assert [r["batch"] for r in records] == ([1, 1, 2, 2] if scheduling == "batch" else [None] * 4)
     for record in records:
         # the value the job computed came back through the launcher, unchanged
         assert math.isclose(record["value"], sphere(record["params"]), rel_tol=1e-12, abs_tol=1e-12)
@@ -88,8 +92,12 @@ def test_sweep_runs_through_the_launcher_and_feeds_the_gp(tmp_path, launcher):
     assert math.isfinite(results["best_value"])
     assert results["best_value"] == min(r["value"] for r in records)
     assert results["best_job_dir"] == records[results["best_trial"]]["job_dir"]
-    # batch 2 was chosen by the GP after batch 1's values were told to it
-    assert "Batch 2: launching 2 trial(s) #2-#3" in output
+    if scheduling == "batch":  # batch 2 was chosen by the GP after batch 1's values were told to it
+        assert "Batch 2: launching 2 trial(s) #2-#3" in output
+    else:  # each of #2, #3 was launched after a trial had returned, into its freed slot
+        for number in (2, 3):
+            launched = output.index(f"#{number} launched (2 of 2 running")
+            assert output.count(" -> ", 0, launched) == number - 1
     assert {tuple(r["params"].values()) for r in records[2:]}.isdisjoint(
         tuple(r["params"].values()) for r in records[:2])
 
@@ -100,22 +108,26 @@ def test_sweep_runs_through_the_launcher_and_feeds_the_gp(tmp_path, launcher):
         assert len(pids) == 4
 
 
+@pytest.mark.parametrize("scheduling", SCHEDULINGS)
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
-def test_a_trial_whose_process_dies_is_failed_and_its_batch_kept(tmp_path, launcher):
-    """SIGKILL (as the OOM killer would) in one job: the batch's other trials still count."""
+def test_a_trial_whose_process_dies_is_failed_and_the_others_kept(tmp_path, launcher, scheduling):
+    """SIGKILL (as the OOM killer would) in one job: the other trials still count."""
     _, _, overrides, _ = LAUNCHERS[launcher]
     require_launcher(launcher)
     if launcher == "ray":
         overrides = overrides + ["+hydra.launcher.ray.remote.max_retries=0"]  # Ray retries 3 times
     sweep_dir = tmp_path / "sweep"
-    # random_state=0 gives one initial point above 5 in the first batch
-    run_sweep(sweep_dir, overrides + ["die_above=5"], n_initial_points=4, batch_size=4)
+    # random_state=0 gives one initial point above 5 among the first four
+    run_sweep(sweep_dir, overrides + ["die_above=5", f"hydra.sweeper.scheduling={scheduling}"],
+              n_initial_points=4, batch_size=4)
     records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines()]
-    assert [r["number"] for r in records] == [0, 1, 2, 3]
+    assert sorted(r["number"] for r in records) == [0, 1, 2, 3]
     dead = [r for r in records if sphere(r["params"]) > 5]
     assert len(dead) == 1, records
     assert dead[0]["status"] == "failed" and "lost" in dead[0]["error"]
     others = [r for r in records if r is not dead[0]]
+    if scheduling == "async":  # each trial is a launch of its own: the death touches no other
+        assert all(r["status"] == "ok" for r in others), records
     # The launcher raises as soon as it reaches the dead job; a job of the batch still running
     # then has no outcome yet and is recorded as lost too (a race), so only "at least one" holds.
     kept = [r for r in others if r["status"] == "ok"]

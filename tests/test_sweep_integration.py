@@ -41,7 +41,7 @@ def job_overrides(job_dir: str) -> List[str]:
 def test_sphere_reaches_the_optimum_and_writes_every_file(tmp_path, launcher):
     sweep(tmp_path, "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=20",
           "hydra.sweeper.n_initial_points=6", "hydra.sweeper.acq_func=EI", launcher=launcher)
-    records = journal(tmp_path)
+    records = sorted(journal(tmp_path), key=lambda r: r["number"])  # async: in the order they returned
     assert [r["number"] for r in records] == list(range(20))
     assert all(r["status"] == "ok" for r in records)
     summary = results(tmp_path)
@@ -65,7 +65,7 @@ def test_sphere_reaches_the_optimum_and_writes_every_file(tmp_path, launcher):
 
 def test_joblib_batches_follow_n_jobs_and_run_in_parallel_processes(tmp_path):
     out, _ = sweep(tmp_path, "x=interval(-2, 2)", "hydra.sweeper.n_calls=4",
-                   "hydra.sweeper.n_initial_points=2", launcher="joblib")
+                   "hydra.sweeper.n_initial_points=2", "hydra.sweeper.scheduling=batch", launcher="joblib")
     assert "Batch 2: launching 2 trial(s) #2-#3" in out
     assert "Batch 3" not in out
     assert "Joblib.Parallel(n_jobs=2" in out
@@ -230,7 +230,8 @@ def test_cfg_hydra_shows_every_field_with_its_default():
     assert sweeper == {
         "_target_": "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper", "_recursive_": False,
         "params": {}, "n_calls": 50, "n_initial_points": 10, "initial_point_generator": "sobol",
-        "batch_size": None, "batch_strategy": "kb_ucb", "acq_func": "EI",
+        "batch_size": None, "scheduling": "async", "devices": None,
+        "device_override": "trainer.devices=[{device}]", "batch_strategy": "kb_ucb", "acq_func": "EI",
         "acq_optimizer": "auto", "base_estimator": "GP", "maximize": None, "monitor": None,
         "constraint": None, "on_failure": "penalize", "max_failures": None,
         "random_state": None, "resume": True, "warm_start": [],

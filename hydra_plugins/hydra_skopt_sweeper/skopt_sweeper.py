@@ -89,6 +89,8 @@ class SkoptSweeper(Sweeper):
             # composes the first launch's configs, so a bad key fails before any trial runs
             validate=self.validate_batch_is_legal,
         )
+        choice = OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher")
+        log.info("Trials run through hydra/launcher=%s (%s)", choice, type(self.launcher).__name__)
         if loop.scheduling == "async":
             _start_engine(self.launcher)
             # the launcher logs three lines per launch() call, numbering each job #0; the

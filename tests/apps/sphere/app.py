@@ -29,6 +29,7 @@ def _wait_for_batch_mate(timeout_s: float) -> None:
 
 @hydra.main(version_base=None, config_path=".", config_name="config")
 def main(cfg: DictConfig):
+    started = time.time()
     job_dir = HydraConfig.get().runtime.output_dir
     with open(os.path.join(job_dir, "overrides.txt"), "w") as handle:  # what this job received
         handle.write(f"x={cfg.x!r} y={cfg.y!r} n={cfg.n!r} opt={cfg.opt.name} word={cfg.word!r} "
@@ -36,7 +37,9 @@ def main(cfg: DictConfig):
     with open(os.path.join(job_dir, "pid.txt"), "w") as handle:
         handle.write(str(os.getpid()))
     value = sphere(cfg)
-    time.sleep(cfg.sleep)
+    time.sleep(cfg.sleep + cfg.sleep_per_x * (cfg.x + 2))
+    with open(os.path.join(job_dir, "times.txt"), "w") as handle:  # when it ran, on which device
+        handle.write(f"{started} {time.time()} {cfg.device}\n")
     if cfg.die_above is not None and value > cfg.die_above:
         _wait_for_batch_mate(cfg.die_wait_s)
         os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
