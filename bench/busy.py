@@ -17,13 +17,18 @@ For each W (2 and 4) and seed, in the same run:
 - ``optuna``: hydra-optuna-sweeper (TPE, optuna 2.10) from bench/.venv-optuna (the joblib
   launcher installed there too), ``hydra.sweeper.n_jobs=W hydra.sweeper.n_trials=24
   hydra.sweeper.sampler.seed=SEED``, the same space;
-- ``basic (sorted)``: Hydra's basic sweeper on the same launcher, ``hydra.sweeper.max_batch_size=W``,
-  over 24 fixed jobs with EXACTLY the async run's 24 durations: the app's ``sleep_f`` override
-  sets f directly (``sleep_f=f1,...,f24``, the f of each of the async run's trials, x1 and x2
-  fixed), sorted longest first so that each batch of W holds near-equal durations. What is left
-  is the launcher's own per-job cost (and the little idle the sort cannot remove): the ceiling;
-- ``basic (async order)``: the same 24 durations in the order the async run launched them: what
-  batches of W cost with these durations and no decisions at all.
+- Hydra's basic sweeper on the same launcher, ``hydra.sweeper.max_batch_size=W``, over 24 fixed
+  jobs whose durations come from the async run's: the app's ``sleep_f`` override sets f directly
+  (x2 fixed), three ways:
+
+  - ``basic (constant)``, the ceiling: every job the async run's MEAN duration
+    (``sleep_f=<mean f>``, ``x1=range(0,24)`` for 24 jobs), so the same total work and no
+    batch ever waits for a longer job: what is lost is the launcher's own per-job cost;
+  - ``basic (sorted)``: EXACTLY the async run's 24 durations (``sleep_f=f1,...,f24``, x1
+    fixed), sorted longest first so that each batch of W holds near-equal durations: the best
+    batches of W can do with these durations and no decisions;
+  - ``basic (async order)``: the same 24 durations in the order the async run launched them:
+    what batches of W cost with them, without any decision time.
 
 Busy fraction = the sum of the trials' durations / (W x (first trial start to last trial end)),
 every trial timed by the app itself (``time.time()`` at the task function's entry and after its
@@ -52,7 +57,7 @@ from problems import PROBLEMS  # noqa: E402
 APP = BENCH / "app" / "objective.py"
 OPTUNA_PYTHON = BENCH / ".venv-optuna" / "bin" / "python"
 SPACE = ["x1=interval(-5.0, 10.0)", "x2=interval(0.0, 15.0)"]
-METHODS = ["async", "batch", "optuna", "basic (sorted)", "basic (async order)"]
+METHODS = ["async", "batch", "optuna", "basic (constant)", "basic (sorted)", "basic (async order)"]
 
 
 def duration_fraction(params: Dict[str, float]) -> float:
@@ -85,8 +90,9 @@ def command(method: str, workers: int, trials: int, seed: int, args: argparse.Na
     if method == "optuna":
         return [ensure_optuna(), *common, "hydra/sweeper=optuna", *SPACE, f"hydra.sweeper.n_trials={trials}",
                 f"hydra.sweeper.n_jobs={workers}", f"hydra.sweeper.sampler.seed={seed}"]
-    return [PROJECT_PYTHON, *common, "x1=1.0", "x2=1.0", "sleep_f=" + ",".join(repr(f) for f in fractions),
-            f"hydra.sweeper.max_batch_size={workers}"]
+    jobs = ([f"x1=range(0,{trials})", f"sleep_f={fractions[0]!r}"] if method == "basic (constant)"
+            else ["x1=1.0", "sleep_f=" + ",".join(repr(f) for f in fractions)])
+    return [PROJECT_PYTHON, *common, *jobs, "x2=1.0", f"hydra.sweeper.max_batch_size={workers}"]
 
 
 def run(method: str, workers: int, trials: int, seed: int, args: argparse.Namespace,
@@ -144,7 +150,8 @@ def main() -> None:
                 print(f"W={workers} seed {seed} {method}: busy {r['busy']:.3f}, span {r['span']:.1f} s, "
                       f"command {r['command_wall']:.1f} s", flush=True)
             fractions = records[-3]["fractions"]  # the async run's, in its launch order
-            for method, order in (("basic (sorted)", sorted(fractions, reverse=True)),
+            for method, order in (("basic (constant)", [statistics.mean(fractions)]),
+                                  ("basic (sorted)", sorted(fractions, reverse=True)),
                                   ("basic (async order)", fractions)):
                 records.append(run(method, workers, args.trials, seed, args, order))
                 r = records[-1]
@@ -170,14 +177,15 @@ def main() -> None:
         busy = {m: median(m, workers, "busy") for m in METHODS}
         span = {m: median(m, workers, "span") for m in METHODS}
         ratio = busy["async"] / busy["batch"]
-        summary_rows.append([workers, *[busy[m] for m in METHODS], ratio, busy["async"] / busy["basic (sorted)"],
-                             *[span[m] for m in ("async", "batch", "optuna", "basic (sorted)")]])
+        summary_rows.append([workers, *[busy[m] for m in METHODS], ratio, busy["async"] / busy["basic (constant)"],
+                             *[span[m] for m in ("async", "batch", "optuna", "basic (constant)")]])
         target = 0.93 if workers == 2 else 0.9
         lines.append(f"W={workers}: async busy fraction {busy['async']:.3f} (target >= {target}: "
-                     f"{verdict(busy['async'] >= target)}); basic sweeper's ceiling {busy['basic (sorted)']:.3f}")
+                     f"{verdict(busy['async'] >= target)}); the launcher's ceiling (basic sweeper, constant "
+                     f"durations) {busy['basic (constant)']:.3f}")
         lines.append(f"W={workers}: async / batch busy fraction = {ratio:.3f} (target >= 1.15: {verdict(ratio >= 1.15)})")
-    summary = table(["workers", *[f"busy: {m}" for m in METHODS], "async / batch", "async / basic (sorted)",
-                     "span async (s)", "span batch (s)", "span optuna (s)", "span basic sorted (s)"], summary_rows)
+    summary = table(["workers", *[f"busy: {m}" for m in METHODS], "async / batch", "async / basic (constant)",
+                     "span async (s)", "span batch (s)", "span optuna (s)", "span basic constant (s)"], summary_rows)
     print(summary)
     for line in lines:
         print(line)
