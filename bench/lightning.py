@@ -8,6 +8,9 @@ Prints each method's best val_loss per seed, their median (the target's figure),
 - skopt_gp: ``example_app/train.py -m experiment=tune_mlp hydra.sweeper.random_state=SEED``
   (the preset as a user runs it: 20 trials, 6 initial, batches of 2 on the joblib launcher with
   2 workers, the sweeper's defaults (EI), constraint ``hidden_size % 32 == 0``);
+- skopt_gp_batch: the same with ``hydra.sweeper.scheduling=batch`` (skopt_gp is the default,
+  async: a worker gets its next trial as soon as its trial returns); the table's s/sweep
+  compares their wall times;
 - random: the same preset with ``n_initial_points=20 initial_point_generator=random``;
 - optuna_tpe: hydra-optuna-sweeper (TPE) from bench/.venv-optuna (torch, pytorch-lightning,
   scikit-learn and tensorboard installed there on first use), the same space on the command
@@ -71,6 +74,8 @@ def command(method: str, seed: int, sweep_dir: str) -> list:
             f"hydra.sweep.dir={sweep_dir}"]
     if method == "random":
         base += ["hydra.sweeper.n_initial_points=20", "hydra.sweeper.initial_point_generator=random"]
+    if method == "skopt_gp_batch":
+        base += ["hydra.sweeper.scheduling=batch"]
     return base
 
 
@@ -85,10 +90,19 @@ def run_one(method: str, seed: int, fresh: bool) -> dict:
         if out.returncode != 0:
             raise SystemExit(f"{method} seed {seed} failed:\n{out.stderr[-3000:]}")
         best = yaml.safe_load(Path(f"{tmp}/sweep/optimization_results.yaml").read_text())["best_value"]
-    record = {"method": method, "seed": seed, "best_value": float(best), "seconds": seconds}
+        journal = Path(f"{tmp}/sweep/trials.jsonl")
+        trial_seconds = (sum(json.loads(line).get("duration_s") or 0.0 for line in journal.read_text().splitlines())
+                         if journal.is_file() else None)
+    record = {"method": method, "seed": seed, "best_value": float(best), "seconds": seconds,
+              "trial_seconds": trial_seconds}
     RUNS.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(record))
     return record
+
+
+def _mean(values: list) -> object:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else "-"
 
 
 def main() -> None:
@@ -106,8 +120,10 @@ def main() -> None:
         medians[method] = float(np.median(values))
         rows.append([method, " ".join(f"{v:.4f}" for v in values), float(np.median(values)),
                      float(np.mean(values)), float(np.max(values)),
-                     float(np.mean([r["seconds"] for r in records]))])
-    header = ["method", "best val_loss per seed", "median", "mean", "worst", "s/sweep"]
+                     float(np.mean([r["seconds"] for r in records])),
+                     _mean([r.get("trial_seconds") for r in records])])
+    header = ["method", "best val_loss per seed", "median", "mean", "worst", "s/sweep",
+              "trials' own s/sweep"]
     lines = [f"skopt_gp / {m} median best val_loss = {medians['skopt_gp'] / medians[m]:.3f}"
              for m in methods if m != "skopt_gp" and "skopt_gp" in medians]
     print(table(header, rows))

@@ -269,3 +269,14 @@ def test_kill_9_with_every_slot_busy_then_resume_reuses_no_job_number(tmp_path):
     assert not running & set(numbers)
     assert min(numbers[len(before):]) > max(running)
     assert len({r["job_dir"] for r in after}) == 8
+
+
+def test_async_keeps_the_constraint_and_starts_warm(tmp_path):
+    sweep(tmp_path / "old", "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=4",
+          "hydra.sweeper.n_initial_points=4", *JOBLIB)
+    out, _ = sweep(tmp_path / "new", *SPACE, "hydra.sweeper.constraint='x < 0.5'", "hydra.sweeper.n_calls=6",
+                   "hydra.sweeper.n_initial_points=2", f"hydra.sweeper.warm_start=[{tmp_path / 'old' / 'trials.jsonl'}]",
+                   *JOBLIB)
+    assert "Warm start from" in out and "trial(s) told to the GP" in out
+    records = journal(tmp_path / "new")
+    assert len(records) == 6 and all(r["params"]["x"] < 0.5 for r in records)
