@@ -2,7 +2,11 @@
 
 ``trials.jsonl`` holds one JSON object per trial::
 
-    {"number", "params", "value", "status": "ok"|"failed", "error", "duration_s", "job_dir"}
+    {"number", "params", "value", "status": "ok"|"failed"|"pruned", "error", "duration_s",
+     "job_dir", "batch", "step"}
+
+(``value`` of a pruned trial is its best reported value before it was stopped; ``step`` is the
+last step its curve reached, for every trial that reported one.)
 
 Lines are appended, flushed and fsynced as soon as a trial (or a batch) returns, in the order
 they return, and are never rewritten, so a crash or a kill loses at most the trials running; a line torn by a kill is skipped
@@ -33,8 +37,8 @@ RESULTS_NAME = "optimization_results.yaml"
 TABLE_NAME = "trials.csv"
 # the search space the journal belongs to, with the objective's direction and metric
 SPACE_NAME = "search_space.json"
-_TABLE_COLUMNS = ("number", "batch", "status", "value", "duration_s", "job_dir", "error")
-OK, FAILED = "ok", "failed"
+_TABLE_COLUMNS = ("number", "batch", "status", "value", "step", "duration_s", "job_dir", "error")
+OK, FAILED, PRUNED = "ok", "failed", "pruned"
 
 
 @dataclass
@@ -49,10 +53,20 @@ class Trial:
     duration_s: Optional[float] = None
     job_dir: Optional[str] = None
     batch: Optional[int] = None
+    step: Optional[int] = None
 
     @property
     def ok(self) -> bool:
+        """Completed with a usable value."""
         return self.status == OK
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+    @property
+    def pruned(self) -> bool:
+        return self.status == PRUNED
 
     @property
     def error_line(self) -> str:
@@ -75,6 +89,7 @@ class Trial:
             duration_s=record.get("duration_s"),
             job_dir=record.get("job_dir"),
             batch=record.get("batch"),
+            step=record.get("step"),
         )
 
 
@@ -160,7 +175,8 @@ def results_summary(
         "recommended_job_dir": pick.job_dir if pick else None,
         "maximize": maximize,
         "n_trials": len(trials),
-        "n_failed": sum(1 for t in trials if not t.ok),
+        "n_failed": sum(1 for t in trials if t.failed),
+        "n_pruned": sum(1 for t in trials if t.pruned),
     }
 
 

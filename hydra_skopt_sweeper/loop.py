@@ -24,6 +24,7 @@ from .journal import (
     FAILED,
     JOURNAL_NAME,
     OK,
+    PRUNED,
     SPACE_NAME,
     Journal,
     Trial,
@@ -34,6 +35,7 @@ from .journal import (
 )
 from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
 from .plots import PlotRefresher
+from .pruning import Pruner, curve_path, read_curve, value_at
 from .proposer import (
     ACQ_FUNCS,
     ACQ_OPTIMIZERS,
@@ -92,6 +94,7 @@ class SweepSettings:
     scheduling: str = "async"
     devices: Optional[List[Any]] = None
     device_override: str = "trainer.devices=[{device}]"
+    pruner: Optional[Dict[str, Any]] = None
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> "SweepSettings":
@@ -130,6 +133,10 @@ class SweepSettings:
                     f"hydra.sweeper.{name}={value!r}: must be one of {', '.join(allowed)}{hint}"
                 )
         check_devices(self.devices, self.device_override, self.batch_size)
+        try:
+            Pruner.from_config(self.pruner)
+        except ValueError as error:
+            raise SweeperConfigError(str(error)) from None
         if not isinstance(self.warm_start, list) or not all(isinstance(p, str) for p in self.warm_start):
             raise SweeperConfigError(
                 f"hydra.sweeper.warm_start={self.warm_start!r}: must be a list of paths to trials.jsonl files"
@@ -274,8 +281,9 @@ class SweepLoop:
                     _refuse_other_space(previous.get("params", {}), description["params"], self.sweep_dir)
                     _refuse_other_objective(previous, description, self.sweep_dir)
                 self.trials = self.journal.read()
-                log.info("Resuming %s: %d trial(s) in the journal (%d failed), %d to go",
-                         self.journal.path, len(self.trials), sum(not t.ok for t in self.trials),
+                log.info("Resuming %s: %d trial(s) in the journal (%d failed, %d pruned), %d to go",
+                         self.journal.path, len(self.trials), sum(t.failed for t in self.trials),
+                         sum(t.pruned for t in self.trials),
                          max(0, self.settings.n_calls - len(self.trials)))
             else:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -300,7 +308,7 @@ class SweepLoop:
                 log.warning("Journal trial #%d does not fit the space (%s); not told to the GP",
                             trial.number, error)
                 continue
-            if trial.ok and trial.value is not None:
+            if _told_value(trial) is not None:
                 points.append(point)
                 losses.append(to_loss(trial.value, self.settings.maximize))
             else:
@@ -313,7 +321,7 @@ class SweepLoop:
             raise SweeperConfigError(f"hydra.sweeper.warm_start: {path} is not a file")
         points, losses, skipped = [], [], 0
         for trial in read_trials(path):
-            if not (trial.ok and trial.value is not None):
+            if _told_value(trial) is None:
                 skipped += 1
                 continue
             try:
@@ -448,7 +456,7 @@ class SweepLoop:
         while runner.running:
             launch, ret, error = runner.next_finished()
             trial = self._record_launch(launch, ret, error)
-            if trial.ok:
+            if not trial.failed:
                 self._conclude([launch], [trial])
                 self._log_returned(trial, "")
             else:
@@ -506,7 +514,13 @@ class SweepLoop:
     def _record_launch(self, launch: Launch, ret: Optional[JobReturn], error: Optional[str]) -> Trial:
         lost = (f"the launcher lost the job ({error})" if error is not None
                 else "the launcher returned no result for this job")
-        return self._record(launch.number, launch.params, ret, lost)
+        trial = self._record(launch.number, launch.params, ret, lost)
+        curve = read_curve(curve_path(self.sweep_dir, launch.number))
+        if curve:
+            trial.step = curve[-1][0]
+        if trial.pruned and trial.value is None and curve:  # the app returned nothing once pruned
+            trial.value = value_at(curve, curve[-1][0], self.settings.maximize)
+        return trial
 
     def _conclude(self, launches: Sequence[Launch], trials: List[Trial]) -> None:
         """Journal the returned trials, free their devices, tell the model, rewrite the results."""
@@ -515,11 +529,13 @@ class SweepLoop:
         for launch in launches:
             self.devices.give_back(launch.device)
         if self.proposer is not None:
-            ok = [(launch.point, t) for launch, t in zip(launches, trials) if t.ok]
-            self._tell([pt for pt, _ in ok], [to_loss(t.value, self.settings.maximize) for _, t in ok])
+            told = [(launch.point, t) for launch, t in zip(launches, trials) if _told_value(t) is not None]
+            self._tell([pt for pt, _ in told], [to_loss(t.value, self.settings.maximize) for _, t in told])
             for launch, trial in zip(launches, trials):
-                if not trial.ok:
+                if trial.failed:
                     self._on_failed_point(launch.point)
+                elif _told_value(trial) is None:  # pruned before any value: nothing to learn
+                    self.proposer.exclude([launch.point])
         self._write_results()
         # redrawn once per batch_size results: a drawing takes a core the trials may need
         if (self.proposer is not None and self.proposer.model_ready
@@ -527,7 +543,10 @@ class SweepLoop:
             self.plots.refresh(self.sweep_dir, version=len(self.trials))
 
     def _log_returned(self, trial: Trial, took: str, best: bool = True) -> None:
-        if trial.ok:
+        if trial.pruned:
+            log.info("  #%d pruned at step %s%s (best so far %s)", trial.number, trial.step, took,
+                     "none" if trial.value is None else f"{trial.value:.6g}")
+        elif trial.ok:
             message = f"  #{trial.number} -> {trial.value:.6g}{took}"
             if best:
                 message += f"; best so far: {_describe(best_trial(self.trials, self.settings.maximize))}"
@@ -560,6 +579,9 @@ class SweepLoop:
             if outcome is None:
                 return Trial(number, params, None, FAILED, lost)
             duration, job_dir = outcome.get("duration_s"), outcome.get("job_dir")
+            if "pruned_step" in outcome:
+                value = outcome.get("value")
+                return Trial(number, params, None if value is None else float(value), PRUNED, None, duration, job_dir)
             if "value" in outcome:
                 return Trial(number, params, float(outcome["value"]), OK, None, duration, job_dir)
             return Trial(number, params, None, FAILED, outcome.get("error"), duration, job_dir)
@@ -569,20 +591,22 @@ class SweepLoop:
             message = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else "the trial did not complete"
             outcome = read_outcome(self.outcomes_dir, number) or {}
             return Trial(number, params, None, FAILED, message, outcome.get("duration_s"), job_dir)
-        returned, duration = ret.return_value, None
+        returned, duration, pruned_step = ret.return_value, None, None
         if isinstance(returned, TimedReturn):
-            returned, duration = returned.value, returned.duration_s
+            returned, duration, pruned_step = returned.value, returned.duration_s, returned.pruned_step
         try:
-            value = read_value(returned, self.settings.monitor)
+            value: Optional[float] = read_value(returned, self.settings.monitor)
         except TrialValueError as error:
-            self._unusable.add(number)
-            return Trial(number, params, None, FAILED, str(error), duration, job_dir)
-        return Trial(number, params, value, OK, None, duration, job_dir)
+            if pruned_step is None:
+                self._unusable.add(number)
+                return Trial(number, params, None, FAILED, str(error), duration, job_dir)
+            value = None  # a pruned trial may return nothing: its curve says how far it got
+        return Trial(number, params, value, OK if pruned_step is None else PRUNED, None, duration, job_dir)
 
     # -- failures -------------------------------------------------------------------------------
 
     def _apply_failure_policy(self, batch: Sequence[Trial]) -> None:
-        failed = [t for t in batch if not t.ok]
+        failed = [t for t in batch if t.failed]  # a pruned trial is not a failure
         if not failed:
             return
         if self.settings.on_failure == "raise":
@@ -592,7 +616,7 @@ class SweepLoop:
                 + (f" (job dir {first.job_dir})" if first.job_dir else "")
                 + f". The {len(self.trials)} trial(s) so far are in {self.journal.path}."
             )
-        n_failed = sum(1 for t in self.trials if not t.ok)
+        n_failed = sum(1 for t in self.trials if t.failed)
         limit = self.settings.max_failures
         if limit is not None and n_failed >= limit:
             raise SweepStoppedError(
@@ -624,15 +648,17 @@ class SweepLoop:
 
     def _finish(self) -> None:
         best = best_trial(self.trials, self.settings.maximize)
-        n_failed = sum(1 for t in self.trials if not t.ok)
+        n_failed = sum(1 for t in self.trials if t.failed)
+        n_pruned = sum(1 for t in self.trials if t.pruned)
         self._write_results()
         if best is not None:
             self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if drawn already
             self.plots.wait(timeout=_PLOTS_WAIT_S)
         self.plots.close()
         if best is not None:
-            log.info("Sweep finished: %d trial(s), %d failed. Best #%d: %s = %.6g",
-                     len(self.trials), n_failed, best.number, format_params(best.params), best.value)
+            log.info("Sweep finished: %d trial(s), %d failed%s. Best #%d: %s = %.6g",
+                     len(self.trials), n_failed, f", {n_pruned} pruned" if n_pruned else "",
+                     best.number, format_params(best.params), best.value)
             if best.job_dir:
                 log.info("Best trial's job dir: %s", best.job_dir)
         log.info("Results: %s, every trial: %s", self.sweep_dir / "optimization_results.yaml",
@@ -643,11 +669,20 @@ class SweepLoop:
         # broken must not pass for a finished one (CI checks the exit status). With nothing to
         # search, as Hydra's basic sweeper: only a run that raised fails (an app may return None)
         broken = self.space.params or any(t.number not in self._unusable for t in self.trials)
-        if best is None and self.trials and broken:
+        if best is None and self.trials and broken and all(t.failed for t in self.trials):
             raise SweepStoppedError(
                 f"Every trial failed ({len(self.trials)}), so there is nothing to optimise: "
                 f"{_error_summary(self.trials)}. Every trial is in {self.journal.path}."
             )
+
+
+def _told_value(trial: Trial) -> Optional[float]:
+    """The value the GP learns from a trial: a completed trial's, or a pruned trial's best value
+    before it was stopped (an honest, pessimistic reading of where it was heading); None for a
+    failed trial, which the failure policy handles."""
+    if trial.ok or trial.pruned:
+        return trial.value
+    return None
 
 
 def _describe(best: Optional[Trial]) -> str:

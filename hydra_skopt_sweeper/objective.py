@@ -22,10 +22,12 @@ class TrialValueError(ValueError):
 
 @dataclass
 class TimedReturn:
-    """A task function's return value and the seconds the call took, measured in the job."""
+    """A task function's return value and the seconds the call took, measured in the job;
+    ``pruned_step``: the step at which ``pruning.report`` stopped the trial, if it did."""
 
     value: Any
     duration_s: float
+    pruned_step: Optional[int] = None
 
 
 class TimedTask:
@@ -59,18 +61,27 @@ class TimedTask:
         return state
 
     def __call__(self, cfg: Any) -> TimedReturn:
+        from . import pruning
+
+        pruning.start_trial()
         started = time.perf_counter()
         try:
             value = self.task_function(cfg)
+        except pruning.TrialPruned:
+            value = None  # the app let report()'s TrialPruned through: its best so far stands
         except BaseException as error:
             self._leave_outcome({"error": f"{type(error).__name__}: {error}",
                                  "duration_s": time.perf_counter() - started})
             raise
-        timed = TimedReturn(value, time.perf_counter() - started)
+        timed = TimedReturn(value, time.perf_counter() - started, pruning.pruned_step())
+        outcome: Dict[str, Any] = {}
+        if timed.pruned_step is not None:
+            outcome["pruned_step"] = timed.pruned_step
         try:
-            outcome: Dict[str, Any] = {"value": read_value(value, self.monitor)}
+            outcome["value"] = read_value(value, self.monitor)
         except TrialValueError as error:
-            outcome = {"error": str(error)}
+            if timed.pruned_step is None:
+                outcome["error"] = str(error)
         self._leave_outcome({**outcome, "duration_s": timed.duration_s})
         return timed
 

@@ -11,6 +11,23 @@ from hydra.core.config_store import ConfigStore
 
 
 @dataclass
+class PrunerConf:
+    """``hydra.sweeper.pruner``: the rule that stops poor trials early (trials that call
+    ``hydra_skopt_sweeper.report`` or use the Lightning ``PruningCallback``)."""
+
+    # successive_halving, median, or null (off: curves are still recorded)
+    rule: Optional[str] = "median"
+    # median: a trial is compared from this step on, with the other trials at the same step
+    warmup_steps: int = 5
+    # successive_halving: rungs at min_steps * reduction_factor**k; at each, a trial goes on
+    # only if it is in the best 1/reduction_factor of the trials that reached it
+    min_steps: int = 3
+    reduction_factor: int = 3
+    # both: a rung (or a step) decides nothing until this many trials have reached it
+    min_trials: int = 4
+
+
+@dataclass
 class SkoptSweeperConf:
     _target_: str = "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper"
     # the settings reach the sweeper as written: an Optuna sweeper's sampler (with its own
@@ -39,6 +56,8 @@ class SkoptSweeperConf:
     # holds one and receives device_override with it; null: no pool
     devices: Optional[List[Any]] = None
     device_override: str = "trainer.devices=[{device}]"
+    # early stopping of poor trials (see PrunerConf); null: never prune
+    pruner: Optional[PrunerConf] = field(default_factory=PrunerConf)
     # what the GP is told about a batch's points while it picks the rest: kb_ucb (its own
     # mean + 2 std there), or a constant liar cl_min, cl_mean, cl_max (past 70% of n_calls,
     # all but the first point of a batch are chosen near the best point so far)

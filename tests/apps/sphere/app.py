@@ -9,6 +9,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from hydra_skopt_sweeper import report
+
 
 def sphere(cfg: DictConfig) -> float:
     value = (cfg.x - 1.0) ** 2 + (cfg.y + 0.5) ** 2
@@ -38,6 +40,10 @@ def main(cfg: DictConfig):
         handle.write(str(os.getpid()))
     value = sphere(cfg)
     time.sleep(cfg.sleep + cfg.sleep_per_x * (cfg.x + 2))
+    for step in range(cfg.curve_steps):  # a learning curve falling to the value, for pruning
+        if cfg.curve_sleep:
+            time.sleep(cfg.curve_sleep)
+        report(step, value + 1.0 / (step + 1))
     with open(os.path.join(job_dir, "times.txt"), "w") as handle:  # when it ran, on which device
         handle.write(f"{started} {time.time()} {cfg.device}\n")
     if cfg.die_above is not None and value > cfg.die_above:

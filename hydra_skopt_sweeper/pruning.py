@@ -1,0 +1,293 @@
+"""Learning curves and early stopping: ``report(step, value)`` inside a trial, and the rules.
+
+Job side. A trial calls :func:`report` at each step (an epoch); the step and value are appended
+to the trial's curve, ``SWEEP_DIR/.curves/<job number>.jsonl`` (one file per trial, so
+concurrent jobs never write the same file; appended, flushed and fsynced; a torn last line is
+skipped when read). Then the sweep's rule (``hydra.sweeper.pruner`` in the job's own Hydra
+config) looks at every trial's curve in the sweep dir and :class:`TrialPruned` is raised when
+it says stop. The sweep dir is the store every launcher's jobs can reach (joblib, Ray and
+submitit alike). Outside a multirun of this sweeper, :func:`report` records nothing and never
+prunes.
+
+The rules are pure functions of the curves (:func:`should_prune`): asynchronous successive
+halving and the median rule. Values are compared in the sweep's direction; a curve's value at a
+step is the best it reported up to that step, as a trial's result is its best epoch.
+
+Sweeper side: :func:`check_pruner` validates the settings before any launch, and
+:func:`read_curves` gives the curves to the plots and the report. Nothing here imports torch,
+Lightning or skopt.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+log = logging.getLogger(__name__)
+
+CURVES_DIR = ".curves"
+RULES = ("successive_halving", "median")
+Curve = List[Tuple[int, float]]
+
+
+class TrialPruned(Exception):
+    """Raised by :func:`report` when the sweep's rule stops this trial; let it propagate (or
+    stop training and return): the trial is recorded as pruned, not failed."""
+
+
+@dataclass(frozen=True)
+class Pruner:
+    """A rule and its settings, as ``hydra.sweeper.pruner`` gives them."""
+
+    rule: str
+    min_steps: int = 1
+    reduction_factor: int = 3
+    warmup_steps: int = 0
+    min_trials: int = 1
+
+    @classmethod
+    def from_config(cls, config: Optional[Mapping[str, Any]]) -> Optional["Pruner"]:
+        """The pruner ``hydra.sweeper.pruner`` describes (None, or a null rule: off), checked;
+        raises ``ValueError`` naming the field, the value and what is allowed. Each rule reads
+        its own settings and ignores the other rule's."""
+        if config is None:
+            return None
+        if not isinstance(config, Mapping):
+            raise ValueError(f"hydra.sweeper.pruner={config!r}: must be a mapping with a rule "
+                             f"({', '.join(RULES)}), or null (off)")
+        rule = config.get("rule")
+        if rule is None:
+            return None
+        if rule not in RULES:
+            raise ValueError(f"hydra.sweeper.pruner.rule={rule!r}: must be one of {', '.join(RULES)}, "
+                             "or null (off)")
+        minimums = {"min_steps": 1, "reduction_factor": 2, "warmup_steps": 0, "min_trials": 1}
+        values: Dict[str, Any] = {}
+        for key, minimum in minimums.items():
+            value = config.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"hydra.sweeper.pruner.{key}={value!r}: must be an integer >= {minimum}")
+            values[key] = value
+        return cls(rule=rule, **values)
+
+    def rungs(self, up_to: int) -> List[int]:
+        """Successive halving's rung steps, ``min_steps * reduction_factor**k``, up to a step."""
+        steps, step = [], self.min_steps
+        while step <= up_to:
+            steps.append(step)
+            step *= self.reduction_factor
+        return steps
+
+
+# -- the rules (pure) ------------------------------------------------------------------------------
+
+
+def value_at(curve: Curve, step: int, maximize: bool) -> Optional[float]:
+    """The best value a curve reported up to ``step``; None if it never reached the step."""
+    if not curve or curve[-1][0] < step:
+        return None
+    values = [v for s, v in curve if s <= step]
+    if not values:
+        return None
+    return max(values) if maximize else min(values)
+
+
+def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximize: bool) -> bool:
+    """Whether ``trial``, whose curve ends at its latest report, stops now.
+
+    ``successive_halving``: when the trial's latest report is its first at or past a rung
+    (``min_steps * reduction_factor**k``), it goes on only if its value there is in the best
+    ``1/reduction_factor`` of the values every trial recorded at that rung (at least the best
+    one), once ``min_trials`` trials have reached it. ``median``: from ``warmup_steps`` on, it
+    stops when its value is worse than the median of the other trials' values at the same
+    step, once ``min_trials`` other trials have reached that step.
+    """
+    curve = curves.get(trial) or []
+    if not curve:
+        return False
+    step = curve[-1][0]
+    if pruner.rule == "median":
+        if step < pruner.warmup_steps:
+            return False
+        others = [v for n, c in curves.items() if n != trial for v in [value_at(c, step, maximize)] if v is not None]
+        if len(others) < pruner.min_trials:
+            return False
+        mine = value_at(curve, step, maximize)
+        median = _median(others)
+        return mine < median if maximize else mine > median
+    previous = curve[-2][0] if len(curve) > 1 else -1
+    crossed = [rung for rung in pruner.rungs(step) if rung > previous]
+    for rung in crossed:
+        at_rung = [v for c in curves.values() for v in [value_at(c, rung, maximize)] if v is not None]
+        if len(at_rung) < pruner.min_trials:
+            continue
+        mine = value_at(curve, rung, maximize)
+        ranked = sorted(at_rung, reverse=maximize)
+        keep = max(1, len(ranked) // pruner.reduction_factor)
+        threshold = ranked[keep - 1]
+        if (mine < threshold) if maximize else (mine > threshold):
+            return True
+    return False
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
+
+
+# -- the curves in the sweep dir -------------------------------------------------------------------
+
+
+def curve_path(sweep_dir: Path, number: int) -> Path:
+    return Path(sweep_dir) / CURVES_DIR / f"{number}.jsonl"
+
+
+def append_point(path: Path, step: int, value: float) -> None:
+    """Append one point to a curve file, flushed and fsynced, on a line of its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"step": step, "value": value}) + "\n"
+    with open(path, "a+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":  # a kill tore the last line: start on a fresh one
+                handle.write(b"\n")
+        handle.write(line.encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_curve(path: Path) -> Curve:
+    """A curve's whole points, in the order reported; torn or unreadable lines are skipped."""
+    points: Curve = []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return points
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            points.append((int(record["step"]), float(record["value"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return points
+
+
+def read_curves(sweep_dir: Path) -> Dict[int, Curve]:
+    """Every trial's curve in a sweep dir, by job number (those with no point left out)."""
+    folder = Path(sweep_dir) / CURVES_DIR
+    curves: Dict[int, Curve] = {}
+    if folder.is_dir():
+        for path in folder.glob("*.jsonl"):
+            if path.stem.isdigit():
+                curve = read_curve(path)
+                if curve:
+                    curves[int(path.stem)] = curve
+    return curves
+
+
+# -- report(), in the trial -------------------------------------------------------------------------
+
+
+@dataclass
+class _Trial:
+    sweep_dir: Path
+    number: int
+    pruner: Optional[Pruner]
+    maximize: bool
+
+
+# the trial running in this process and the step it was pruned at (a process runs one trial at
+# a time; joblib's workers run many in turn, so objective.TimedTask resets these per trial)
+_pruned_at: Optional[int] = None
+
+
+def start_trial() -> None:
+    """Forget any earlier trial's pruning (called by ``objective.TimedTask`` before each trial)."""
+    global _pruned_at
+    _pruned_at = None
+
+
+def pruned_step() -> Optional[int]:
+    """The step at which this process's trial was pruned, or None."""
+    return _pruned_at
+
+
+def report(step: int, value: float) -> None:
+    """Record ``value`` at ``step`` in this trial's curve; raise :class:`TrialPruned` when the
+    sweep's rule says this trial stops.
+
+    Call it once per step (an epoch) with steps that increase. Outside a multirun of this
+    sweeper it records nothing and never prunes.
+
+    Raises
+    ------
+    TrialPruned
+        The rule stopped the trial (it is recorded as pruned at ``step``).
+    ValueError
+        ``value`` is not a finite number, or ``step`` is not an integer above the last one.
+    """
+    global _pruned_at
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+        raise ValueError(f"report(step={step!r}): the step must be an integer >= 0")
+    step = int(step)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"report(step={step}, value={value!r}): the value must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"report(step={step}, value={number}): the value must be finite")
+    trial = _current_trial()
+    if trial is None:
+        return
+    path = curve_path(trial.sweep_dir, trial.number)
+    curve = read_curve(path)
+    if curve and step <= curve[-1][0]:
+        raise ValueError(f"report(step={step}): the steps must increase; trial #{trial.number} "
+                         f"already reported step {curve[-1][0]}")
+    append_point(path, step, number)
+    if trial.pruner is None:
+        return
+    curves = read_curves(trial.sweep_dir)
+    curves[trial.number] = curve + [(step, number)]
+    if should_prune(trial.pruner, curves, trial.number, trial.maximize):
+        _pruned_at = step
+        raise TrialPruned(f"trial #{trial.number} pruned at step {step} by the {trial.pruner.rule} rule")
+
+
+def _current_trial() -> Optional[_Trial]:
+    """This job's trial, when it runs in a multirun of this sweeper; else None."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hydra_cfg = HydraConfig.get()
+    sweeper = hydra_cfg.get("sweeper") or {}
+    if hydra_cfg.mode != RunMode.MULTIRUN or not str(sweeper.get("_target_", "")).endswith(".SkoptSweeper"):
+        return None
+    sweep_dir = Path(hydra_cfg.sweep.dir)
+    if not sweep_dir.is_absolute():  # relative to where the sweep was started, not the job's cwd
+        sweep_dir = Path(hydra_cfg.runtime.cwd) / sweep_dir
+    from omegaconf import OmegaConf
+
+    pruner_config = sweeper.get("pruner")
+    if OmegaConf.is_config(pruner_config):
+        pruner_config = OmegaConf.to_container(pruner_config, resolve=True)
+    return _Trial(sweep_dir, int(hydra_cfg.job.num), Pruner.from_config(pruner_config), _maximize(sweep_dir))
+
+
+def _maximize(sweep_dir: Path) -> bool:
+    """The sweep's direction as the sweeper resolved it (an Optuna-style direction included)."""
+    try:
+        return bool(json.loads((sweep_dir / "search_space.json").read_text()).get("maximize"))
+    except (OSError, ValueError):
+        return False

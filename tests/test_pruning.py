@@ -1,0 +1,226 @@
+"""Pruning: the rules on hand-made curves, report() and the curve files, and real sweeps whose
+trials report learning curves (tests/apps/sphere/app.py with ``curve_steps``) through the
+joblib and submitit_local launchers.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hydra.test_utils.test_utils import run_python_script
+
+from hydra_skopt_sweeper import TrialPruned, report
+from hydra_skopt_sweeper.pruning import Pruner, append_point, read_curve, read_curves, should_prune, value_at
+
+APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
+JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+SH = Pruner("successive_halving", min_steps=1, reduction_factor=2, min_trials=2)
+
+
+def flat(value, steps):
+    return [(s, value) for s in range(steps)]
+
+
+# -- the rules -----------------------------------------------------------------------------------
+
+def test_a_curve_is_worth_its_best_value_so_far_in_the_sweeps_direction():
+    curve = [(0, 3.0), (1, 1.0), (2, 2.0)]
+    assert value_at(curve, 2, maximize=False) == 1.0 and value_at(curve, 0, maximize=False) == 3.0
+    assert value_at(curve, 2, maximize=True) == 3.0
+    assert value_at(curve, 3, maximize=False) is None  # never got there
+
+
+def test_successive_halving_rungs_grow_by_the_reduction_factor():
+    assert Pruner("successive_halving", min_steps=2, reduction_factor=3).rungs(60) == [2, 6, 18, 54]
+
+
+def test_successive_halving_keeps_the_best_fraction_at_a_rung():
+    curves = {0: flat(1.0, 2), 1: flat(2.0, 2), 2: flat(3.0, 2), 3: flat(4.0, 2)}
+    # at rung 1 the best half of four (1.0, 2.0) goes on
+    assert [should_prune(SH, curves, n, maximize=False) for n in range(4)] == [False, False, True, True]
+    assert [should_prune(SH, curves, n, maximize=True) for n in range(4)] == [True, True, False, False]
+
+
+def test_successive_halving_decides_only_when_a_rung_is_reached_and_min_trials_are_there():
+    curves = {0: flat(1.0, 3), 1: flat(5.0, 3)}
+    assert should_prune(SH, curves, 1, False)  # its last report, step 2, is rung 2 (rungs 1, 2, 4)
+    curves = {0: flat(1.0, 4), 1: flat(5.0, 4)}
+    assert not should_prune(SH, curves, 1, False)  # step 3 is between rungs 2 and 4
+    alone = {1: flat(5.0, 2)}
+    assert not should_prune(SH, alone, 1, False)  # one trial at the rung, min_trials=2
+
+
+def test_successive_halving_keeps_at_least_one_and_ties_go_on():
+    curves = {0: flat(2.0, 2), 1: flat(2.0, 2), 2: flat(2.0, 2)}
+    assert not any(should_prune(SH, curves, n, False) for n in range(3))  # ties with the threshold
+    curves = {0: flat(1.0, 2), 1: flat(3.0, 2), 2: flat(2.0, 2)}
+    pruner = Pruner("successive_halving", min_steps=1, reduction_factor=4, min_trials=2)
+    assert [should_prune(pruner, curves, n, False) for n in range(3)] == [False, True, True]
+
+
+def test_median_rule_waits_for_warmup_and_min_trials_then_stops_the_worse_half():
+    median = Pruner("median", warmup_steps=2, min_trials=2)
+    curves = {0: flat(1.0, 3), 1: flat(3.0, 3), 2: flat(5.0, 3)}
+    assert [should_prune(median, curves, n, False) for n in range(3)] == [False, False, True]
+    assert [should_prune(median, curves, n, True) for n in range(3)] == [True, False, False]
+    early = {0: flat(1.0, 2), 1: flat(3.0, 2), 2: flat(5.0, 2)}
+    assert not should_prune(median, early, 2, False)  # step 1 < warmup_steps=2
+    few = {0: flat(1.0, 3), 2: flat(5.0, 3)}
+    assert not should_prune(median, few, 2, False)  # one other trial, min_trials=2
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"rule": "hyperband"}, "hydra.sweeper.pruner.rule='hyperband': must be one of successive_halving, median"),
+    ({"rule": "successive_halving", "reduction_factor": 1}, "hydra.sweeper.pruner.reduction_factor=1: must be an integer >= 2"),
+    ({"rule": "successive_halving", "min_steps": 0}, "hydra.sweeper.pruner.min_steps=0: must be an integer >= 1"),
+    ({"rule": "median", "min_trials": 0}, "hydra.sweeper.pruner.min_trials=0: must be an integer >= 1"),
+    ({"rule": "median", "warmup_steps": 1.5}, "hydra.sweeper.pruner.warmup_steps=1.5: must be an integer >= 0"),
+])
+def test_bad_pruner_settings_are_refused_naming_the_field(config, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        Pruner.from_config(config)
+
+
+def test_a_null_rule_is_off():
+    assert Pruner.from_config(None) is None and Pruner.from_config({"rule": None, "min_trials": 3}) is None
+
+
+# -- report() and the curve files ------------------------------------------------------------------
+
+def test_report_outside_a_sweep_records_nothing_and_never_prunes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for step in range(3):
+        report(step, 1.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("step, value, message", [
+    (0, float("nan"), "the value must be finite"),
+    (0, "high", "the value must be a number"),
+    (-1, 1.0, "the step must be an integer >= 0"),
+    (1.5, 1.0, "the step must be an integer >= 0"),
+])
+def test_report_refuses_a_bad_step_or_value(step, value, message):
+    with pytest.raises(ValueError, match=message):
+        report(step, value)
+
+
+def test_a_torn_last_line_is_skipped_and_the_next_point_starts_a_fresh_line(tmp_path):
+    path = tmp_path / ".curves" / "3.jsonl"
+    append_point(path, 0, 1.5)
+    with open(path, "a") as handle:
+        handle.write('{"step": 1, "val')  # a kill in the middle of a write
+    assert read_curve(path) == [(0, 1.5)]
+    append_point(path, 2, 0.5)
+    assert read_curve(path) == [(0, 1.5), (2, 0.5)]
+    assert read_curves(tmp_path) == {3: [(0, 1.5), (2, 0.5)]}
+
+
+def test_trial_pruned_is_an_exception_an_app_can_catch():
+    assert issubclass(TrialPruned, Exception)
+
+
+# -- real sweeps -----------------------------------------------------------------------------------
+
+def command(sweep_dir, *overrides):
+    return [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
+            "hydra.sweeper.random_state=0", *overrides]
+
+
+def journal(sweep_dir):
+    return [json.loads(line) for line in (Path(sweep_dir) / "trials.jsonl").read_text().splitlines()]
+
+
+# 8 steps per trial; successive halving at rungs 1, 2, 4 keeps the best half of 2 or more
+CURVES = ["x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=8", "hydra.sweeper.n_calls=8",
+          "hydra.sweeper.n_initial_points=4", "hydra.sweeper.pruner.rule=successive_halving",
+          "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.reduction_factor=2",
+          "hydra.sweeper.pruner.min_trials=2"]
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_poor_trials_are_pruned_and_recorded_with_their_curves(tmp_path, launcher):
+    if launcher == "joblib":
+        overrides = JOBLIB
+    else:
+        pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+        overrides = ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", "hydra.sweeper.batch_size=2"]
+    out, _ = run_python_script(command(tmp_path, *CURVES, "curve_sleep=0.05", *overrides))
+    records = sorted(journal(tmp_path), key=lambda r: r["number"])
+    assert len(records) == 8
+    pruned = [r for r in records if r["status"] == "pruned"]
+    done = [r for r in records if r["status"] == "ok"]
+    assert pruned and done
+    curves = read_curves(tmp_path)
+    for record in records:
+        curve = curves[record["number"]]
+        assert [s for s, _ in curve] == list(range(record["step"] + 1))
+        if record["status"] == "pruned":  # stopped early, with its best value so far
+            assert record["step"] < 7 and record["value"] == pytest.approx(min(v for _, v in curve))
+            assert record["error"] is None
+        else:
+            assert record["step"] == 7
+    summary = json.loads(json.dumps(__import__("yaml").safe_load((tmp_path / "optimization_results.yaml").read_text())))
+    assert summary["n_pruned"] == len(pruned) and summary["n_failed"] == 0
+    assert summary["best_trial"] in {r["number"] for r in done}
+    assert f"{len(pruned)} pruned" in out and " pruned at step " in out
+    header = (tmp_path / "trials.csv").read_text().splitlines()[0].split(",")
+    assert "status" in header and "step" in header
+
+
+def test_a_pruned_trial_is_no_failure_for_max_failures(tmp_path):
+    run_python_script(command(tmp_path, *CURVES, "hydra.sweeper.max_failures=1", *JOBLIB))
+    records = journal(tmp_path)
+    assert len(records) == 8 and any(r["status"] == "pruned" for r in records)
+
+
+def test_pruning_off_still_records_every_curve(tmp_path):
+    run_python_script(command(tmp_path, *CURVES, "hydra.sweeper.pruner.rule=null", *JOBLIB))
+    records = journal(tmp_path)
+    assert all(r["status"] == "ok" and r["step"] == 7 for r in records)
+    assert len(read_curves(tmp_path)) == 8
+
+
+def test_two_jobs_reporting_at_once_keep_their_own_curves(tmp_path):
+    # no pruning, no sleep: the two workers append to their curves as fast as they can
+    run_python_script(command(tmp_path, "x=interval(-2, 2)", "curve_steps=200", "hydra.sweeper.n_calls=4",
+                              "hydra.sweeper.n_initial_points=4", "hydra.sweeper.pruner=null", *JOBLIB))
+    curves = read_curves(tmp_path)
+    assert sorted(curves) == [0, 1, 2, 3]
+    for number, curve in curves.items():
+        assert [s for s, _ in curve] == list(range(200))
+    for path in (tmp_path / ".curves").iterdir():
+        assert all(json.loads(line) for line in path.read_text().splitlines())
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_kill_9_then_resume_keeps_every_curve_and_prunes_against_them(tmp_path):
+    overrides = [*CURVES, "curve_sleep=0.1", *JOBLIB]
+    process = subprocess.Popen([sys.executable, *command(tmp_path, *overrides)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_default_sigint)
+    path = tmp_path / "trials.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (path.is_file() and len(path.read_text().splitlines()) >= 3):
+            assert process.poll() is None, "the sweep ended before it could be killed"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    before = {n: list(c) for n, c in read_curves(tmp_path).items()}
+    n_before = len(journal(tmp_path))
+    assert 3 <= n_before < 8 and len(before) > n_before  # some curves belong to killed trials
+    run_python_script(command(tmp_path, *overrides))
+    after = read_curves(tmp_path)
+    for number, curve in before.items():  # nothing lost, nothing rewritten
+        assert after[number][:len(curve)] == curve
+    assert len(journal(tmp_path)) == 8
