@@ -35,7 +35,7 @@ from .journal import (
 )
 from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
 from .plots import PlotRefresher
-from .pruning import Pruner, curve_path, read_curve, value_at
+from .pruning import Pruner, curve_path, read_curve, read_curves, value_at
 from .proposer import (
     ACQ_FUNCS,
     ACQ_OPTIMIZERS,
@@ -664,7 +664,8 @@ class SweepLoop:
         log.info("Results: %s, every trial: %s", self.sweep_dir / "optimization_results.yaml",
                  self.journal.path)
         if self.plots.started:
-            log.info("Plots: %s, %s", self.sweep_dir / "convergence.png", self.sweep_dir / "objective.png")
+            names = ["convergence.png", "objective.png"] + (["curves.png"] if read_curves(self.sweep_dir) else [])
+            log.info("Plots: %s", ", ".join(str(self.sweep_dir / name) for name in names))
         # as Hydra's Optuna sweeper raises the first trial's error: a sweep whose every trial is
         # broken must not pass for a finished one (CI checks the exit status). With nothing to
         # search, as Hydra's basic sweeper: only a run that raised fails (an app may return None)

@@ -1,4 +1,5 @@
-"""Pictures of a sweep, drawn from its directory alone: ``convergence.png`` and ``objective.png``.
+"""Pictures of a sweep, drawn from its directory alone: ``convergence.png``, ``objective.png``
+and, when trials report learning curves, ``curves.png``.
 
 Everything here reads what the loop already writes (``trials.jsonl``, ``search_space.json``,
 and, for labels only, ``multirun.yaml``), so the same pictures come from a finished sweep, a
@@ -6,7 +7,10 @@ running one, or one that was killed:
 
 * ``convergence.png``: every trial's value (the user's value, not the sign-flipped loss the GP
   is told) against its trial number, the best value so far as a line, batch boundaries as light
-  vertical lines and failed trials as red crosses on the edge of the plot;
+  vertical lines, pruned trials as hollow grey dots (their value when stopped) and failed
+  trials as red crosses on the edge of the plot;
+* ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`.pruning`), pruned ones
+  dashed, the best trial's highlighted;
 * ``objective.png``: skopt's partial-dependence plot (``skopt.plots.plot_objective``) of a GP
   fitted on the successful trials, once there are enough of them for a GP
   (:func:`min_trials_for_objective`). Categorical parameters show their options; grid
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 
 CONVERGENCE_NAME = "convergence.png"
 OBJECTIVE_NAME = "objective.png"
+CURVES_NAME = "curves.png"
 MULTIRUN_NAME = "multirun.yaml"
 PLOTS_LOG_NAME = ".plots.log"
 # The drawing process's lines: it is ready for STOP_SIGNAL, a drawing ended, a drawing was stopped.
@@ -87,7 +92,11 @@ class SweepRecord:
 
     @property
     def n_failed(self) -> int:
-        return sum(1 for t in self.trials if not t.ok)
+        return sum(1 for t in self.trials if t.failed)
+
+    @property
+    def n_pruned(self) -> int:
+        return sum(1 for t in self.trials if t.pruned)
 
     def best(self) -> Optional[Trial]:
         return best_trial(self.trials, self.maximize)
@@ -181,15 +190,18 @@ def direction_word(maximize: bool) -> str:
 def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> Dict[str, Optional[Path]]:
     """Draw ``convergence.png`` and, with enough successful trials, ``objective.png``.
 
-    Returns ``{"convergence": path, "objective": path or None}``. Files are written atomically
+    Returns ``{"convergence": path, "objective": path or None, "curves": path or None}``
+    (``curves.png`` when some trial reported a learning curve). Files are written atomically
     (a temporary file, then ``os.replace``); warnings are silenced and no figure is left open.
     """
     record = sweep if isinstance(sweep, SweepRecord) else load_sweep(Path(sweep))
     out_dir = Path(out_dir) if out_dir is not None else record.sweep_dir
-    written: Dict[str, Optional[Path]] = {"convergence": None, "objective": None}
+    written: Dict[str, Optional[Path]] = {"convergence": None, "objective": None, "curves": None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE_NAME)
+        _stop_point()
+        written["curves"] = draw_curves(record, out_dir / CURVES_NAME)
         _stop_point()
         if record.space is not None and record.space.params:
             written["objective"] = draw_objective(record, out_dir / OBJECTIVE_NAME)
@@ -252,7 +264,11 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
         if min(values) > 0 and max(values) / min(values) > 1e3:
             ax.set_yscale("log")
 
-    failed = [t for t in trials if not _usable(t)]
+    pruned = [t for t in trials if t.pruned and t.value is not None and math.isfinite(t.value)]
+    if pruned:
+        ax.scatter([t.number for t in pruned], [t.value for t in pruned], s=22, facecolors="none",
+                   edgecolors="0.55", zorder=3, label=f"pruned ({len(pruned)}): value when stopped")
+    failed = [t for t in trials if t.failed or (t.ok and not _usable(t))]
     if failed:
         # failures have no value: a cross on the "bad" edge of the plot
         edge = 0.04 if maximize else 0.96
@@ -279,7 +295,8 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     if trials:
         ax.set_xlim(trials[0].number - 0.7, trials[-1].number + 0.7)
     best_trial_ = record.best()
-    counts = f"{len(trials)} trials, {len(failed)} failed" + (f", {batches} batches" if batches else "")
+    counts = (f"{len(trials)} trials, {len(failed)} failed" + (f", {len(pruned)} pruned" if pruned else "")
+              + (f", {batches} batches" if batches else ""))
     if best_trial_ is None:
         ax.set_title(f"Convergence: no successful trial yet ({counts})")
     else:
@@ -287,6 +304,54 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     ax.grid(True, axis="y", color="0.93")
     if trials:
         ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
+    """Every trial's learning curve against its step: completed trials solid, pruned ones
+    dashed, the best trial's thick; None when no trial reported a curve."""
+    from matplotlib.ticker import MaxNLocator
+
+    from .pruning import read_curves
+
+    curves = read_curves(record.sweep_dir)
+    if not curves:
+        return None
+    by_number = {t.number: t for t in record.trials}
+    best = record.best()
+    fig = _figure((8.0, 4.8))
+    ax = fig.add_subplot()
+    for number, curve in sorted(curves.items()):
+        trial = by_number.get(number)
+        if best is not None and number == best.number:
+            continue  # drawn last, on top
+        steps, values = [s for s, _ in curve], [v for _, v in curve]
+        pruned = trial is not None and trial.pruned
+        ax.plot(steps, values, color="0.6" if pruned else "C0", lw=0.9, alpha=0.8,
+                linestyle="--" if pruned else "-")
+    if best is not None and best.number in curves:
+        curve = curves[best.number]
+        ax.plot([s for s, _ in curve], [v for _, v in curve], color="C1", lw=2.5, zorder=5,
+                label=f"best: trial #{best.number}")
+    ax.plot([], [], color="C0", lw=0.9, label="completed")
+    if record.n_pruned:
+        ax.plot([], [], color="0.6", lw=0.9, linestyle="--", label=f"pruned ({record.n_pruned})")
+    values = sorted(v for curve in curves.values() for _, v in curve)
+    if values[0] > 0 and values[-1] / values[0] > 1e3:
+        ax.set_yscale("log")
+    else:  # a few diverging trials must not flatten every other curve: clip at the 90th percentile
+        low, high = (values[0], values[int(0.9 * (len(values) - 1))]) if not record.maximize else \
+            (values[int(0.1 * (len(values) - 1))], values[-1])
+        if high > low:
+            margin = 0.08 * (high - low)
+            ax.set_ylim(low - margin, high + margin)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("step (reported by the trial)")
+    ax.set_ylabel(f"{record.objective_name} ({direction_word(record.maximize)})")
+    ax.set_title(f"Learning curves: {len(curves)} trials, {record.n_pruned} pruned")
+    ax.grid(True, axis="y", color="0.93")
+    ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return _save(fig, path)
 

@@ -31,7 +31,7 @@ def test_append_and_read_back(tmp_path):
     lines = (tmp_path / "trials.jsonl").read_text().splitlines()
     assert len(lines) == 3
     assert set(json.loads(lines[1])) == {"number", "params", "value", "status", "error",
-                                         "duration_s", "job_dir", "batch"}
+                                         "duration_s", "job_dir", "batch", "step"}
 
 
 def test_appending_never_rewrites_earlier_lines(tmp_path):

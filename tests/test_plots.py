@@ -108,7 +108,8 @@ def test_draws_both_pictures(tmp_path, kind, n_ok):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Hydra's tests run sweeps with -Werror
         written = draw_plots(tmp_path)
-    assert written == {"convergence": tmp_path / CONVERGENCE_NAME, "objective": tmp_path / OBJECTIVE_NAME}
+    assert written == {"convergence": tmp_path / CONVERGENCE_NAME, "objective": tmp_path / OBJECTIVE_NAME,
+                       "curves": None}  # no trial reported a curve
     assert_png(tmp_path / CONVERGENCE_NAME)
     image = assert_png(tmp_path / OBJECTIVE_NAME)
     if kind == "ten":  # a 10 x 10 grid of panels needs room to be readable

@@ -224,3 +224,11 @@ def test_kill_9_then_resume_keeps_every_curve_and_prunes_against_them(tmp_path):
     for number, curve in before.items():  # nothing lost, nothing rewritten
         assert after[number][:len(curve)] == curve
     assert len(journal(tmp_path)) == 8
+
+
+def test_report_is_the_function_even_after_every_module_is_imported():
+    import hydra_skopt_sweeper.loop  # noqa: F401
+    import hydra_skopt_sweeper.sweep_report  # noqa: F401  (skopt-report)
+    from hydra_skopt_sweeper import report as imported
+
+    assert imported is report and callable(imported)

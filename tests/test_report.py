@@ -1,4 +1,4 @@
-"""report.py: the top-trials table, killed sweeps, errors, plots, and the console script."""
+"""sweep_report.py (skopt-report): the top-trials table, killed sweeps, errors, plots, and the console script."""
 import json
 import math
 import shutil
@@ -13,7 +13,7 @@ import pytest
 import yaml
 from hydra.test_utils.test_utils import run_python_script
 
-from hydra_skopt_sweeper import report
+from hydra_skopt_sweeper import sweep_report as report
 from hydra_skopt_sweeper.plots import CONVERGENCE_NAME, OBJECTIVE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +164,7 @@ def test_running_sweep_says_how_far_it_is(sweep_dir, tmp_path, capsys):
 
 
 def _run_module(*args):
-    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.report", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.sweep_report", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 

@@ -13,7 +13,7 @@ from hydra.core.config_store import ConfigStore
 @dataclass
 class PrunerConf:
     """``hydra.sweeper.pruner``: the rule that stops poor trials early (trials that call
-    ``hydra_skopt_sweeper.report`` or use the Lightning ``PruningCallback``)."""
+    ``hydra_skopt_sweeper.report(step, value)`` or use the Lightning ``PruningCallback``)."""
 
     # successive_halving, median, or null (off: curves are still recorded)
     rule: Optional[str] = "median"

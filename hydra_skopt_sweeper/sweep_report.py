@@ -1,6 +1,6 @@
 """``skopt-report SWEEP_DIR``: the best trials of a sweep as a table, and its plots redrawn.
 
-Runnable as ``python -m hydra_skopt_sweeper.report SWEEP_DIR [--top N] [--plots-only]
+Runnable as ``python -m hydra_skopt_sweeper.sweep_report SWEEP_DIR [--top N] [--plots-only]
 [--no-plots]`` or as the console script ``skopt-report``. It reads only the sweep dir, so it
 works on a finished sweep, on one still running, and on one that was killed (a torn last
 journal line is skipped; no ``optimization_results.yaml`` is needed).
@@ -41,6 +41,8 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
     lines = [f"Sweep {record.sweep_dir} ({record.objective_name}, {direction_word(record.maximize)})"]
     batches = len({t.batch for t in trials if t.batch is not None})
     progress = f"{len(trials)} trial(s), {record.n_failed} failed"
+    if record.n_pruned:
+        progress += f", {record.n_pruned} pruned"
     if batches:
         progress += f", {batches} batch(es)"
     if record.n_calls is not None:
@@ -71,13 +73,31 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
                     for rank, t in enumerate(ranked, start=1)]
             lines.extend(_table(header, rows, right_aligned={0, 1, 2}))
 
-    failed = [t for t in trials if not t.ok]
+    lines.extend(_pruned_lines(record))
+    failed = [t for t in trials if t.failed]
     if failed:
         lines.append("")
         lines.append(f"Failed trial(s) ({len(failed)}; the last {min(5, len(failed))}):")
         for t in failed[-5:]:
             lines.append(f"  #{t.number}: {t.error_line[:160]}")
     return "\n".join(lines)
+
+
+def _pruned_lines(record: SweepRecord) -> List[str]:
+    """The pruned trials, the step each stopped at, and the steps that saved against the
+    longest completed trial."""
+    pruned = [t for t in record.trials if t.pruned]
+    if not pruned:
+        return []
+    full = max((t.step for t in record.trials if t.ok and t.step is not None), default=None)
+    stopped = ", ".join(f"#{t.number} at step {t.step}" for t in pruned[:12]) + (", ..." if len(pruned) > 12 else "")
+    lines = ["", f"Pruned trial(s) ({len(pruned)}): {stopped}"]
+    if full is not None:
+        saved = sum(max(0, full - t.step) for t in pruned if t.step is not None)
+        ran = sum(t.step + 1 for t in record.trials if t.step is not None)
+        lines.append(f"  about {saved} step(s) saved against the longest completed trial's {full + 1}; "
+                     f"{ran} step(s) run in all")
+    return lines
 
 
 def _recommendation_lines(record: SweepRecord, best: Trial) -> List[str]:
@@ -137,6 +157,8 @@ def _plots_message(record: SweepRecord, written: dict) -> List[str]:
         need = min_trials_for_objective(len(record.space.params))
         lines.append(f"No {OBJECTIVE_NAME} yet: the GP needs {need} successful trials, "
                      f"there are {len(record.finished)}")
+    if written.get("curves"):
+        lines.append(f"Wrote {written['curves']}")
     return lines
 
 
