@@ -100,3 +100,29 @@ def test_tune_mlp_acc_maximises_val_acc(tmp_path):
     proc = _sweep("tune_mlp_acc", sweep_dir)
     best = _check_sweep(sweep_dir, proc, "val_acc", maximize=True)
     assert 0.0 < best <= 1.0, best
+
+
+def test_the_pruning_callback_stops_poor_trials_gracefully(tmp_path):
+    sweep_dir = tmp_path / "pruned"
+    cmd = [sys.executable, str(TRAIN), "-m", "experiment=tune_mlp", f"hydra.sweep.dir={sweep_dir}",
+           "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=4", "hydra.launcher.n_jobs=2",
+           "trainer.max_epochs=4", "callbacks.early_stopping=null", "hydra.sweeper.pruner.rule=median",
+           "hydra.sweeper.pruner.warmup_steps=1", "hydra.sweeper.pruner.min_trials=1"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines()]
+    pruned = [r for r in records if r["status"] == "pruned"]
+    assert len(records) == 6 and pruned, records
+    curves = {int(p.stem): p.read_text().splitlines() for p in (sweep_dir / ".curves").glob("*.jsonl")}
+    for record in records:
+        steps = [json.loads(line)["step"] for line in curves[record["number"]]]
+        # one point per epoch from epoch 0: the sanity check reported nothing
+        assert steps == list(range(record["step"] + 1))
+        if record["status"] == "ok":
+            assert record["step"] == 3
+    assert any(r["step"] < 3 for r in pruned)  # (the rule may also stop a trial at its last epoch)
+    for record in pruned:
+        job = Path(record["job_dir"])
+        # the trainer stopped after the epoch: the checkpoint was written, the value is its best
+        assert record["value"] == pytest.approx(_checkpoint_best(job), rel=1e-6)
+        assert f"trial #{record['number']} pruned at step {record['step']} by the median rule" in proc.stdout + proc.stderr

@@ -232,3 +232,25 @@ def test_report_is_the_function_even_after_every_module_is_imported():
     from hydra_skopt_sweeper import report as imported
 
     assert imported is report and callable(imported)
+
+
+def test_the_lightning_callback_derives_from_every_lightning_package_the_app_imported(monkeypatch):
+    import types
+
+    from hydra_skopt_sweeper import lightning as callback_module
+
+    fakes = {}
+    for name in ("pytorch_lightning", "lightning.pytorch"):
+        module = types.ModuleType(name)
+        module.Callback = type("Callback", (), {})
+        fakes[name] = module
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(callback_module, "_classes", {})
+    callback = callback_module.PruningCallback("val_loss", "min")
+    assert all(isinstance(callback, fake.Callback) for fake in fakes.values())  # either Trainer accepts it
+    monkeypatch.delitem(sys.modules, "lightning.pytorch")
+    only = callback_module.PruningCallback("val_loss", "min")
+    assert isinstance(only, fakes["pytorch_lightning"].Callback)
+    assert not isinstance(only, fakes["lightning.pytorch"].Callback)  # lightning was never imported
+    with pytest.raises(ValueError, match="mode='up'"):
+        callback_module.PruningCallback("val_loss", "up")
