@@ -24,6 +24,13 @@ in a local basin (regret >= 0.1, Hartmann6's nearest local minimum is 0.12 above
 wall time (async: the makespan; batch: the sum of each batch's longest trial), and async /
 batch q of the medians, each floored at 1e-4 as in sample_efficiency.py (target: <= 1.5, printed,
 never asserted). Runs are cached in results/runs_async/ (``--fresh`` ignores the cache).
+
+``--diagnose-local`` adds a fourth mode, ``async+local``, a DIAGNOSTIC and not what the sweeper
+does: the same async loop with the proposer's late phase applied to ``ask(1)`` while other
+points are pending (from 70% of the budget on, every refill asked with pending points is
+looked for near the best point, as every point but the first of a late batch is). The sweeper's
+``_n_local`` gives ``n_points - 1`` = 0 local points to an ``ask(1)``, so its async refills
+never get the late phase; the patch (on the class, in this process only) shows what that costs.
 Writes results/async_efficiency.md.
 """
 from __future__ import annotations
@@ -63,12 +70,27 @@ def proposer_for(spec: Problem, seed: int) -> Any:
                          batch_strategy=s.batch_strategy, random_state=seed, n_calls=spec.budget)
 
 
+def _local_refills(proposer: Any) -> None:
+    """--diagnose-local: ``ask(1)`` with pending points gets the late phase (this process only)."""
+    original = type(proposer)._n_local
+
+    def n_local(self: Any, n_points: int) -> int:
+        if n_points == 1 and self._pending and self.n_calls is not None:
+            late = self.n_told + len(self._pending) + n_points > self.policy.local_from * self.n_calls
+            return 1 if late else 0
+        return original(self, n_points)
+
+    proposer._n_local = n_local.__get__(proposer)
+
+
 def durations_for(budget: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(*DURATION, size=budget)
 
 
-def run_async(spec: Problem, q: int, seed: int) -> Tuple[List[float], float]:
+def run_async(spec: Problem, q: int, seed: int, local: bool = False) -> Tuple[List[float], float]:
     proposer, durations = proposer_for(spec, seed), durations_for(spec.budget, seed)
+    if local:
+        _local_refills(proposer)
     running: List[Tuple[float, int, Any]] = []  # (end time, launch index, point)
     values: List[float] = []
     now, launched = 0.0, 0
@@ -106,7 +128,8 @@ def run_one(task: Tuple[str, str, int, int, bool]) -> Dict[str, Any]:
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        values, wall = run_async(spec, q, seed) if mode == "async" else run_batch(spec, q, seed)
+        values, wall = (run_async(spec, q, seed, local=mode == "async+local") if mode.startswith("async")
+                        else run_batch(spec, q, seed))
     record = {"problem": problem, "mode": mode, "q": q, "seed": seed, "values": [float(v) for v in values],
               "regret": max(min(values) - spec.optimum, 0.0), "simulated_wall": wall,
               "seconds": time.perf_counter() - started, "commit": sweeper_commit()}
@@ -127,12 +150,14 @@ def main() -> None:
     parser.add_argument("--q", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (processes)")
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--diagnose-local", action="store_true",
+                        help="add async+local: the late phase on async refills (a diagnostic, not the sweeper)")
     args = parser.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if set(seeds) & set(TUNING_SEEDS):
         raise SystemExit(f"seeds {seeds.start}-{seeds.stop - 1} overlap the tuning seeds 0-59: use --first-seed 60 or more")
     problems = args.problems.split(",")
-    modes = [("async", args.q), ("batch", args.q), ("batch", 1)]
+    modes = [("async", args.q), ("batch", args.q), ("batch", 1)] + ([("async+local", args.q)] if args.diagnose_local else [])
     tasks = [(p, m, q, s, args.fresh) for p in problems for m, q in modes for s in seeds]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -140,7 +165,7 @@ def main() -> None:
     print(f"{len(records)} runs in {time.perf_counter() - started:.0f} s", flush=True)
 
     def label(mode: str, q: int) -> str:
-        return f"{mode} {q}" if mode == "batch" else f"async (q={q})"
+        return f"{mode} {q}" if mode == "batch" else f"{mode} (q={q})"
 
     grouped: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
     for r in records:
@@ -162,6 +187,9 @@ def main() -> None:
         one = max(medians[(problem, label("batch", 1))], RATIO_FLOOR)
         lines.append(f"{problem}: async / batch {args.q} median regret = {a / b:.3g} (floored at {RATIO_FLOOR:g}; "
                      f"target <= 1.5: {verdict(a <= 1.5 * b)}); async / batch 1 = {a / one:.3g}")
+        if args.diagnose_local:
+            d = max(medians[(problem, label("async+local", args.q))], RATIO_FLOOR)
+            lines.append(f"{problem} (diagnostic, not the sweeper): async+local / batch {args.q} = {d / b:.3g}")
     header = ["problem (trials)", "mode", "median regret", "q25", "q75", "runs with regret >= 0.1",
               "simulated wall, median (s)", "seconds a run (mean)"]
     text = table(header, rows)

@@ -32,7 +32,10 @@ For each W (2 and 4) and seed, in the same run:
 
 Busy fraction = the sum of the trials' durations / (W x (first trial start to last trial end)),
 every trial timed by the app itself (``time.time()`` at the task function's entry and after its
-sleep, appended to ``$BENCH_TRACE``), so every method is measured the same way; this sweeper's
+sleep, appended to ``$BENCH_TRACE``), so every method is measured the same way. The idle
+worker-seconds (W x span - the sum of durations) are split three ways: the start stagger (the
+W earliest starts' distances from the first), the drain at the end (the W latest ends' distances
+from the last: the last trials cannot be balanced) and the rest, between trials; this sweeper's
 own ``duration_s`` in trials.jsonl is shown beside it as a check. Targets (printed, never
 asserted): async >= 0.93 with 2 workers and >= 0.9 with 4; async >= 1.15x batch.
 Writes results/busy.md.
@@ -116,10 +119,16 @@ def run(method: str, workers: int, trials: int, seed: int, args: argparse.Namesp
     starts, ends = [t["start"] for t in lines], [t["end"] for t in lines]
     busy_s = sum(e - s for s, e in zip(starts, ends))
     span = max(ends) - min(starts)
+    # where the idle worker-seconds are: before every worker has its first trial (the W earliest
+    # starts), after the first worker runs out of trials (the W latest ends), and in between
+    first, last = sorted(starts)[:workers], sorted(ends)[-workers:]
+    head = sum(t - min(starts) for t in first)
+    tail = sum(max(ends) - t for t in last)
     # the launch order: by start time (the trace is written as trials end)
     ordered = sorted(lines, key=lambda t: t["start"])
     return {"method": method, "workers": workers, "seed": seed, "busy_s": busy_s, "span": span,
-            "busy": busy_s / (workers * span), "command_wall": command_wall, "journal_s": journal_s,
+            "busy": busy_s / (workers * span), "head": head, "tail": tail,
+            "between": workers * span - busy_s - head - tail, "command_wall": command_wall, "journal_s": journal_s,
             "fractions": [duration_fraction(t["params"]) for t in ordered],
             "durations": [t["end"] - t["start"] for t in ordered], "best": min(t["value"] for t in lines)}
 
@@ -159,12 +168,14 @@ def main() -> None:
                       f"command {r['command_wall']:.1f} s", flush=True)
 
     header = ["workers", "seed", "method", "trials", "sum of durations (s)", "mean duration (s)",
-              "first start to last end (s)", "busy fraction", "command wall (s)",
+              "first start to last end (s)", "busy fraction", "idle: start stagger (worker-s)",
+              "idle: drain at the end (worker-s)", "idle: between (worker-s)", "command wall (s)",
               "sum of duration_s, trials.jsonl (s)", "best value"]
     rows = []
     for r in records:
         rows.append([r["workers"], r["seed"], r["method"], len(r["durations"]), r["busy_s"],
-                     r["busy_s"] / len(r["durations"]), r["span"], r["busy"], r["command_wall"],
+                     r["busy_s"] / len(r["durations"]), r["span"], r["busy"], r["head"], r["tail"],
+                     r["between"], r["command_wall"],
                      "" if r["journal_s"] is None else r["journal_s"], r["best"]])
     runs_table = table(header, rows)
     print(runs_table)
