@@ -291,6 +291,11 @@ def test_same_seed_and_results_give_the_same_proposals(tmp_path):
      "hydra.sweeper.device_override='trainer.gpus': must be an override with {device}"),
     (["hydra.sweeper.devices=[0,1]", "hydra.sweeper.batch_size=3"],
      "hydra.sweeper.batch_size=3: must be <= the 2 device(s) in hydra.sweeper.devices=[0, 1]"),
+    (["hydra.sweeper.pruner.rule=hyperband"],
+     "hydra.sweeper.pruner.rule='hyperband': must be one of successive_halving, median, or null (off)"),
+    (["hydra.sweeper.pruner.reduction_factor=1"], "hydra.sweeper.pruner.reduction_factor=1: must be an integer >= 2"),
+    (["hydra.sweeper.pruner.min_steps=0"], "hydra.sweeper.pruner.min_steps=0: must be an integer >= 1"),
+    (["hydra.sweeper.pruner.min_trials=0"], "hydra.sweeper.pruner.min_trials=0: must be an integer >= 1"),
 ])
 def test_bad_input_is_refused_before_any_trial_in_one_line(tmp_path, overrides, message):
     out, err = failing_sweep(tmp_path, "y=interval(-2, 2)", *overrides)
