@@ -56,6 +56,8 @@ from .scheduler import (
     launcher_error,
     next_job_number,
     reserve,
+    unrecorded,
+    wait_for_outcomes,
 )
 from .search_space import SearchSpace
 
@@ -67,6 +69,8 @@ OUTCOMES_DIR = ".outcomes"
 _OBJECTIVE_FIELDS = ("maximize", "monitor")
 # How long the end of a sweep waits for its last plots to be drawn.
 _PLOTS_WAIT_S = 120.0
+# How long a batch whose launcher raised waits for its other jobs' outcomes.
+_LOST_BATCH_WAIT_S = 15.0
 # Random points drawn to check, before any launch, that the constraint can be met.
 _SATISFIABILITY_SAMPLES = 20000
 
@@ -285,6 +289,12 @@ class SweepLoop:
                          self.journal.path, len(self.trials), sum(t.failed for t in self.trials),
                          sum(t.pruned for t in self.trials),
                          max(0, self.settings.n_calls - len(self.trials)))
+                running = unrecorded(self.outcomes_dir, [t.number for t in self.trials])
+                if running:
+                    log.warning("Job(s) %s were launched by the earlier run and never recorded: they "
+                                "were running when it stopped (on a cluster they may still run); "
+                                "their numbers and job dirs are not reused",
+                                ", ".join(f"#{n}" for n in running))
             else:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
                 aside = self.journal.path.with_name(f"trials.{stamp}.jsonl")
@@ -498,6 +508,10 @@ class SweepLoop:
             error = launcher_error(caught)
             log.error("The launcher lost batch %d (%s); keeping the trials that finished",
                       batch_number, error)
+            # Ray and SLURM raise at the first lost job while its batch-mates may still finish;
+            # a broken loky executor (joblib) has killed every worker: nothing to wait for
+            if not error.startswith("TerminatedWorkerError"):
+                wait_for_outcomes(self.outcomes_dir, [l.number for l in launches], _LOST_BATCH_WAIT_S)
             returns = []
         elapsed = time.perf_counter() - started
         padded = list(returns) + [None] * (len(launches) - len(returns))

@@ -69,6 +69,26 @@ def next_job_number(outcomes_dir: Path, journaled: Sequence[int]) -> int:
     return max(numbers, default=-1) + 1
 
 
+def unrecorded(outcomes_dir: Path, journaled: Sequence[int]) -> List[int]:
+    """Job numbers reserved by an earlier run that are not in the journal: trials that were
+    running when it stopped (on a cluster they may still be running)."""
+    if not outcomes_dir.is_dir():
+        return []
+    reserved = {int(p.name.split(".", 1)[0]) for p in outcomes_dir.glob(f"*{_RESERVED_SUFFIX}")
+                if p.name.split(".", 1)[0].isdigit()}
+    return sorted(reserved - set(journaled))
+
+
+def wait_for_outcomes(outcomes_dir: Path, numbers: Sequence[int], timeout: float) -> None:
+    """Wait, at most ``timeout`` seconds, until each job has left its outcome: when a launcher
+    raises for one job of a batch, the others may still be finishing (Ray, SLURM)."""
+    deadline = time.monotonic() + timeout
+    waiting = [n for n in numbers if not (outcomes_dir / f"{n}.json").exists()]
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.2)
+        waiting = [n for n in waiting if not (outcomes_dir / f"{n}.json").exists()]
+
+
 # -- devices -----------------------------------------------------------------------------------
 
 

@@ -91,8 +91,8 @@ class SkoptSweeper(Sweeper):
         )
         choice = OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher")
         log.info("Trials run through hydra/launcher=%s (%s)", choice, type(self.launcher).__name__)
+        _start_engine(self.launcher)
         if loop.scheduling == "async":
-            _start_engine(self.launcher)
             # the launcher logs three lines per launch() call, numbering each job #0; the
             # loop's own line per launched trial says what it launched
             logging.getLogger(type(self.launcher).__module__.rsplit(".", 1)[0]).setLevel(logging.WARNING)
@@ -105,14 +105,24 @@ class SkoptSweeper(Sweeper):
 
 
 def _start_engine(launcher: Launcher) -> None:
-    """Start what a launcher would start on its first launch, here in the main thread, before
-    launches run in threads: a local Ray's processes die with the thread that started them."""
-    if type(launcher).__name__ == "RayLauncher" and hasattr(launcher, "ray_cfg"):
-        from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
+    """Start what a launcher would start on its first launch, here in the main thread before
+    any launch: a local Ray's processes die with the thread that started them, and a Ray
+    cluster refuses the object store size the Ray launcher always passes."""
+    if type(launcher).__name__ != "RayLauncher" or not hasattr(launcher, "ray_cfg"):
+        return
+    from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
+    from omegaconf import open_dict
 
-        # the launcher's own default (ray_launcher._core.launch), which the first launch would set
-        launcher.ray_cfg.init.setdefault("object_store_memory", 78643200)
-        start_ray(launcher.ray_cfg.init)
+    init = launcher.ray_cfg.init
+    with open_dict(init):
+        if init.get("address"):
+            log.info("Connecting to the Ray cluster at %s, leaving its object store size to the "
+                     "cluster (a running cluster refuses the launcher's object_store_memory)", init.address)
+            init.object_store_memory = None
+        else:
+            # the launcher's own default (hydra_ray_launcher._core.launch) for a local Ray
+            init.setdefault("object_store_memory", 78643200)
+    start_ray(init)
 
 
 def launcher_parallelism(config: DictConfig) -> int:

@@ -2,6 +2,7 @@
 import math
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +39,12 @@ def main(cfg: DictConfig):
                      f"momentum={cfg.momentum!r}\n")
     with open(os.path.join(job_dir, "pid.txt"), "w") as handle:
         handle.write(str(os.getpid()))
+    if "ray" in sys.modules:  # a Ray task: which node of the cluster ran it
+        import ray
+
+        if ray.is_initialized():
+            with open(os.path.join(job_dir, "node.txt"), "w") as handle:
+                handle.write(ray.get_runtime_context().get_node_id())
     value = sphere(cfg)
     time.sleep(cfg.sleep + cfg.sleep_per_x * (cfg.x + 2))
     for step in range(cfg.curve_steps):  # a learning curve falling to the value, for pruning
