@@ -285,7 +285,9 @@ class BatchProposer:
         candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
         n_local = self._n_local(n_points)
         points: List[Point] = []
-        batch_rows: List[np.ndarray] = []
+        # the points still pending (async refills) count as earlier points of this batch: a
+        # confident model's lie there barely moves it, and a point a hair away would teach nothing
+        batch_rows: List[np.ndarray] = list(self._pending.values())
         for index in range(n_points):
             if len(candidates) == 0:
                 candidates = self._fresh_random(n_points - index)
