@@ -289,12 +289,6 @@ class SweepLoop:
                          self.journal.path, len(self.trials), sum(t.failed for t in self.trials),
                          sum(t.pruned for t in self.trials),
                          max(0, self.settings.n_calls - len(self.trials)))
-                running = unrecorded(self.outcomes_dir, [t.number for t in self.trials])
-                if running:
-                    log.warning("Job(s) %s were launched by the earlier run and never recorded: they "
-                                "were running when it stopped (on a cluster they may still run); "
-                                "their numbers and job dirs are not reused",
-                                ", ".join(f"#{n}" for n in running))
             else:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
                 aside = self.journal.path.with_name(f"trials.{stamp}.jsonl")
@@ -304,6 +298,11 @@ class SweepLoop:
                 reason = "hydra.sweeper.resume=false" if self.space.params else "No search space"
                 log.warning("%s: moved the earlier journal to %s and started afresh", reason, aside)
         space_file.write_text(json.dumps(description, indent=1) + "\n")
+        running = unrecorded(self.outcomes_dir, [t.number for t in self.trials]) if self.space.params else []
+        if running:
+            log.warning("Job(s) %s were launched by an earlier run and never recorded: they were "
+                        "running when it stopped (on a cluster they may still run); their numbers "
+                        "and job dirs are not reused", ", ".join(f"#{n}" for n in running))
 
     def _replay(self) -> None:
         """Tell the proposer what warm-start journals and this sweep's journal already know."""

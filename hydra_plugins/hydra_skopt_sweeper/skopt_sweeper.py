@@ -100,6 +100,7 @@ class SkoptSweeper(Sweeper):
             loop.run()
         except KeyboardInterrupt:
             # the loop said what is safe and how to resume; a traceback would only bury that
+            _say_which_slurm_jobs_still_run(self.config)
             raise SystemExit(130) from None
         return loop.returns
 
@@ -123,6 +124,26 @@ def _start_engine(launcher: Launcher) -> None:
             # the launcher's own default (hydra_ray_launcher._core.launch) for a local Ray
             init.setdefault("object_store_memory", 78643200)
     start_ray(init)
+
+
+def _say_which_slurm_jobs_still_run(config: DictConfig) -> None:
+    """After an interrupt, the submitit jobs with no result yet (they may still run on the
+    cluster: a resume reuses none of their job numbers) and the command that cancels them."""
+    if "slurm" not in str(OmegaConf.select(config, "hydra.launcher._target_", default="")).lower():
+        return
+    folder = OmegaConf.select(config, "hydra.launcher.submitit_folder", default=None)
+    if not isinstance(folder, str) or "%j" not in folder:
+        return
+    root = Path(folder.split("%j")[0])
+    if not root.is_dir():
+        return
+    folders = [p for p in root.iterdir() if p.is_dir()]
+    arrays = {p.name.split("_")[0] for p in folders if "_" in p.name}  # batch: ID_k per task
+    unfinished = sorted((p.name for p in folders if p.name not in arrays and not list(p.glob("*_result.pkl"))),
+                        key=lambda name: (len(name), name))
+    if unfinished:
+        log.warning("SLURM job(s) of this sweep may still be running: %s. Cancel them with: scancel %s",
+                    ", ".join(unfinished), " ".join(unfinished))
 
 
 def launcher_parallelism(config: DictConfig) -> int:
