@@ -103,9 +103,9 @@ def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximi
     """Whether ``trial``, whose curve ends at its latest report, stops now.
 
     ``successive_halving``: when the trial's latest report is its first at or past a rung
-    (``min_steps * reduction_factor**k``), it goes on only if its value there is in the best
-    ``1/reduction_factor`` of the values every trial recorded at that rung (at least the best
-    one), once ``min_trials`` trials have reached it. ``median``: from ``warmup_steps`` on, it
+    (``min_steps * reduction_factor**k``), it goes on only if its value there is among the best
+    ``floor(n / reduction_factor)`` (at least one) of the ``n`` trials that reached that rung,
+    itself included, once ``n >= min_trials``. ``median``: from ``warmup_steps`` on, it
     stops when its value is worse than the median of the other trials' values at the same
     step, once ``min_trials`` other trials have reached that step.
     """

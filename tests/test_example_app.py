@@ -318,7 +318,9 @@ def test_callbacks_and_loggers_come_from_config_alone(tmp_path):
         loggers = instantiate_named(cfg.logger)
     finally:
         HydraConfig.instance().cfg = None
-    assert [type(c) for c in callbacks] == [ModelCheckpoint, HParamsMetric, LearningRateMonitor]
+    assert [type(c).__name__ for c in callbacks] == ["ModelCheckpoint", "HParamsMetric", "PruningCallback",
+                                                      "LearningRateMonitor"]
+    assert (callbacks[2].monitor, callbacks[2].mode) == ("val_acc", "max")  # the sweep's metric
     assert not any(isinstance(c, EarlyStopping) for c in callbacks)
     checkpoint = callbacks[0]
     assert Path(checkpoint.dirpath) == tmp_path / "checkpoints"

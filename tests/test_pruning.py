@@ -208,7 +208,11 @@ def test_kill_9_then_resume_keeps_every_curve_and_prunes_against_them(tmp_path):
     path = tmp_path / "trials.jsonl"
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (path.is_file() and len(path.read_text().splitlines()) >= 3):
+        def running_with_a_curve():  # three trials journaled, and a running one has reported
+            done = len(path.read_text().splitlines()) if path.is_file() else 0
+            return done >= 3 and len(read_curves(tmp_path)) > done
+
+        while time.monotonic() < deadline and not running_with_a_curve():
             assert process.poll() is None, "the sweep ended before it could be killed"
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)

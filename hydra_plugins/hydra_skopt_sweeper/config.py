@@ -16,14 +16,15 @@ class PrunerConf:
     ``hydra_skopt_sweeper.report(step, value)`` or use the Lightning ``PruningCallback``)."""
 
     # successive_halving, median, or null (off: curves are still recorded)
-    rule: Optional[str] = "median"
-    # median: a trial is compared from this step on, with the other trials at the same step
-    warmup_steps: int = 5
+    rule: Optional[str] = "successive_halving"
     # successive_halving: rungs at min_steps * reduction_factor**k; at each, a trial goes on
-    # only if it is in the best 1/reduction_factor of the trials that reached it
-    min_steps: int = 3
+    # only if it is among the best floor(n / reduction_factor) of the n trials that reached it
+    min_steps: int = 4
     reduction_factor: int = 3
-    # both: a rung (or a step) decides nothing until this many trials have reached it
+    # median: a trial is compared from this step on with the other trials at the same step
+    warmup_steps: int = 5
+    # successive_halving: a rung decides once this many trials (the trial itself included)
+    # have reached it; median: a step decides once this many other trials have reached it
     min_trials: int = 4
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stop what tests/engines/slurm_up.sh DIR started, by its pid files (munged is left running).
 DIR=$(realpath -m "$1")
-PIDS="$DIR/run/slurmd.pid $DIR/run/slurmctld.pid $DIR/run/slurmdbd.pid $DIR/mysql/mariadb.pid"
+PIDS="$DIR/run/slurmd.pid $DIR/run/slurmctld.pid $DIR/run/slurmdbd.pid /run/mysqld/skopt-test.pid"
 for pid_file in $PIDS; do
     [ -s "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null
 done

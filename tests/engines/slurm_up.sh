@@ -72,12 +72,13 @@ mkdir -p /run/munge /var/log/munge && chown munge:munge /run/munge /var/log/mung
 pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
 wait_for 10 munged munge -n
 
-mkdir -p /run/mysqld "$DIR/mysql" && chown mysql:mysql /run/mysqld "$DIR/mysql"
+# mariadbd runs as mysql, which cannot reach a private DIR: its pid and log live in /run/mysqld
+mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
 if ! pgrep -x mariadbd >/dev/null; then
     /usr/sbin/mariadbd --user=mysql --skip-networking --socket=/run/mysqld/mysqld.sock \
-        --pid-file="$DIR/mysql/mariadb.pid" --log-error="$DIR/mysql/mariadb.log" >/dev/null 2>&1 &
+        --pid-file=/run/mysqld/skopt-test.pid --log-error=/run/mysqld/skopt-test.log >/dev/null 2>&1 &
 fi
-wait_for 30 mariadb mariadb -e "select 1"
+wait_for 60 "mariadb (log: /run/mysqld/skopt-test.log)" mariadb -e "select 1"
 
 /usr/sbin/slurmdbd  # reads slurmdbd.conf beside $SLURM_CONF
 wait_for 30 slurmdbd sacctmgr -n list cluster
