@@ -3,11 +3,7 @@ trials report learning curves (tests/apps/sphere/app.py with ``curve_steps``) th
 joblib and submitit_local launchers.
 """
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +11,7 @@ from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper import TrialPruned, report
 from hydra_skopt_sweeper.pruning import Pruner, append_point, read_curve, read_curves, should_prune, value_at
+from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
@@ -197,29 +194,15 @@ def test_two_jobs_reporting_at_once_keep_their_own_curves(tmp_path):
         assert all(json.loads(line) for line in path.read_text().splitlines())
 
 
-def _default_sigint():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_kill_9_then_resume_keeps_every_curve_and_prunes_against_them(tmp_path):
     overrides = [*CURVES, "curve_sleep=0.1", *JOBLIB]
-    process = subprocess.Popen([sys.executable, *command(tmp_path, *overrides)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_default_sigint)
     path = tmp_path / "trials.jsonl"
-    try:
-        deadline = time.monotonic() + 120
-        def running_with_a_curve():  # three trials journaled, and a running one has reported
-            done = len(path.read_text().splitlines()) if path.is_file() else 0
-            return done >= 3 and len(read_curves(tmp_path)) > done
 
-        while time.monotonic() < deadline and not running_with_a_curve():
-            assert process.poll() is None, "the sweep ended before it could be killed"
-            time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    def running_with_a_curve():  # three trials journaled, and a running one has reported
+        done = len(path.read_text().splitlines()) if path.is_file() else 0
+        return done >= 3 and len(read_curves(tmp_path)) > done
+
+    kill_when(command(tmp_path, *overrides), running_with_a_curve)
     before = {n: list(c) for n, c in read_curves(tmp_path).items()}
     n_before = len(journal(tmp_path))
     assert 3 <= n_before < 8 and len(before) > n_before  # some curves belong to killed trials

@@ -3,11 +3,9 @@
 Every test runs real multiruns of tests/apps/sphere/app.py in subprocesses.
 """
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import yaml
 from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper.journal import read_trials
+from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
@@ -141,45 +140,16 @@ def test_a_worker_that_dies_loses_only_its_own_trial(tmp_path):
     assert any(r["batch"] in lost_batches for r in kept)
 
 
-def _default_sigint():
-    # A shell that runs a job in the background (`make test &`, a CI step) hands it SIGINT
-    # ignored, every child inherits that, and Python then installs no KeyboardInterrupt
-    # handler: the sweep would not hear the Ctrl-C this test sends.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _start(sweep_dir, *overrides):
-    return subprocess.Popen([sys.executable, *command(sweep_dir, *overrides)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, preexec_fn=_default_sigint)
-
-
-def _wait_for_lines(path, n, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.is_file() and len(path.read_text().splitlines()) >= n:
-            return
-        assert process.poll() is None, "the sweep ended before it could be interrupted"
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never reached {n} lines")
-
-
 @pytest.mark.parametrize("scheduling", ["async", "batch"])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_sweep_resumes_and_loses_nothing_journaled(tmp_path, sig, scheduling):
     overrides = [*SPACE, "sleep=0.4", "hydra.sweeper.n_calls=10", "hydra.sweeper.n_initial_points=4",
                  "hydra.sweeper.batch_size=2", f"hydra.sweeper.scheduling={scheduling}", *JOBLIB]
-    process = _start(tmp_path, *overrides)
     path = tmp_path / "trials.jsonl"
-    try:
-        _wait_for_lines(path, 4, process)
-        os.killpg(process.pid, sig)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    status = kill_when(command(tmp_path, *overrides),
+                       lambda: path.is_file() and len(path.read_text().splitlines()) >= 4, sig)
     if sig == signal.SIGINT:  # Ctrl-C: the conventional status, a line on how to resume, no traceback
-        assert process.returncode == 130
+        assert status == 130
     before = path.read_text()
     n_before = len(before.splitlines())
     assert 4 <= n_before < 10

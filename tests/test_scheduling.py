@@ -6,13 +6,10 @@ and Hydra's basic launcher, and read what each job recorded (``times.txt``: its 
 end and the device it was given).
 """
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +25,7 @@ from hydra_skopt_sweeper.scheduler import (
     next_job_number,
     reserve,
 )
+from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
@@ -233,29 +231,16 @@ def test_no_two_running_trials_hold_the_same_device(tmp_path, scheduling):
         assert refilled_while_another_ran(records)
 
 
-def _default_sigint():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_kill_9_with_every_slot_busy_then_resume_reuses_no_job_number(tmp_path):
     overrides = [*SPACE, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", *JOBLIB]
-    process = subprocess.Popen([sys.executable, *command(tmp_path, *overrides)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_default_sigint)
     outcomes, path = tmp_path / ".outcomes", tmp_path / "trials.jsonl"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            done = len(path.read_text().splitlines()) if path.is_file() else 0
-            reserved = len(list(outcomes.glob("*.launched"))) if outcomes.is_dir() else 0
-            if done >= 2 and reserved - done == 2:  # two trials returned, both slots busy again
-                break
-            assert process.poll() is None, "the sweep ended before it could be killed"
-            time.sleep(0.02)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+
+    def every_slot_busy():  # two trials returned, both slots busy again
+        done = len(path.read_text().splitlines()) if path.is_file() else 0
+        reserved = len(list(outcomes.glob("*.launched"))) if outcomes.is_dir() else 0
+        return done >= 2 and reserved - done == 2
+
+    kill_when(command(tmp_path, *overrides), every_slot_busy)
     before = journal(tmp_path)
     running = {int(p.name.split(".")[0]) for p in outcomes.glob("*.launched")} - {r["number"] for r in before}
     assert len(before) < 8 and running

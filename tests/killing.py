@@ -1,0 +1,35 @@
+"""Kill a running sweep at a chosen moment: start it in a process group of its own, poll until
+a condition on its sweep dir holds, then signal the whole group (as kill -9 or Ctrl-C would)."""
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable, Sequence
+
+
+def _default_sigint() -> None:
+    # A shell that runs a job in the background (`make test &`, a CI step) hands it SIGINT
+    # ignored, every child inherits that, and Python then installs no KeyboardInterrupt
+    # handler: the sweep would not hear the Ctrl-C a test sends.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def kill_when(args: Sequence[str], ready: Callable[[], bool], sig: int = signal.SIGKILL,
+              timeout: float = 120.0) -> int:
+    """Run ``python *args``; once ``ready()`` is true, send ``sig`` to its process group and
+    return its exit status. Fails if the sweep ends first or ``ready`` never holds."""
+    import os
+
+    process = subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True, preexec_fn=_default_sigint)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert process.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "the moment to kill the sweep never came"
+            time.sleep(0.02)
+        os.killpg(process.pid, sig)
+        return process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
