@@ -279,11 +279,13 @@ class BatchProposer:
         # noisy objective the luckiest draw would make every honest point look hopeless
         fitted_mean = model.predict(X)[0]
         best, centre = float(np.min(fitted_mean)), X[np.argmin(fitted_mean)]
-        if self._pending:
+        n_local = self._n_local(n_points)
+        # a late async refill is looked for near the best point on the model of what is known:
+        # lies about the points still running would only push it off the best region
+        if self._pending and not (n_points == 1 and n_local == 1):
             pending = np.array(list(self._pending.values()))
             model = model.with_liars(pending, self._lies(model, pending, y))
         candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
-        n_local = self._n_local(n_points)
         points: List[Point] = []
         # the points still pending (async refills) count as earlier points of this batch: a
         # confident model's lie there barely moves it, and a point a hair away would teach nothing
@@ -306,11 +308,14 @@ class BatchProposer:
     def _n_local(self, n_points: int) -> int:
         """How many of a batch's points are looked for near the best point: late in the
         budget all but the first, so a batch of q catches up on the q - 1 model updates it
-        misses, and a batch of 1 stays plain EI."""
+        misses; a single point asked while others are pending (an async refill) is looked for
+        there too, for the same reason; a batch of 1 with nothing pending stays plain EI."""
         if self.n_calls is None:
             return 0
         late = self.n_told + len(self._pending) + n_points > self.policy.local_from * self.n_calls
-        return n_points - 1 if late else 0
+        if not late:
+            return 0
+        return 1 if n_points == 1 and self._pending else n_points - 1
 
     def _pick(
         self,

@@ -246,6 +246,28 @@ def test_a_batch_of_one_is_never_restricted_to_the_best_points_neighbourhood():
     assert proposer._n_local(1) == 0
 
 
+def test_a_late_async_refill_is_looked_for_near_the_best_without_lies_about_the_running_points(monkeypatch):
+    # 12 of 16 told, 3 running: the refill catches up as a batch's later points do
+    dims = [Real(0.0, 1.0), Real(0.0, 1.0)]
+    proposer = BatchProposer(dims, n_initial_points=0, random_state=0, n_calls=16)
+    xs = np.random.RandomState(0).rand(12, 2).tolist()
+    proposer.tell(xs, [(x - 0.3) ** 2 + (y - 0.6) ** 2 for x, y in xs])
+    running = proposer.ask(3)
+    assert proposer._n_local(1) == 1
+    lied = []
+    monkeypatch.setattr(GPPosterior, "with_liars", lambda self, X, y: lied.append(X) or self)
+    model, _, _ = proposer._fit()
+    centre = np.array(proposer._X)[int(np.argmin(model.predict(np.array(proposer._X))[0]))]
+    (refill,) = proposer.ask(1)
+    assert not lied  # the model of what is known, not of guesses about the running points
+    assert model.scaled_distances(proposer._normalise([refill]), centre)[0] <= proposer.policy.local_radius + 1e-9
+    assert refill not in running
+    early = BatchProposer(dims, n_initial_points=0, random_state=0, n_calls=40)
+    early.tell(xs, [(x - 0.3) ** 2 + (y - 0.6) ** 2 for x, y in xs])
+    early.ask(3)
+    assert early._n_local(1) == 0  # before 70% of n_calls a refill is plain EI with the lies
+
+
 def test_late_refinement_moves_integers_and_categories_too():
     # the best is at n=4, c="b", and both matter little: late in the budget the points near the
     # best also try other integers and categories (a fixed radius of 0.1 in the normalised
