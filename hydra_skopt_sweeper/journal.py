@@ -108,18 +108,23 @@ class Journal:
     def append(self, trials: Sequence[Trial]) -> None:
         if not trials:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = "".join(trial.to_json() + "\n" for trial in trials)
-        with open(self.path, "a+b") as handle:
-            # a kill may have torn the last line; start on a fresh one so this batch is whole
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() > 0:
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        append_lines(self.path, "".join(trial.to_json() + "\n" for trial in trials))
+
+
+def append_lines(path: Path, text: str) -> None:
+    """Append whole lines to a file, flushed and fsynced; a line a kill tore at the end is
+    closed first, so the new lines are whole (the journal and the learning curves)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(text.encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def read_trials(path: Path) -> List[Trial]:

@@ -23,10 +23,11 @@ import json
 import logging
 import math
 import numbers
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .journal import append_lines
 
 log = logging.getLogger(__name__)
 
@@ -152,17 +153,7 @@ def curve_path(sweep_dir: Path, number: int) -> Path:
 
 def append_point(path: Path, step: int, value: float) -> None:
     """Append one point to a curve file, flushed and fsynced, on a line of its own."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"step": step, "value": value}) + "\n"
-    with open(path, "a+b") as handle:
-        handle.seek(0, os.SEEK_END)
-        if handle.tell() > 0:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":  # a kill tore the last line: start on a fresh one
-                handle.write(b"\n")
-        handle.write(line.encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
+    append_lines(path, json.dumps({"step": step, "value": value}) + "\n")
 
 
 def read_curve(path: Path) -> Curve:
