@@ -58,25 +58,24 @@ def reserve(outcomes_dir: Path, numbers: Sequence[int]) -> None:
         (outcomes_dir / f"{number}{_RESERVED_SUFFIX}").touch()
 
 
+def _job_numbers(outcomes_dir: Path, suffixes: Tuple[str, ...]) -> List[int]:
+    """The job numbers of the files ``<number><suffix>`` in the outcomes dir."""
+    if not outcomes_dir.is_dir():
+        return []
+    return [int(path.name.split(".", 1)[0]) for path in outcomes_dir.iterdir()
+            if path.name.split(".", 1)[0].isdigit() and path.name.endswith(suffixes)]
+
+
 def next_job_number(outcomes_dir: Path, journaled: Sequence[int]) -> int:
     """After every journaled trial, every reserved number and every job that left an outcome."""
-    numbers = list(journaled)
-    if outcomes_dir.is_dir():
-        for path in outcomes_dir.iterdir():
-            stem = path.name.split(".", 1)[0]
-            if stem.isdigit() and path.name.endswith((".json", _RESERVED_SUFFIX)):
-                numbers.append(int(stem))
+    numbers = list(journaled) + _job_numbers(outcomes_dir, (".json", _RESERVED_SUFFIX))
     return max(numbers, default=-1) + 1
 
 
 def unrecorded(outcomes_dir: Path, journaled: Sequence[int]) -> List[int]:
     """Job numbers reserved by an earlier run that are not in the journal: trials that were
     running when it stopped (on a cluster they may still be running)."""
-    if not outcomes_dir.is_dir():
-        return []
-    reserved = {int(p.name.split(".", 1)[0]) for p in outcomes_dir.glob(f"*{_RESERVED_SUFFIX}")
-                if p.name.split(".", 1)[0].isdigit()}
-    return sorted(reserved - set(journaled))
+    return sorted(set(_job_numbers(outcomes_dir, (_RESERVED_SUFFIX,))) - set(journaled))
 
 
 def wait_for_outcomes(outcomes_dir: Path, numbers: Sequence[int], timeout: float) -> None:
