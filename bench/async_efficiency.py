@@ -60,10 +60,10 @@ DURATION = (1.0, 8.0)
 
 def proposer_for(spec: Problem, seed: int) -> Any:
     """The proposer as hydra_skopt_sweeper/loop.py builds it, with the sweeper's defaults."""
-    from hydra_skopt_sweeper.loop import SweepSettings
+    from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
     from hydra_skopt_sweeper.proposer import BatchProposer
 
-    s = SweepSettings()
+    s = SkoptSweeperConf()
     return BatchProposer(spec.dimensions(), n_initial_points=s.n_initial_points,
                          initial_point_generator=s.initial_point_generator, acq_func=s.acq_func,
                          acq_optimizer=s.acq_optimizer, base_estimator=s.base_estimator,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import warnings
 from typing import Any, List, Optional
 
+from hydra_plugins.hydra_skopt_sweeper.skopt_sweeper import available_cpus, launcher_parallelism
 from omegaconf import DictConfig, OmegaConf
 
 # Lightning's loggers; the last two are the unified `lightning` package's names, in case a
@@ -25,14 +25,6 @@ HARMLESS_WARNINGS = (
 )
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (the affinity mask where the OS has one, as in containers)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
-
-
 def parallel_jobs(hydra_cfg: Optional[DictConfig]) -> int:
     """How many trials run at once beside this one, from the Hydra config of the running job.
 
@@ -46,13 +38,7 @@ def parallel_jobs(hydra_cfg: Optional[DictConfig]) -> int:
     mode = OmegaConf.select(hydra_cfg, "mode", default=None)
     if mode is not None and str(getattr(mode, "name", mode)) != "MULTIRUN":
         return 1
-    jobs = 1
-    n_jobs = OmegaConf.select(hydra_cfg, "launcher.n_jobs", default=None)
-    if isinstance(n_jobs, int) and not isinstance(n_jobs, bool):
-        if n_jobs > 0:
-            jobs = n_jobs
-        elif n_jobs < 0:
-            jobs = max(1, available_cpus() + 1 + n_jobs)
+    jobs = launcher_parallelism(OmegaConf.select(hydra_cfg, "launcher", default=None))
     batch = OmegaConf.select(hydra_cfg, "sweeper.batch_size", default=None)
     if isinstance(batch, int) and not isinstance(batch, bool) and batch > 0:
         jobs = min(jobs, batch)

@@ -47,9 +47,11 @@ class Mapped:
 def sweeper_defaults() -> Dict[str, Any]:
     """This sweeper's defaults, ``maximize`` null (so that ``direction: maximize`` can tell it
     was not set to false)."""
-    from .loop import SweepSettings
+    from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
 
-    return {**{f.name: getattr(SweepSettings(), f.name) for f in fields(SweepSettings)}, "maximize": None}
+    defaults = SkoptSweeperConf()
+    return {f.name: getattr(defaults, f.name) for f in fields(SkoptSweeperConf)
+            if f.name not in OPTUNA_KEYS and f.name not in ("_target_", "_recursive_", "params")}
 
 
 def from_optuna(settings: Mapping[str, Any], defaults: Optional[Mapping[str, Any]] = None) -> Mapped:

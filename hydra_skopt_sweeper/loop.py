@@ -9,44 +9,33 @@ the failure policy, and keeps the journal and the results file up to date after 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from hydra.core.utils import JobReturn, JobStatus
+from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
 
-from .constraint import Constraint, check_satisfiable, compile_constraint
 from .errors import SweeperConfigError, SweepStoppedError
 from .journal import (
     FAILED,
     JOURNAL_NAME,
     OK,
     PRUNED,
-    SPACE_NAME,
     Journal,
     Trial,
     best_trial,
     format_params,
+    open_sweep_dir,
     read_trials,
     write_results,
 )
 from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
 from .plots import PlotRefresher
 from .pruning import Pruner, curve_path, read_curve, read_curves, value_at
-from .proposer import (
-    ACQ_FUNCS,
-    ACQ_OPTIMIZERS,
-    BASE_ESTIMATORS,
-    BATCH_STRATEGIES,
-    INITIAL_POINT_GENERATORS,
-    BatchProposer,
-    SearchSpaceExhausted,
-)
+from .proposer import BatchProposer, SearchSpaceExhausted
 from .scheduler import (
-    SCHEDULINGS,
     ConcurrentLauncher,
     DevicePool,
     Handover,
@@ -63,88 +52,34 @@ from .search_space import SearchSpace
 
 log = logging.getLogger(__name__)
 
-ON_FAILURE = ("penalize", "skip", "raise")
 OUTCOMES_DIR = ".outcomes"
-# settings that give the journal's values their meaning; a resume must keep them
-_OBJECTIVE_FIELDS = ("maximize", "monitor")
 # How long the end of a sweep waits for its last plots to be drawn.
 _PLOTS_WAIT_S = 120.0
 # How long a batch whose launcher raised waits for its other jobs' outcomes.
 _LOST_BATCH_WAIT_S = 15.0
-# Random points drawn to check, before any launch, that the constraint can be met.
-_SATISFIABILITY_SAMPLES = 20000
 
 
-@dataclass
-class SweepSettings:
-    """The sweeper's config fields other than ``params`` (see ``config.SkoptSweeperConf``)."""
+def check_settings(settings: SkoptSweeperConf) -> None:
+    """Refuse out-of-range values up front, naming the field, the value and what is allowed.
 
-    n_calls: int = 50
-    n_initial_points: int = 10
-    initial_point_generator: str = "sobol"
-    batch_size: Optional[int] = None
-    batch_strategy: str = "kb_ucb"
-    acq_func: str = "EI"
-    acq_optimizer: str = "auto"
-    base_estimator: str = "GP"
-    maximize: bool = False
-    monitor: Optional[str] = None
-    constraint: Optional[str] = None
-    on_failure: str = "penalize"
-    max_failures: Optional[int] = None
-    random_state: Optional[int] = None
-    resume: bool = True
-    warm_start: List[str] = field(default_factory=list)
-    scheduling: str = "async"
-    devices: Optional[List[Any]] = None
-    device_override: str = "trainer.devices=[{device}]"
-    pruner: Optional[Dict[str, Any]] = None
-
-    @classmethod
-    def from_config(cls, values: Mapping[str, Any]) -> "SweepSettings":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
-
-    def validate(self) -> None:
-        """Refuse bad values up front, naming the field, the value and what is allowed."""
-        _require_int("n_calls", self.n_calls, minimum=1)
-        _require_int("n_initial_points", self.n_initial_points, minimum=0)
-        if self.n_initial_points > self.n_calls:
-            log.info("hydra.sweeper.n_initial_points=%d is more than n_calls=%d: using %d",
-                     self.n_initial_points, self.n_calls, self.n_calls)
-            self.n_initial_points = self.n_calls
-        if self.batch_size is not None:
-            _require_int("batch_size", self.batch_size, minimum=1)
-        if self.max_failures is not None:
-            _require_int("max_failures", self.max_failures, minimum=1)
-        if self.random_state is not None:
-            _require_int("random_state", self.random_state, minimum=0)
-        for name, allowed in (
-            ("scheduling", SCHEDULINGS),
-            ("on_failure", ON_FAILURE),
-            ("acq_func", ACQ_FUNCS),
-            ("acq_optimizer", ACQ_OPTIMIZERS),
-            ("base_estimator", BASE_ESTIMATORS),
-            ("batch_strategy", BATCH_STRATEGIES),
-            ("initial_point_generator", INITIAL_POINT_GENERATORS),
-        ):
-            value = getattr(self, name)
-            if value not in allowed:
-                hint = ""
-                if name == "base_estimator" and str(value).upper() in ("GBRT", "DUMMY"):
-                    hint = " (skopt's GBRT and dummy estimators are broken on current numpy/scikit-learn)"
-                raise SweeperConfigError(
-                    f"hydra.sweeper.{name}={value!r}: must be one of {', '.join(allowed)}{hint}"
-                )
-        check_devices(self.devices, self.device_override, self.batch_size)
-        try:
-            Pruner.from_config(self.pruner)
-        except ValueError as error:
-            raise SweeperConfigError(str(error)) from None
-        if not isinstance(self.warm_start, list) or not all(isinstance(p, str) for p in self.warm_start):
-            raise SweeperConfigError(
-                f"hydra.sweeper.warm_start={self.warm_start!r}: must be a list of paths to trials.jsonl files"
-            )
+    The types and the closed choices were checked by OmegaConf against the schema.
+    """
+    _require_int("n_calls", settings.n_calls, minimum=1)
+    _require_int("n_initial_points", settings.n_initial_points, minimum=0)
+    if settings.n_initial_points > settings.n_calls:
+        log.info("hydra.sweeper.n_initial_points=%d is more than n_calls=%d: using %d",
+                 settings.n_initial_points, settings.n_calls, settings.n_calls)
+        settings.n_initial_points = settings.n_calls
+    for name in ("batch_size", "max_failures"):
+        if getattr(settings, name) is not None:
+            _require_int(name, getattr(settings, name), minimum=1)
+    if settings.random_state is not None:
+        _require_int("random_state", settings.random_state, minimum=0)
+    check_devices(settings.devices, settings.device_override, settings.batch_size)
+    try:
+        Pruner.from_config(dataclasses.asdict(settings.pruner) if settings.pruner is not None else None)
+    except ValueError as error:
+        raise SweeperConfigError(str(error)) from None
 
 
 def _require_int(name: str, value: Any, minimum: int) -> None:
@@ -157,7 +92,7 @@ class SweepLoop:
 
     Parameters
     ----------
-    settings : SweepSettings
+    settings : SkoptSweeperConf
     space : SearchSpace
     launch : callable
         ``launch(job_overrides, initial_job_idx) -> JobReturns``, e.g. a Hydra launcher's.
@@ -180,7 +115,7 @@ class SweepLoop:
 
     def __init__(
         self,
-        settings: SweepSettings,
+        settings: SkoptSweeperConf,
         space: SearchSpace,
         launch: LaunchFn,
         sweep_dir: Path,
@@ -190,10 +125,11 @@ class SweepLoop:
         handover: Optional[Handover] = None,
         validate: Optional[Callable[[List[List[str]]], None]] = None,
     ) -> None:
-        settings.validate()
+        check_settings(settings)
         space.check_conditions()
         self.objective_name = settings.monitor or objective_name or "the value each trial returns"
         self.settings = settings
+        self.maximize = bool(settings.maximize)  # null: minimise, unless the Optuna keys said otherwise
         self.space = space
         self.launch = launch
         self.sweep_dir = Path(sweep_dir)
@@ -211,7 +147,7 @@ class SweepLoop:
         self.journal = Journal(self.sweep_dir / JOURNAL_NAME)
         self.trials: List[Trial] = []
         self.returns: List[Sequence[JobReturn]] = []
-        self.constraint = self._compile_constraint()
+        self.constraint = space.compile_constraint(settings.constraint)
         # convergence.png and objective.png, redrawn in the background once the GP is in use
         self.plots = PlotRefresher(enabled=bool(space.params))
         self.proposer: Optional[BatchProposer] = None
@@ -237,67 +173,24 @@ class SweepLoop:
 
     # -- set-up -------------------------------------------------------------------------------
 
-    def _compile_constraint(self) -> Optional[Constraint]:
-        names = list(self.space.fixed_values) + self.space.names
-        constraint = compile_constraint(self.settings.constraint, names, self.space.options)
-        if constraint is None:
-            return None
-        conditional = [p.name for p in self.space.params if p.when is not None and p.name in getattr(constraint, "names", ())]
-        if conditional:
-            raise SweeperConfigError(
-                f"hydra.sweeper.constraint={constraint.source!r} names {', '.join(conditional)}, which "
-                "is conditional (when: ...) and has no value where its condition does not hold; put "
-                "that restriction in its range or its condition"
-            )
-        if not self.space.params:
-            if not constraint(dict(self.space.fixed_values)):
-                raise SweeperConfigError(
-                    f"hydra.sweeper.constraint={constraint.source!r}: the fixed values "
-                    f"{self.space.fixed_values} do not satisfy it"
-                )
-            return constraint
-        import numpy as np
-        from skopt.space import Space
-
-        space = Space(self.space.dimensions())
-        samples = space.rvs(n_samples=_SATISFIABILITY_SAMPLES, random_state=np.random.RandomState(0))
-        check_satisfiable(constraint, (self._full_params(p) for p in samples))
-        return constraint
-
-    def _full_params(self, point: Sequence[Any]) -> Dict[str, Any]:
-        return {**self.space.fixed_values, **self.space.to_params(point)}
-
     def _point_allowed(self, point: Sequence[Any]) -> bool:
         assert self.constraint is not None
-        return self.constraint(self._full_params(point))
+        return self.constraint(self.space.full_params(point))
 
     def _prepare_sweep_dir(self) -> None:
         """Resume from the journal there, or move an old one aside; write the space file."""
-        self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        space_file = self.sweep_dir / SPACE_NAME
         # n_calls as the sweep reads it (an Optuna-style n_trials included), for the report
-        description = {"params": self.space.describe(), "maximize": self.settings.maximize,
+        description = {"params": self.space.describe(), "maximize": self.maximize,
                        "monitor": self.settings.monitor, "n_calls": self.settings.n_calls}
-        if self.journal.exists():
-            if self.settings.resume and self.space.params:
-                previous = json.loads(space_file.read_text()) if space_file.is_file() else None
-                if previous is not None:
-                    _refuse_other_space(previous.get("params", {}), description["params"], self.sweep_dir)
-                    _refuse_other_objective(previous, description, self.sweep_dir)
-                self.trials = self.journal.read()
-                log.info("Resuming %s: %d trial(s) in the journal (%d failed, %d pruned), %d to go",
-                         self.journal.path, len(self.trials), sum(t.failed for t in self.trials),
-                         sum(t.pruned for t in self.trials),
-                         max(0, self.settings.n_calls - len(self.trials)))
-            else:
-                stamp = time.strftime("%Y%m%d-%H%M%S")
-                aside = self.journal.path.with_name(f"trials.{stamp}.jsonl")
-                self.journal.path.rename(aside)
-                # with nothing to search there is nothing to resume: a rerun runs again, as
-                # Hydra's basic sweeper does
-                reason = "hydra.sweeper.resume=false" if self.space.params else "No search space"
-                log.warning("%s: moved the earlier journal to %s and started afresh", reason, aside)
-        space_file.write_text(json.dumps(description, indent=1) + "\n")
+        afresh = None if self.settings.resume else "hydra.sweeper.resume=false"
+        # with nothing to search there is nothing to resume: a rerun runs again, as Hydra's
+        # basic sweeper does
+        afresh = afresh if self.space.params else "No search space"
+        self.trials = open_sweep_dir(self.journal, description, start_afresh_because=afresh)
+        if self.trials:
+            log.info("Resuming %s: %d trial(s) in the journal (%d failed, %d pruned), %d to go",
+                     self.journal.path, len(self.trials), sum(t.failed for t in self.trials),
+                     sum(t.pruned for t in self.trials), max(0, self.settings.n_calls - len(self.trials)))
         running = unrecorded(self.outcomes_dir, [t.number for t in self.trials]) if self.space.params else []
         if running:
             log.warning("Job(s) %s were launched by an earlier run and never recorded: they were "
@@ -319,7 +212,7 @@ class SweepLoop:
                 continue
             if _told_value(trial) is not None:
                 points.append(point)
-                losses.append(to_loss(trial.value, self.settings.maximize))
+                losses.append(to_loss(trial.value, self.maximize))
             else:
                 self._on_failed_point(point)
         self._tell(points, losses)
@@ -342,7 +235,7 @@ class SweepLoop:
                 skipped += 1
                 continue
             points.append(point)
-            losses.append(to_loss(trial.value, self.settings.maximize))
+            losses.append(to_loss(trial.value, self.maximize))
         self._tell(points, losses)
         log.info("Warm start from %s: %d trial(s) told to the GP, %d skipped (failed, or "
                  "outside the current space or constraint)", path, len(points), skipped)
@@ -363,7 +256,7 @@ class SweepLoop:
         n_calls = self.settings.n_calls
         log.info(
             "skopt_gp: %s %s; %d trials, %d initial, %s, %s with %s%s%s; searching %s",
-            "maximising" if self.settings.maximize else "minimising", self.objective_name,
+            "maximising" if self.maximize else "minimising", self.objective_name,
             n_calls, self.settings.n_initial_points,
             f"{self.batch_size} at a time, each slot refilled as its trial returns"
             if self.scheduling == "async" else f"batches of {self.batch_size}",
@@ -520,7 +413,7 @@ class SweepLoop:
         self._conclude(launches, trials)
         for trial in trials:
             self._log_returned(trial, "", best=False)
-        best = best_trial(self.trials, self.settings.maximize)
+        best = best_trial(self.trials, self.maximize)
         log.info("Batch %d returned in %.1f s; best so far: %s", batch_number, elapsed, _describe(best))
         self._apply_failure_policy(trials)
 
@@ -532,7 +425,7 @@ class SweepLoop:
         if curve:
             trial.step = curve[-1][0]
         if trial.pruned and trial.value is None and curve:  # the app returned nothing once pruned
-            trial.value = value_at(curve, curve[-1][0], self.settings.maximize)
+            trial.value = value_at(curve, curve[-1][0], self.maximize)
         return trial
 
     def _conclude(self, launches: Sequence[Launch], trials: List[Trial]) -> None:
@@ -543,7 +436,7 @@ class SweepLoop:
             self.devices.give_back(launch.device)
         if self.proposer is not None:
             told = [(launch.point, t) for launch, t in zip(launches, trials) if _told_value(t) is not None]
-            self._tell([pt for pt, _ in told], [to_loss(t.value, self.settings.maximize) for _, t in told])
+            self._tell([pt for pt, _ in told], [to_loss(t.value, self.maximize) for _, t in told])
             for launch, trial in zip(launches, trials):
                 if trial.failed:
                     self._on_failed_point(launch.point)
@@ -562,13 +455,13 @@ class SweepLoop:
         elif trial.ok:
             message = f"  #{trial.number} -> {trial.value:.6g}{took}"
             if best:
-                message += f"; best so far: {_describe(best_trial(self.trials, self.settings.maximize))}"
+                message += f"; best so far: {_describe(best_trial(self.trials, self.maximize))}"
             log.info(message)
         else:
             log.warning("  #%d failed%s: %s", trial.number, took, trial.error)
 
     def _write_results(self) -> None:
-        write_results(self.sweep_dir, self.trials, self.settings.maximize, self._recommendation())
+        write_results(self.sweep_dir, self.trials, self.maximize, self._recommendation())
 
     def _recommendation(self) -> Optional[Tuple[Trial, float]]:
         """The successful trial the model expects to be best, and its predicted value."""
@@ -584,7 +477,7 @@ class SweepLoop:
         if not candidates:
             return None
         index, loss = self.proposer.recommend([point for _, point in candidates])
-        return candidates[index][0], to_loss(loss, self.settings.maximize)  # to_loss is its own inverse
+        return candidates[index][0], to_loss(loss, self.maximize)  # to_loss is its own inverse
 
     def _record(self, number: int, params: Dict[str, Any], ret: Optional[JobReturn], lost: str) -> Trial:
         if ret is None:
@@ -660,7 +553,7 @@ class SweepLoop:
             self.proposer.exclude([point])
 
     def _finish(self) -> None:
-        best = best_trial(self.trials, self.settings.maximize)
+        best = best_trial(self.trials, self.maximize)
         n_failed = sum(1 for t in self.trials if t.failed)
         n_pruned = sum(1 for t in self.trials if t.pruned)
         self._write_results()
@@ -713,42 +606,6 @@ def _error_summary(trials: Sequence[Trial], limit: int = 3) -> str:
     if len(by_error) > limit:
         parts.append(f"and {len(by_error) - limit} other error(s)")
     return "; ".join(parts)
-
-
-def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
-    if dict(previous) == dict(current):
-        return
-    differences = []
-    for name in sorted(set(previous) | set(current)):
-        before, now = previous.get(name), current.get(name)
-        if before == now:
-            continue
-        if before is None:
-            differences.append(f"{name} is new")
-        elif now is None:
-            differences.append(f"{name} is no longer searched")
-        else:
-            changed = {k: (before.get(k), now.get(k)) for k in set(before) | set(now) if before.get(k) != now.get(k)}
-            differences.append(f"{name}: " + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in sorted(changed.items())))
-    raise SweeperConfigError(
-        f"hydra.sweep.dir={sweep_dir} holds a sweep over a different search space ("
-        + "; ".join(differences)
-        + "). Use a new hydra.sweep.dir, restore the old space, or set hydra.sweeper.resume=false "
-        "to move the old journal aside"
-    )
-
-
-def _refuse_other_objective(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
-    """The journal's values mean what they meant: the same direction and the same metric."""
-    changed = [f"{name} {previous[name]!r} -> {current[name]!r}" for name in _OBJECTIVE_FIELDS
-               if name in previous and previous[name] != current[name]]
-    if changed:
-        raise SweeperConfigError(
-            f"hydra.sweep.dir={sweep_dir} holds a sweep of another objective (hydra.sweeper."
-            + ", hydra.sweeper.".join(changed)
-            + "): its values cannot be resumed. Use a new hydra.sweep.dir, restore the old "
-            "setting, or set hydra.sweeper.resume=false to move the old journal aside"
-        )
 
 
 def _job_dir(ret: JobReturn) -> Optional[str]:

@@ -41,6 +41,7 @@ from .acquisition import (
 )
 from .errors import SweeperConfigError, SweepStoppedError
 from .policy import LossScale, Policy
+from .search_space import to_plain
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ class BatchProposer:
             if not math.isfinite(value):
                 raise ValueError(f"loss {loss} is not finite; the caller must filter it")
             values.append(value)
-        plain = [[_plain(x) for x in p] for p in points]
+        plain = [[to_plain(x) for x in p] for p in points]
         for point in plain:
             if point not in self.space:
                 raise ValueError(f"point {point} is not within the search space")
@@ -223,7 +224,7 @@ class BatchProposer:
         if not points:
             return
         with _quiet():
-            rows = self._normalise([[_plain(x) for x in p] for p in points])
+            rows = self._normalise([[to_plain(x) for x in p] for p in points])
         for row in rows:
             key = self._key(row)
             self._pending.pop(key, None)
@@ -241,7 +242,7 @@ class BatchProposer:
         if not points:
             raise ValueError("recommend() needs at least one told point")
         with _quiet():
-            rows = self._normalise([[_plain(x) for x in p] for p in points])
+            rows = self._normalise([[to_plain(x) for x in p] for p in points])
         if len(self._y) < 2:  # too little data for a model: the observed best
             losses = {self._key(row): y for row, y in zip(self._X, self._y)}
             observed = [losses[self._key(row)] for row in rows]
@@ -427,7 +428,7 @@ class BatchProposer:
         while draws < _MAX_DRAWS:
             size = n_points if draws == 0 else 4 * n_points
             draws += size
-            rows = self._normalise([[_plain(x) for x in p] for p in self.space.rvs(n_samples=size, random_state=self._rng)])
+            rows = self._normalise([[to_plain(x) for x in p] for p in self.space.rvs(n_samples=size, random_state=self._rng)])
             found.append(rows[self._allowed_rows(rows)])
             if sum(len(f) for f in found) >= min(n_points, _MIN_ALLOWED):
                 break
@@ -473,7 +474,7 @@ class BatchProposer:
             return []
         points = self._tspace.inverse_transform(np.clip(rows, 0.0, 1.0))
         # the inverse of a log transform can land a hair outside the bounds: clip to them
-        return [[_clip(dim, _plain(x)) for dim, x in zip(self.space.dimensions, p)] for p in points]
+        return [[_clip(dim, to_plain(x)) for dim, x in zip(self.space.dimensions, p)] for p in points]
 
     def _mark_pending(self, point: Point) -> None:
         row = self._normalise([point])[0]
@@ -539,7 +540,7 @@ def _initial_design(
         with _quiet():
             generated = sampler.generate(space.dimensions, n_generated, random_state=rng.randint(2**31 - 1))
         for point in generated:
-            point = [_plain(x) for x in point]
+            point = [to_plain(x) for x in point]
             if (is_allowed is None or is_allowed(point)) and point not in design:
                 design.append(point)
             if len(design) == n_points:
@@ -559,7 +560,7 @@ def sample_allowed(
         draw = min(budget, max(256, 4 * (n_points - len(found))))
         budget -= draw
         for point in space.rvs(n_samples=draw, random_state=rng):
-            point = [_plain(x) for x in point]
+            point = [to_plain(x) for x in point]
             if is_allowed is None or is_allowed(point):
                 found.append(point)
                 if len(found) == n_points:
@@ -580,10 +581,6 @@ def _check_choice(field: str, value: Any, allowed: Sequence[str]) -> None:
         raise SweeperConfigError(
             f"hydra.sweeper.{field}={value!r}: must be one of {', '.join(allowed)}{hint}"
         )
-
-
-def _plain(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
 
 
 class _quiet(warnings.catch_warnings):

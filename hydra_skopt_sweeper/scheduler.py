@@ -28,7 +28,6 @@ from .errors import SweeperConfigError
 log = logging.getLogger(__name__)
 
 LaunchFn = Callable[[List[List[str]], int], Sequence[JobReturn]]
-SCHEDULINGS = ("async", "batch")
 DEVICE_FIELD = "{device}"
 # How long a launch may take to hand its job over before the next launch starts anyway.
 DISPATCH_TIMEOUT_S = 60.0

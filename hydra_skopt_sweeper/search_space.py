@@ -40,9 +40,10 @@ from hydra.core.override_parser.types import (
 )
 from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from skopt.space import Categorical, Dimension, Integer, Real
+import numpy as np
+from skopt.space import Categorical, Dimension, Integer, Real, Space
 
-from .constraint import Constraint, compile_constraint
+from .constraint import Constraint, check_satisfiable, compile_constraint
 from .errors import SweeperConfigError
 
 REAL, INT, GRID, CATEGORICAL = "real", "int", "grid", "categorical"
@@ -52,6 +53,8 @@ _SPEC_KEYS = {"type", "low", "high", "prior", "choices", "when", "sweep"}
 # A string that Hydra's grammar reads back as the same string without quotes.
 _BARE_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./]*$")
 _GRAMMAR_WORDS = {"true", "false", "null", "nan", "inf", "+inf", "-inf"}
+# Random points drawn to check, before any launch, that the constraint can be met.
+_SATISFIABILITY_SAMPLES = 20000
 
 
 def format_value(value: Any) -> str:
@@ -246,6 +249,39 @@ class SearchSpace:
 
     def to_overrides(self, params: Mapping[str, Any]) -> List[str]:
         return self.fixed_overrides + [p.override(params[p.name]) for p in self.params if p.name in params]
+
+    def full_params(self, point: Sequence[Any]) -> Dict[str, Any]:
+        """What a trial's config holds of the space: the fixed values and ``point``'s params."""
+        return {**self.fixed_values, **self.to_params(point)}
+
+    def compile_constraint(self, source: Optional[str]) -> Optional[Constraint]:
+        """``hydra.sweeper.constraint`` over this space, checked to be satisfiable here.
+
+        Raises
+        ------
+        SweeperConfigError
+            It does not compile, names a conditional parameter, or nothing in the space meets it.
+        """
+        constraint = compile_constraint(source, list(self.fixed_values) + self.names, self.options)
+        if constraint is None:
+            return None
+        conditional = [p.name for p in self.params if p.when is not None and p.name in getattr(constraint, "names", ())]
+        if conditional:
+            raise SweeperConfigError(
+                f"hydra.sweeper.constraint={constraint.source!r} names {', '.join(conditional)}, which "
+                "is conditional (when: ...) and has no value where its condition does not hold; put "
+                "that restriction in its range or its condition"
+            )
+        if not self.params:
+            if not constraint(dict(self.fixed_values)):
+                raise SweeperConfigError(
+                    f"hydra.sweeper.constraint={constraint.source!r}: the fixed values "
+                    f"{self.fixed_values} do not satisfy it"
+                )
+            return constraint
+        samples = Space(self.dimensions()).rvs(n_samples=_SATISFIABILITY_SAMPLES, random_state=np.random.RandomState(0))
+        check_satisfiable(constraint, (self.full_params(p) for p in samples))
+        return constraint
 
     def check_conditions(self) -> None:
         """Compile every condition now, so that a bad one stops the sweep before any trial."""

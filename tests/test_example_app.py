@@ -13,10 +13,10 @@ pytest.importorskip("pytorch_lightning", reason="the example app needs pytorch-l
 
 from omegaconf import OmegaConf  # noqa: E402
 
-from example_app import runtime  # noqa: E402
 from example_app.data import DigitsDataModule  # noqa: E402
 from example_app.model import MLPClassifier  # noqa: E402
 from example_app.runtime import best_metric, parallel_jobs, threads_per_trial  # noqa: E402
+from hydra_plugins.hydra_skopt_sweeper import skopt_sweeper  # noqa: E402
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 N_DIGITS = 1797
@@ -161,7 +161,7 @@ def _hydra_cfg(mode="MULTIRUN", n_jobs=None, batch_size=None):
 
 
 def test_parallel_jobs_from_the_hydra_config(monkeypatch):
-    monkeypatch.setattr(runtime, "available_cpus", lambda: 8)
+    monkeypatch.setattr(skopt_sweeper, "available_cpus", lambda: 8)
     assert parallel_jobs(None) == 1
     assert parallel_jobs(_hydra_cfg(mode="RUN", n_jobs=4)) == 1  # a single run
     assert parallel_jobs(_hydra_cfg(n_jobs=None)) == 1  # basic launcher: one trial at a time

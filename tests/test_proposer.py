@@ -12,6 +12,8 @@ from hydra_skopt_sweeper.acquisition import GPPosterior, InputWarp
 from hydra_skopt_sweeper.policy import LossScale
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
+from hydra_skopt_sweeper import proposer as proposer_module
+from hydra_plugins.hydra_skopt_sweeper import config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from problems import hartmann6  # noqa: E402  (the benchmark's definition, not a copy)
@@ -374,6 +376,18 @@ def test_bad_settings_name_the_field_the_value_and_the_choices(field, value, mes
     with pytest.raises(SweeperConfigError) as error:
         BatchProposer(BRANIN_DIMS, **{field: value})
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("schema_choice, proposer_choices", [
+    (config.AcqFunc, proposer_module.ACQ_FUNCS),
+    (config.AcqOptimizer, proposer_module.ACQ_OPTIMIZERS),
+    (config.BaseEstimator, proposer_module.BASE_ESTIMATORS),
+    (config.BatchStrategy, proposer_module.BATCH_STRATEGIES),
+    (config.InitialPointGenerator, proposer_module.INITIAL_POINT_GENERATORS),
+])
+def test_the_schema_offers_exactly_the_choices_the_proposer_implements(schema_choice, proposer_choices):
+    assert [member.value for member in schema_choice] == list(proposer_choices)
+    assert all(member.name == member.value for member in schema_choice)  # OmegaConf matches by name
 
 
 def test_an_unsatisfiable_constraint_is_a_config_error():

@@ -246,8 +246,9 @@ def test_cfg_hydra_shows_every_field_with_its_default():
 
 @pytest.mark.parametrize("override, message", [
     ("hydra.sweeper.n_calls=0", "hydra.sweeper.n_calls=0: must be an integer >= 1"),
-    ("hydra.sweeper.acq_func=UCB", "hydra.sweeper.acq_func='UCB': must be one of EI, PI, LCB, gp_hedge"),
-    ("hydra.sweeper.base_estimator=GBRT", "broken on current numpy"),
+    ("hydra.sweeper.acq_func=UCB", "Invalid value 'UCB', expected one of [EI, PI, LCB, gp_hedge]\n"
+                                   "    full_key: hydra.sweeper.acq_func"),
+    ("hydra.sweeper.base_estimator=GBRT", "Invalid value 'GBRT', expected one of [GP, RF, ET]"),
     ("hydra.sweeper.constraint='x > 5'", "no point of the search space satisfies it"),
 ])
 def test_bad_input_stops_before_any_trial(tmp_path, override, message):

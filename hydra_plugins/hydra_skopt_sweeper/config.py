@@ -1,13 +1,60 @@
 """The sweeper's config schema, registered with Hydra as ``hydra/sweeper=skopt_gp``.
 
-Only types and defaults live here; the values are validated where they are used
-(``loop.SweepSettings.validate``) so that a bad value is reported with the field's name,
-the value and what is allowed.
+The one schema of the sweeper's settings: the sweep loop receives an instance of
+:class:`SkoptSweeperConf`. OmegaConf checks each field's type, and each closed choice against
+its Enum, when Hydra composes the config (naming the field, the value and what is allowed);
+``loop.check_settings`` checks the ranges and the fields that depend on one another.
 """
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
+
+
+class AcqFunc(StrEnum):
+    EI = "EI"
+    PI = "PI"
+    LCB = "LCB"
+    gp_hedge = "gp_hedge"
+
+
+class AcqOptimizer(StrEnum):
+    auto = "auto"
+    lbfgs = "lbfgs"
+    sampling = "sampling"
+
+
+class BaseEstimator(StrEnum):
+    GP = "GP"
+    RF = "RF"
+    ET = "ET"
+
+
+class BatchStrategy(StrEnum):
+    kb_ucb = "kb_ucb"
+    cl_min = "cl_min"
+    cl_mean = "cl_mean"
+    cl_max = "cl_max"
+
+
+class InitialPointGenerator(StrEnum):
+    random = "random"
+    sobol = "sobol"
+    halton = "halton"
+    hammersly = "hammersly"
+    lhs = "lhs"
+    grid = "grid"
+
+
+class PrunerRule(StrEnum):
+    successive_halving = "successive_halving"
+    median = "median"
+
+
+# built by name: "async" and "raise" are Python keywords
+Scheduling = StrEnum("Scheduling", {"async": "async", "batch": "batch"})
+OnFailure = StrEnum("OnFailure", {"penalize": "penalize", "skip": "skip", "raise": "raise"})
 
 
 @dataclass
@@ -16,7 +63,7 @@ class PrunerConf:
     ``hydra_skopt_sweeper.report(step, value)`` or use the Lightning ``PruningCallback``)."""
 
     # successive_halving, median, or null (off: curves are still recorded)
-    rule: Optional[str] = "successive_halving"
+    rule: Optional[PrunerRule] = PrunerRule.successive_halving
     # successive_halving: rungs at min_steps * reduction_factor**k; at each, a trial goes on
     # only if it is among the best floor(n / reduction_factor) of the n trials that reached it
     min_steps: int = 4
@@ -44,7 +91,7 @@ class SkoptSweeperConf:
     # space-filling trials before the GP is used
     n_initial_points: int = 10
     # random, sobol, halton, hammersly, lhs, grid
-    initial_point_generator: str = "sobol"
+    initial_point_generator: InitialPointGenerator = InitialPointGenerator.sobol
 
     # trials running at once; null: the number of devices when set, else the launcher's
     # n_jobs when it has one (-1: all cores), else 1
@@ -52,7 +99,7 @@ class SkoptSweeperConf:
     # async: each of the batch_size slots gets its next trial as soon as its trial returns;
     # batch: batch_size trials are launched together and all return before the next batch
     # (Hydra's basic launcher runs jobs in this process: async falls back to batch there)
-    scheduling: str = "async"
+    scheduling: Scheduling = Scheduling["async"]
     # a device pool for one machine with several GPUs, e.g. [0, 1, 2, 3]: each running trial
     # holds one and receives device_override with it; null: no pool
     devices: Optional[List[Any]] = None
@@ -62,14 +109,14 @@ class SkoptSweeperConf:
     # what the GP is told about a batch's points while it picks the rest: kb_ucb (its own
     # mean + 2 std there), or a constant liar cl_min, cl_mean, cl_max (past 70% of n_calls,
     # all but the first point of a batch are chosen near the best point so far)
-    batch_strategy: str = "kb_ucb"
+    batch_strategy: BatchStrategy = BatchStrategy.kb_ucb
 
     # acquisition function: EI, PI, LCB, gp_hedge
-    acq_func: str = "EI"
+    acq_func: AcqFunc = AcqFunc.EI
     # how the acquisition function is optimised: auto, lbfgs, sampling
-    acq_optimizer: str = "auto"
+    acq_optimizer: AcqOptimizer = AcqOptimizer.auto
     # surrogate model: GP, RF, ET
-    base_estimator: str = "GP"
+    base_estimator: BaseEstimator = BaseEstimator.GP
 
     # true when larger is better (accuracy); null: false, unless the Optuna sweeper's
     # direction: maximize says otherwise
@@ -81,7 +128,7 @@ class SkoptSweeperConf:
     constraint: Optional[str] = None
 
     # what a failed trial tells the GP: penalize, skip, raise
-    on_failure: str = "penalize"
+    on_failure: OnFailure = OnFailure.penalize
     # stop with an error after this many failed trials
     max_failures: Optional[int] = None
 

@@ -17,6 +17,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from .config import SkoptSweeperConf
+
 log = logging.getLogger(__name__)
 
 
@@ -25,12 +27,12 @@ class SkoptSweeper(Sweeper):
 
     def __init__(self, params: Optional[Any] = None, **settings: Any) -> None:
         from hydra_skopt_sweeper.compat import from_optuna
-        from hydra_skopt_sweeper.loop import SweepSettings
 
         self.params = params or {}
         mapped = from_optuna({k: _plain(v) for k, v in settings.items()})
         self.optuna_keys = mapped.describe()
-        self.settings = SweepSettings.from_config({**mapped.settings, "maximize": bool(mapped.settings.get("maximize"))})
+        schema = OmegaConf.structured(SkoptSweeperConf)
+        self.settings: SkoptSweeperConf = OmegaConf.to_object(OmegaConf.merge(schema, mapped.settings))
         self.config: Optional[DictConfig] = None
         self.hydra_context: Optional[HydraContext] = None
         self.launcher: Optional[Launcher] = None
@@ -81,7 +83,7 @@ class SkoptSweeper(Sweeper):
             space,
             launch,
             sweep_dir,
-            default_batch_size=launcher_parallelism(self.config),
+            default_batch_size=launcher_parallelism(self.config.hydra.launcher),
             objective_name=_objective_name(self.config),
             # the basic launcher runs each job here, changing this process's working directory
             concurrent=not isinstance(self.launcher, BasicLauncher),
@@ -146,14 +148,23 @@ def _say_which_slurm_jobs_still_run(config: DictConfig) -> None:
                     ", ".join(unfinished), " ".join(unfinished))
 
 
-def launcher_parallelism(config: DictConfig) -> int:
-    """The launcher's ``n_jobs`` (joblib's rules for negative values), else 1."""
-    n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
-    if not isinstance(n_jobs, int) or n_jobs == 0:
+def launcher_parallelism(launcher: Any) -> int:
+    """The launcher config's ``n_jobs`` (``hydra.launcher``), negative values counted back from
+    the CPUs this process may use as joblib counts them (-1: all), else 1."""
+    n_jobs = OmegaConf.select(launcher, "n_jobs", default=None) if OmegaConf.is_config(launcher) else None
+    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0:
         return 1
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        return max(1, available_cpus() + 1 + n_jobs)
     return n_jobs
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))  # the affinity mask, as in containers
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _objective_name(config: DictConfig) -> Optional[str]:
