@@ -1,7 +1,7 @@
 """The sweep loop: ask -> launch -> read -> record -> tell, batch after batch or slot by slot.
 
-This is the only module that knows all the others: it validates the settings, builds the
-constraint, replays the journal (resume) and earlier journals (warm start), drives the
+This is the only module that knows all the others: it checks the settings' ranges, replays
+the journal (resume) and earlier journals (warm start), drives the
 :class:`BatchProposer`, hands overrides to a launch function (Hydra's launcher, through the
 shim) as :mod:`.scheduler` says when, turns each ``JobReturn`` into a :class:`Trial`, applies
 the failure policy, and keeps the journal and the results file up to date after every trial.
