@@ -2,6 +2,7 @@
 import json
 import logging
 
+import pytest
 import yaml
 
 from hydra_skopt_sweeper.journal import (
@@ -11,8 +12,10 @@ from hydra_skopt_sweeper.journal import (
     Journal,
     Trial,
     best_trial,
+    open_sweep_dir,
     write_results,
 )
+from hydra_skopt_sweeper.errors import SweeperConfigError
 
 
 def trials():
@@ -91,3 +94,31 @@ def test_trials_table_has_a_column_per_param(tmp_path):
     assert rows[0]["x"] == "0.5" and rows[0]["opt"] == "adam" and rows[0]["value"] == "2.0"
     assert rows[1]["status"] == "failed" and rows[1]["value"] == "" and "boom" in rows[1]["error"]
     assert rows[2]["param:value"] == "7" and rows[0]["param:value"] == ""
+
+
+def _description(**changes):
+    description = {"params": {"x": {"kind": "real", "low": 0.0, "high": 1.0}}, "maximize": False,
+                   "monitor": None, "n_calls": 10}
+    return {**description, **changes}
+
+
+def test_open_sweep_dir_resumes_the_same_sweep_and_refuses_another(tmp_path):
+    journal = Journal(tmp_path / "trials.jsonl")
+    assert open_sweep_dir(journal, _description()) == []  # a new sweep dir
+    journal.append(trials())
+    assert open_sweep_dir(journal, _description(n_calls=20)) == trials()  # a longer budget resumes
+    with pytest.raises(SweeperConfigError, match=r"another objective \(hydra.sweeper.maximize False -> True\)"):
+        open_sweep_dir(journal, _description(maximize=True))
+    with pytest.raises(SweeperConfigError, match="different search space .*x: high 1.0 -> 2.0"):
+        open_sweep_dir(journal, _description(params={"x": {"kind": "real", "low": 0.0, "high": 2.0}}))
+
+
+def test_open_sweep_dir_starting_afresh_moves_the_journal_aside(tmp_path, caplog):
+    journal = Journal(tmp_path / "trials.jsonl")
+    open_sweep_dir(journal, _description())
+    journal.append(trials())
+    with caplog.at_level(logging.WARNING):
+        assert open_sweep_dir(journal, _description(maximize=True), start_afresh_because="resume=false") == []
+    assert not journal.exists() and len(list(tmp_path.glob("trials.*.jsonl"))) == 1
+    assert "resume=false: moved the earlier journal" in caplog.text
+    assert json.loads((tmp_path / "search_space.json").read_text())["maximize"] is True

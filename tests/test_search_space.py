@@ -238,3 +238,19 @@ def test_an_unconditional_parameter_is_still_required_when_reading_params_back()
                                 "optimizer": "choice(adam, sgd)"}, [])
     with pytest.raises(ValueError, match="no value for optimizer"):
         space.to_point({"momentum": 0.9})
+
+
+def test_the_constraint_is_compiled_over_the_space_and_checked_there():
+    space = build_search_space({"x": "interval(0, 1)", "optimizer": "choice(adam, sgd)",
+                                "momentum": {"sweep": "interval(0.5, 0.99)", "when": "optimizer == 'sgd'"}},
+                               ["+epochs=3"])
+    constraint = space.compile_constraint("x < 0.5 and epochs == 3")
+    assert constraint({"x": 0.2, "epochs": 3}) and not constraint({"x": 0.7, "epochs": 3})
+    assert space.compile_constraint(None) is None
+    with pytest.raises(SweeperConfigError, match="names momentum, which is conditional"):
+        space.compile_constraint("momentum < 0.9")
+    with pytest.raises(SweeperConfigError, match="no point of the search space satisfies it"):
+        space.compile_constraint("x > 1")
+    fixed_only = build_search_space({}, ["+epochs=3"])
+    with pytest.raises(SweeperConfigError, match=r"the fixed values \{'epochs': 3\} do not satisfy it"):
+        fixed_only.compile_constraint("epochs > 5")
