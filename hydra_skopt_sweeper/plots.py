@@ -29,18 +29,12 @@ import math
 import os
 import subprocess
 import sys
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .journal import JOURNAL_NAME, RESULTS_NAME, SPACE_NAME, Trial, atomic_write_text, best_trial, read_trials
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: no lock, drawings may overlap (each file is still replaced whole)
-    fcntl = None
+from .journal import JOURNAL_NAME, RESULTS_NAME, SPACE_NAME, Trial, best_trial, read_trials
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +43,6 @@ OBJECTIVE_NAME = "objective.png"
 CURVES_NAME = "curves.png"
 MULTIRUN_NAME = "multirun.yaml"
 PLOTS_LOG_NAME = ".plots.log"
-# the state the sweep last asked to be drawn, and the lock only the drawing process holds
-REQUEST_NAME = ".plots.request"
-LOCK_NAME = ".plots.lock"
 
 
 def min_trials_for_objective(n_dims: int) -> int:
@@ -643,28 +634,28 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
 
 
 class PlotRefresher:
-    """Redraws a sweep's plots in detached processes, one drawing at a time, never waited for
-    beyond :meth:`wait`'s bound.
+    """Redraws a sweep's plots in one detached process, one drawing at a time, never waited
+    for beyond :meth:`wait`'s bound.
 
-    Each :meth:`refresh` writes the state it asks for (``.plots.request``) and starts
-    ``python -m hydra_skopt_sweeper.plots SWEEP_DIR`` (:func:`draw_when_asked`) in a session
-    of its own, at a lower priority, its output in ``.plots.log``. Only the process holding
-    ``.plots.lock`` draws: one started during a drawing exits at once, and the drawing one
-    draws again after its drawing as long as the request changed meanwhile, so refreshes
-    during a drawing are coalesced into one more drawing of the newest state. Nothing stops
-    or kills a drawing: one still running when the sweep ends finishes by itself.
+    The process (``python -m hydra_skopt_sweeper.plots SWEEP_DIR --follow``, :func:`follow`)
+    starts at the first :meth:`refresh`, in a session of its own, at a lower priority, its
+    output in ``.plots.log``, and pays for importing skopt and matplotlib once. Each refresh
+    writes a byte to its input; it reads all that came during a drawing at once, so they are
+    coalesced into one more drawing of the newest state. :meth:`wait` closes its input: it
+    draws what it was asked to and exits, by itself if the sweep has ended by then.
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.started = 0  # drawing processes started
         self.failures = 0
-        self._procs: List[Tuple[subprocess.Popen, Path]] = []
+        self._proc: Optional[subprocess.Popen] = None
+        self._log_path: Optional[Path] = None
         self._version: Any = None
 
     @staticmethod
     def command(sweep_dir: Path) -> List[str]:
-        return [sys.executable, "-m", "hydra_skopt_sweeper.plots", str(sweep_dir)]
+        return [sys.executable, "-m", "hydra_skopt_sweeper.plots", str(sweep_dir), "--follow"]
 
     def refresh(self, sweep_dir: Path, version: Any = None) -> None:
         """Ask for ``sweep_dir``'s plots to be redrawn; returns at once. A refresh with the
@@ -673,117 +664,102 @@ class PlotRefresher:
         if not self.enabled or (version is not None and version == self._version):
             return
         self._version = version
-        sweep_dir = Path(sweep_dir).resolve()
-        self._reap()
+        if self._proc is not None and self._proc.poll() is not None:
+            self.close()  # it died: count the failure, start another
         try:
-            atomic_write_text(sweep_dir / REQUEST_NAME, f"{version} {time.time_ns()}\n")
-            log_path = sweep_dir / PLOTS_LOG_NAME
-            with open(log_path, "ab") as log_file:
-                proc = subprocess.Popen(self.command(sweep_dir), stdin=subprocess.DEVNULL, stdout=log_file,
-                                        stderr=subprocess.STDOUT, env=_drawing_env(), close_fds=True,
-                                        start_new_session=True)
-        except OSError as error:
-            log.warning("Cannot draw the plots in the background (%s); not trying again", error)
-            self.enabled = False
-            return
-        self._procs.append((proc, log_path))
-        self.started += 1
+            if self._proc is None:
+                self._spawn(Path(sweep_dir).resolve())
+            self._proc.stdin.write(b"\n")
+            self._proc.stdin.flush()
+        except OSError as error:  # it died meanwhile (a broken pipe), or cannot start
+            log.warning("Cannot draw the plots in the background (%s)", error)
 
     def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the drawing processes to end; False when one
-        still runs then (it goes on, detached, and finishes by itself)."""
-        deadline = time.monotonic() + timeout
-        for proc, _ in self._procs:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                break
-        self._reap()
-        return not self._procs
+        """Ask for nothing more and wait up to ``timeout`` seconds for the drawing process to
+        end; False when it still runs then (it goes on, detached, and finishes by itself)."""
+        proc = self._proc
+        self.close()
+        if proc is None:
+            return True
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        self._count_failure(proc)
+        return True
 
     def close(self) -> None:
-        """Forget the drawing processes; one still running goes on by itself."""
-        self._reap()
-        self._procs = []
+        """Close the drawing process's input: it draws what it was asked to, then exits."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+        except OSError:  # it died with bytes unread
+            pass
+        if proc.poll() is not None:
+            self._count_failure(proc)
 
-    def _reap(self) -> None:
-        """Drop the processes that ended; log the ones that failed."""
-        running = []
-        for proc, log_path in self._procs:
-            if proc.poll() is None:
-                running.append((proc, log_path))
-            elif proc.returncode != 0:
-                self.failures += 1
-                log.warning("Drawing the plots failed; see %s", log_path)
-        self._procs = running
+    def _spawn(self, sweep_dir: Path) -> None:
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+        package_root = str(Path(__file__).resolve().parent.parent)  # found from any working directory
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self._log_path = sweep_dir / PLOTS_LOG_NAME
+        with open(self._log_path, "ab") as log_file:
+            self._proc = subprocess.Popen(self.command(sweep_dir), stdin=subprocess.PIPE, stdout=log_file,
+                                          stderr=subprocess.STDOUT, env=env, close_fds=True,
+                                          start_new_session=True)
+        self.started += 1
 
-
-def _drawing_env() -> Dict[str, str]:
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
-    package_root = str(Path(__file__).resolve().parent.parent)  # found from any working directory
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    return env
-
-
-def _request(sweep_dir: Path) -> Optional[str]:
-    try:
-        return (sweep_dir / REQUEST_NAME).read_text(encoding="utf-8")
-    except OSError:
-        return None
+    def _count_failure(self, proc: subprocess.Popen) -> None:
+        if proc.returncode:
+            self.failures += 1
+            log.warning("Drawing the plots failed; see %s", self._log_path)
 
 
-def _try_lock(lock_file: Any) -> bool:
-    """Take the sweep dir's drawing lock without waiting; True where there is no flock."""
-    if fcntl is None:
-        return True
-    try:
-        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
+def follow(sweep_dir: Path, requests: int, draw: Callable[[Path], Any] = draw_plots) -> Tuple[int, int]:
+    """Draw ``sweep_dir``'s plots each time something arrives on the file descriptor
+    ``requests``, until it closes; returns the drawings made and those that failed.
 
-
-def draw_when_asked(sweep_dir: Path, draw: Callable[[Path], Any] = draw_plots) -> int:
-    """Draw ``sweep_dir``'s plots unless another process is drawing them, and again while
-    the request (``.plots.request``) changed during a drawing. Returns the drawings made.
-
-    Whoever holds the lock checks the request again after releasing it, so a refresh is
-    never lost between a drawing's last check and its exit: either the holder sees it, or
-    the process started for it takes the lock.
+    One ``os.read`` takes every request that came during the last drawing, so they make one
+    drawing, of the state the sweep dir holds then. A drawing that fails is reported on
+    stderr, and the next request is drawn all the same.
     """
-    sweep_dir = Path(sweep_dir)
-    drawn = 0
-    with open(sweep_dir / LOCK_NAME, "a") as lock_file:
-        while _try_lock(lock_file):
-            try:
-                while True:
-                    asked = _request(sweep_dir)
-                    draw(sweep_dir)
-                    drawn += 1
-                    if _request(sweep_dir) == asked:
-                        break
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(lock_file, fcntl.LOCK_UN)
-            if _request(sweep_dir) == asked:
-                break
-    return drawn
+    import traceback
+
+    drawn = failed = 0
+    while os.read(requests, 1 << 16):
+        try:
+            draw(Path(sweep_dir))
+            drawn += 1
+        except Exception:  # a bad state of the sweep dir must not end the drawings to come
+            traceback.print_exc()
+            failed += 1
+    return drawn, failed
+
+
+def _draw_sweep_dir(sweep_dir: Path) -> None:
+    if not (sweep_dir / JOURNAL_NAME).is_file():
+        raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL_NAME}")
+    draw_plots(sweep_dir)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m hydra_skopt_sweeper.plots SWEEP_DIR``: what :class:`PlotRefresher` starts."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if len(argv) != 1:
-        print("usage: python -m hydra_skopt_sweeper.plots SWEEP_DIR", file=sys.stderr)
-        return 2
-    sweep_dir = Path(argv[0])
-    if not (sweep_dir / JOURNAL_NAME).is_file():
-        print(f"{sweep_dir} has no {JOURNAL_NAME}", file=sys.stderr)
-        return 1
+    """``python -m hydra_skopt_sweeper.plots SWEEP_DIR [--follow]``: draw once, or (what
+    :class:`PlotRefresher` starts) once per request on stdin until it closes. Exit status 1
+    when a drawing failed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m hydra_skopt_sweeper.plots")
+    parser.add_argument("sweep_dir", type=Path)
+    parser.add_argument("--follow", action="store_true", help="draw once per request on stdin, until it closes")
+    args = parser.parse_args(argv)
     if hasattr(os, "nice"):
         os.nice(10)  # the trials come first
     logging.basicConfig(level=logging.ERROR, format="plots: %(levelname)s: %(message)s")
-    draw_when_asked(sweep_dir)
+    if args.follow:
+        return 1 if follow(args.sweep_dir, sys.stdin.fileno(), _draw_sweep_dir)[1] else 0
+    _draw_sweep_dir(args.sweep_dir)
     return 0
 
 

@@ -338,31 +338,29 @@ def test_drawing_leaves_numpys_global_random_state_alone(tmp_path):
 # -- drawing in the background --------------------------------------------------------------------
 
 
-def _ask(sweep_dir, version):
-    (sweep_dir / plots.REQUEST_NAME).write_text(f"{version}\n")
-
-
-def test_a_refresh_during_a_drawing_is_coalesced_into_one_drawing_of_the_newest_state(tmp_path):
-    """Requests made while a drawing runs are drawn once, after it, in their newest state; a
-    drawing process started meanwhile finds the lock taken and draws nothing."""
-    drawn, started, go_on = [], threading.Event(), threading.Event()
+def test_requests_during_a_drawing_make_one_more_drawing_of_the_newest_state(tmp_path):
+    read_end, write_end = os.pipe()
+    state, seen, result = tmp_path / "state", [], []
+    started, go_on = threading.Event(), threading.Event()
 
     def draw(sweep_dir):
-        drawn.append((sweep_dir / plots.REQUEST_NAME).read_text().strip())
+        seen.append(state.read_text())
         started.set()
         go_on.wait(30)
 
-    _ask(tmp_path, 1)
-    first = threading.Thread(target=lambda: drawn.append(plots.draw_when_asked(tmp_path, draw)))
-    first.start()
+    state.write_text("1")
+    os.write(write_end, b"\n")
+    drawer = threading.Thread(target=lambda: result.append(plots.follow(tmp_path, read_end, draw)))
+    drawer.start()
     assert started.wait(30)
-    for version in (2, 3, 4):
-        _ask(tmp_path, version)
-        assert plots.draw_when_asked(tmp_path, draw) == 0  # the lock is taken
+    for version in "234":  # three refreshes while the first drawing runs
+        state.write_text(version)
+        os.write(write_end, b"\n")
     go_on.set()
-    first.join(30)
-    assert drawn == ["1", "4", 2]  # the first state, then the newest; two drawings
-    assert plots.draw_when_asked(tmp_path, lambda d: None) == 1  # the lock was released
+    os.close(write_end)  # the sweep ends: the drawer draws what it was asked to, then returns
+    drawer.join(30)
+    os.close(read_end)
+    assert seen == ["1", "4"] and result == [(2, 0)]
 
 
 # Stands in for the drawing process: says it started, then draws (writes `drawn.PID`) only once
@@ -395,8 +393,9 @@ def test_wait_returns_at_its_bound_and_a_late_drawing_finishes_by_itself(tmp_pat
     refresher.command = lambda sweep_dir: [sys.executable, "-c", _GATED, str(sweep_dir)]
     refresher.refresh(tmp_path, version=1)
     refresher.refresh(tmp_path, version=1)  # the same state: nothing new asked
-    assert refresher.started == 1
-    (proc, _), = refresher._procs
+    refresher.refresh(tmp_path, version=2)
+    assert refresher.started == 1  # one process for the whole sweep
+    proc = refresher._proc
     assert os.getsid(proc.pid) != os.getsid(0)  # its own session: a Ctrl-C of the sweep spares it
     assert refresher.wait(timeout=0.2) is False  # the drawing cannot end before the gate opens
     refresher.close()
@@ -404,6 +403,20 @@ def test_wait_returns_at_its_bound_and_a_late_drawing_finishes_by_itself(tmp_pat
     (tmp_path / "gate").touch()
     assert proc.wait(timeout=60) == 0
     assert _marks(tmp_path, "drawn") == [f"drawn.{proc.pid}"]
+
+
+def test_a_drawing_process_that_dies_is_a_failure_and_the_next_refresh_starts_another(tmp_path, caplog):
+    refresher = PlotRefresher()
+    refresher.command = lambda d: [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"]
+    refresher.refresh(tmp_path, version=1)
+    assert refresher._proc.wait(timeout=60) == 3
+    (tmp_path / "gate").touch()
+    refresher.command = lambda d: [sys.executable, "-c", _GATED, str(d)]
+    refresher.refresh(tmp_path, version=2)
+    assert refresher.wait(timeout=60)
+    assert (refresher.started, refresher.failures) == (2, 1)
+    assert len(_marks(tmp_path, "drawn")) == 1
+    assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
 
 
 def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
@@ -446,19 +459,6 @@ def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
     assert_png(tmp_path / CONVERGENCE_NAME)
     assert_png(tmp_path / OBJECTIVE_NAME)
     assert load_sweep(tmp_path).trials[-1].number == 8
-
-
-def test_a_drawing_process_finds_the_lock_taken_and_draws_nothing(tmp_path):
-    import fcntl
-    import subprocess
-
-    write_sweep(tmp_path, SPACES["one"], n_ok=5)
-    with open(tmp_path / plots.LOCK_NAME, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.plots", str(tmp_path)],
-                              capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert not (tmp_path / CONVERGENCE_NAME).exists()
 
 
 def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
