@@ -1,6 +1,5 @@
 """sweep_report.py (skopt-report): the top-trials table, killed sweeps, errors, plots, and the console script."""
 import json
-import math
 import shutil
 import subprocess
 import sys
