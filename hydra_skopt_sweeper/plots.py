@@ -420,6 +420,16 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
     hyperparameters from its previous fit and settles its warps as the data grow, where this
     fit starts once from the defaults on all the data; RF and ET grow other trees than the
     sweep's (another seed). A sweep run with a non-default policy is drawn with the default.
+
+    Parameters
+    ----------
+    record : SweepRecord
+        The sweep dir as read by :func:`load_sweep`; ``record.sweeper`` gives the
+        ``base_estimator`` and ``on_failure`` the sweep ran with.
+
+    Returns
+    -------
+    Surface or None
     """
     import numpy as np
     from skopt.space import Space
@@ -448,9 +458,24 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
 
 
 def evenly_spaced(param: Any, dim: Any, n_points: int) -> Tuple[Any, Any]:
-    """Up to ``n_points`` evenly spaced values of one parameter along its plot axis: their
-    coordinates on that axis (the value; the index of a categorical or grid option) and
-    their columns in the normalised space (``dim``: the param's normalised dimension)."""
+    """Up to ``n_points`` evenly spaced values of one parameter along its plot axis.
+
+    Parameters
+    ----------
+    param : search_space.Param
+        Real and integer ranges are spaced evenly on their axis (a log range geometrically);
+        every option of a categorical or grid parameter is taken, thinned to ``n_points``.
+    dim : skopt Dimension
+        The parameter's dimension in the normalised space.
+    n_points : int
+
+    Returns
+    -------
+    xs : ndarray
+        Coordinates on the axis: the value, or the index of a categorical or grid option.
+    columns : ndarray, shape (len(xs), dim.transformed_size)
+        The same values in the normalised space.
+    """
     import numpy as np
 
     if param.kind in ("real", "int"):
@@ -472,11 +497,25 @@ _PREDICT_CHUNK_ELEMENTS = 50_000
 
 
 def partial_dependence(surface: Surface, samples: Any, columns: Sequence[slice], grids: Sequence[Any]) -> Any:
-    """The model's mean over ``samples`` (normalised rows) with ``columns[k]`` set to each
-    row of ``grids[k]``: an array with one axis per grid, in scaled-loss units.
+    """The model's mean over ``samples`` with ``columns[k]`` set to each row of ``grids[k]``.
 
     Samples that agree outside ``columns`` give the same rows, so each distinct one is
     predicted once and weighted by its count.
+
+    Parameters
+    ----------
+    surface : Surface
+    samples : ndarray, shape (n_samples, n_columns)
+        Rows of the normalised space the other parameters are averaged over.
+    columns : sequence of slice
+        The normalised columns of each parameter set.
+    grids : sequence of ndarray
+        For each, its values in those columns (``evenly_spaced``'s second result).
+
+    Returns
+    -------
+    ndarray, one axis per grid
+        The mean, in scaled-loss units (:meth:`Surface.values` reads them as the user's).
     """
     import numpy as np
 
@@ -664,8 +703,9 @@ class PlotRefresher:
         if not self.enabled or (version is not None and version == self._version):
             return
         self._version = version
-        if self._proc is not None and self._proc.poll() is not None:
-            self.close()  # it died: count the failure, start another
+        if self._proc is not None and self._proc.poll() is not None:  # it died: start another
+            self._count_failure(self._proc)
+            self.close()
         try:
             if self._proc is None:
                 self._spawn(Path(sweep_dir).resolve())
@@ -697,8 +737,6 @@ class PlotRefresher:
             proc.stdin.close()
         except OSError:  # it died with bytes unread
             pass
-        if proc.poll() is not None:
-            self._count_failure(proc)
 
     def _spawn(self, sweep_dir: Path) -> None:
         env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
@@ -718,12 +756,24 @@ class PlotRefresher:
 
 
 def follow(sweep_dir: Path, requests: int, draw: Callable[[Path], Any] = draw_plots) -> Tuple[int, int]:
-    """Draw ``sweep_dir``'s plots each time something arrives on the file descriptor
-    ``requests``, until it closes; returns the drawings made and those that failed.
+    """Draw ``sweep_dir``'s plots each time something arrives on ``requests``, until it closes.
 
     One ``os.read`` takes every request that came during the last drawing, so they make one
     drawing, of the state the sweep dir holds then. A drawing that fails is reported on
     stderr, and the next request is drawn all the same.
+
+    Parameters
+    ----------
+    sweep_dir : Path
+    requests : int
+        A file descriptor (the drawing process's stdin); any bytes are a request.
+    draw : callable
+        ``draw(sweep_dir)``; :func:`draw_plots` unless testing.
+
+    Returns
+    -------
+    (int, int)
+        The drawings made, and those that failed.
     """
     import traceback
 
