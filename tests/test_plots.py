@@ -364,12 +364,14 @@ def test_requests_during_a_drawing_make_one_more_drawing_of_the_newest_state(tmp
 
 
 # Stands in for the drawing process: says it started, then draws (writes `drawn.PID`) only once
-# the test creates the file `gate`.
+# the test creates the file `gate` (it gives up after 5 minutes, should a failed test never do so).
 _GATED = (
     "import os, sys, time\n"
     "d = sys.argv[1]\n"
     "open(os.path.join(d, f'started.{os.getpid()}'), 'w').close()\n"
+    "deadline = time.monotonic() + 300\n"
     "while not os.path.exists(os.path.join(d, 'gate')):\n"
+    "    if time.monotonic() > deadline: sys.exit(1)\n"
     "    time.sleep(0.02)\n"
     "open(os.path.join(d, f'drawn.{os.getpid()}'), 'w').close()\n"
 )
