@@ -53,8 +53,8 @@ from .search_space import SearchSpace
 log = logging.getLogger(__name__)
 
 OUTCOMES_DIR = ".outcomes"
-# How long the end of a sweep waits for its last plots to be drawn.
-_PLOTS_WAIT_S = 120.0
+# How long the end of a sweep waits for its last plots; a later drawing finishes by itself.
+_PLOTS_WAIT_S = 5.0
 # How long a batch whose launcher raised waits for its other jobs' outcomes.
 _LOST_BATCH_WAIT_S = 15.0
 
@@ -558,8 +558,8 @@ class SweepLoop:
         n_pruned = sum(1 for t in self.trials if t.pruned)
         self._write_results()
         if best is not None:
-            self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if drawn already
-            self.plots.wait(timeout=_PLOTS_WAIT_S)
+            self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if asked already
+        plots_drawn = self.plots.wait(timeout=_PLOTS_WAIT_S)
         self.plots.close()
         if best is not None:
             log.info("Sweep finished: %d trial(s), %d failed%s. Best #%d: %s = %.6g",
@@ -571,7 +571,9 @@ class SweepLoop:
                  self.journal.path)
         if self.plots.started:
             names = ["convergence.png", "objective.png"] + (["curves.png"] if read_curves(self.sweep_dir) else [])
-            log.info("Plots: %s", ", ".join(str(self.sweep_dir / name) for name in names))
+            late = "" if plots_drawn else (f" (still being drawn after {_PLOTS_WAIT_S:g} s: the drawing "
+                                           "goes on in the background and finishes by itself)")
+            log.info("Plots: %s%s", ", ".join(str(self.sweep_dir / name) for name in names), late)
         # as Hydra's Optuna sweeper raises the first trial's error: a sweep whose every trial is
         # broken must not pass for a finished one (CI checks the exit status). With nothing to
         # search, as Hydra's basic sweeper: only a run that raised fails (an app may return None)

@@ -1,9 +1,10 @@
-"""Pictures of a sweep, drawn from its directory alone: ``convergence.png``, ``objective.png``
-and, when trials report learning curves, ``curves.png``.
+"""Pictures of a sweep, drawn from its directory alone, and drawing them in the background.
 
-Everything here reads what the loop already writes (``trials.jsonl``, ``search_space.json``,
-and, for labels only, ``multirun.yaml``), so the same pictures come from a finished sweep, a
-running one, or one that was killed:
+It owns ``convergence.png``, ``objective.png`` and ``curves.png``, how they are drawn from
+what the loop writes (``trials.jsonl``, ``search_space.json``, ``.curves/``, and for labels and
+the model's settings ``multirun.yaml``), and :class:`PlotRefresher`, which the loop asks to
+redraw them without waiting for it. The same pictures come from a finished sweep, a running
+one, or one that was killed:
 
 * ``convergence.png``: every trial's value (the user's value, not the sign-flipped loss the GP
   is told) against its trial number, the best value so far as a line, batch boundaries as light
@@ -11,32 +12,27 @@ running one, or one that was killed:
   trials as red crosses on the edge of the plot;
 * ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`.pruning`), pruned ones
   dashed, the best trial's highlighted;
-* ``objective.png``: skopt's partial-dependence plot (``skopt.plots.plot_objective``) of a GP
-  fitted on the successful trials, once there are enough of them for a GP
-  (:func:`min_trials_for_objective`). Categorical parameters show their options; grid
-  parameters (``range`` with a step) are searched as an index and shown with their real values.
+* ``objective.png``: the partial dependence of the sweep's own surrogate (:func:`fit_surface`),
+  once there are enough successful trials (:func:`min_trials_for_objective`). Categorical
+  parameters show their options; grid parameters (``range`` with a step) are searched as an
+  index and shown with their real values.
 
-Drawing costs seconds (importing skopt and matplotlib, fitting the GP, evaluating the partial
-dependence), so the sweep loop never draws itself: :class:`PlotRefresher` hands the sweep dir
-to one background process (``python -m hydra_skopt_sweeper.plots --serve``), one drawing at a
-time. This module imports neither matplotlib nor skopt at import time.
+It imports neither matplotlib nor skopt at import time. It may use :mod:`.acquisition`,
+:mod:`.policy` and :mod:`.proposer` (the model), never :mod:`.loop`.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
 import math
 import os
-import signal
 import subprocess
 import sys
-import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .journal import JOURNAL_NAME, RESULTS_NAME, SPACE_NAME, Trial, best_trial, read_trials
 
@@ -47,23 +43,6 @@ OBJECTIVE_NAME = "objective.png"
 CURVES_NAME = "curves.png"
 MULTIRUN_NAME = "multirun.yaml"
 PLOTS_LOG_NAME = ".plots.log"
-# The drawing process's lines: it is ready for STOP_SIGNAL, a drawing ended, a drawing was stopped.
-READY, DRAWN, FAILED, STOPPED = "ready", "ok", "failed", "stopped"
-# Sent to the drawing process to stop a drawing a newer refresh has made stale (POSIX only).
-STOP_SIGNAL = getattr(signal, "SIGUSR1", None)
-# Set in the drawing process by STOP_SIGNAL; the drawing then stops at its next stop point.
-_stop_requested = threading.Event()
-
-
-class _DrawingStopped(BaseException):
-    """A stale drawing stopped at a stop point (a BaseException: nothing between catches it)."""
-
-
-def _stop_point() -> None:
-    """Where a drawing may stop: only in this module's code, never inside matplotlib's or
-    skopt's (a signal handler that raised there could leave their state half-changed)."""
-    if _stop_requested.is_set():
-        raise _DrawingStopped()
 
 
 def min_trials_for_objective(n_dims: int) -> int:
@@ -85,6 +64,7 @@ class SweepRecord:
     objective_name: str = "objective"
     n_calls: Optional[int] = None
     results: Dict[str, Any] = field(default_factory=dict)
+    sweeper: Dict[str, Any] = field(default_factory=dict)  # multirun.yaml's hydra.sweeper
 
     @property
     def finished(self) -> List[Trial]:
@@ -114,6 +94,7 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
     multirun = _read_yaml(sweep_dir / MULTIRUN_NAME)
     if isinstance(multirun, dict):
         sweeper = _resolved_sweeper(multirun)
+    record.sweeper = dict(sweeper)
 
     maximize: Any = None
     space_file = sweep_dir / SPACE_NAME
@@ -200,9 +181,7 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> D
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE_NAME)
-        _stop_point()
         written["curves"] = draw_curves(record, out_dir / CURVES_NAME)
-        _stop_point()
         if record.space is not None and record.space.params:
             written["objective"] = draw_objective(record, out_dir / OBJECTIVE_NAME)
     return written
@@ -220,7 +199,6 @@ def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        _stop_point()  # before the costliest step: rendering
         fig.savefig(tmp, format="png")
         os.replace(tmp, path)
     finally:
@@ -356,468 +334,484 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
     return _save(fig, path)
 
 
-class _Negated:
-    """A GP fitted on losses, read as the user's values (maximised objectives)."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def predict(self, X, *args, **kwargs):
-        out = self.model.predict(X, *args, **kwargs)
-        if isinstance(out, tuple):
-            return (-out[0],) + tuple(out[1:])
-        return -out
+# -- objective.png: the sweep's own surrogate ------------------------------------------------------
 
 
-def fit_gp_result(record: SweepRecord, user_scale: bool = False, random_state: int = 0):
-    """An ``OptimizeResult`` holding a GP fitted on the successful trials' losses.
+@dataclass
+class Surface:
+    """The sweep's surrogate refitted on what the loop told it, read in the user's values.
 
-    The GP is built as ``skopt.Optimizer`` builds it (``cook_estimator("GP")`` on the
-    normalised space); losses are the values, negated when the objective is maximised
-    (``func_vals`` holds them, and ``x`` is the best trial). With ``user_scale`` the model in
-    ``models[-1]`` predicts the user's values instead (for plotting a maximised objective).
-    Returns ``None`` when there are too few usable trials.
+    ``rows`` are points in skopt's normalised space (``tspace``), as :mod:`.acquisition` sees
+    them; ``points`` and ``losses`` are what was told (see :func:`told_points`).
     """
-    from skopt.space import Space
-    from skopt.utils import cook_estimator, create_result, normalize_dimensions
 
-    space = record.space
-    points, losses = [], []
+    tspace: Any  # skopt Space, normalised
+    model: Any  # acquisition.Surrogate, in scaled-loss units
+    scale: Any  # policy.LossScale
+    maximize: bool
+    points: List[List[Any]]
+    losses: List[float]
+    kind: str  # "GP", "RF" or "ET"
+
+    def mean(self, rows: Any) -> Any:
+        """The model's mean at ``rows``, in scaled-loss units."""
+        from .acquisition import GPPosterior
+
+        if isinstance(self.model, GPPosterior):  # the mean only: predict's std costs a solve per row
+            model = self.model
+            return model.kernel(model.warp(rows), model.warp(model.X)) @ model.alpha
+        return self.model.predict(rows)[0]
+
+    def values(self, scaled: Any) -> Any:
+        """Scaled losses -> the user's values (the loss scale undone, the sign of a maximised
+        objective restored)."""
+        import numpy as np
+
+        scaled = np.asarray(scaled, dtype=float)
+        losses = np.array([self.scale.inverse(s) for s in scaled.ravel()]).reshape(scaled.shape)
+        return -losses if self.maximize else losses
+
+    def predict(self, rows: Any) -> Any:
+        """The model's mean at ``rows`` in the user's values."""
+        return self.values(self.mean(rows))
+
+
+def told_points(record: SweepRecord) -> Tuple[List[List[Any]], List[float]]:
+    """The points and losses the loop tells the proposer, read back from the journal.
+
+    Completed and pruned trials tell their value (negated when maximised); under
+    ``on_failure=penalize`` a failed trial tells the worst loss told before it (or, before any,
+    the first one told). Points outside the space (a hand-edited journal) are skipped.
+    """
+    penalize = record.sweeper.get("on_failure", "penalize") == "penalize"
+    points: List[List[Any]] = []
+    losses: List[float] = []
+    waiting: List[List[Any]] = []
     for trial in record.trials:
-        if not _usable(trial):
-            continue
         try:
-            point = space.to_point(trial.params)
+            point = record.space.to_point(trial.params)
         except ValueError:
-            continue  # a hand-edited journal, or a trial from another space
-        points.append(point)
-        losses.append(-trial.value if record.maximize else trial.value)
-    if len(points) < min_trials_for_objective(len(space.params)):
+            continue
+        if record.space.conditional:
+            point = record.space.canonical(point)
+        if (trial.ok or trial.pruned) and trial.value is not None and math.isfinite(trial.value):
+            points.append(point)
+            losses.append(-trial.value if record.maximize else trial.value)
+            points += waiting
+            losses += [max(losses)] * len(waiting)
+            waiting = []
+        elif trial.failed and penalize:
+            if losses:
+                points.append(point)
+                losses.append(max(losses))
+            else:
+                waiting.append(point)
+    return points, losses
+
+
+def fit_surface(record: SweepRecord) -> Optional[Surface]:
+    """The surrogate the sweep's proposer fits, refitted on the journal's trials; None with
+    fewer than :func:`min_trials_for_objective` successful trials.
+
+    The same model in the same space: skopt's normalised space, the losses through
+    :class:`.policy.LossScale`, and for a GP :class:`.acquisition.GPModel` (the kernel, the
+    MAP priors, the input warps on scale-like ranges) with the default :class:`.policy.Policy`.
+    As close as the sweep dir allows, not bit for bit: the sweep's GP warm-starts its
+    hyperparameters from its previous fit and settles its warps as the data grow, where this
+    fit starts once from the defaults on all the data; RF and ET grow other trees than the
+    sweep's (another seed). A sweep run with a non-default policy is drawn with the default.
+
+    Parameters
+    ----------
+    record : SweepRecord
+        The sweep dir as read by :func:`load_sweep`; ``record.sweeper`` gives the
+        ``base_estimator`` and ``on_failure`` the sweep ran with.
+
+    Returns
+    -------
+    Surface or None
+    """
+    import numpy as np
+    from skopt.space import Space
+    from skopt.utils import normalize_dimensions
+
+    from .acquisition import ForestModel, GPModel
+    from .policy import LossScale, Policy
+    from .proposer import _scale_columns
+
+    if len(record.finished) < min_trials_for_objective(len(record.space.params)):
         return None
-    tspace = Space(normalize_dimensions(copy.deepcopy(space.dimensions())))
-    gp = cook_estimator("GP", space=tspace.dimensions, random_state=random_state)
+    points, losses = told_points(record)
+    tspace = Space(normalize_dimensions(copy.deepcopy(record.space.dimensions())))
+    X = np.asarray(tspace.transform(points), dtype=float).reshape(len(points), -1)
+    scale = LossScale.fit(np.array(losses))
+    y = scale(np.array(losses))
+    kind = str(record.sweeper.get("base_estimator", "GP")).upper()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning on length scales at a bound
-        gp.fit(tspace.transform(points), losses)
-    model = _Negated(gp) if (user_scale and record.maximize) else gp
-    return create_result(points, losses, space=tspace, models=[model])
+        if kind in ("RF", "ET"):
+            model: Any = ForestModel(kind, 0, X, y)
+        else:
+            kind = "GP"
+            model = GPModel(tspace, 0, _scale_columns(tspace, Policy())).fit(X, y)
+    return Surface(tspace, model, scale, record.maximize, points, losses, kind)
+
+
+def evenly_spaced(param: Any, dim: Any, n_points: int) -> Tuple[Any, Any]:
+    """Up to ``n_points`` evenly spaced values of one parameter along its plot axis.
+
+    Parameters
+    ----------
+    param : search_space.Param
+        Real and integer ranges are spaced evenly on their axis (a log range geometrically);
+        every option of a categorical or grid parameter is taken, thinned to ``n_points``.
+    dim : skopt Dimension
+        The parameter's dimension in the normalised space.
+    n_points : int
+
+    Returns
+    -------
+    xs : ndarray
+        Coordinates on the axis: the value, or the index of a categorical or grid option.
+    columns : ndarray, shape (len(xs), dim.transformed_size)
+        The same values in the normalised space.
+    """
+    import numpy as np
+
+    if param.kind in ("real", "int"):
+        spaced = np.geomspace if param.log else np.linspace
+        xs = spaced(param.low, param.high, n_points)
+        if param.kind == "int":
+            xs = np.unique(np.round(xs)).astype(int)
+        columns = dim.transform(xs)
+    else:
+        count = len(param.labels)
+        xs = np.unique(np.linspace(0, count - 1, min(count, n_points)).round().astype(int))
+        columns = dim.transform([xs[k] if param.kind == "grid" else param.labels[xs[k]] for k in range(len(xs))])
+    return xs, np.asarray(columns, dtype=float).reshape(len(xs), -1)
+
+
+# Rows x training points per model call in the partial dependence: the GP's temporaries stay
+# cache-sized whatever the number of trials.
+_PREDICT_CHUNK_ELEMENTS = 50_000
+
+
+def partial_dependence(surface: Surface, samples: Any, columns: Sequence[slice], grids: Sequence[Any]) -> Any:
+    """The model's mean over ``samples`` with ``columns[k]`` set to each row of ``grids[k]``.
+
+    Samples that agree outside ``columns`` give the same rows, so each distinct one is
+    predicted once and weighted by its count.
+
+    Parameters
+    ----------
+    surface : Surface
+    samples : ndarray, shape (n_samples, n_columns)
+        Rows of the normalised space the other parameters are averaged over.
+    columns : sequence of slice
+        The normalised columns of each parameter set.
+    grids : sequence of ndarray
+        For each, its values in those columns (``evenly_spaced``'s second result).
+
+    Returns
+    -------
+    ndarray, one axis per grid
+        The mean, in scaled-loss units (:meth:`Surface.values` reads them as the user's).
+    """
+    import numpy as np
+
+    samples = np.asarray(samples, dtype=float)
+    fixed = np.zeros(samples.shape[1], dtype=bool)
+    for c in columns:
+        fixed[c] = True
+    _, first, counts = np.unique(samples[:, ~fixed], axis=0, return_index=True, return_counts=True)
+    distinct, weights = samples[first], counts / counts.sum()
+    shape = tuple(len(g) for g in grids)
+    cells = np.array(np.unravel_index(np.arange(int(np.prod(shape))), shape)).T
+    n_train = len(surface.points) or 1
+    per_chunk = max(1, _PREDICT_CHUNK_ELEMENTS // (len(distinct) * n_train))
+    means = []
+    for start in range(0, len(cells), per_chunk):
+        chunk = cells[start:start + per_chunk]
+        rows = np.tile(distinct, (len(chunk), 1))
+        for k, (c, grid) in enumerate(zip(columns, grids)):
+            rows[:, c] = np.repeat(grid[chunk[:, k]], len(distinct), axis=0)
+        means.append(surface.mean(rows).reshape(len(chunk), len(distinct)) @ weights)
+    return np.concatenate(means).reshape(shape)
+
+
+def _plot_coordinate(param: Any, x: Any) -> Any:
+    """Where a point's coordinate goes on its axis: categorical options at their index."""
+    return list(param.labels).index(str(x)) if param.kind == "categorical" else x
+
+
+def _option_axis(axis: Any, param: Any, labelled: bool) -> None:
+    """A grid, categorical or integer param's axis: one tick per option (thinned past 8)
+    labelled with its value, or integer ticks."""
+    from matplotlib.ticker import FixedLocator, FixedFormatter, MaxNLocator, NullFormatter
+
+    if param.kind in ("grid", "categorical"):
+        labels = [str(v) for v in (param.choices if param.kind == "grid" else param.labels)]
+        ticks = list(range(0, len(labels), max(1, math.ceil(len(labels) / 8))))
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FixedFormatter([labels[t] for t in ticks]) if labelled else NullFormatter())
+    elif param.kind == "int" and not param.log:
+        axis.set_major_locator(MaxNLocator(6, integer=True))
+    if not labelled:
+        axis.set_major_formatter(NullFormatter())
 
 
 def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
-    """skopt's partial dependence of a GP on the successful trials; None if too few yet."""
+    """The partial dependence of the sweep's surrogate (:func:`fit_surface`): one curve per
+    parameter on the diagonal, one contour map per pair below it, the told points as black
+    dots and the best trial as a red star; None while there are too few successful trials."""
     import numpy as np
-    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
-    from skopt.plots import plot_objective
 
     space = record.space
-    n_dims = len(space.params)
-    result = fit_gp_result(record, user_scale=True)
-    if result is None:
+    surface = fit_surface(record)
+    if surface is None:
         return None
-    _stop_point()
-
-    # keep the cost bounded at 10 params: 45 2-d panels of n_points**2 GP evaluations each
+    n_dims = len(space.params)
+    # keep the cost bounded at 10 params: 45 maps of n_points**2 cells each
     if n_dims <= 3:
         n_points, n_samples, cell, dpi = 40, 250, 2.6, 100
     elif n_dims <= 6:
         n_points, n_samples, cell, dpi = 24, 150, 2.1, 100
     else:
         n_points, n_samples, cell, dpi = 14, 80, 1.75, 90
+    tspace = surface.tspace
+    samples = np.asarray(tspace.transform(tspace.rvs(n_samples=n_samples, random_state=np.random.RandomState(0))))
+    sizes = np.cumsum([0] + [d.transformed_size for d in tspace.dimensions])
+    columns = [slice(int(a), int(b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    axes_values = [evenly_spaced(p, d, n_points) for p, d in zip(space.params, tspace.dimensions)]
+    told = np.array([[_plot_coordinate(p, x) for p, x in zip(space.params, point)] for point in surface.points],
+                    dtype=float)
+    best = record.best()
+    best_at = [_plot_coordinate(p, x) for p, x in zip(space.params, space.to_point(best.params))]
+
     side = max(5.5, cell * n_dims) if n_dims > 1 else 6.0
     fig = _figure((side, side if n_dims > 1 else 4.5), dpi=dpi)
-    outer = fig.add_subplot()
-    rng_state = np.random.get_state()  # plot_objective samples from numpy's global RNG
-    np.random.seed(0)
-    try:
-        with _batched_partial_dependence():
-            plot_objective(
-                result, ax=outer, n_points=n_points, n_samples=n_samples,
-                dimensions=space.names, cmap="viridis" if record.maximize else "viridis_r",
-                show_points=True,
-            )
-    finally:
-        np.random.set_state(rng_state)
-    axes = np.array(fig.axes[1:], dtype=object).reshape(n_dims, n_dims)
-
-    # categorical and grid params: one tick per option (thinned past 8), labelled with its value
-    # (skopt prunes the end ticks, which leaves a two-option categorical with no label at all)
-    for k, param in enumerate(space.params):
-        if param.kind not in ("grid", "categorical"):
-            continue
-        labels = [str(v) for v in (param.choices if param.kind == "grid" else param.labels)]
-        step = max(1, math.ceil(len(labels) / 8))
-        ticks = list(range(0, len(labels), step))
-        formatter = FuncFormatter(lambda x, _, labels=labels: _grid_label(labels, x))
-        for i in range(n_dims):
-            for j in range(n_dims):
-                if i == j == k:
-                    axes[i, j].xaxis.set_major_locator(FixedLocator(ticks))
-                    axes[i, j].xaxis.set_major_formatter(formatter)
-                if i > j and j == k:
-                    bottom = i == n_dims - 1
-                    axes[i, j].xaxis.set_major_locator(FixedLocator(ticks))
-                    axes[i, j].xaxis.set_major_formatter(formatter if bottom else NullFormatter())
-                    if bottom:
-                        axes[i, j].tick_params(axis="x", labelrotation=45)
-                if i > j and i == k:
-                    axes[i, j].yaxis.set_major_locator(FixedLocator(ticks))
-                    axes[i, j].yaxis.set_major_formatter(formatter if j == 0 else NullFormatter())
-    # integer params: integer ticks (skopt asks for them on categoricals only: n_layers 1..3 got
-    # 1.2, 1.6, ...), the end ticks kept on a short range (pruned, 1..3 would show only 2)
-    for k, param in enumerate(space.params):
-        if param.kind != "int" or param.log:
-            continue
-        prune = None if param.high - param.low <= 8 else "both"
-        for i in range(k, n_dims):  # column k: its curve, then the maps below it
-            axes[i, k].xaxis.set_major_locator(MaxNLocator(6, prune=prune if i > k else None, integer=True))
-        for j in range(k):  # row k: the maps left of its curve
-            axes[k, j].yaxis.set_major_locator(MaxNLocator(6, prune=prune, integer=True))
-    for i in range(n_dims):
-        axes[i, i].set_ylabel(record.objective_name if n_dims > 1
-                              else f"{record.objective_name} (partial dependence)")
-        if n_dims > 1:  # the curves' tick labels run together along the top of narrow panels
-            axes[i, i].tick_params(axis="x", labelrotation=45)
+    axes = fig.subplots(n_dims, n_dims, squeeze=False)
+    cmap = "viridis" if record.maximize else "viridis_r"  # good values bright either way
     small = n_dims > 6
-    if small:
-        for ax in axes.ravel():
-            ax.tick_params(labelsize=6)
-            ax.xaxis.label.set_size(7)
-            ax.yaxis.label.set_size(7)
+    curves: List[Any] = []
+    for i, row_param in enumerate(space.params):
+        for j, col_param in enumerate(space.params):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            if row_param.log and i != j:
+                ax.set_yscale("log")
+            if col_param.log:
+                ax.set_xscale("log")
+            xs, x_columns = axes_values[j]
+            if i == j:
+                curve = surface.values(partial_dependence(surface, samples, [columns[j]], [x_columns]))
+                curves.append(curve)
+                ax.plot(xs, curve, color="C0")
+                ax.axvline(best_at[j], linestyle="--", color="r", lw=1)
+                if n_dims == 1:  # one parameter: show the trials the model was fitted on as well
+                    values = [-loss if record.maximize else loss for loss in surface.losses]
+                    ax.scatter(told[:, 0], values, s=16, color="k", zorder=3, label="trials")
+                    ax.legend(loc="best", fontsize="small")
+                    ax.set_ylabel(f"{record.objective_name} (partial dependence)")
+                    ax.set_xlabel(col_param.name)
+                else:
+                    ax.yaxis.tick_right()
+                    ax.yaxis.set_label_position("right")
+                    ax.set_ylabel(record.objective_name)
+                    ax.xaxis.tick_top()
+                    ax.xaxis.set_label_position("top")
+                    ax.set_xlabel(col_param.name)
+                    ax.tick_params(axis="x", labelrotation=45)
+                _option_axis(ax.xaxis, col_param, labelled=True)
+            else:
+                ys, y_columns = axes_values[i]
+                z = surface.values(partial_dependence(surface, samples, [columns[i], columns[j]], [y_columns, x_columns]))
+                ax.contourf(xs, ys, z, 10, cmap=cmap)
+                ax.scatter(told[:, j], told[:, i], s=10, color="k", lw=0.0)
+                ax.scatter([best_at[j]], [best_at[i]], s=100, color="r", lw=0.0, marker="*", zorder=4)
+                bottom, left = i == n_dims - 1, j == 0
+                _option_axis(ax.xaxis, col_param, labelled=bottom)
+                _option_axis(ax.yaxis, row_param, labelled=left)
+                if bottom:
+                    ax.set_xlabel(col_param.name)
+                    ax.tick_params(axis="x", labelrotation=45)
+                elif col_param.kind not in ("grid", "categorical"):
+                    ax.tick_params(axis="x", labelbottom=False)
+                if left:
+                    ax.set_ylabel(row_param.name)
+                elif row_param.kind not in ("grid", "categorical"):
+                    ax.tick_params(axis="y", labelleft=False)
+            if small:
+                ax.tick_params(labelsize=6)
+                ax.xaxis.label.set_size(7)
+                ax.yaxis.label.set_size(7)
+    # one value scale on the diagonal, so that the curves' heights compare the parameters
+    low, high = min(float(np.min(c)) for c in curves), max(float(np.max(c)) for c in curves)
+    if n_dims > 1 and high > low:
+        for k in range(n_dims):
+            axes[k, k].set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
     fig.suptitle(
-        # two lines: on one, the title of a 2-parameter plot ran past both edges of the figure
         f"Partial dependence of {record.objective_name} ({direction_word(record.maximize)})\n"
-        f"GP on {len(result.x_iters)} trials; red: best trial",
+        f"the sweep's {surface.kind} refitted on {len(surface.points)} told trials; red: best trial",
         fontsize=9 if small else 11,
     )
     if n_dims == 1:
-        # one parameter: the GP's mean itself; show the trials it was fitted on as well
-        ax = axes[0, 0]
-        xs = [_plot_coordinate(space.params[0], point[0]) for point in result.x_iters]
-        ys = [-y if record.maximize else y for y in result.func_vals]
-        ax.scatter(xs, ys, s=16, color="k", zorder=3, label="trials")
-        ax.relim()
-        ax.autoscale(axis="y")
-        ax.legend(loc="best", fontsize="small")
-        fig.subplots_adjust(left=0.06, right=0.84, bottom=0.08, top=0.78)
+        fig.subplots_adjust(left=0.1, right=0.95, bottom=0.12, top=0.8)
     else:
         # room for the longest tick label on the left column (categorical options can be long)
         longest = max([len(str(v)) for p in space.params[1:] if p.kind in ("grid", "categorical")
                        for v in (p.choices if p.kind == "grid" else p.labels)] + [5])
         left = min(0.25, 0.05 + 0.075 * longest * (0.6 if small else 1.0) / side)
-        fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=max(0.1, 0.75 / side), top=1 - 1.15 / side)
+        fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=max(0.1, 0.75 / side),
+                            top=1 - 1.15 / side, wspace=0.35, hspace=0.35)
     return _save(fig, path)
-
-
-# Rows x training points per predict() call when evaluating the partial dependence: each of
-# the GP's temporaries is that many floats (400 kB, cache-sized), whatever the number of trials.
-# Measured on 6 parameters: 50,000 beats skopt's one call per cell at 20, 100 and 400 trials at
-# the same peak memory; 1,000,000 took 1.1 GB and 1.8x skopt's time at 400 trials.
-_PREDICT_CHUNK_ELEMENTS = 50_000
-
-
-@contextlib.contextmanager
-def _batched_partial_dependence():
-    """Make ``skopt.plots.plot_objective`` evaluate its partial dependence in a few large
-    ``predict`` calls instead of one per grid cell.
-
-    skopt calls the model once per point of every curve and once per cell of every contour
-    map (1,600 calls for a 40 x 40 map), and each call pays scikit-learn's input checks; the
-    arithmetic is the same either way. For a 2-parameter sweep this takes the drawing of
-    ``objective.png``, which the end of every sweep waits for, from 0.41 s to 0.25 s.
-    The values are skopt's own (the same samples, grid and mean): see the test that compares them.
-    """
-    import skopt.plots as skplots
-
-    saved = skplots.partial_dependence_1D, skplots.partial_dependence_2D
-    skplots.partial_dependence_1D, skplots.partial_dependence_2D = _partial_dependence_1d, _partial_dependence_2d
-    try:
-        yield
-    finally:
-        skplots.partial_dependence_1D, skplots.partial_dependence_2D = saved
-
-
-def _mean_predictions(model: Any, samples: Any, settings: Sequence[Sequence[Tuple[slice, Any]]]) -> List[float]:
-    """For each setting (columns -> values), the model's mean prediction over ``samples`` with
-    those columns set, as skopt's ``_calc`` helpers compute one at a time.
-
-    Every setting sets the same columns, so samples that agree on the other columns give the
-    same rows: each distinct one is predicted once and weighted by its count (in a 2-parameter
-    space a contour map's 250 samples are one row).
-    """
-    import numpy as np
-
-    samples = np.asarray(samples, dtype=float)
-    fixed = np.zeros(samples.shape[1], dtype=bool)
-    for columns, _ in settings[0] if settings else ():
-        fixed[columns] = True
-    _, first, counts = np.unique(samples[:, ~fixed], axis=0, return_index=True, return_counts=True)
-    distinct, weights = samples[first], counts / counts.sum()
-    n = len(distinct)
-    fitted = getattr(model, "model", model)  # through _Negated
-    n_train = len(getattr(fitted, "X_train_", ())) or 1
-    per_chunk = max(1, _PREDICT_CHUNK_ELEMENTS // (n * n_train))
-    means: List[float] = []
-    for start in range(0, len(settings), per_chunk):
-        _stop_point()
-        chunk = settings[start:start + per_chunk]
-        rows = np.tile(distinct, (len(chunk), 1))
-        for k, setting in enumerate(chunk):
-            for columns, value in setting:
-                rows[k * n:(k + 1) * n, columns] = value
-        predictions = np.asarray(model.predict(rows)).reshape(len(chunk), n)
-        means.extend((predictions @ weights).tolist())
-    return means
-
-
-def _dimension_columns(space: Any) -> List[slice]:
-    import numpy as np
-
-    locs = np.cumsum([0] + [d.transformed_size for d in space.dimensions])
-    return [slice(int(a), int(b)) for a, b in zip(locs[:-1], locs[1:])]
-
-
-def _partial_dependence_1d(space: Any, model: Any, i: int, samples: Any, n_points: int = 40):
-    """``skopt.plots.partial_dependence_1D``, batched (same arguments, same result)."""
-    from skopt.plots import _evenly_sample
-
-    columns = _dimension_columns(space)[i]
-    xi, xi_transformed = _evenly_sample(space.dimensions[i], n_points)
-    return xi, _mean_predictions(model, samples, [[(columns, x)] for x in xi_transformed])
-
-
-def _partial_dependence_2d(space: Any, model: Any, i: int, j: int, samples: Any, n_points: int = 40):
-    """``skopt.plots.partial_dependence_2D``, batched (same arguments, same result)."""
-    import numpy as np
-    from skopt.plots import _evenly_sample
-
-    columns = _dimension_columns(space)
-    xi, xi_transformed = _evenly_sample(space.dimensions[j], n_points)
-    yi, yi_transformed = _evenly_sample(space.dimensions[i], n_points)
-    settings = [[(columns[j], x), (columns[i], y)] for y in yi_transformed for x in xi_transformed]
-    zi = np.array(_mean_predictions(model, samples, settings)).reshape(len(yi_transformed), len(xi_transformed))
-    return xi, yi, zi
-
-
-def _plot_coordinate(param: Any, x: Any) -> Any:
-    """Where skopt's plots put a point's coordinate: categories at their index."""
-    if param.kind == "categorical":
-        return list(param.labels).index(str(x))
-    return x
-
-
-def _grid_label(labels: Sequence[str], x: float) -> str:
-    index = int(round(x))
-    if abs(x - index) > 1e-6 or not 0 <= index < len(labels):
-        return ""
-    return labels[index]
 
 
 # -- drawing in the background -------------------------------------------------------------------
 
 
 class PlotRefresher:
-    """Redraws a sweep's plots in one background process, one drawing at a time.
+    """Redraws a sweep's plots in one detached process, one drawing at a time, never waited
+    for beyond :meth:`wait`'s bound.
 
-    The process (:func:`serve`) starts at the first refresh and stays up until :meth:`close`:
-    it pays for importing skopt and matplotlib (about a second) once, not once per batch, which
-    keeps both the CPU taken from the trials and the wait at the end of a sweep small.
-
-    The loop calls :meth:`refresh` after each batch (it returns at once) and :meth:`wait` when
-    the sweep ends. A refresh that arrives while a drawing runs marks the plots dirty; the next
-    drawing starts as soon as the running one ends, so the last refresh is always drawn, and a
-    refresh with the ``version`` already asked for is a no-op. :meth:`wait` first stops a
-    drawing that a newer refresh has made stale (its pictures would be replaced at once), so
-    the end of a sweep waits for one drawing, not two. A failed drawing is logged (the drawing
-    process's output is in ``SWEEP_DIR/.plots.log``) and never stops the sweep.
+    The process (``python -m hydra_skopt_sweeper.plots SWEEP_DIR --follow``, :func:`follow`)
+    starts at the first :meth:`refresh`, in a session of its own, at a lower priority, its
+    output in ``.plots.log``, and pays for importing skopt and matplotlib once. Each refresh
+    writes a byte to its input; it reads all that came during a drawing at once, so they are
+    coalesced into one more drawing of the newest state. :meth:`wait` closes its input: it
+    draws what it was asked to and exits, by itself if the sweep has ended by then.
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._lock = threading.Lock()
-        self._proc: Optional[subprocess.Popen] = None
-        self._pending: Optional[Path] = None
-        self._version: Any = None
-        self._idle = threading.Event()  # cleared while a drawing runs (changed with _lock held)
-        self._idle.set()
-        self._stoppable: Optional[subprocess.Popen] = None  # the process, once it handles STOP_SIGNAL
-        self._stop_sent = False  # for the drawing that runs now
-        self.started = 0  # drawings started, for logs and tests
-        self.stopped = 0  # stale drawings stopped by wait()
+        self.started = 0  # drawing processes started
         self.failures = 0
+        self._proc: Optional[subprocess.Popen] = None
+        self._log_path: Optional[Path] = None
+        self._version: Any = None
 
     @staticmethod
-    def command() -> List[str]:
-        return [sys.executable, "-m", "hydra_skopt_sweeper.plots", "--serve"]
+    def command(sweep_dir: Path) -> List[str]:
+        return [sys.executable, "-m", "hydra_skopt_sweeper.plots", str(sweep_dir), "--follow"]
 
     def refresh(self, sweep_dir: Path, version: Any = None) -> None:
-        """Start redrawing ``sweep_dir``'s plots, or mark them dirty if a drawing is running.
-
-        ``version`` names the state of the sweep (e.g. its number of trials): a refresh with
-        the same version as the previous one draws nothing new.
-        """
+        """Ask for ``sweep_dir``'s plots to be redrawn; returns at once. A refresh with the
+        same ``version`` (a state of the sweep, e.g. its number of trials) as the previous
+        one asks for nothing new."""
         if not self.enabled or (version is not None and version == self._version):
             return
         self._version = version
-        sweep_dir = Path(sweep_dir).resolve()
-        with self._lock:
-            if self.running():
-                self._pending = sweep_dir
-                return
-            self._send(sweep_dir)
+        if self._proc is not None and self._proc.poll() is not None:  # it died: start another
+            self._count_failure(self._proc)
+            self.close()
+        try:
+            if self._proc is None:
+                self._spawn(Path(sweep_dir).resolve())
+            self._proc.stdin.write(b"\n")
+            self._proc.stdin.flush()
+        except OSError as error:  # it died meanwhile (a broken pipe), or cannot start
+            log.warning("Cannot draw the plots in the background (%s)", error)
 
-    def running(self) -> bool:
-        return not self._idle.is_set()
-
-    def wait(self, timeout: Optional[float] = None) -> bool:
-        """Block until no drawing runs or is pending; False when ``timeout`` ran out first.
-
-        A drawing that runs while a newer refresh waits is stopped first: only the newest
-        pictures matter to whoever waits.
-        """
-        self._stop_stale_drawing()
-        done = self._idle.wait(timeout)
-        if not done:
-            log.warning("The plots are still being drawn in the background; they will appear "
-                        "in the sweep dir shortly")
-        return done
+    def wait(self, timeout: float) -> bool:
+        """Ask for nothing more and wait up to ``timeout`` seconds for the drawing process to
+        end; False when it still runs then (it goes on, detached, and finishes by itself)."""
+        proc = self._proc
+        self.close()
+        if proc is None:
+            return True
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        self._count_failure(proc)
+        return True
 
     def close(self) -> None:
-        """Let the drawing process end once it has drawn what it was asked to."""
-        with self._lock:
-            proc, self._proc = self._proc, None
-        if proc is not None and proc.stdin is not None:
-            try:
-                proc.stdin.close()
-            except OSError:
-                pass
-
-    def _stop_stale_drawing(self) -> None:
-        with self._lock:
-            proc = self._proc
-            if (self._pending is None or proc is None or proc is not self._stoppable
-                    or self._stop_sent or proc.poll() is not None):
-                return
-            self._stop_sent = True
-            try:
-                proc.send_signal(STOP_SIGNAL)
-            except OSError:  # it ended meanwhile: its reader thread sends the pending refresh
-                pass
-
-    def _send(self, sweep_dir: Path) -> None:  # with self._lock held
-        proc = self._proc if self._proc is not None and self._proc.poll() is None else None
+        """Close the drawing process's input: it draws what it was asked to, then exits."""
+        proc, self._proc = self._proc, None
         if proc is None:
-            proc = self._spawn(sweep_dir / PLOTS_LOG_NAME)
-            if proc is None:
-                self._idle.set()
-                return
-        self._idle.clear()
-        self._stop_sent = False
-        self.started += 1
+            return
         try:
-            proc.stdin.write(f"{sweep_dir}\n")
-            proc.stdin.flush()
-        except OSError:  # it died meanwhile: its reader thread counts the failure
+            proc.stdin.close()
+        except OSError:  # it died with bytes unread
             pass
 
-    def _spawn(self, log_path: Path) -> Optional[subprocess.Popen]:  # with self._lock held
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
+    def _spawn(self, sweep_dir: Path) -> None:
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+        package_root = str(Path(__file__).resolve().parent.parent)  # found from any working directory
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        env["MPLBACKEND"] = "Agg"
-        env["PYTHONWARNINGS"] = "ignore"
-        try:
-            with open(log_path, "ab") as log_file:
-                proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=log_file, env=env, close_fds=True, text=True, bufsize=1)
-        except OSError as error:
-            log.warning("Cannot draw the plots in the background (%s); not trying again", error)
-            self.enabled = False
-            return None
-        self._proc = proc
-        threading.Thread(target=self._read, args=(proc, log_path), daemon=True,
-                         name="skopt-plots").start()
-        return proc
+        self._log_path = sweep_dir / PLOTS_LOG_NAME
+        with open(self._log_path, "ab") as log_file:
+            self._proc = subprocess.Popen(self.command(sweep_dir), stdin=subprocess.PIPE, stdout=log_file,
+                                          stderr=subprocess.STDOUT, env=env, close_fds=True,
+                                          start_new_session=True)
+        self.started += 1
 
-    def _read(self, proc: subprocess.Popen, log_path: Path) -> None:
-        """Take the drawing process's replies, one line a drawing, until it ends."""
-        for line in proc.stdout:
-            reply = line.strip()
-            if reply == READY:
-                with self._lock:  # said only where STOP_SIGNAL exists
-                    self._stoppable = proc
-                continue
-            if reply == STOPPED:
-                self.stopped += 1
-            self._drawn(reply != FAILED, log_path)
-        proc.wait()
-        with self._lock:
-            if self._proc is proc:
-                self._proc = None
-            died_drawing = self.running() and self._proc is None
-        if died_drawing:
-            self._drawn(False, log_path)
-
-    def _drawn(self, ok: bool, log_path: Path) -> None:
-        with self._lock:
-            if not ok:
-                self.failures += 1
-                log.warning("Drawing the plots failed; see %s", log_path)
-            pending, self._pending = self._pending, None
-            if pending is not None and self.enabled:
-                self._send(pending)
-            else:
-                self._idle.set()
+    def _count_failure(self, proc: subprocess.Popen) -> None:
+        if proc.returncode:
+            self.failures += 1
+            log.warning("Drawing the plots failed; see %s", self._log_path)
 
 
-def serve(requests: Any = None, replies: Any = None) -> int:
-    """The drawing process behind :class:`PlotRefresher`: reads one sweep dir a line, draws
-    its plots, answers ``ok``, ``failed`` or ``stopped`` on a line of its own, until its input
-    closes.
+def follow(sweep_dir: Path, requests: int, draw: Callable[[Path], Any] = draw_plots) -> Tuple[int, int]:
+    """Draw ``sweep_dir``'s plots each time something arrives on ``requests``, until it closes.
 
-    It first answers ``ready`` once it handles STOP_SIGNAL (before that the signal would end
-    it): the signal stops the drawing that runs at its next stop point, and files it had not
-    written yet stay as they were (each picture is written to a temporary file and renamed).
-    Anything the drawing prints goes to stderr (the sweep's ``.plots.log``), so stdout
-    carries only the replies. Runs at a lower priority: the trials come first.
+    One ``os.read`` takes every request that came during the last drawing, so they make one
+    drawing, of the state the sweep dir holds then. A drawing that fails is reported on
+    stderr, and the next request is drawn all the same.
+
+    Parameters
+    ----------
+    sweep_dir : Path
+    requests : int
+        A file descriptor (the drawing process's stdin); any bytes are a request.
+    draw : callable
+        ``draw(sweep_dir)``; :func:`draw_plots` unless testing.
+
+    Returns
+    -------
+    (int, int)
+        The drawings made, and those that failed.
     """
     import traceback
 
-    requests = sys.stdin if requests is None else requests
-    replies = sys.stdout if replies is None else replies
-    sys.stdout = sys.stderr
-
-    def stop_drawing(signum: int, frame: Any) -> None:
-        _stop_requested.set()  # between drawings: cleared when the next one starts
-
-    def answer(reply: str) -> None:
-        replies.write(reply + "\n")
-        replies.flush()
-
-    if STOP_SIGNAL is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(STOP_SIGNAL, stop_drawing)
-        answer(READY)
-    if hasattr(os, "nice"):
+    drawn = failed = 0
+    while os.read(requests, 1 << 16):
         try:
-            os.nice(10)
-        except OSError:
-            pass
-    logging.basicConfig(level=logging.ERROR, format="plots: %(levelname)s: %(message)s")
-    for line in requests:
-        sweep_dir = Path(line.strip())
-        _stop_requested.clear()
-        try:
-            if not (sweep_dir / JOURNAL_NAME).is_file():
-                raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL_NAME}")
-            draw_plots(sweep_dir)
-            reply = DRAWN
-        except _DrawingStopped:
-            reply = STOPPED
-        except Exception:  # one failed drawing must not end the process
+            draw(Path(sweep_dir))
+            drawn += 1
+        except Exception:  # a bad state of the sweep dir must not end the drawings to come
             traceback.print_exc()
-            reply = FAILED
-        answer(reply)
+            failed += 1
+    return drawn, failed
+
+
+def _draw_sweep_dir(sweep_dir: Path) -> None:
+    if not (sweep_dir / JOURNAL_NAME).is_file():
+        raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL_NAME}")
+    draw_plots(sweep_dir)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m hydra_skopt_sweeper.plots SWEEP_DIR [--follow]``: draw once, or (what
+    :class:`PlotRefresher` starts) once per request on stdin until it closes. Exit status 1
+    when a drawing failed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m hydra_skopt_sweeper.plots")
+    parser.add_argument("sweep_dir", type=Path)
+    parser.add_argument("--follow", action="store_true", help="draw once per request on stdin, until it closes")
+    args = parser.parse_args(argv)
+    if hasattr(os, "nice"):
+        os.nice(10)  # the trials come first
+    logging.basicConfig(level=logging.ERROR, format="plots: %(levelname)s: %(message)s")
+    if args.follow:
+        return 1 if follow(args.sweep_dir, sys.stdin.fileno(), _draw_sweep_dir)[1] else 0
+    _draw_sweep_dir(args.sweep_dir)
     return 0
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:
-    sys.exit(serve())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,9 +1,11 @@
-"""plots.py: convergence.png and objective.png from a sweep dir alone, and the background refresher."""
+"""plots.py: the pictures from a sweep dir alone, objective.png from the sweep's own surrogate,
+and the detached drawing that never holds the sweep."""
 import json
 import math
+import os
 import random
 import sys
-import time
+import threading
 import warnings
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from hydra_skopt_sweeper.plots import (
     PlotRefresher,
     best_so_far,
     draw_plots,
-    fit_gp_result,
+    fit_surface,
     load_sweep,
     min_trials_for_objective,
 )
@@ -173,12 +175,10 @@ def test_maximize_plots_the_users_values(tmp_path):
     assert bests == sorted(bests) and bests[-1] == max(values)
     assert bests[0] == values[0]
 
-    # objective: the GP is told losses (negated values), the plotted model predicts values
-    loss_result = fit_gp_result(record)
-    assert list(loss_result.func_vals) == [-v for v in values]
-    assert loss_result.fun == -max(values)
-    plotted = fit_gp_result(record, user_scale=True)
-    predicted = plotted.models[-1].predict(plotted.space.transform(plotted.x_iters))
+    # objective: the model is told losses (negated values) and read in the user's values
+    surface = fit_surface(record)
+    assert surface.losses == [-v for v in values]
+    predicted = surface.predict(surface.tspace.transform(surface.points))
     assert min(predicted) > 0
     assert abs(max(predicted) - max(values)) < 0.25 * (max(values) - min(values))
 
@@ -222,199 +222,12 @@ def test_batch_boundaries_and_failures_are_drawn(tmp_path, monkeypatch):
     assert "failed (2)" in seen["legend"] and "best so far" in seen["legend"]
 
 
-# -- PlotRefresher ----------------------------------------------------------------------------------
-
-# Stands in for the drawing process: answers each sweep dir after a sleep, fails if two
-# drawings overlap, records each drawing and the pid of the process that drew it.
-_FAKE_SERVER = (
-    "import os, sys, time\n"
-    "for line in sys.stdin:\n"
-    "    d = line.strip()\n"
-    "    fd = os.open(os.path.join(d, 'lock'), os.O_CREAT | os.O_EXCL)\n"
-    "    time.sleep(float(sys.argv[1]))\n"
-    "    os.close(fd); os.remove(os.path.join(d, 'lock'))\n"
-    "    open(os.path.join(d, 'runs'), 'a').write(f'{os.getpid()} ')\n"
-    "    print('ok', flush=True)\n"
-)
-
-
-def _fake_refresher(sleep_s):
-    refresher = PlotRefresher()
-    refresher.command = lambda: [sys.executable, "-c", _FAKE_SERVER, str(sleep_s)]
-    return refresher
-
-
-def _drawings(sweep_dir):
-    return (sweep_dir / "runs").read_text().split()
-
-
-def test_refresher_runs_one_drawing_at_a_time_and_draws_the_last_refresh(tmp_path):
-    refresher = _fake_refresher(0.5)
-    started = time.perf_counter()
-    for version in range(5):
-        refresher.refresh(tmp_path, version=version)
-    assert time.perf_counter() - started < 0.5  # refresh never waits for a drawing
-    assert refresher.running()
-    assert refresher.wait(timeout=30)
-    assert refresher.failures == 0  # never two at once (the lock file would have failed one)
-    assert refresher.started == 2  # the first, then one for the four that came while it ran
-    assert not refresher.running()
-    refresher.refresh(tmp_path, version=4)  # the same state again: nothing to draw
-    refresher.refresh(tmp_path, version=5)
-    assert refresher.wait(timeout=30)
-    drawings = _drawings(tmp_path)
-    assert len(drawings) == 3 and len(set(drawings)) == 1  # one process drew them all
-    refresher.close()
-
-
-def test_refresher_wait_times_out_while_drawing(tmp_path):
-    refresher = _fake_refresher(1.5)
-    refresher.refresh(tmp_path)
-    assert refresher.wait(timeout=0.1) is False
-    assert refresher.wait(timeout=30) is True
-    assert refresher.started == 1
-    refresher.close()
-
-
-def test_a_drawing_process_that_dies_is_a_failure_and_the_next_refresh_starts_another(tmp_path, caplog):
-    refresher = PlotRefresher()
-    refresher.command = lambda: [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"]
-    refresher.refresh(tmp_path)
-    assert refresher.wait(timeout=30) and refresher.failures == 1
-    refresher.command = lambda: [sys.executable, "-c", _FAKE_SERVER, "0"]
-    refresher.refresh(tmp_path)
-    assert refresher.wait(timeout=30) and refresher.failures == 1
-    assert len(_drawings(tmp_path)) == 1
-    refresher.close()
-
-
-def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
-    write_sweep(tmp_path, SPACES["three"], n_ok=6)
-    refresher = PlotRefresher()
-    refresher.refresh(tmp_path)
-    write_sweep(tmp_path, SPACES["three"], n_ok=9, seed=1)  # a batch returned meanwhile
-    written_after = time.time()
-    refresher.refresh(tmp_path)
-    assert refresher.wait(timeout=120)
-    assert refresher.failures == 0, (tmp_path / plots.PLOTS_LOG_NAME).read_text()
-    refresher.close()
-    assert_png(tmp_path / CONVERGENCE_NAME)
-    assert_png(tmp_path / OBJECTIVE_NAME)
-    # the last drawing started after the last refresh, so it saw all 9 trials
-    assert (tmp_path / CONVERGENCE_NAME).stat().st_mtime >= written_after
-
-
-def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
-    refresher = PlotRefresher()
-    refresher.refresh(tmp_path)  # no trials.jsonl: the drawing fails, the process lives on
-    assert refresher.wait(timeout=60)
-    refresher.close()
-    assert refresher.failures == 1
-    assert "trials.jsonl" in (tmp_path / plots.PLOTS_LOG_NAME).read_text()
-    assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
-
-
-def test_disabled_refresher_does_nothing(tmp_path):
-    refresher = PlotRefresher(enabled=False)
-    refresher.refresh(tmp_path)
-    assert refresher.wait(timeout=0) and refresher.started == 0
-
-
 def test_objective_name_falls_back_to_the_apps_monitor_key(tmp_path):
     write_sweep(tmp_path, SPACES["one"], n_ok=3)
     (tmp_path / "multirun.yaml").write_text("monitor: val_loss\nhydra:\n  sweeper:\n    monitor: null\n")
     assert load_sweep(tmp_path).objective_name == "val_loss"
     (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    n_calls: 3\n")
     assert load_sweep(tmp_path).objective_name == "objective"
-
-
-@pytest.mark.parametrize("n_samples", [1, 40])
-def test_batched_partial_dependence_matches_skopts(tmp_path, n_samples):
-    """objective.png's values are skopt's own: the batched curves and maps equal
-    skopt.plots.partial_dependence_1D/2D on a space with a real, a grid and a categorical."""
-    import numpy as np
-    import skopt.plots as skplots
-
-    write_sweep(tmp_path, SPACES["three"], n_ok=12)
-    result = fit_gp_result(load_sweep(tmp_path))
-    space, model = result.space, result.models[-1]
-    samples = space.transform(space.rvs(n_samples=n_samples, random_state=3))
-    for i in range(3):
-        xs, ys = skplots.partial_dependence_1D(space, model, i, samples, n_points=7)
-        batched_xs, batched_ys = plots._partial_dependence_1d(space, model, i, samples, n_points=7)
-        assert list(batched_xs) == list(xs)
-        np.testing.assert_allclose(batched_ys, ys, rtol=1e-10, atol=1e-12)
-        for j in range(i):
-            xs, ys, zs = skplots.partial_dependence_2D(space, model, i, j, samples, n_points=5)
-            batched = plots._partial_dependence_2d(space, model, i, j, samples, n_points=5)
-            assert list(batched[0]) == list(xs) and list(batched[1]) == list(ys)
-            assert batched[2].shape == np.asarray(zs).shape
-            np.testing.assert_allclose(batched[2], zs, rtol=1e-10, atol=1e-12)
-
-
-def test_batched_partial_dependence_is_undone_after_drawing(tmp_path):
-    import skopt.plots as skplots
-
-    originals = skplots.partial_dependence_1D, skplots.partial_dependence_2D
-    write_sweep(tmp_path, SPACES["three"], n_ok=12)
-    assert plots.draw_objective(load_sweep(tmp_path), tmp_path / OBJECTIVE_NAME) is not None
-    assert (skplots.partial_dependence_1D, skplots.partial_dependence_2D) == originals
-
-
-@pytest.mark.skipif(plots.STOP_SIGNAL is None, reason="stopping a drawing needs SIGUSR1 (POSIX)")
-def test_wait_stops_a_stale_drawing_and_draws_the_newest(tmp_path):
-    """The end of a sweep waits for one drawing, not two: a drawing that a newer refresh made
-    stale is stopped (its old pictures stay whole), and the newest state is drawn."""
-    import os
-    import signal
-
-    slow, newest = tmp_path / "slow", tmp_path / "newest"
-    write_sweep(slow, SPACES["ten"], n_ok=60)  # objective.png takes seconds
-    write_sweep(newest, SPACES["three"], n_ok=9)
-    refresher = PlotRefresher()
-    refresher.refresh(newest, version=0)
-    assert refresher.wait(timeout=120)  # the process is up and has said it can be stopped
-    refresher.refresh(slow, version=1)
-    time.sleep(0.5)  # it is drawing the slow one now
-    refresher.refresh(newest, version=2)
-    redrawn_after = time.time()
-    assert refresher.wait(timeout=120)
-    assert (refresher.started, refresher.stopped, refresher.failures) == (3, 1, 0)
-    assert not (slow / OBJECTIVE_NAME).exists()  # stopped before it was written
-    assert no_temporary_files(slow) == []
-    assert (newest / OBJECTIVE_NAME).stat().st_mtime >= redrawn_after
-    # the signal between drawings stops nothing, and the process goes on drawing
-    os.kill(refresher._proc.pid, signal.SIGUSR1)
-    refresher.refresh(newest, version=3)
-    assert refresher.wait(timeout=120)
-    assert (refresher.started, refresher.stopped, refresher.failures) == (4, 1, 0)
-    refresher.close()
-
-
-@pytest.mark.parametrize("n_train", [10, 400])
-def test_batched_partial_dependence_bounds_each_predict_call(n_train):
-    """The batched curves ask the GP for rows x training points <= the chunk budget per call,
-    so a 400-trial sweep's drawing stays as small as skopt's (1.1 GB before the bound)."""
-    import numpy as np
-
-    class RecordingModel:
-        X_train_ = np.zeros((n_train, 3))
-
-        def __init__(self):
-            self.calls = []
-
-        def predict(self, rows):
-            self.calls.append(len(rows))
-            return rows.sum(axis=1)
-
-    model = RecordingModel()
-    samples = np.random.RandomState(0).rand(150, 3)
-    settings = [[(slice(0, 1), x / 24), (slice(1, 2), y / 24)] for y in range(24) for x in range(24)]
-    means = plots._mean_predictions(model, samples, settings)
-    assert len(means) == 24 * 24 and sum(model.calls) == 24 * 24 * 150
-    assert max(model.calls) * n_train <= max(plots._PREDICT_CHUNK_ELEMENTS, 150 * n_train)
-    expected = [x / 24 + y / 24 + samples[:, 2].mean() for y in range(24) for x in range(24)]
-    np.testing.assert_allclose(means, expected)
 
 
 def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
@@ -428,7 +241,7 @@ def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
     save = plots._save
 
     def inspect_then_save(fig, path):  # _save clears the figure
-        axes = np.array(fig.axes[1:], dtype=object).reshape(2, 2)
+        axes = np.array(fig.axes, dtype=object).reshape(2, 2)
         # the curve of layers, and the contour map's rows
         for name, axis in (("curve", axes[1, 1].xaxis), ("map", axes[1, 0].yaxis)):
             low, high = axis.get_view_interval()
@@ -438,3 +251,228 @@ def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "_save", inspect_then_save)
     assert plots.draw_objective(load_sweep(tmp_path), tmp_path / OBJECTIVE_NAME) is not None
     assert ticks == {"curve": [1, 2, 3], "map": [1, 2, 3]}
+
+
+# -- objective.png: the sweep's own surrogate ------------------------------------------------------
+
+# a linear range over three decades: the proposer's GP models it on a log scale (an input warp)
+WARPED = {
+    "x": dict(REAL, override_key="x"),
+    "wd": {"kind": "real", "override_key": "wd", "low": 1e-4, "high": 1e-1, "log": False},
+    "opt": SPACES["three"]["opt"],
+}
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_objective_is_drawn_from_the_model_the_proposer_fits(tmp_path, maximize):
+    """Told the same trials as the loop tells it (failures at the worst loss so far), the
+    proposer's surrogate and the drawing's predict the same at the tried points."""
+    import numpy as np
+
+    from hydra_skopt_sweeper.proposer import BatchProposer
+
+    records = write_sweep(tmp_path, WARPED, n_ok=12, n_failed=2, maximize=maximize)
+    record = load_sweep(tmp_path)
+    points, losses = [], []
+    for r in records:  # as loop.py tells them under on_failure=penalize
+        if r["status"] == "ok":
+            losses.append(-r["value"] if maximize else r["value"])
+        else:
+            losses.append(max(losses))
+        points.append(record.space.to_point(r["params"]))
+    proposer = BatchProposer(record.space.dimensions(), n_initial_points=0, random_state=0)
+    proposer.tell(points, losses)
+    index, predicted_loss = proposer.recommend(points)
+
+    surface = fit_surface(record)
+    assert surface.kind == "GP" and sorted(surface.losses) == sorted(losses)
+    values = surface.predict(surface.tspace.transform(points))
+    predicted = -values if maximize else values
+    assert int(np.argmin(predicted)) == index
+    assert predicted[index] == pytest.approx(predicted_loss, rel=1e-6)
+    model, scale, _ = proposer._fit()
+    rows = proposer._normalise(points)
+    assert surface.model.warp.strengths == model.warp.strengths  # wd on a log scale, or not, alike
+    np.testing.assert_allclose(surface.mean(rows), model.predict(rows)[0], rtol=1e-6, atol=1e-9)
+
+
+def test_objective_follows_the_sweeps_base_estimator(tmp_path):
+    write_sweep(tmp_path, SPACES["three"], n_ok=10)
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    base_estimator: ET\n")
+    assert fit_surface(load_sweep(tmp_path)).kind == "ET"
+    assert draw_plots(tmp_path)["objective"] == tmp_path / OBJECTIVE_NAME
+
+
+def test_evenly_spaced_values_per_kind():
+    import numpy as np
+    from skopt.space import Space
+    from skopt.utils import normalize_dimensions
+
+    from hydra_skopt_sweeper.search_space import SearchSpace
+
+    space = SearchSpace.from_description({
+        "lr": SPACES["one"]["lr"], "n": SPACES["three"]["n"], "opt": SPACES["three"]["opt"],
+        "layers": {"kind": "int", "override_key": "layers", "low": 1, "high": 3, "log": False},
+    })
+    dims = Space(normalize_dimensions(space.dimensions())).dimensions
+    (lr, lr_columns), (n, n_columns), (opt, opt_columns), (layers, _) = (
+        plots.evenly_spaced(p, d, 5) for p, d in zip(space.params, dims))
+    np.testing.assert_allclose(lr, [1e-4, 10**-3.25, 10**-2.5, 10**-1.75, 1e-1])  # even on the log axis
+    np.testing.assert_allclose(lr_columns.ravel(), [0, 0.25, 0.5, 0.75, 1], atol=1e-12)
+    assert list(n) == [0, 1, 2, 3] and n_columns.shape == (4, 1)  # every grid option, by index
+    assert list(opt) == [0, 1, 2] and opt_columns.shape == (3, 3)  # every category, one-hot
+    assert list(layers) == [1, 2, 3]  # each integer once
+
+
+def test_drawing_leaves_numpys_global_random_state_alone(tmp_path):
+    import numpy as np
+
+    write_sweep(tmp_path, SPACES["three"], n_ok=10)
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    draw_plots(tmp_path)
+    assert np.random.rand() == expected
+
+
+# -- drawing in the background --------------------------------------------------------------------
+
+
+def test_requests_during_a_drawing_make_one_more_drawing_of_the_newest_state(tmp_path):
+    read_end, write_end = os.pipe()
+    state, seen, result = tmp_path / "state", [], []
+    started, go_on = threading.Event(), threading.Event()
+
+    def draw(sweep_dir):
+        seen.append(state.read_text())
+        started.set()
+        go_on.wait(30)
+
+    state.write_text("1")
+    os.write(write_end, b"\n")
+    drawer = threading.Thread(target=lambda: result.append(plots.follow(tmp_path, read_end, draw)))
+    drawer.start()
+    assert started.wait(30)
+    for version in "234":  # three refreshes while the first drawing runs
+        state.write_text(version)
+        os.write(write_end, b"\n")
+    go_on.set()
+    os.close(write_end)  # the sweep ends: the drawer draws what it was asked to, then returns
+    drawer.join(30)
+    os.close(read_end)
+    assert seen == ["1", "4"] and result == [(2, 0)]
+
+
+# Stands in for the drawing process: says it started, then draws (writes `drawn.PID`) only once
+# the test creates the file `gate` (it gives up after 5 minutes, should a failed test never do so).
+_GATED = (
+    "import os, sys, time\n"
+    "d = sys.argv[1]\n"
+    "open(os.path.join(d, f'started.{os.getpid()}'), 'w').close()\n"
+    "deadline = time.monotonic() + 300\n"
+    "while not os.path.exists(os.path.join(d, 'gate')):\n"
+    "    if time.monotonic() > deadline: sys.exit(1)\n"
+    "    time.sleep(0.02)\n"
+    "open(os.path.join(d, f'drawn.{os.getpid()}'), 'w').close()\n"
+)
+
+
+def _marks(sweep_dir, kind):
+    return sorted(p.name for p in Path(sweep_dir).glob(f"{kind}.*"))
+
+
+def _wait_for(condition, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_wait_returns_at_its_bound_and_a_late_drawing_finishes_by_itself(tmp_path):
+    refresher = PlotRefresher()
+    refresher.command = lambda sweep_dir: [sys.executable, "-c", _GATED, str(sweep_dir)]
+    refresher.refresh(tmp_path, version=1)
+    refresher.refresh(tmp_path, version=1)  # the same state: nothing new asked
+    refresher.refresh(tmp_path, version=2)
+    assert refresher.started == 1  # one process for the whole sweep
+    proc = refresher._proc
+    assert os.getsid(proc.pid) != os.getsid(0)  # its own session: a Ctrl-C of the sweep spares it
+    assert refresher.wait(timeout=0.2) is False  # the drawing cannot end before the gate opens
+    refresher.close()
+    assert proc.poll() is None and _marks(tmp_path, "drawn") == []
+    (tmp_path / "gate").touch()
+    assert proc.wait(timeout=60) == 0
+    assert _marks(tmp_path, "drawn") == [f"drawn.{proc.pid}"]
+
+
+def test_a_drawing_process_that_dies_is_a_failure_and_the_next_refresh_starts_another(tmp_path, caplog):
+    refresher = PlotRefresher()
+    refresher.command = lambda d: [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"]
+    refresher.refresh(tmp_path, version=1)
+    assert refresher._proc.wait(timeout=60) == 3
+    (tmp_path / "gate").touch()
+    refresher.command = lambda d: [sys.executable, "-c", _GATED, str(d)]
+    refresher.refresh(tmp_path, version=2)
+    assert refresher.wait(timeout=60)
+    assert (refresher.started, refresher.failures) == (2, 1)
+    assert len(_marks(tmp_path, "drawn")) == 1
+    assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
+
+
+def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
+    """A real sweep whose drawings cannot end: it exits after the bound, says so, and the
+    drawings finish afterwards by themselves."""
+    import subprocess
+
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "from hydra_skopt_sweeper import plots\n"
+        f"plots.PlotRefresher.command = staticmethod(lambda d: [{sys.executable!r}, '-c', {_GATED!r}, str(d)])\n")
+    sweep_dir = tmp_path / "sweep"
+    app = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, str(app), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
+         "x=interval(-2, 2)", "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2",
+         "hydra.sweeper.batch_size=2"],
+        capture_output=True, text=True, env=env, timeout=300)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "Sweep finished" in out
+    assert f"Plots: {sweep_dir / CONVERGENCE_NAME}" in out
+    assert "(still being drawn after 5 s: the drawing goes on in the background and finishes by itself)" in out
+    started = _marks(sweep_dir, "started")
+    assert started and _marks(sweep_dir, "drawn") == []
+    (sweep_dir / "gate").touch()
+    _wait_for(lambda: len(_marks(sweep_dir, "drawn")) == len(started))
+
+
+def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
+    write_sweep(tmp_path, SPACES["three"], n_ok=6)
+    refresher = PlotRefresher()
+    refresher.refresh(tmp_path, version=6)
+    write_sweep(tmp_path, SPACES["three"], n_ok=9, seed=1)  # a batch returned meanwhile
+    refresher.refresh(tmp_path, version=9)
+    assert refresher.wait(timeout=300)
+    assert refresher.failures == 0, (tmp_path / plots.PLOTS_LOG_NAME).read_text()
+    assert_png(tmp_path / CONVERGENCE_NAME)
+    assert_png(tmp_path / OBJECTIVE_NAME)
+    assert load_sweep(tmp_path).trials[-1].number == 8
+
+
+def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
+    refresher = PlotRefresher()
+    refresher.refresh(tmp_path)  # no trials.jsonl: the drawing fails
+    assert refresher.wait(timeout=120)
+    assert refresher.failures == 1
+    assert "trials.jsonl" in (tmp_path / plots.PLOTS_LOG_NAME).read_text()
+    assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
+
+
+def test_disabled_refresher_does_nothing(tmp_path):
+    refresher = PlotRefresher(enabled=False)
+    refresher.refresh(tmp_path)
+    assert refresher.wait(timeout=0) and refresher.started == 0

@@ -1,10 +1,10 @@
 """sweep_report.py (skopt-report): the top-trials table, killed sweeps, errors, plots, and the console script."""
 import json
-import math
 import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +32,11 @@ def sweep_dir(tmp_path_factory):
     ])
     n_ok = sum(1 for r in records(path) if r["status"] == "ok")
     assert 4 <= n_ok < 8, f"the fixture needs successes and failures, got {n_ok} ok of 8"
+    # the sweep waits a few seconds for its last drawing; on a busy machine it ends after
+    deadline = time.monotonic() + 120
+    while not all((path / name).is_file() for name in (CONVERGENCE_NAME, OBJECTIVE_NAME)):
+        assert time.monotonic() < deadline, "the sweep's last drawing did not finish"
+        time.sleep(0.1)
     return path
 
 
