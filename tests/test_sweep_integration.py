@@ -5,6 +5,7 @@ warning raised by the sweeper fails the test too.
 """
 import json
 import math
+import time
 from pathlib import Path
 from typing import List
 
@@ -145,6 +146,11 @@ def test_mappings_and_numpy_scalars_feed_the_gp(tmp_path, mode, monitor):
 def test_the_sweep_leaves_its_plots_in_the_sweep_dir(tmp_path):
     out, err = sweep(tmp_path, "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=8",
                      "hydra.sweeper.n_initial_points=4", launcher="joblib")
+    # the sweep waits a few seconds for its last drawing; on a busy machine it ends after
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / name).is_file() for name in ("convergence.png", "objective.png")):
+        assert time.monotonic() < deadline, "the sweep's last drawing did not finish"
+        time.sleep(0.1)
     for name in ("convergence.png", "objective.png"):
         png = (tmp_path / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000, name
