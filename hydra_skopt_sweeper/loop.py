@@ -32,7 +32,7 @@ from .journal import (
     write_results,
 )
 from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
-from .plots import PlotRefresher
+from .plot_refresher import PlotRefresher
 from .pruning import Pruner, curve_path, read_curve, read_curves, value_at
 from .proposer import BatchProposer, SearchSpaceExhausted
 from .scheduler import (

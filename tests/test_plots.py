@@ -1,4 +1,4 @@
-"""plots.py: the pictures from a sweep dir alone, objective.png from the sweep's own surrogate,
+"""plots.py and plot_refresher.py: the pictures from a sweep dir alone, objective.png from the sweep's own surrogate,
 and the detached drawing that never holds the sweep."""
 import json
 import math
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from hydra_skopt_sweeper import plots
+from hydra_skopt_sweeper import plot_refresher, plots
+from hydra_skopt_sweeper.plot_refresher import PlotRefresher
 from hydra_skopt_sweeper.plots import (
     CONVERGENCE_NAME,
     OBJECTIVE_NAME,
-    PlotRefresher,
     best_so_far,
     draw_plots,
     fit_surface,
@@ -350,7 +350,7 @@ def test_requests_during_a_drawing_make_one_more_drawing_of_the_newest_state(tmp
 
     state.write_text("1")
     os.write(write_end, b"\n")
-    drawer = threading.Thread(target=lambda: result.append(plots.follow(tmp_path, read_end, draw)))
+    drawer = threading.Thread(target=lambda: result.append(plot_refresher.follow(tmp_path, read_end, draw)))
     drawer.start()
     assert started.wait(30)
     for version in "234":  # three refreshes while the first drawing runs
@@ -429,8 +429,8 @@ def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
-        "from hydra_skopt_sweeper import plots\n"
-        f"plots.PlotRefresher.command = staticmethod(lambda d: [{sys.executable!r}, '-c', {_GATED!r}, str(d)])\n")
+        "from hydra_skopt_sweeper import plot_refresher\n"
+        f"plot_refresher.PlotRefresher.command = staticmethod(lambda d: [{sys.executable!r}, '-c', {_GATED!r}, str(d)])\n")
     sweep_dir = tmp_path / "sweep"
     app = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
@@ -457,7 +457,7 @@ def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=9, seed=1)  # a batch returned meanwhile
     refresher.refresh(tmp_path, version=9)
     assert refresher.wait(timeout=300)
-    assert refresher.failures == 0, (tmp_path / plots.PLOTS_LOG_NAME).read_text()
+    assert refresher.failures == 0, (tmp_path / plot_refresher.PLOTS_LOG_NAME).read_text()
     assert_png(tmp_path / CONVERGENCE_NAME)
     assert_png(tmp_path / OBJECTIVE_NAME)
     assert load_sweep(tmp_path).trials[-1].number == 8
@@ -468,7 +468,7 @@ def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
     refresher.refresh(tmp_path)  # no trials.jsonl: the drawing fails
     assert refresher.wait(timeout=120)
     assert refresher.failures == 1
-    assert "trials.jsonl" in (tmp_path / plots.PLOTS_LOG_NAME).read_text()
+    assert "trials.jsonl" in (tmp_path / plot_refresher.PLOTS_LOG_NAME).read_text()
     assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
 
 
