@@ -22,6 +22,8 @@ HARMLESS_WARNINGS = (
     r".*smaller than the logging interval.*",
     # pytorch_lightning 2.6 on torch >= 2.10 (a FutureWarning inside Lightning, not our code)
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",
+    # on a machine with SLURM installed (a login node), for trials the sweeper's launcher runs
+    r".*The `srun` command is available on your system but is not used.*",
 )
 
 
