@@ -18,20 +18,8 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
 
 from .errors import SweeperConfigError, SweepStoppedError
-from .journal import (
-    FAILED,
-    JOURNAL_NAME,
-    OK,
-    PRUNED,
-    Journal,
-    Trial,
-    best_trial,
-    format_params,
-    open_sweep_dir,
-    read_trials,
-    write_results,
-)
-from .objective import TimedReturn, TrialValueError, read_outcome, read_value, to_loss
+from .journal import JOURNAL_NAME, Journal, Trial, best_trial, format_params, open_sweep_dir, read_trials, write_results
+from .objective import to_loss, trial_from
 from .plot_refresher import PlotRefresher
 from .pruning import Pruner, curve_path, read_curve, read_curves, value_at
 from .proposer import BatchProposer, SearchSpaceExhausted
@@ -420,7 +408,9 @@ class SweepLoop:
     def _record_launch(self, launch: Launch, ret: Optional[JobReturn], error: Optional[str]) -> Trial:
         lost = (f"the launcher lost the job ({error})" if error is not None
                 else "the launcher returned no result for this job")
-        trial = self._record(launch.number, launch.params, ret, lost)
+        trial = trial_from(launch.number, launch.params, ret, self.outcomes_dir, self.settings.monitor, lost)
+        if trial.failed and ret is not None and ret.status == JobStatus.COMPLETED:
+            self._unusable.add(trial.number)  # it ran, but returned no usable value
         curve = read_curve(curve_path(self.sweep_dir, launch.number))
         if curve:
             trial.step = curve[-1][0]
@@ -478,36 +468,6 @@ class SweepLoop:
             return None
         index, loss = self.proposer.recommend([point for _, point in candidates])
         return candidates[index][0], to_loss(loss, self.maximize)  # to_loss is its own inverse
-
-    def _record(self, number: int, params: Dict[str, Any], ret: Optional[JobReturn], lost: str) -> Trial:
-        if ret is None:
-            outcome = read_outcome(self.outcomes_dir, number)
-            if outcome is None:
-                return Trial(number, params, None, FAILED, lost)
-            duration, job_dir = outcome.get("duration_s"), outcome.get("job_dir")
-            if "pruned_step" in outcome:
-                value = outcome.get("value")
-                return Trial(number, params, None if value is None else float(value), PRUNED, None, duration, job_dir)
-            if "value" in outcome:
-                return Trial(number, params, float(outcome["value"]), OK, None, duration, job_dir)
-            return Trial(number, params, None, FAILED, outcome.get("error"), duration, job_dir)
-        job_dir = _job_dir(ret)
-        if ret.status != JobStatus.COMPLETED:
-            error = getattr(ret, "_return_value", None)
-            message = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else "the trial did not complete"
-            outcome = read_outcome(self.outcomes_dir, number) or {}
-            return Trial(number, params, None, FAILED, message, outcome.get("duration_s"), job_dir)
-        returned, duration, pruned_step = ret.return_value, None, None
-        if isinstance(returned, TimedReturn):
-            returned, duration, pruned_step = returned.value, returned.duration_s, returned.pruned_step
-        try:
-            value: Optional[float] = read_value(returned, self.settings.monitor)
-        except TrialValueError as error:
-            if pruned_step is None:
-                self._unusable.add(number)
-                return Trial(number, params, None, FAILED, str(error), duration, job_dir)
-            value = None  # a pruned trial may return nothing: its curve says how far it got
-        return Trial(number, params, value, OK if pruned_step is None else PRUNED, None, duration, job_dir)
 
     # -- failures -------------------------------------------------------------------------------
 
@@ -608,10 +568,3 @@ def _error_summary(trials: Sequence[Trial], limit: int = 3) -> str:
     if len(by_error) > limit:
         parts.append(f"and {len(by_error) - limit} other error(s)")
     return "; ".join(parts)
-
-
-def _job_dir(ret: JobReturn) -> Optional[str]:
-    try:
-        return str(ret.hydra_cfg.hydra.runtime.output_dir)
-    except Exception:  # a launcher that fills no hydra_cfg: the record just has no job dir
-        return None

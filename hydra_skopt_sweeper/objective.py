@@ -4,6 +4,11 @@ A trial may return a float or int, a numpy scalar, a 0-d tensor (anything ``floa
 accepts: torch is never imported here), or a mapping such as Lightning's
 ``trainer.callback_metrics``, read through ``monitor``. Anything else, or a value that is
 not finite, is a failed trial: :class:`TrialValueError` says why.
+
+Job side, :class:`TimedTask` wraps the task function: it times the call and leaves the
+job's outcome in the sweep's ``.outcomes/``. Sweeper side, :func:`trial_from` makes a job's
+:class:`~.journal.Trial` from what the launcher returned, or from that outcome when the
+launcher returned nothing.
 """
 from __future__ import annotations
 
@@ -14,6 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional
+
+from hydra.core.utils import JobReturn, JobStatus
+
+from .journal import FAILED, OK, PRUNED, Trial
 
 
 class TrialValueError(ValueError):
@@ -166,3 +175,44 @@ def _lookup(mapping: Mapping[str, Any], key: str) -> Any:
             )
         node = node[part]
     return node
+
+
+def trial_from(number: int, params: Dict[str, Any], ret: Optional[JobReturn], outcomes_dir: Path,
+               monitor: Optional[str], lost: str) -> Trial:
+    """The record of job ``number`` from what the launcher returned for it (``ret``), or, when
+    it returned nothing (a lost batch, a dead worker), from the outcome the job left in
+    ``outcomes_dir``; ``lost`` is the error of a job that left neither."""
+    if ret is None:
+        outcome = read_outcome(outcomes_dir, number)
+        if outcome is None:
+            return Trial(number, params, None, FAILED, lost)
+        duration, job_dir = outcome.get("duration_s"), outcome.get("job_dir")
+        if "pruned_step" in outcome:
+            value = outcome.get("value")
+            return Trial(number, params, None if value is None else float(value), PRUNED, None, duration, job_dir)
+        if "value" in outcome:
+            return Trial(number, params, float(outcome["value"]), OK, None, duration, job_dir)
+        return Trial(number, params, None, FAILED, outcome.get("error"), duration, job_dir)
+    job_dir = _job_dir(ret)
+    if ret.status != JobStatus.COMPLETED:
+        error = getattr(ret, "_return_value", None)
+        message = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else "the trial did not complete"
+        outcome = read_outcome(outcomes_dir, number) or {}
+        return Trial(number, params, None, FAILED, message, outcome.get("duration_s"), job_dir)
+    returned, duration, pruned_step = ret.return_value, None, None
+    if isinstance(returned, TimedReturn):
+        returned, duration, pruned_step = returned.value, returned.duration_s, returned.pruned_step
+    try:
+        value: Optional[float] = read_value(returned, monitor)
+    except TrialValueError as error:
+        if pruned_step is None:
+            return Trial(number, params, None, FAILED, str(error), duration, job_dir)
+        value = None  # a pruned trial may return nothing: its curve says how far it got
+    return Trial(number, params, value, OK if pruned_step is None else PRUNED, None, duration, job_dir)
+
+
+def _job_dir(ret: JobReturn) -> Optional[str]:
+    try:
+        return str(ret.hydra_cfg.hydra.runtime.output_dir)
+    except Exception:  # a launcher that fills no hydra_cfg: the record just has no job dir
+        return None

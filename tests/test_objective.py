@@ -1,9 +1,11 @@
 """Unit tests: a trial's return value -> the float the optimiser minimises."""
+import json
 import math
 from decimal import Decimal
 
 import numpy as np
 import pytest
+from hydra.core.utils import JobReturn, JobStatus
 
 from hydra_skopt_sweeper.objective import (
     TimedReturn,
@@ -11,6 +13,7 @@ from hydra_skopt_sweeper.objective import (
     TrialValueError,
     read_value,
     to_loss,
+    trial_from,
 )
 
 
@@ -66,3 +69,30 @@ def test_maximize_flips_the_sign():
 def test_timed_task_returns_the_value_and_its_duration():
     timed = TimedTask(lambda cfg: cfg * 2)(21)
     assert isinstance(timed, TimedReturn) and timed.value == 42 and timed.duration_s >= 0
+
+
+def _returned(value, status=JobStatus.COMPLETED):
+    ret = JobReturn()
+    ret.status = status
+    ret.return_value = value
+    return ret
+
+
+def test_a_trial_is_recorded_from_what_the_launcher_returned_or_else_from_its_outcome(tmp_path):
+    params = {"x": 0.5}
+    ok = trial_from(3, params, _returned(TimedReturn(2.5, 1.25)), tmp_path, None, "lost")
+    assert (ok.status, ok.value, ok.duration_s) == ("ok", 2.5, 1.25)
+    unusable = trial_from(3, params, _returned({"acc": 0.9}), tmp_path, "val_loss", "lost")
+    assert unusable.status == "failed" and "monitor='val_loss' is not in the returned mapping" in unusable.error
+    pruned = trial_from(3, params, _returned(TimedReturn(None, 0.5, pruned_step=4)), tmp_path, None, "lost")
+    assert (pruned.status, pruned.value) == ("pruned", None)
+    raised = _returned(None, JobStatus.FAILED)
+    raised._return_value = RuntimeError("boom")
+    assert trial_from(3, params, raised, tmp_path, None, "lost").error == "RuntimeError: boom"
+    # nothing returned (a lost batch): the outcome the job left, else the launcher's loss
+    assert trial_from(3, params, None, tmp_path, None, "the launcher lost it").error == "the launcher lost it"
+    (tmp_path / "3.json").write_text(json.dumps({"value": 1.5, "duration_s": 2.0, "job_dir": "/d/3"}))
+    kept = trial_from(3, params, None, tmp_path, None, "lost")
+    assert (kept.status, kept.value, kept.job_dir) == ("ok", 1.5, "/d/3")
+    (tmp_path / "4.json").write_text(json.dumps({"pruned_step": 2, "value": 0.7}))
+    assert trial_from(4, params, None, tmp_path, None, "lost").status == "pruned"
