@@ -9,8 +9,10 @@ coordinates (plain Python values), values are losses (lower is better). It owns
   (failed under ``on_failure=skip``), so that no point is proposed twice;
 * batch selection with liars: the surrogate (:mod:`.acquisition`) is fitted once per batch,
   each further point of the batch only conditions it on lies told about the earlier ones
-  (by default the model's own pessimistic guess, mean + 2 std); in the last part of the
-  budget all but the first point of a batch are looked for near the best point so far;
+  (by default the model's own pessimistic guess, mean + 2 std; an async refill, asked with
+  the other slots' points pending, is told a milder one about them, ``policy.refill_kb_stds``);
+  in the last part of the budget all but the first point of a batch, and async refills, are
+  looked for near the best point so far;
 * the recommendation: the told point with the best posterior mean (:meth:`recommend`);
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
