@@ -87,8 +87,10 @@ def durations_for(budget: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(*DURATION, size=budget)
 
 
-def run_async(spec: Problem, q: int, seed: int, local: bool = False) -> Tuple[List[float], float]:
-    proposer, durations = proposer_for(spec, seed), durations_for(spec.budget, seed)
+def run_async(spec: Problem, q: int, seed: int, local: bool = False, proposer: Any = None) -> Tuple[List[float], float]:
+    """One simulated async run (``proposer``: the sweeper's unless given, e.g. by quick.py --async)."""
+    proposer = proposer_for(spec, seed) if proposer is None else proposer
+    durations = durations_for(spec.budget, seed)
     if local:
         _local_refills(proposer)
     running: List[Tuple[float, int, Any]] = []  # (end time, launch index, point)

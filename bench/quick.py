@@ -1,6 +1,6 @@
 """Quick in-process check of the proposer (no Hydra, no subprocess), FOR TUNING IT.
 
-    .venv/bin/python bench/quick.py --problems hartmann6 --seeds 10 --acq EI [--batch 4] [--gpmin]
+    .venv/bin/python bench/quick.py --problems hartmann6 --seeds 10 --acq EI [--batch 4 | --async 4] [--gpmin]
         [--first-seed 30] [--policy local_radius=0.5 ...]
 
 This module owns the tuning loop: regret at the budget and seconds per run on the tuning
@@ -44,6 +44,10 @@ def best_value(problem: Problem, seed: int, args: argparse.Namespace) -> float:
     proposer = BatchProposer(problem.dimensions(), n_initial_points=10, acq_func=args.acq,
                              batch_strategy=args.strategy, random_state=seed, n_calls=problem.budget,
                              policy=policy(args.policy))
+    if args.async_q:  # async_efficiency.py's simulated pool of q workers, this proposer
+        from async_efficiency import run_async
+
+        return float(min(run_async(problem, args.async_q, seed, proposer=proposer)[0]))
     best, told = np.inf, 0
     while told < problem.budget:
         points = proposer.ask(min(args.batch, problem.budget - told))
@@ -79,6 +83,8 @@ def main() -> None:
     parser.add_argument("--strategy", default="kb_ucb")
     parser.add_argument("--policy", nargs="*", default=[], metavar="NAME=VALUE",
                         help="Policy fields to change, e.g. local_radius=0.5 log_scale_ratio=1e300 (no log-scale warp)")
+    parser.add_argument("--async", dest="async_q", type=int, default=0, metavar="Q",
+                        help="async scheduling of Q simulated workers (bench/async_efficiency.py's loop) instead of batches")
     args = parser.parse_args()
     for name in args.problems.split(","):
         problem = PROBLEMS[name]
@@ -91,7 +97,7 @@ def main() -> None:
             regrets.append(best_value(problem, seed, args) - problem.optimum)
             seconds.append(time.perf_counter() - started)
         q25, q50, q75 = np.percentile(regrets, [25, 50, 75])
-        print(f"{name:10s} acq={args.acq} b={args.batch} {' '.join(args.policy)} median={q50:.4g} q25={q25:.4g} q75={q75:.4g} "
+        print(f"{name:10s} acq={args.acq} {f'async q={args.async_q}' if args.async_q else f'b={args.batch}'} {' '.join(args.policy)} median={q50:.4g} q25={q25:.4g} q75={q75:.4g} "
               f"s/run={np.mean(seconds):.1f} regret>=0.1: {int(np.sum(np.array(regrets) >= 0.1))}/{len(regrets)}",
               flush=True)
 

@@ -55,6 +55,10 @@ class Policy:
     # kb_ucb's lie at a pending point: the model's mean plus this many standard deviations,
     # which keeps the rest of a batch off it only as far as the model is unsure there
     kb_stds: float = 2.0
+    # the same at the points still running when an async refill is asked: a refill is chosen
+    # with all q - 1 other slots pending (a batch's points, with (q - 1) / 2 on average), and
+    # that many lies as pessimistic as a batch's keep it off the best region
+    refill_kb_stds: float = 0.5
     # no two points of a batch closer than this, while candidates allow
     min_gap: float = 1e-3
 

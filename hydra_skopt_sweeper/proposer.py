@@ -9,8 +9,10 @@ coordinates (plain Python values), values are losses (lower is better). It owns
   (failed under ``on_failure=skip``), so that no point is proposed twice;
 * batch selection with liars: the surrogate (:mod:`.acquisition`) is fitted once per batch,
   each further point of the batch only conditions it on lies told about the earlier ones
-  (by default the model's own pessimistic guess, mean + 2 std); in the last part of the
-  budget all but the first point of a batch are looked for near the best point so far;
+  (by default the model's own pessimistic guess, mean + 2 std; an async refill, asked with
+  the other slots' points pending, is told a milder one about them, ``policy.refill_kb_stds``);
+  in the last part of the budget all but the first point of a batch, and async refills, are
+  looked for near the best point so far;
 * the recommendation: the told point with the best posterior mean (:meth:`recommend`);
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
@@ -155,6 +157,7 @@ class BatchProposer:
         self._fitted = False
         self._fit_cache: Optional[Tuple[int, Surrogate, LossScale, np.ndarray]] = None
         self.n_told = 0
+        self._round: List[Tuple] = []  # keys of the points asked in this round (see _lied_about)
 
     @property
     def model_ready(self) -> bool:
@@ -174,6 +177,8 @@ class BatchProposer:
         model's length scales of the best point so far.
         """
         points: List[Point] = []
+        if len(self._round) >= len(self._pending) + n_points:
+            self._round = []  # a round is as many points as run at once
         with _quiet():
             while self._design and len(points) < n_points and self.n_told + len(self._pending) < self.n_initial_points:
                 point = self._design.pop(0)
@@ -281,11 +286,11 @@ class BatchProposer:
         fitted_mean = model.predict(X)[0]
         best, centre = float(np.min(fitted_mean)), X[np.argmin(fitted_mean)]
         n_local = self._n_local(n_points)
-        # a late async refill is looked for near the best point on the model of what is known:
-        # lies about the points still running would only push it off the best region
-        if self._pending and not (n_points == 1 and n_local == 1):
-            pending = np.array(list(self._pending.values()))
-            model = model.with_liars(pending, self._lies(model, pending, y))
+        lied = self._lied_about(n_points, n_local)
+        if lied:
+            pending = np.array([self._pending[key] for key in lied])
+            stds = self.policy.refill_kb_stds if n_points == 1 else self.policy.kb_stds
+            model = model.with_liars(pending, self._lies(model, pending, y, stds))
         candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
         points: List[Point] = []
         # the points still pending (async refills) count as earlier points of this batch: a
@@ -305,6 +310,16 @@ class BatchProposer:
             if index + 1 < n_points:
                 model = model.with_liars(row[None, :], self._lies(model, row[None, :], y))
         return points
+
+    def _lied_about(self, n_points: int, n_local: int) -> List[Tuple]:
+        """The pending points the model is told lies about before it chooses: all of them,
+        except for a late async refill (looked for near the best point), which is told only
+        about the running points of its own round (the last ``q`` points asked, ``q`` = the
+        running points and the refill), as a late batch's later points are only about the
+        batch's earlier ones: lies about the older ones would push it off the best region."""
+        if n_points == 1 and n_local == 1:
+            return [key for key in self._round if key in self._pending]
+        return list(self._pending)
 
     def _n_local(self, n_points: int) -> int:
         """How many of a batch's points are looked for near the best point: late in the
@@ -361,11 +376,12 @@ class BatchProposer:
                 mask = apart
         return mask
 
-    def _lies(self, model: Surrogate, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """What the model is told about ``rows`` while their losses are unknown."""
+    def _lies(self, model: Surrogate, rows: np.ndarray, y: np.ndarray, stds: Optional[float] = None) -> np.ndarray:
+        """What the model is told about ``rows`` while their losses are unknown (kb_ucb:
+        ``stds`` standard deviations above the mean, ``policy.kb_stds`` unless given)."""
         if self.batch_strategy == "kb_ucb":
             mean, std = model.predict(rows)
-            return mean + self.policy.kb_stds * std
+            return mean + (self.policy.kb_stds if stds is None else stds) * std
         value = {"cl_min": np.min(y), "cl_mean": np.mean(y), "cl_max": np.max(y)}[self.batch_strategy]
         return np.full(len(rows), value)
 
@@ -481,6 +497,7 @@ class BatchProposer:
         key = self._key(row)
         self._seen[key] = "pending"
         self._pending[key] = row
+        self._round.append(key)
 
     @staticmethod
     def _key(row: np.ndarray) -> Tuple:

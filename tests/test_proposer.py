@@ -220,11 +220,34 @@ def test_kb_ucb_tells_the_model_its_upper_confidence_bound_at_the_pending_points
         return original(model, X, y)
 
     monkeypatch.setattr(GPPosterior, "with_liars", recording)
-    second = proposer.ask(1)
-    assert second != first
-    (X, told, expected), = lies  # one lie, about the pending point, before choosing
+    second = proposer.ask(2)
+    assert first[0] not in second
+    (X, told, expected), _ = lies  # a lie about the pending point before choosing, then one within the batch
     assert X == pytest.approx(proposer._normalise(first))
     assert told == pytest.approx(expected)
+
+
+def test_an_async_refill_is_told_milder_lies_at_the_running_points(monkeypatch):
+    # three running, one refill: each running point gets mean + refill_kb_stds std, not kb_stds
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=0, random_state=0)
+    assert proposer.policy.refill_kb_stds < proposer.policy.kb_stds
+    xs = [[x1, x2] for x1, x2 in np.random.RandomState(1).rand(8, 2) * [15, 15] - [5, 0]]
+    proposer.tell(xs, [branin(*x) for x in xs])
+    running = proposer.ask(3)
+    lies = []
+    original = GPPosterior.with_liars
+
+    def recording(model, X, y):
+        mean, std = GPPosterior.predict(model, X)
+        lies.append((X.copy(), np.array(y), mean, std))
+        return original(model, X, y)
+
+    monkeypatch.setattr(GPPosterior, "with_liars", recording)
+    (refill,) = proposer.ask(1)
+    assert refill not in running
+    (X, told, mean, std), = lies
+    assert X == pytest.approx(proposer._normalise(running))
+    assert told == pytest.approx(mean + proposer.policy.refill_kb_stds * std)
 
 
 @pytest.mark.parametrize("n_calls, n_local", [(None, 0), (40, 0), (16, 3)])
@@ -248,8 +271,9 @@ def test_a_batch_of_one_is_never_restricted_to_the_best_points_neighbourhood():
     assert proposer._n_local(1) == 0
 
 
-def test_a_late_async_refill_is_looked_for_near_the_best_without_lies_about_the_running_points(monkeypatch):
-    # 12 of 16 told, 3 running: the refill catches up as a batch's later points do
+def test_a_late_async_refill_is_looked_for_near_the_best_lied_to_only_by_its_own_round(monkeypatch):
+    # 12 of 16 told, 3 running: the refill catches up as a batch's later points do, told lies
+    # only about the running points of its round (the last q asked), as a batch's are
     dims = [Real(0.0, 1.0), Real(0.0, 1.0)]
     proposer = BatchProposer(dims, n_initial_points=0, random_state=0, n_calls=16)
     xs = np.random.RandomState(0).rand(12, 2).tolist()
@@ -257,13 +281,20 @@ def test_a_late_async_refill_is_looked_for_near_the_best_without_lies_about_the_
     running = proposer.ask(3)
     assert proposer._n_local(1) == 1
     lied = []
-    monkeypatch.setattr(GPPosterior, "with_liars", lambda self, X, y: lied.append(X) or self)
+    original = GPPosterior.with_liars
+    monkeypatch.setattr(GPPosterior, "with_liars", lambda self, X, y: lied.append(X) or original(self, X, y))
     model, _, _ = proposer._fit()
     centre = np.array(proposer._X)[int(np.argmin(model.predict(np.array(proposer._X))[0]))]
-    (refill,) = proposer.ask(1)
-    assert not lied  # the model of what is known, not of guesses about the running points
-    assert model.scaled_distances(proposer._normalise([refill]), centre)[0] <= proposer.policy.local_radius + 1e-9
-    assert refill not in running
+    near = lambda point: model.scaled_distances(proposer._normalise([point]), centre)[0] <= proposer.policy.local_radius + 1e-9
+    (refill,) = proposer.ask(1)  # the 4th point of the round that the 3 running ones began
+    assert refill not in running and near(refill)
+    (X,) = lied
+    assert X == pytest.approx(proposer._normalise(running))
+    lied.clear()
+    proposer.tell(running[:1], [0.5])
+    (second,) = proposer.ask(1)  # the round of 4 is full: this one begins the next
+    assert not lied  # the model of what is known, not of guesses about older running points
+    assert second not in running + [refill]
     early = BatchProposer(dims, n_initial_points=0, random_state=0, n_calls=40)
     early.tell(xs, [(x - 0.3) ** 2 + (y - 0.6) ** 2 for x, y in xs])
     early.ask(3)
