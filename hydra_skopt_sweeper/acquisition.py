@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 from scipy.special import erfcx, log_ndtr
 from sklearn.gaussian_process.kernels import Kernel
 from skopt.learning.gaussian_process.kernels import WhiteKernel
-from skopt.space import Space
+from skopt.space import Integer, Real, Space
 from skopt.utils import cook_estimator
 
 from .policy import Policy
@@ -71,6 +71,20 @@ class Surrogate:
         switch counts for as much as the model says it changes the prediction."""
         scales = self.length_scales(len(centre))
         return np.sqrt(np.sum(((self.warped(X) - self.warped(centre[None, :])) / scales) ** 2, axis=1))
+
+
+def scale_columns(tspace: Space, policy: Policy) -> Dict[int, float]:
+    """The normalised columns of linear ranges that look like a scale (from ``low > 0`` to
+    ``policy.log_scale_ratio`` times it or more), each with the strength of the
+    :class:`InputWarp` that is its log scale (``high / low - 1``)."""
+    columns, position = {}, 0
+    for dim in tspace.dimensions:
+        if isinstance(dim, (Real, Integer)) and dim.prior == "uniform":
+            low, high = float(dim.low), float(dim.high)
+            if low > 0 and high / low >= policy.log_scale_ratio:
+                columns[position] = high / low - 1.0
+        position += dim.transformed_size
+    return columns
 
 
 class InputWarp:

@@ -432,9 +432,8 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
     from skopt.space import Space
     from skopt.utils import normalize_dimensions
 
-    from .acquisition import ForestModel, GPModel
+    from .acquisition import ForestModel, GPModel, scale_columns
     from .policy import LossScale, Policy
-    from .proposer import _scale_columns
 
     if len(record.finished) < min_trials_for_objective(len(record.space.params)):
         return None
@@ -450,7 +449,7 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
             model: Any = ForestModel(kind, 0, X, y)
         else:
             kind = "GP"
-            model = GPModel(tspace, 0, _scale_columns(tspace, Policy())).fit(X, y)
+            model = GPModel(tspace, 0, scale_columns(tspace, Policy())).fit(X, y)
     return Surface(tspace, model, scale, record.maximize, points, losses, kind)
 
 
