@@ -22,7 +22,6 @@ It imports neither matplotlib nor skopt at import time. It may use :mod:`.acquis
 """
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -410,10 +409,10 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
     """The surrogate the sweep's proposer fits, refitted on the journal's trials; None with
     fewer than :func:`min_trials_for_objective` successful trials.
 
-    The same model in the same space: skopt's normalised space, the losses through
-    :class:`.policy.LossScale`, and for a GP :class:`.acquisition.GPModel` (the kernel, the
-    MAP priors, the input warps on scale-like ranges) with the default :class:`.policy.Policy`.
-    As close as the sweep dir allows, not bit for bit: the sweep's GP warm-starts its
+    A :class:`.proposer.BatchProposer` with the sweep's ``base_estimator`` is told the
+    journal's points and its own fit is taken (:meth:`~.proposer.BatchProposer.surrogate`):
+    the same space, loss scale, kernel, priors and input warps, with the default
+    :class:`.policy.Policy`. As close as the sweep dir allows, not bit for bit: the sweep's GP warm-starts its
     hyperparameters from its previous fit and settles its warps as the data grow, where this
     fit starts once from the defaults on all the data; RF and ET grow other trees than the
     sweep's (another seed). A sweep run with a non-default policy is drawn with the default.
@@ -428,28 +427,17 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
     -------
     Surface or None
     """
-    import numpy as np
-    from skopt.space import Space
-    from skopt.utils import normalize_dimensions
-
-    from .acquisition import ForestModel, GPModel, scale_columns
-    from .policy import LossScale, Policy
+    from .proposer import BatchProposer
 
     if len(record.finished) < min_trials_for_objective(len(record.space.params)):
         return None
     points, losses = told_points(record)
-    tspace = Space(normalize_dimensions(copy.deepcopy(record.space.dimensions())))
-    X = np.asarray(tspace.transform(points), dtype=float).reshape(len(points), -1)
-    scale = LossScale.fit(np.array(losses))
-    y = scale(np.array(losses))
     kind = str(record.sweeper.get("base_estimator", "GP")).upper()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning on length scales at a bound
-        if kind in ("RF", "ET"):
-            model: Any = ForestModel(kind, 0, X, y)
-        else:
-            kind = "GP"
-            model = GPModel(tspace, 0, scale_columns(tspace, Policy())).fit(X, y)
+    kind = kind if kind in ("RF", "ET") else "GP"
+    proposer = BatchProposer(record.space.dimensions(), n_initial_points=0, base_estimator=kind, random_state=0)
+    proposer.tell(points, losses)
+    model, scale = proposer.surrogate()
+    tspace = proposer.tspace
     return Surface(tspace, model, scale, record.maximize, points, losses, kind)
 
 

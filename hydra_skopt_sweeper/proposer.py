@@ -260,6 +260,17 @@ class BatchProposer:
         index = int(np.argmin(mean))
         return index, scale.inverse(float(mean[index]))
 
+    def surrogate(self) -> Tuple[Surrogate, LossScale]:
+        """The model fitted on every told point, as asking and recommending use it, and its
+        loss scale; the model reads points in skopt's normalised space (:attr:`tspace`)."""
+        model, scale, _ = self._fit()
+        return model, scale
+
+    @property
+    def tspace(self) -> Space:
+        """The normalised space the model works in."""
+        return self._tspace
+
     def _fit(self) -> Tuple[Surrogate, LossScale, np.ndarray]:
         """The surrogate fitted on every told point, its loss scale and the scaled losses;
         fitted once per state of the data (asking and recommending share it)."""

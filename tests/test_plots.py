@@ -290,7 +290,7 @@ def test_objective_is_drawn_from_the_model_the_proposer_fits(tmp_path, maximize)
     predicted = -values if maximize else values
     assert int(np.argmin(predicted)) == index
     assert predicted[index] == pytest.approx(predicted_loss, rel=1e-6)
-    model, scale, _ = proposer._fit()
+    model, scale = proposer.surrogate()
     rows = proposer._normalise(points)
     assert surface.model.warp.strengths == model.warp.strengths  # wd on a log scale, or not, alike
     np.testing.assert_allclose(surface.mean(rows), model.predict(rows)[0], rtol=1e-6, atol=1e-9)
