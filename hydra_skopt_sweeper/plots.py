@@ -353,9 +353,8 @@ class Surface:
         """The model's mean at ``rows``, in scaled-loss units."""
         from .acquisition import GPPosterior
 
-        if isinstance(self.model, GPPosterior):  # the mean only: predict's std costs a solve per row
-            model = self.model
-            return model.kernel(model.warp(rows), model.warp(model.X)) @ model.alpha
+        if isinstance(self.model, GPPosterior):
+            return self.model.mean(rows)
         return self.model.predict(rows)[0]
 
     def values(self, scaled: Any) -> Any:
