@@ -18,9 +18,20 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
 
 from .errors import SweeperConfigError, SweepStoppedError
-from .journal import JOURNAL_NAME, Journal, Trial, best_trial, format_params, open_sweep_dir, read_trials, write_results
+from .journal import (
+    JOURNAL_NAME,
+    RESULTS_NAME,
+    Journal,
+    Trial,
+    best_trial,
+    format_params,
+    open_sweep_dir,
+    read_trials,
+    write_results,
+)
 from .objective import to_loss, trial_from
 from .plot_refresher import PlotRefresher
+from .plots import CONVERGENCE_NAME, CURVES_NAME, OBJECTIVE_NAME
 from .pruning import Pruner, curve_path, read_curve, read_curves, value_at
 from .proposer import BatchProposer, SearchSpaceExhausted
 from .scheduler import (
@@ -170,10 +181,12 @@ class SweepLoop:
         # n_calls as the sweep reads it (an Optuna-style n_trials included), for the report
         description = {"params": self.space.describe(), "maximize": self.maximize,
                        "monitor": self.settings.monitor, "n_calls": self.settings.n_calls}
-        afresh = None if self.settings.resume else "hydra.sweeper.resume=false"
-        # with nothing to search there is nothing to resume: a rerun runs again, as Hydra's
-        # basic sweeper does
-        afresh = afresh if self.space.params else "No search space"
+        afresh = None
+        if not self.space.params:
+            # nothing to resume: a rerun runs again, as Hydra's basic sweeper does
+            afresh = "No search space"
+        elif not self.settings.resume:
+            afresh = "hydra.sweeper.resume=false"
         self.trials = open_sweep_dir(self.journal, description, start_afresh_because=afresh)
         if self.trials:
             log.info("Resuming %s: %d trial(s) in the journal (%d failed, %d pruned), %d to go",
@@ -527,10 +540,10 @@ class SweepLoop:
                      best.number, format_params(best.params), best.value)
             if best.job_dir:
                 log.info("Best trial's job dir: %s", best.job_dir)
-        log.info("Results: %s, every trial: %s", self.sweep_dir / "optimization_results.yaml",
+        log.info("Results: %s, every trial: %s", self.sweep_dir / RESULTS_NAME,
                  self.journal.path)
         if self.plots.started:
-            names = ["convergence.png", "objective.png"] + (["curves.png"] if read_curves(self.sweep_dir) else [])
+            names = [CONVERGENCE_NAME, OBJECTIVE_NAME] + ([CURVES_NAME] if read_curves(self.sweep_dir) else [])
             late = "" if plots_drawn else (f" (still being drawn after {_PLOTS_WAIT_S:g} s: the drawing "
                                            "goes on in the background and finishes by itself)")
             log.info("Plots: %s%s", ", ".join(str(self.sweep_dir / name) for name in names), late)
