@@ -320,6 +320,17 @@ def linear_lr(lr: float, n_layers: int, dropout: float) -> float:
     return a**2 + b**2 + c**2 + 0.8 * a * b + 0.5 * a * c
 
 
+def six_hump_camel(x: float, y: float) -> float:
+    return (4 - 2.1 * x**2 + x**4 / 3) * x**2 + x * y + (-4 + 4 * y**2) * y**2
+
+
+CAMEL_MIN = -1.031628453489877
+
+
+def matyas(x: float, y: float) -> float:
+    return 0.26 * (x**2 + y**2) - 0.48 * x * y
+
+
 def _box(d: int, low: float, high: float) -> Tuple[Param, ...]:
     return tuple(real(f"x{i}", low, high) for i in range(d))
 
@@ -348,6 +359,14 @@ _PROBLEM_LIST = [
             (real("lr", 0.0001, 0.1), integer("units", 16, 256), real("dropout", 0.0, 0.5)),
             0.0, lambda p: scale_lr(p["lr"], p["units"], p["dropout"]),
             about="tuning: lr on a LINEAR interval(0.0001, 0.1), separable; the log-scale warp was designed on it"),
+    Problem("camel_noisy", 40, (real("x0", -3.0, 3.0), real("x1", -2.0, 2.0)), CAMEL_MIN,
+            lambda p: six_hump_camel(p["x0"], p["x1"]), noise_sd=0.5,
+            about="tuning: noisy, six-hump camel + N(0, 0.5^2), values -1 to 160 (Branin's family of "
+                  "heavy upper tails); scored by the true value of the recommended point"),
+    Problem("matyas_noisy", 40, _box(2, -10.0, 10.0), 0.0,
+            lambda p: matyas(p["x0"], p["x1"]), noise_sd=1.0,
+            about="tuning: noisy, Matyas + N(0, 1), a flat bowl (values 0 to 100) whose floor the noise "
+                  "hides; scored by the true value of the recommended point"),
     Problem("ackley5", 60, _box(5, -5.0, 10.0), 0.0, lambda p: ackley(_vector(p, 5)), held_out=True,
             about="multimodal: Ackley 5-d on [-5, 10]^5 (the funnel off the box's centre)"),
     Problem("rosenbrock4", 50, _box(4, -2.048, 2.048), 0.0, lambda p: rosenbrock(_vector(p, 4)), held_out=True,
