@@ -304,6 +304,43 @@ def cat_heavy(params: Dict[str, Any]) -> float:
 _CAT_MIN = min(_cat_cost(ix) for ix in itertools.product(*(range(len(c)) for c in _CAT_CHOICES.values())))
 
 
+# cat_heavy's tuning twin: other options, effects and pairwise term, a real coupled to two of them
+_CAT_TUNING_CHOICES = {
+    "optimizer": ("sgd", "adam", "adamw"),
+    "activation": ("relu", "gelu", "silu", "tanh", "elu"),
+    "norm": ("none", "batch", "layer", "group"),
+    "init": ("xavier", "kaiming", "normal"),
+    "schedule": ("constant", "cosine", "step", "linear"),
+}
+_CAT_TUNING_MAIN = {
+    "optimizer": (0.5, 0.0, 0.1),
+    "activation": (0.3, 0.0, 0.1, 0.7, 0.4),
+    "norm": (0.8, 0.1, 0.0, 0.3),
+    "init": (0.0, 0.2, 0.6),
+    "schedule": (0.5, 0.0, 0.3, 0.2),
+}
+
+
+def _cat_tuning_cost(index: Sequence[int]) -> float:
+    keys = list(_CAT_TUNING_CHOICES)
+    cost = sum(_CAT_TUNING_MAIN[k][i] for k, i in zip(keys, index))
+    for (a, i), (b, j) in itertools.combinations(enumerate(index), 2):
+        cost += 0.3 * ((2 * i + 3 * j + 5 * a + 13 * b) % 5) / 4
+    return cost
+
+
+def cat_tuning(params: Dict[str, Any]) -> float:
+    """Five categoricals (3, 5, 4, 3, 4 options: 720 combinations) and ratio, whose best value
+    depends on two of them."""
+    index = [_CAT_TUNING_CHOICES[k].index(params[k]) for k in _CAT_TUNING_CHOICES]
+    best_ratio = 0.2 + 0.15 * index[0] + 0.1 * index[3]
+    return _cat_tuning_cost(index) + 6 * (params["ratio"] - best_ratio) ** 2
+
+
+_CAT_TUNING_MIN = min(_cat_tuning_cost(ix) for ix in
+                      itertools.product(*(range(len(c)) for c in _CAT_TUNING_CHOICES.values())))
+
+
 def scale_lr(lr: float, units: int, dropout: float) -> float:
     """linear_lr's tuning twin: smooth in log10(lr) (best at 10^-2.2), separable; minimum 0 at
     lr=10^-2.2, units=128, dropout=0.1."""
@@ -367,6 +404,11 @@ _PROBLEM_LIST = [
             lambda p: matyas(p["x0"], p["x1"]), noise_sd=1.0,
             about="tuning: noisy, Matyas + N(0, 1), a flat bowl (values 0 to 100) whose floor the noise "
                   "hides; scored by the true value of the recommended point"),
+    Problem("cat_tuning", 40,
+            tuple(choice(k, *c) for k, c in _CAT_TUNING_CHOICES.items()) + (real("ratio", 0.0, 1.0),),
+            _CAT_TUNING_MIN, cat_tuning,
+            about="tuning: categorical-heavy, cat_heavy's twin (5 categoricals, 3-5 options, pairwise "
+                  "interactions, 1 real), for choosing the categorical handling"),
     Problem("ackley5", 60, _box(5, -5.0, 10.0), 0.0, lambda p: ackley(_vector(p, 5)), held_out=True,
             about="multimodal: Ackley 5-d on [-5, 10]^5 (the funnel off the box's centre)"),
     Problem("rosenbrock4", 50, _box(4, -2.048, 2.048), 0.0, lambda p: rosenbrock(_vector(p, 4)), held_out=True,
