@@ -58,16 +58,19 @@ TUNING_SEEDS = range(0, 60)
 DURATION = (1.0, 8.0)
 
 
-def proposer_for(spec: Problem, seed: int) -> Any:
-    """The proposer as hydra_skopt_sweeper/loop.py builds it, with the sweeper's defaults."""
+def proposer_for(spec: Problem, seed: int, policy: Any = None) -> Any:
+    """The proposer as hydra_skopt_sweeper/loop.py builds it, with the sweeper's defaults
+    (and ``policy``, a :class:`~hydra_skopt_sweeper.policy.Policy`, where given)."""
     from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
+    from hydra_skopt_sweeper.policy import Policy
     from hydra_skopt_sweeper.proposer import BatchProposer
 
     s = SkoptSweeperConf()
     return BatchProposer(spec.dimensions(), n_initial_points=s.n_initial_points,
                          initial_point_generator=s.initial_point_generator, acq_func=s.acq_func,
                          acq_optimizer=s.acq_optimizer, base_estimator=s.base_estimator,
-                         batch_strategy=s.batch_strategy, random_state=seed, n_calls=spec.budget)
+                         batch_strategy=s.batch_strategy, random_state=seed, n_calls=spec.budget,
+                         policy=Policy() if policy is None else policy)
 
 
 def _local_refills(proposer: Any) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from async_efficiency import run_async, run_batch  # noqa: E402
+from async_efficiency import proposer_for, run_async, run_batch  # noqa: E402
 from problems import PROBLEMS  # noqa: E402
 from quick import policy  # noqa: E402
 
@@ -38,11 +38,7 @@ def regrets(task: Tuple[str, int, int, List[str]]) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if mode == "async":
-            from hydra_skopt_sweeper.proposer import BatchProposer
-
-            proposer = BatchProposer(spec.dimensions(), n_initial_points=10, random_state=seed,
-                                     n_calls=spec.budget, policy=policy(settings))
-            values = run_async(spec, q, seed, proposer=proposer)[0]
+            values = run_async(spec, q, seed, proposer=proposer_for(spec, seed, policy(settings)))[0]
         else:
             values = run_batch(spec, q, seed)[0]
     return np.minimum.accumulate(np.array(values) - spec.optimum)

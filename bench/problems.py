@@ -268,77 +268,85 @@ def int_heavy(k1: int, k2: int, k3: int, k4: int, ratio: float, mode: str) -> fl
     return 4 * quadratic + ripple + (0.0 if mode == "fast" else 0.15)
 
 
-_CAT_CHOICES = {
-    "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),
-    "activation": ("relu", "tanh", "gelu"),
-    "norm": ("none", "batch", "layer"),
-    "init": ("xavier", "kaiming", "normal", "uniform", "orthogonal"),
-    "schedule": ("constant", "cosine", "step"),
-}
-_CAT_MAIN = {
-    "optimizer": (0.0, 0.6, 0.3, 0.8),
-    "activation": (0.2, 0.5, 0.0),
-    "norm": (0.6, 0.0, 0.2),
-    "init": (0.1, 0.0, 0.7, 0.5, 0.3),
-    "schedule": (0.4, 0.0, 0.2),
-}
+@dataclass(frozen=True)
+class CategoricalCost:
+    """Main effects per categorical plus a fixed, non-separable pairwise term: for each pair of
+    categoricals a < b with options i and j, ``weight * ((ci*i + cj*j + ca*a + cb*b) % modulus)
+    / (modulus - 1)``."""
+
+    choices: Dict[str, Tuple[str, ...]]
+    main: Dict[str, Tuple[float, ...]]
+    weight: float
+    coefficients: Tuple[int, int, int, int]
+    modulus: int
+
+    def index(self, params: Dict[str, Any]) -> List[int]:
+        return [self.choices[k].index(params[k]) for k in self.choices]
+
+    def __call__(self, index: Sequence[int]) -> float:
+        ci, cj, ca, cb = self.coefficients
+        cost = sum(self.main[k][i] for k, i in zip(self.choices, index))
+        for (a, i), (b, j) in itertools.combinations(enumerate(index), 2):
+            cost += self.weight * ((ci * i + cj * j + ca * a + cb * b) % self.modulus) / (self.modulus - 1)
+        return cost
+
+    def minimum(self) -> float:
+        """By enumeration of every combination."""
+        return min(self(ix) for ix in itertools.product(*(range(len(c)) for c in self.choices.values())))
 
 
-def _cat_cost(index: Sequence[int]) -> float:
-    """The categoricals' part: main effects plus a fixed, non-separable pairwise term."""
-    keys = list(_CAT_CHOICES)
-    cost = sum(_CAT_MAIN[k][i] for k, i in zip(keys, index))
-    for (a, i), (b, j) in itertools.combinations(enumerate(index), 2):
-        cost += 0.35 * ((3 * i + 5 * j + 7 * a + 11 * b) % 7) / 6
-    return cost
+_CAT = CategoricalCost(
+    choices={
+        "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),
+        "activation": ("relu", "tanh", "gelu"),
+        "norm": ("none", "batch", "layer"),
+        "init": ("xavier", "kaiming", "normal", "uniform", "orthogonal"),
+        "schedule": ("constant", "cosine", "step"),
+    },
+    main={
+        "optimizer": (0.0, 0.6, 0.3, 0.8),
+        "activation": (0.2, 0.5, 0.0),
+        "norm": (0.6, 0.0, 0.2),
+        "init": (0.1, 0.0, 0.7, 0.5, 0.3),
+        "schedule": (0.4, 0.0, 0.2),
+    },
+    weight=0.35, coefficients=(3, 5, 7, 11), modulus=7,
+)
 
 
 def cat_heavy(params: Dict[str, Any]) -> float:
     """Five categoricals (4, 3, 3, 5, 3 options) and dropout, whose best value depends on two of them."""
-    index = [_CAT_CHOICES[k].index(params[k]) for k in _CAT_CHOICES]
+    index = _CAT.index(params)
     best_dropout = 0.1 + 0.1 * index[2] + 0.05 * index[1]
-    return _cat_cost(index) + 8 * (params["dropout"] - best_dropout) ** 2
-
-
-# the optimum by enumeration of the 540 combinations (dropout can always reach its best value)
-_CAT_MIN = min(_cat_cost(ix) for ix in itertools.product(*(range(len(c)) for c in _CAT_CHOICES.values())))
+    return _CAT(index) + 8 * (params["dropout"] - best_dropout) ** 2
 
 
 # cat_heavy's tuning twin: other options, effects and pairwise term, a real coupled to two of them
-_CAT_TUNING_CHOICES = {
-    "optimizer": ("sgd", "adam", "adamw"),
-    "activation": ("relu", "gelu", "silu", "tanh", "elu"),
-    "norm": ("none", "batch", "layer", "group"),
-    "init": ("xavier", "kaiming", "normal"),
-    "schedule": ("constant", "cosine", "step", "linear"),
-}
-_CAT_TUNING_MAIN = {
-    "optimizer": (0.5, 0.0, 0.1),
-    "activation": (0.3, 0.0, 0.1, 0.7, 0.4),
-    "norm": (0.8, 0.1, 0.0, 0.3),
-    "init": (0.0, 0.2, 0.6),
-    "schedule": (0.5, 0.0, 0.3, 0.2),
-}
-
-
-def _cat_tuning_cost(index: Sequence[int]) -> float:
-    keys = list(_CAT_TUNING_CHOICES)
-    cost = sum(_CAT_TUNING_MAIN[k][i] for k, i in zip(keys, index))
-    for (a, i), (b, j) in itertools.combinations(enumerate(index), 2):
-        cost += 0.3 * ((2 * i + 3 * j + 5 * a + 13 * b) % 5) / 4
-    return cost
+_CAT_TUNING = CategoricalCost(
+    choices={
+        "optimizer": ("sgd", "adam", "adamw"),
+        "activation": ("relu", "gelu", "silu", "tanh", "elu"),
+        "norm": ("none", "batch", "layer", "group"),
+        "init": ("xavier", "kaiming", "normal"),
+        "schedule": ("constant", "cosine", "step", "linear"),
+    },
+    main={
+        "optimizer": (0.5, 0.0, 0.1),
+        "activation": (0.3, 0.0, 0.1, 0.7, 0.4),
+        "norm": (0.8, 0.1, 0.0, 0.3),
+        "init": (0.0, 0.2, 0.6),
+        "schedule": (0.5, 0.0, 0.3, 0.2),
+    },
+    weight=0.3, coefficients=(2, 3, 5, 13), modulus=5,
+)
 
 
 def cat_tuning(params: Dict[str, Any]) -> float:
     """Five categoricals (3, 5, 4, 3, 4 options: 720 combinations) and ratio, whose best value
     depends on two of them."""
-    index = [_CAT_TUNING_CHOICES[k].index(params[k]) for k in _CAT_TUNING_CHOICES]
+    index = _CAT_TUNING.index(params)
     best_ratio = 0.2 + 0.15 * index[0] + 0.1 * index[3]
-    return _cat_tuning_cost(index) + 6 * (params["ratio"] - best_ratio) ** 2
-
-
-_CAT_TUNING_MIN = min(_cat_tuning_cost(ix) for ix in
-                      itertools.product(*(range(len(c)) for c in _CAT_TUNING_CHOICES.values())))
+    return _CAT_TUNING(index) + 6 * (params["ratio"] - best_ratio) ** 2
 
 
 def scale_lr(lr: float, units: int, dropout: float) -> float:
@@ -405,8 +413,8 @@ _PROBLEM_LIST = [
             about="tuning: noisy, Matyas + N(0, 1), a flat bowl (values 0 to 100) whose floor the noise "
                   "hides; scored by the true value of the recommended point"),
     Problem("cat_tuning", 40,
-            tuple(choice(k, *c) for k, c in _CAT_TUNING_CHOICES.items()) + (real("ratio", 0.0, 1.0),),
-            _CAT_TUNING_MIN, cat_tuning,
+            tuple(choice(k, *c) for k, c in _CAT_TUNING.choices.items()) + (real("ratio", 0.0, 1.0),),
+            _CAT_TUNING.minimum(), cat_tuning,
             about="tuning: categorical-heavy, cat_heavy's twin (5 categoricals, 3-5 options, pairwise "
                   "interactions, 1 real), for choosing the categorical handling"),
     Problem("ackley5", 60, _box(5, -5.0, 10.0), 0.0, lambda p: ackley(_vector(p, 5)), held_out=True,
@@ -422,8 +430,8 @@ _PROBLEM_LIST = [
             0.0, lambda p: int_heavy(p["k1"], p["k2"], p["k3"], p["k4"], p["ratio"], p["mode"]), held_out=True,
             about="integer-heavy: 4 coupled integers (16-32 values), a real, a 2-way categorical"),
     Problem("cat_heavy", 40,
-            tuple(choice(k, *c) for k, c in _CAT_CHOICES.items()) + (real("dropout", 0.0, 0.5),),
-            _CAT_MIN, cat_heavy, held_out=True,
+            tuple(choice(k, *c) for k, c in _CAT.choices.items()) + (real("dropout", 0.0, 0.5),),
+            _CAT.minimum(), cat_heavy, held_out=True,
             about="categorical-heavy: 5 categoricals (3-5 options) with pairwise interactions, 1 real"),
     Problem("linear_lr", 30,
             (real("lr", 0.0001, 0.1), integer("n_layers", 1, 6), real("dropout", 0.0, 0.5)),
