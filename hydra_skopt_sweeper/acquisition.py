@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 from scipy.special import erfcx, log_ndtr
 from sklearn.gaussian_process.kernels import Kernel
 from skopt.learning.gaussian_process.kernels import WhiteKernel
-from skopt.space import Integer, Real, Space
+from skopt.space import Categorical, Integer, Real, Space
 from skopt.utils import cook_estimator
 
 from .policy import Policy
@@ -164,7 +164,8 @@ class GPModel:
     with MAP hyperparameters, a warm start from the previous fit, and an input warp chosen
     by the same MAP objective.
 
-    The priors are Optuna's GPSampler's: lengthscales pulled towards 1 (the unit cube's size)
+    The priors are Optuna's GPSampler's (as is one length scale per categorical, see
+    :func:`_tied_scales`): lengthscales pulled towards 1 (the unit cube's size)
     from both sides, the signal variance towards 1 (the losses are standardised) and the noise
     towards small values. With 10-60 points, maximum likelihood alone often explains the data
     as noise or picks lengthscales at their bounds; the priors keep the model useful.
@@ -186,6 +187,7 @@ class GPModel:
         self.gpr = gpr
         self._theta: Optional[np.ndarray] = None  # the last fit's hyperparameters
         self._index = _prior_index(gpr.kernel)
+        self._tie = _tied_scales(tspace, self._index[1], len(gpr.kernel.theta), policy)
         self._starts: List[np.ndarray] = []
         self._warp_columns = dict(warp_columns or {})
         self.warp = InputWarp(self._warp_columns)
@@ -240,27 +242,32 @@ class GPModel:
 
     def _optimise(self, obj_func: Callable, initial_theta: np.ndarray, bounds: np.ndarray):
         amp, scales, noise = self._index
+        source, weight = self._tie  # full theta = free theta[source]; each prior term once
+        free = np.unique(source, return_index=True)[1]
 
-        def objective(theta: np.ndarray) -> Tuple[float, np.ndarray]:
+        def objective(free_theta: np.ndarray) -> Tuple[float, np.ndarray]:
+            theta = free_theta[source]
             value, grad = obj_func(theta, eval_gradient=True)
             if not np.isfinite(value):
-                return 1e25, np.zeros_like(theta)
+                return 1e25, np.zeros_like(free_theta)
             # minus the log prior (in log-parameter space, no Jacobian: Optuna's MAP)
             ls, c, n = np.exp(theta[scales]), np.exp(theta[amp]), np.exp(theta[noise])
-            value = value + 0.1 * np.sum(ls**2 + ls**-2) - np.sum(theta[amp] - c) - np.sum(0.1 * theta[noise] - 30 * n)
+            w = weight[scales]
+            value = (value + 0.1 * np.sum(w * (ls**2 + ls**-2)) - np.sum(theta[amp] - c)
+                     - np.sum(0.1 * theta[noise] - 30 * n))
             grad = np.array(grad, dtype=float)
-            grad[scales] += 0.2 * (ls**2 - ls**-2)
+            grad[scales] += 0.2 * w * (ls**2 - ls**-2)
             grad[amp] -= 1 - c
             grad[noise] -= 0.1 - 30 * n
-            return float(value), grad
+            return float(value), np.bincount(source, weights=grad, minlength=len(free))
 
         best_theta, best_value = initial_theta, math.inf
         for start in self._starts or [initial_theta]:
             start = np.clip(start, bounds[:, 0], bounds[:, 1])
-            result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+            result = minimize(objective, start[free], jac=True, method="L-BFGS-B", bounds=bounds[free],
                               options={"maxiter": 200})
             if result.fun < best_value:
-                best_theta, best_value = result.x, float(result.fun)
+                best_theta, best_value = result.x[source], float(result.fun)
         return best_theta, best_value
 
 
@@ -288,6 +295,27 @@ def _prior_index(kernel: Kernel) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         elif hp.name.endswith("noise_level"):
             noise += where
     return np.array(amp, dtype=int), np.array(scales, dtype=int), np.array(noise, dtype=int)
+
+
+def _tied_scales(tspace: Space, scales: np.ndarray, n_theta: int, policy: Policy
+                 ) -> Tuple[np.ndarray, np.ndarray]:
+    """Which hyperparameters the MAP fit moves together: with ``policy.one_scale_per_choice``,
+    the one-hot columns of each categorical share one length scale, as a categorical has one
+    (Optuna's GPSampler), rather than one per option to fit from a few trials each.
+
+    Returns ``source`` (full theta = free theta[source]) and each hyperparameter's ``weight``
+    in the prior (1 / the size of its group, so that a shared scale is pulled on once).
+    """
+    group = np.arange(n_theta)
+    if policy.one_scale_per_choice:
+        position = 0
+        for dim in tspace.dimensions:
+            if isinstance(dim, Categorical) and dim.transformed_size > 1:
+                columns = scales[position:position + dim.transformed_size]
+                group[columns] = columns[0]
+            position += dim.transformed_size
+    _, source, sizes = np.unique(group, return_inverse=True, return_counts=True)
+    return source, 1.0 / sizes[source]
 
 
 class ForestModel(Surrogate):

@@ -42,6 +42,10 @@ class Policy:
     refit_every_below: int = 100
     refit_growth: float = 0.05
 
+    # the one-hot columns of a categorical share one length scale in the GP fit: a category
+    # switch matters as much whichever two options it is between until the data say otherwise
+    one_scale_per_choice: bool = True
+
     # -- the candidate search (all in skopt's normalised space)
     # random allowed candidates per batch
     n_random: int = 2000

@@ -480,3 +480,21 @@ def test_a_linear_range_that_spans_decades_is_searched_on_its_log_scale():
         distances += [abs(math.log10(lr) + 2.2) for lr in proposed]
     # the bound may be explored once in a while, not proposed again and again
     assert at_bound <= 3 and np.median(distances) < 0.3, (at_bound, np.median(distances))
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_options_of_a_categorical_share_one_length_scale(tied):
+    from skopt.space import Space
+    from skopt.utils import normalize_dimensions
+
+    from hydra_skopt_sweeper.acquisition import GPModel
+    from hydra_skopt_sweeper.policy import Policy
+
+    tspace = Space(normalize_dimensions([Real(0.0, 1.0), Categorical(list("abcd")), Categorical(["x", "y"])]))
+    points = tspace.rvs(40, random_state=0)
+    # options a and b alike, c and d far apart: a scale per option would fit them apart
+    losses = [(x - 0.3) ** 2 + {"a": 0.0, "b": 0.05, "c": 1.0, "d": 3.0}[c] + 0.1 * (s == "y") for x, c, s in points]
+    model = GPModel(tspace, 0, policy=Policy(one_scale_per_choice=tied))
+    scales = model.fit(np.array(tspace.transform(points)), np.array(losses)).length_scales(6)
+    assert np.ptp(scales[1:5]) < 1e-9 if tied else np.ptp(scales[1:5]) > 0.05, scales
+    assert scales[0] != scales[1] and scales[5] != scales[1]  # other columns keep their own
