@@ -242,7 +242,7 @@ class GPModel:
 
     def _optimise(self, obj_func: Callable, initial_theta: np.ndarray, bounds: np.ndarray):
         amp, scales, noise = self._index
-        source, weight = self._tie  # full theta = free theta[source]; each prior term once
+        source, weight, unit = self._tie  # full theta = free theta[source]; each prior term once
         free = np.unique(source, return_index=True)[1]
 
         def objective(free_theta: np.ndarray) -> Tuple[float, np.ndarray]:
@@ -251,7 +251,7 @@ class GPModel:
             if not np.isfinite(value):
                 return 1e25, np.zeros_like(free_theta)
             # minus the log prior (in log-parameter space, no Jacobian: Optuna's MAP)
-            ls, c, n = np.exp(theta[scales]), np.exp(theta[amp]), np.exp(theta[noise])
+            ls, c, n = np.exp(theta[scales]) / unit[scales], np.exp(theta[amp]), np.exp(theta[noise])
             w = weight[scales]
             value = (value + 0.1 * np.sum(w * (ls**2 + ls**-2)) - np.sum(theta[amp] - c)
                      - np.sum(0.1 * theta[noise] - 30 * n))
@@ -298,24 +298,28 @@ def _prior_index(kernel: Kernel) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _tied_scales(tspace: Space, scales: np.ndarray, n_theta: int, policy: Policy
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which hyperparameters the MAP fit moves together: with ``policy.one_scale_per_choice``,
     the one-hot columns of each categorical share one length scale, as a categorical has one
     (Optuna's GPSampler), rather than one per option to fit from a few trials each.
 
     Returns ``source`` (full theta = free theta[source]) and each hyperparameter's ``weight``
-    in the prior (1 / the size of its group, so that a shared scale is pulled on once).
+    in the prior (1 / the size of its group, so that a shared scale is pulled on once), and the
+    ``unit`` the prior measures it in: sqrt(2) for a shared scale, the distance between two
+    options' one-hot rows, so that the prior treats a category switch as GPSampler's prior
+    treats its Hamming distance of 1.
     """
-    group = np.arange(n_theta)
+    group, unit = np.arange(n_theta), np.ones(n_theta)
     if policy.one_scale_per_choice:
         position = 0
         for dim in tspace.dimensions:
             if isinstance(dim, Categorical) and dim.transformed_size > 1:
                 columns = scales[position:position + dim.transformed_size]
                 group[columns] = columns[0]
+                unit[columns] = math.sqrt(2.0)
             position += dim.transformed_size
     _, source, sizes = np.unique(group, return_inverse=True, return_counts=True)
-    return source, 1.0 / sizes[source]
+    return source, 1.0 / sizes[source], unit
 
 
 class ForestModel(Surrogate):
