@@ -349,6 +349,35 @@ def cat_tuning(params: Dict[str, Any]) -> float:
     return _CAT_TUNING(index) + 6 * (params["ratio"] - best_ratio) ** 2
 
 
+# a second tuning twin, of cat_heavy's shape (4, 3, 3, 5, 3 options: 540 combinations) with
+# other names, effects and pairwise term, a real coupled to two of them
+_CAT_SHAPE = CategoricalCost(
+    choices={
+        "loss": ("mse", "huber", "l1", "logcosh"),
+        "pooling": ("mean", "max", "attn"),
+        "residual": ("off", "pre", "post"),
+        "width": ("w1", "w2", "w3", "w4", "w5"),
+        "warmup": ("none", "short", "long"),
+    },
+    main={
+        "loss": (0.4, 0.0, 0.7, 0.2),
+        "pooling": (0.0, 0.3, 0.5),
+        "residual": (0.5, 0.1, 0.0),
+        "width": (0.6, 0.2, 0.0, 0.1, 0.4),
+        "warmup": (0.3, 0.0, 0.1),
+    },
+    weight=0.35, coefficients=(5, 3, 11, 7), modulus=7,
+)
+
+
+def cat_shape(params: Dict[str, Any]) -> float:
+    """Five categoricals (4, 3, 3, 5, 3 options: 540 combinations) and scale, whose best value
+    depends on two of them."""
+    index = _CAT_SHAPE.index(params)
+    best_scale = 0.15 + 0.1 * index[1] + 0.05 * index[4]
+    return _CAT_SHAPE(index) + 8 * (params["scale"] - best_scale) ** 2
+
+
 def scale_lr(lr: float, units: int, dropout: float) -> float:
     """linear_lr's tuning twin: smooth in log10(lr) (best at 10^-2.2), separable; minimum 0 at
     lr=10^-2.2, units=128, dropout=0.1."""
@@ -417,6 +446,11 @@ _PROBLEM_LIST = [
             _CAT_TUNING.minimum(), cat_tuning,
             about="tuning: categorical-heavy, cat_heavy's twin (5 categoricals, 3-5 options, pairwise "
                   "interactions, 1 real), for choosing the categorical handling"),
+    Problem("cat_shape", 40,
+            tuple(choice(k, *c) for k, c in _CAT_SHAPE.choices.items()) + (real("scale", 0.0, 0.5),),
+            _CAT_SHAPE.minimum(), cat_shape,
+            about="tuning: categorical-heavy, of cat_heavy's shape (5 categoricals of 4, 3, 3, 5, 3 "
+                  "options, pairwise interactions, 1 real) with other effects"),
     Problem("ackley5", 60, _box(5, -5.0, 10.0), 0.0, lambda p: ackley(_vector(p, 5)), held_out=True,
             about="multimodal: Ackley 5-d on [-5, 10]^5 (the funnel off the box's centre)"),
     Problem("rosenbrock4", 50, _box(4, -2.048, 2.048), 0.0, lambda p: rosenbrock(_vector(p, 4)), held_out=True,

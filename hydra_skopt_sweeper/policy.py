@@ -46,6 +46,11 @@ class Policy:
     # switch matters as much whichever two options it is between until the data say otherwise
     one_scale_per_choice: bool = True
 
+    # -- the initial design
+    # a generated design (Sobol, Halton, ...) gives each categorical's options equally often, in
+    # an order of their own, instead of the sequence's uneven and correlated mapping
+    balanced_choices: bool = True
+
     # -- the candidate search (all in skopt's normalised space)
     # random allowed candidates per batch
     n_random: int = 2000

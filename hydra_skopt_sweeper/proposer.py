@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from skopt.space import Dimension, Real, Space
+from skopt.space import Categorical, Dimension, Real, Space
 from skopt.utils import cook_initial_point_generator, normalize_dimensions
 
 from .acquisition import (
@@ -142,7 +142,8 @@ class BatchProposer:
         self.n_calls = n_calls
         self._rng = np.random.RandomState(random_state)
         self._design = _initial_design(
-            self.space, n_initial_points, initial_point_generator, is_allowed, self._rng
+            self.space, n_initial_points, initial_point_generator, is_allowed, self._rng,
+            policy.balanced_choices,
         )
         # continuous columns of the normalised space, the ones L-BFGS-B may move
         self._free = _real_columns(self._tspace)
@@ -543,8 +544,11 @@ def _initial_design(
     generator: str,
     is_allowed: Optional[PointFilter],
     rng: np.random.RandomState,
+    balanced_choices: bool = False,
 ) -> List[Point]:
-    """A space-filling design of allowed points: generated, filtered, topped up at random."""
+    """A space-filling design of allowed points: generated, filtered, topped up at random.
+    With ``balanced_choices``, each categorical of a generated design takes each option
+    equally often (to within one), in an order shuffled apart from the other dimensions'."""
     if n_points <= 0:
         return []
     design: List[Point] = []
@@ -554,6 +558,8 @@ def _initial_design(
         n_generated = n_points if is_allowed is None else 4 * n_points
         with _quiet():
             generated = sampler.generate(space.dimensions, n_generated, random_state=rng.randint(2**31 - 1))
+        if balanced_choices:
+            _balance_choices(space, generated, rng)
         for point in generated:
             point = [to_plain(x) for x in point]
             if (is_allowed is None or is_allowed(point)) and point not in design:
@@ -563,6 +569,19 @@ def _initial_design(
     if len(design) < n_points:
         design.extend(sample_allowed(space, n_points - len(design), is_allowed, rng))
     return design
+
+
+def _balance_choices(space: Space, points: List[list], rng: np.random.RandomState) -> None:
+    """Reassign each categorical of ``points`` (in place): every option equally often, to
+    within one, shuffled. A low-discrepancy sequence maps a categorical's options onto
+    intervals of one coordinate, which leaves them unevenly used and tied to the other
+    dimensions' values in a short design."""
+    for column, dim in enumerate(space.dimensions):
+        if isinstance(dim, Categorical):
+            options = list(dim.categories)
+            order = rng.permutation(len(points))
+            for rank, index in enumerate(order):
+                points[index][column] = options[rank % len(options)]
 
 
 def sample_allowed(

@@ -505,3 +505,26 @@ def test_the_options_of_a_categorical_share_one_length_scale(tied):
     assert np.ptp(scales[1:5]) < 1e-9 if tied else np.ptp(scales[1:5]) > 0.05, scales
     assert scales[0] != scales[1] and scales[5] != scales[1]  # other columns keep their own
 
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_the_initial_design_gives_each_option_of_a_categorical_its_share(balanced):
+    from collections import Counter
+
+    from hydra_skopt_sweeper.policy import Policy
+
+    dims = [Real(0.0, 1.0), Categorical(list("abcd")), Categorical(list("xyz")), Integer(1, 5)]
+    spread = []
+    for seed in range(5):
+        proposer = BatchProposer(dims, n_initial_points=12, random_state=seed,
+                                 policy=Policy(balanced_choices=balanced))
+        design = proposer.ask(12)
+        for column, size in ((1, 4), (2, 3)):
+            counts = Counter(p[column] for p in design)
+            spread.append(max(counts.values()) - min(counts.get(c, 0) for c in dims[column].categories))
+        # the numeric columns keep the generator's spread
+        assert len({round(p[0], 6) for p in design}) == 12
+    if balanced:
+        assert max(spread) == 0, spread  # 12 points: 3 of each of 4 options, 4 of each of 3
+    else:  # Sobol's mapping of options onto intervals of one coordinate
+        assert max(spread) >= 2, spread
