@@ -78,7 +78,8 @@ class BatchProposer:
     n_initial_points : int
         Points of the space-filling design asked before the surrogate model is used.
     initial_point_generator : str
-        One of ``random, sobol, halton, hammersly, lhs, grid``.
+        One of ``random, sobol, halton, hammersly, lhs, grid``. A generated design's
+        categoricals take each option equally often (``policy.balanced_choices``).
     acq_func : str
         ``EI``, ``PI``, ``LCB`` or ``gp_hedge`` (skopt's meanings; a softmax over the gains
         of the three, updated once per batch).
