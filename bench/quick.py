@@ -105,10 +105,11 @@ def main() -> None:
             started = time.perf_counter()
             regrets.append(best_value(problem, seed, args) - problem.optimum)
             seconds.append(time.perf_counter() - started)
-        q25, q50, q75 = np.percentile(regrets, [25, 50, 75])
+        at_budget = np.array(regrets)
+        q25, q50, q75 = np.percentile(at_budget, [25, 50, 75])
         print(f"{name:10s} acq={args.acq} {f'async q={args.async_q}' if args.async_q else f'b={args.batch}'} {' '.join(args.policy)} median={q50:.4g} q25={q25:.4g} q75={q75:.4g} "
-              f"s/run={np.mean(seconds):.1f} regret>=0.1: {int(np.sum(np.array(regrets) >= 0.1))}/{len(regrets)} "
-              f"regret<0.01: {int(np.sum(np.array(regrets) < 0.01))}/{len(regrets)}",
+              f"s/run={np.mean(seconds):.1f} regret>=0.1: {int(np.sum(at_budget >= 0.1))}/{len(regrets)} "
+              f"regret<0.01: {int(np.sum(at_budget < 0.01))}/{len(regrets)}",
               flush=True)
 
 

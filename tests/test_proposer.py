@@ -506,7 +506,6 @@ def test_the_options_of_a_categorical_share_one_length_scale(tied):
     assert scales[0] != scales[1] and scales[5] != scales[1]  # other columns keep their own
 
 
-
 @pytest.mark.parametrize("balanced", [True, False])
 def test_the_initial_design_gives_each_option_of_a_categorical_its_share(balanced):
     from collections import Counter
@@ -519,7 +518,7 @@ def test_the_initial_design_gives_each_option_of_a_categorical_its_share(balance
         proposer = BatchProposer(dims, n_initial_points=12, random_state=seed,
                                  policy=Policy(balanced_choices=balanced))
         design = proposer.ask(12)
-        for column, size in ((1, 4), (2, 3)):
+        for column in (1, 2):
             counts = Counter(p[column] for p in design)
             spread.append(max(counts.values()) - min(counts.get(c, 0) for c in dims[column].categories))
         # the numeric columns keep the generator's spread
