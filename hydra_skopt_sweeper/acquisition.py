@@ -66,11 +66,13 @@ class Surrogate:
         """``X`` in the coordinates the length scales are measured in."""
         return X
 
-    def scaled_distances(self, X: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        """Each row's distance to ``centre`` in length scales: an integer step or a category
-        switch counts for as much as the model says it changes the prediction."""
+    def scaled_distances(self, X: np.ndarray, centre: np.ndarray, columns: Optional[np.ndarray] = None) -> np.ndarray:
+        """Each row's distance to ``centre`` in length scales, over ``columns`` (a boolean
+        mask; all when None): an integer step counts for as much as the model says it
+        changes the prediction."""
         scales = self.length_scales(len(centre))
-        return np.sqrt(np.sum(((self.warped(X) - self.warped(centre[None, :])) / scales) ** 2, axis=1))
+        steps = ((self.warped(X) - self.warped(centre[None, :])) / scales) ** 2
+        return np.sqrt(np.sum(steps if columns is None else steps[:, columns], axis=1))
 
 
 def scale_columns(tspace: Space, policy: Policy) -> Dict[int, float]:

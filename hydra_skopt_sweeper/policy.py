@@ -74,9 +74,12 @@ class Policy:
     # -- the late phase: a batch of q points catches up on the q - 1 model updates it misses
     # share of n_calls after which all but the first point of a batch are chosen near the best
     local_from: float = 0.7
-    # how near, in the model's length scales (so integer steps and category switches count
-    # as much as the model says they matter)
+    # how near their numeric coordinates stay, in the model's length scales (so an integer
+    # step counts as much as the model says it matters)
     local_radius: float = 0.25
+    # how many of the best point's categoricals they may switch: a neighbour in a discrete
+    # space is one switch away, however much the model says a switch changes
+    late_switches: int = 1
 
 
 @dataclass

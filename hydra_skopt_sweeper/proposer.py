@@ -148,6 +148,11 @@ class BatchProposer:
         )
         # continuous columns of the normalised space, the ones L-BFGS-B may move
         self._free = _real_columns(self._tspace)
+        # each categorical's one-hot columns, and the numeric columns (the rest)
+        self._choices = _choice_columns(self._tspace)
+        self._numeric = np.ones(self._tspace.transformed_n_dims, dtype=bool)
+        for group in self._choices:
+            self._numeric[group] = False
         self._refine = base_estimator == "GP" and acq_optimizer != "sampling" and self._free.size > 0
         self._gp = (GPModel(self._tspace, self._rng.randint(2**31 - 1), scale_columns(self._tspace, policy), policy)
                     if base_estimator == "GP" else None)
@@ -176,8 +181,9 @@ class BatchProposer:
         none left raises :class:`SearchSpaceExhausted`.
 
         Once the model is in use, all but the first point of a batch that reaches past
-        ``policy.local_from`` of ``n_calls`` are chosen within ``policy.local_radius`` of the
-        model's length scales of the best point so far.
+        ``policy.local_from`` of ``n_calls`` are chosen near the best point so far: their
+        numeric coordinates within ``policy.local_radius`` of the model's length scales of
+        it, and at most ``policy.late_switches`` of its categoricals switched.
         """
         points: List[Point] = []
         if len(self._round) >= len(self._pending) + n_points:
@@ -376,12 +382,12 @@ class BatchProposer:
         self, model: Surrogate, candidates: np.ndarray, batch_rows: Sequence[np.ndarray],
         centre: Optional[np.ndarray],
     ) -> np.ndarray:
-        """The candidates a point may be chosen from: within ``policy.local_radius`` length
-        scales of ``centre`` when given, and never closer than ``policy.min_gap`` to the
-        batch's earlier points while any candidate allows."""
+        """The candidates a point may be chosen from: near ``centre`` when given (see
+        :meth:`_near`), and never closer than ``policy.min_gap`` to the batch's earlier
+        points while any candidate allows."""
         mask = np.ones(len(candidates), dtype=bool)
         if centre is not None:
-            mask &= model.scaled_distances(candidates, centre) <= self.policy.local_radius
+            mask &= self._near(model, candidates, centre)
         if batch_rows:
             # a confident model's lies barely move it: a second trial a hair from the first
             # would teach it nothing
@@ -389,6 +395,15 @@ class BatchProposer:
             if apart.any():
                 mask = apart
         return mask
+
+    def _near(self, model: Surrogate, rows: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        """Rows whose numeric coordinates are within ``policy.local_radius`` length scales
+        of ``centre`` and which switch at most ``policy.late_switches`` of its categoricals."""
+        near = model.scaled_distances(rows, centre, self._numeric) <= self.policy.local_radius
+        switches = np.zeros(len(rows), dtype=int)
+        for group in self._choices:
+            switches += np.any(rows[:, group] != centre[group], axis=1)
+        return near & (switches <= self.policy.late_switches)
 
     def _lies(self, model: Surrogate, rows: np.ndarray, y: np.ndarray, stds: Optional[float] = None) -> np.ndarray:
         """What the model is told about ``rows`` while their losses are unknown (kb_ucb:
@@ -522,6 +537,15 @@ class BatchProposer:
 def _distances(rows: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
     """Each row's Euclidean distance to the nearest of ``others``."""
     return np.min(np.linalg.norm(rows[:, None, :] - np.array(others)[None, :, :], axis=2), axis=1)
+
+
+def _choice_columns(tspace: Space) -> List[np.ndarray]:
+    groups, position = [], 0
+    for dim in tspace.dimensions:
+        if isinstance(dim, Categorical):
+            groups.append(np.arange(position, position + dim.transformed_size))
+        position += dim.transformed_size
+    return groups
 
 
 def _real_columns(tspace: Space) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Unit tests of the batch proposer (no Hydra): points, constraints, exclusions, seeds, models."""
+import dataclasses
 import math
 import sys
 import warnings
@@ -9,7 +10,7 @@ import pytest
 from skopt.space import Categorical, Integer, Real
 
 from hydra_skopt_sweeper.acquisition import GPPosterior, InputWarp
-from hydra_skopt_sweeper.policy import LossScale
+from hydra_skopt_sweeper.policy import LossScale, Policy
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
 from hydra_skopt_sweeper import proposer as proposer_module
@@ -301,6 +302,18 @@ def test_a_late_async_refill_is_looked_for_near_the_best_lied_to_only_by_its_own
     assert early._n_local(1) == 0  # before 70% of n_calls a refill is plain EI with the lies
 
 
+def late_pool(proposer):
+    """The best point (by posterior mean) and the candidates a late batch's later points may
+    be chosen from, both as points."""
+    assert proposer._n_local(3) == 2
+    model, _ = proposer.surrogate()
+    X = np.array(proposer._X)
+    centre = X[np.argmin(model.predict(X)[0])]
+    pool = proposer._candidates(centre[None, :])
+    pool = pool[proposer._pool_mask(model, pool, [], centre)]
+    return proposer._denormalise(centre[None, :])[0], proposer._denormalise(pool)
+
+
 def test_late_refinement_may_move_integers_and_categories_too():
     # the best is at n=4, c="b", and both matter little: late in the budget the candidates the
     # points near the best are chosen from hold other integers and categories too (a fixed
@@ -316,17 +329,29 @@ def test_late_refinement_may_move_integers_and_categories_too():
     for seed in range(3):
         proposer = BatchProposer(dims, n_initial_points=8, random_state=seed, n_calls=30)
         run(proposer, loss, 21, 3)
-        assert proposer._n_local(3) == 2
-        model, _ = proposer.surrogate()
-        X = np.array(proposer._X)
-        centre = X[np.argmin(model.predict(X)[0])]
-        pool = proposer._candidates(centre[None, :])
-        pool = pool[proposer._pool_mask(model, pool, [], centre)]
-        best, near = proposer._denormalise(centre[None, :])[0], proposer._denormalise(pool)
+        best, near = late_pool(proposer)
         stepped += any(p[1] != best[1] and p[2] == best[2] for p in near)
         switched += any(p[2] != best[2] for p in near)
     # how far a step or a switch reaches is the fitted scales' call: 0.19-0.26 and 0.21-0.31 here
     assert stepped >= 2 and switched >= 1, (stepped, switched)
+
+
+@pytest.mark.parametrize("late_switches", [0, 1, 2])
+def test_late_points_switch_at_most_late_switches_of_the_best_points_categoricals(late_switches):
+    # three categoricals that matter: the length scales would keep every switch out of the
+    # local region; the late pool holds the best's neighbours, up to late_switches switches away
+    dims = [Real(0.0, 1.0), Categorical(["a", "b", "c"]), Categorical(["u", "v"]), Categorical(["p", "q", "r"])]
+
+    def loss(point):
+        x, c1, c2, c3 = point
+        return (x - 0.4) ** 2 + {"a": 1.0, "b": 0.0, "c": 0.5}[c1] + {"u": 0.0, "v": 0.7}[c2] + {"p": 0.0, "q": 0.6, "r": 0.9}[c3]
+
+    policy = dataclasses.replace(Policy(), late_switches=late_switches)
+    proposer = BatchProposer(dims, n_initial_points=8, random_state=0, n_calls=30, policy=policy)
+    run(proposer, loss, 24, 3)
+    best, near = late_pool(proposer)
+    switches = [sum(a != b for a, b in zip(p[1:], best[1:])) for p in near]
+    assert max(switches) == late_switches, sorted(set(switches))
 
 
 @pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
