@@ -79,7 +79,8 @@ class BatchProposer:
         Points of the space-filling design asked before the surrogate model is used.
     initial_point_generator : str
         One of ``random, sobol, halton, hammersly, lhs, grid``. A generated design's
-        categoricals take each option equally often (``policy.balanced_choices``).
+        categoricals take each option equally often (``policy.balanced_choices``; a grid's
+        are left as the grid has them).
     acq_func : str
         ``EI``, ``PI``, ``LCB`` or ``gp_hedge`` (skopt's meanings; a softmax over the gains
         of the three, updated once per batch).
@@ -572,8 +573,9 @@ def _initial_design(
     balanced_choices: bool = False,
 ) -> List[Point]:
     """A space-filling design of allowed points: generated, filtered, topped up at random.
-    With ``balanced_choices``, each categorical of a generated design takes each option
-    equally often (to within one), in an order shuffled apart from the other dimensions'."""
+    With ``balanced_choices``, each categorical of a generated design other than the grid takes
+    each option equally often (to within one), in an order shuffled apart from the other
+    dimensions'; reassigning a grid's options would break its product into repeated points."""
     if n_points <= 0:
         return []
     design: List[Point] = []
@@ -583,7 +585,7 @@ def _initial_design(
         n_generated = n_points if is_allowed is None else 4 * n_points
         with _quiet():
             generated = sampler.generate(space.dimensions, n_generated, random_state=rng.randint(2**31 - 1))
-        if balanced_choices:
+        if balanced_choices and generator != "grid":  # a grid is a product: balanced already
             _balance_choices(space, generated, rng)
         for point in generated:
             point = [to_plain(x) for x in point]

@@ -531,6 +531,17 @@ def test_the_options_of_a_categorical_share_one_length_scale(tied):
     assert scales[0] != scales[1] and scales[5] != scales[1]  # other columns keep their own
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_grid_design_keeps_its_product_of_options_and_values(seed):
+    from hydra_skopt_sweeper.policy import Policy
+
+    dims = [Categorical(["a", "b", "c"]), Integer(0, 9)]  # 30 points; the grid takes 3 x 3
+    designs = [BatchProposer(dims, n_initial_points=9, initial_point_generator="grid", random_state=seed,
+                             policy=Policy(balanced_choices=balanced)).ask(9) for balanced in (True, False)]
+    assert sorted(map(tuple, designs[0])) == sorted(map(tuple, designs[1]))
+    assert len({p[1] for p in designs[0]}) == 3  # three integer values, each with every option
+
+
 @pytest.mark.parametrize("balanced", [True, False])
 def test_the_initial_design_gives_each_option_of_a_categorical_its_share(balanced):
     from collections import Counter
