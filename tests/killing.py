@@ -7,7 +7,8 @@ import time
 from typing import Callable, Sequence
 
 
-def _default_sigint() -> None:
+def default_sigint() -> None:
+    """A Popen ``preexec_fn``: the child hears Ctrl-C (SIGINT) whatever its parent ignores."""
     # A shell that runs a job in the background (`make test &`, a CI step) hands it SIGINT
     # ignored, every child inherits that, and Python then installs no KeyboardInterrupt
     # handler: the sweep would not hear the Ctrl-C a test sends.
@@ -21,7 +22,7 @@ def kill_when(args: Sequence[str], ready: Callable[[], bool], sig: int = signal.
     import os
 
     process = subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True, preexec_fn=_default_sigint)
+                               start_new_session=True, preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + timeout
         while not ready():

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.killing import default_sigint
+
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 ENGINES = Path(__file__).parent / "engines"
 SLURM = ["hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=5", "hydra.launcher.partition=debug",
@@ -117,7 +119,7 @@ def test_a_cancelled_job_is_recorded_failed_and_the_sweep_goes_on(tmp_path, slur
 def test_ctrl_c_then_resume_while_the_old_jobs_run_reuses_no_job_number(tmp_path, slurm):
     overrides = ["x=interval(-2, 2)", "sleep=4", "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=4"]
     process = subprocess.Popen(command(tmp_path, *overrides), env=slurm, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     try:
         _wait(lambda: len(_running_jobs(slurm, tmp_path)) == 2, 120, process)
         process.send_signal(signal.SIGINT)  # Ctrl-C: it waits for the running trials...
