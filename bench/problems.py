@@ -268,6 +268,21 @@ def int_heavy(k1: int, k2: int, k3: int, k4: int, ratio: float, mode: str) -> fl
     return 4 * quadratic + ripple + (0.0 if mode == "fast" else 0.15)
 
 
+def int_tuning(k1: int, k2: int, k3: int, k4: int, ratio: float, kind: str) -> float:
+    """int_heavy's tuning twin: four integers (25, 30, 17 and 15 values), a real and a 2-way
+    categorical, coupled otherwise.
+
+    A positive-definite quadratic in the normalised offsets from (17, 8, 2, 44, 0.6), plus a
+    ripple in k2 whose depth depends on k3. ``kind=b`` moves k2's best value to 22 and adds
+    0.1. Minimum 0 at k1=17, k2=8, k3=2, k4=44, ratio=0.6, kind=a.
+    """
+    u2 = (k2 - (8 if kind == "a" else 22)) / 29
+    u1, u3, u4, u5 = (k1 - 17) / 24, (k3 - 2) / 16, (k4 - 44) / 60, ratio - 0.6
+    quadratic = (u1 - u3) ** 2 + (u2 + u4) ** 2 + (u1 + u2 - u5) ** 2 + (u3 + u4) ** 2 + 0.5 * u5**2
+    ripple = 0.25 * (1 - math.cos(3 * math.pi * u2)) * (1 + u3**2)
+    return 4 * quadratic + ripple + (0.0 if kind == "a" else 0.1)
+
+
 @dataclass(frozen=True)
 class CategoricalCost:
     """Main effects per categorical plus a fixed, non-separable pairwise term: for each pair of
@@ -451,6 +466,12 @@ _PROBLEM_LIST = [
             _CAT_SHAPE.minimum(), cat_shape,
             about="tuning: categorical-heavy, of cat_heavy's shape (5 categoricals of 4, 3, 3, 5, 3 "
                   "options, pairwise interactions, 1 real) with other effects"),
+    Problem("int_tuning", 45,
+            (integer("k1", 0, 24), integer("k2", 1, 30), integer("k3", -8, 8), grid("k4", 4, 64, 4),
+             real("ratio", 0.0, 1.0), choice("kind", "a", "b")),
+            0.0, lambda p: int_tuning(p["k1"], p["k2"], p["k3"], p["k4"], p["ratio"], p["kind"]),
+            about="tuning: integer-heavy, int_heavy's twin (4 coupled integers of 15-30 values, a real, "
+                  "a 2-way categorical), for choosing the integer handling"),
     Problem("ackley5", 60, _box(5, -5.0, 10.0), 0.0, lambda p: ackley(_vector(p, 5)), held_out=True,
             about="multimodal: Ackley 5-d on [-5, 10]^5 (the funnel off the box's centre)"),
     Problem("rosenbrock4", 50, _box(4, -2.048, 2.048), 0.0, lambda p: rosenbrock(_vector(p, 4)), held_out=True,
