@@ -148,9 +148,10 @@ class BatchProposer:
             policy.balanced_choices,
         )
         # continuous columns of the normalised space, the ones L-BFGS-B may move
-        self._free = _real_columns(self._tspace)
+        columns = _dimension_columns(self._tspace)
+        self._free = np.array([c[0] for dim, c in columns if isinstance(dim, Real)], dtype=int)
         # each categorical's one-hot columns, and the numeric columns (the rest)
-        self._choices = _choice_columns(self._tspace)
+        self._choices = [c for dim, c in columns if isinstance(dim, Categorical)]
         self._numeric = np.ones(self._tspace.transformed_n_dims, dtype=bool)
         for group in self._choices:
             self._numeric[group] = False
@@ -540,22 +541,13 @@ def _distances(rows: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
     return np.min(np.linalg.norm(rows[:, None, :] - np.array(others)[None, :, :], axis=2), axis=1)
 
 
-def _choice_columns(tspace: Space) -> List[np.ndarray]:
-    groups, position = [], 0
-    for dim in tspace.dimensions:
-        if isinstance(dim, Categorical):
-            groups.append(np.arange(position, position + dim.transformed_size))
-        position += dim.transformed_size
-    return groups
-
-
-def _real_columns(tspace: Space) -> np.ndarray:
+def _dimension_columns(tspace: Space) -> List[Tuple[Dimension, np.ndarray]]:
+    """Each dimension with its columns in the normalised space (a categorical has one per option)."""
     columns, position = [], 0
     for dim in tspace.dimensions:
-        if isinstance(dim, Real):
-            columns.append(position)
+        columns.append((dim, np.arange(position, position + dim.transformed_size)))
         position += dim.transformed_size
-    return np.array(columns, dtype=int)
+    return columns
 
 
 def _clip(dim: Dimension, value: Any) -> Any:

@@ -519,8 +519,6 @@ def test_the_options_of_a_categorical_share_one_length_scale(tied):
     from skopt.utils import normalize_dimensions
 
     from hydra_skopt_sweeper.acquisition import GPModel
-    from hydra_skopt_sweeper.policy import Policy
-
     tspace = Space(normalize_dimensions([Real(0.0, 1.0), Categorical(list("abcd")), Categorical(["x", "y"])]))
     points = tspace.rvs(40, random_state=0)
     # options a and b alike, c and d far apart: a scale per option would fit them apart
@@ -533,8 +531,6 @@ def test_the_options_of_a_categorical_share_one_length_scale(tied):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_a_grid_design_keeps_its_product_of_options_and_values(seed):
-    from hydra_skopt_sweeper.policy import Policy
-
     dims = [Categorical(["a", "b", "c"]), Integer(0, 9)]  # 30 points; the grid takes 3 x 3
     designs = [BatchProposer(dims, n_initial_points=9, initial_point_generator="grid", random_state=seed,
                              policy=Policy(balanced_choices=balanced)).ask(9) for balanced in (True, False)]
@@ -545,8 +541,6 @@ def test_a_grid_design_keeps_its_product_of_options_and_values(seed):
 @pytest.mark.parametrize("balanced", [True, False])
 def test_the_initial_design_gives_each_option_of_a_categorical_its_share(balanced):
     from collections import Counter
-
-    from hydra_skopt_sweeper.policy import Policy
 
     dims = [Real(0.0, 1.0), Categorical(list("abcd")), Categorical(list("xyz")), Integer(1, 5)]
     spread = []
