@@ -453,8 +453,8 @@ class SweepLoop:
 
     def _log_returned(self, trial: Trial, took: str, best: bool = True) -> None:
         if trial.pruned:
-            log.info("  #%d pruned at step %s%s (best so far %s)", trial.number, trial.step, took,
-                     "none" if trial.value is None else f"{trial.value:.6g}")
+            log.info("  #%d pruned at step %s%s (its own best before it was stopped: %s)", trial.number,
+                     trial.step, took, "none" if trial.value is None else f"{trial.value:.6g}")
         elif trial.ok:
             message = f"  #{trial.number} -> {trial.value:.6g}{took}"
             if best:

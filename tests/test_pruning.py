@@ -165,6 +165,9 @@ def test_poor_trials_are_pruned_and_recorded_with_their_curves(tmp_path, launche
     assert summary["n_pruned"] == len(pruned) and summary["n_failed"] == 0
     assert summary["best_trial"] in {r["number"] for r in done}
     assert f"{len(pruned)} pruned" in out and " pruned at step " in out
+    # the value on a pruned trial's line is its own, not the sweep's best so far
+    first = min(pruned, key=lambda r: r["number"])
+    assert f"(its own best before it was stopped: {first['value']:.6g})" in out
     header = (tmp_path / "trials.csv").read_text().splitlines()[0].split(",")
     assert "status" in header and "step" in header
 
