@@ -273,8 +273,10 @@ class SweepLoop:
                 self._run_batches()
         except KeyboardInterrupt:
             if self.trials:
-                log.warning("Interrupted: %d trial(s) are safe in %s; run the same command again "
-                            "to resume", len(self.trials), self.journal.path)
+                # Hydra's default sweep dir is timestamped: the same command alone would start afresh
+                log.warning("Interrupted: %d trial(s) are safe in %s; run the same command with "
+                            "hydra.sweep.dir=%s to resume", len(self.trials), self.journal.path,
+                            self.sweep_dir)
             else:
                 log.warning("Interrupted before any trial finished: nothing was recorded; the "
                             "same command starts the sweep again")

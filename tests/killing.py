@@ -4,7 +4,8 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Callable, Optional, Sequence
 
 
 def default_sigint() -> None:
@@ -16,12 +17,14 @@ def default_sigint() -> None:
 
 
 def kill_when(args: Sequence[str], ready: Callable[[], bool], sig: int = signal.SIGKILL,
-              timeout: float = 120.0) -> int:
+              timeout: float = 120.0, output: Optional[Path] = None) -> int:
     """Run ``python *args``; once ``ready()`` is true, send ``sig`` to its process group and
-    return its exit status. Fails if the sweep ends first or ``ready`` never holds."""
+    return its exit status. Fails if the sweep ends first or ``ready`` never holds. Its stdout
+    and stderr go to ``output`` when given."""
     import os
 
-    process = subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    sink = open(output, "w") if output is not None else subprocess.DEVNULL
+    process = subprocess.Popen([sys.executable, *args], stdout=sink, stderr=subprocess.STDOUT,
                                start_new_session=True, preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + timeout
@@ -34,3 +37,5 @@ def kill_when(args: Sequence[str], ready: Callable[[], bool], sig: int = signal.
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+        if output is not None:
+            sink.close()

@@ -146,10 +146,13 @@ def test_killed_sweep_resumes_and_loses_nothing_journaled(tmp_path, sig, schedul
     overrides = [*SPACE, "sleep=0.4", "hydra.sweeper.n_calls=10", "hydra.sweeper.n_initial_points=4",
                  "hydra.sweeper.batch_size=2", f"hydra.sweeper.scheduling={scheduling}", *JOBLIB]
     path = tmp_path / "trials.jsonl"
+    printed = tmp_path.parent / f"{tmp_path.name}.out"
     status = kill_when(command(tmp_path, *overrides),
-                       lambda: path.is_file() and len(path.read_text().splitlines()) >= 4, sig)
+                       lambda: path.is_file() and len(path.read_text().splitlines()) >= 4, sig, output=printed)
     if sig == signal.SIGINT:  # Ctrl-C: the conventional status, a line on how to resume, no traceback
         assert status == 130
+        said = printed.read_text()
+        assert f"with hydra.sweep.dir={tmp_path} to resume" in said and "Traceback" not in said
     before = path.read_text()
     n_before = len(before.splitlines())
     assert 4 <= n_before < 10
