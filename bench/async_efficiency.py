@@ -7,7 +7,7 @@ A pool of q workers is simulated: trial i (in launch order) takes ``durations[i]
 drawn uniform in [1, 8] from ``numpy.random.default_rng(seed)``, independent of the params
 (the same durations in every mode). Three modes, each with the proposer the sweeper builds
 (``hydra_skopt_sweeper.proposer.BatchProposer`` with the sweeper's defaults, as in
-hydra_skopt_sweeper/loop.py: n_initial_points 10, sobol, EI, kb_ucb, GP,
+hydra_skopt_sweeper/loop.py: n_initial_points 10, sobol, EI, fantasies (a batch; refills keep lies), GP,
 ``random_state=seed``, ``n_calls`` = the budget so the late phase applies as in a real sweep):
 
 - ``async``: q points running; the one that ends first is told, then ``ask(1)`` with the others

@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--acq", default="EI")
     parser.add_argument("--gpmin", action="store_true")
-    parser.add_argument("--strategy", default="kb_ucb")
+    parser.add_argument("--strategy", default="fantasies")
     parser.add_argument("--policy", nargs="*", default=[], metavar="NAME=VALUE",
                         help="Policy fields to change, e.g. local_radius=0.5 log_scale_ratio=1e300 (no log-scale warp)")
     parser.add_argument("--async", dest="async_q", type=int, default=0, metavar="Q",

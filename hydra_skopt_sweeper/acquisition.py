@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
-from scipy.special import erfcx, log_ndtr
+from scipy.special import erfcx, log_ndtr, logsumexp
 from sklearn.gaussian_process.kernels import Kernel
 from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.space import Categorical, Integer, Real, Space
@@ -57,6 +57,11 @@ class Surrogate:
     def with_liars(self, X: np.ndarray, y: np.ndarray) -> "Surrogate":
         """The same model conditioned on extra (pending) points with lied values."""
         raise NotImplementedError
+
+    def acquire(self, kind: str, X: np.ndarray, best: float) -> np.ndarray:
+        """The acquisition ``kind`` (see :func:`acquisition`) at the rows of ``X``, to maximise."""
+        mean, std = self.predict(X)
+        return acquisition(kind, mean, std, best)
 
     def length_scales(self, n_columns: int) -> np.ndarray:
         """How far, per normalised column, the model expects its prediction to carry."""
@@ -127,15 +132,8 @@ class GPPosterior(Surrogate):
         self.warp = warp or InputWarp()
         self._Xw = self.warp(X)
         K = kernel(self._Xw)
-        K[np.diag_indices_from(K)] += noise + _JITTER
-        for jitter in _RETRY_JITTERS:
-            try:
-                self.L = cholesky(K, lower=True, check_finite=False)
-                break
-            except np.linalg.LinAlgError:  # duplicated points with tiny noise: add jitter
-                K[np.diag_indices_from(K)] += jitter
-        else:
-            self.L = cholesky(K, lower=True, check_finite=False)  # still singular: let the error say so
+        K[np.diag_indices_from(K)] += noise
+        self.L = _cholesky(K)
         self.alpha = cho_solve((self.L, True), y, check_finite=False)
 
     def mean(self, X: np.ndarray) -> np.ndarray:
@@ -143,12 +141,26 @@ class GPPosterior(Surrogate):
         return self.kernel(self.warp(X), self._Xw) @ self.alpha
 
     def predict(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        Xw = self.warp(X)
-        Ks = self.kernel(Xw, self._Xw)
-        mean = Ks @ self.alpha
-        v = solve_triangular(self.L, Ks.T, lower=True, check_finite=False)
+        cross, std = self.cross(X)
+        return cross @ self.alpha, std
+
+    def cross(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The kernel between the rows of ``X`` and the data, and the posterior std at ``X``
+        (which does not depend on the data's values)."""
+        Xw, cross, v = self._whitened(X)
         var = self.kernel.diag(Xw) - np.einsum("ij,ij->j", v, v)
-        return mean, np.sqrt(np.maximum(var, 1e-18))
+        return cross, np.sqrt(np.maximum(var, 1e-18))
+
+    def joint(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The posterior mean at the rows of ``X`` and their covariance (of the latent function)."""
+        Xw, cross, v = self._whitened(X)
+        return cross @ self.alpha, self.kernel(Xw) - v.T @ v
+
+    def _whitened(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``X`` warped, its kernel with the data, and that kernel solved against ``L``."""
+        Xw = self.warp(X)
+        cross = self.kernel(Xw, self._Xw)
+        return Xw, cross, solve_triangular(self.L, cross.T, lower=True, check_finite=False)
 
     def with_liars(self, X: np.ndarray, y: np.ndarray) -> "GPPosterior":
         return GPPosterior(self.kernel, self.noise, np.vstack([self.X, X]), np.concatenate([self.y, y]), self.warp)
@@ -159,6 +171,62 @@ class GPPosterior(Surrogate):
 
     def warped(self, X: np.ndarray) -> np.ndarray:
         return self.warp(X)
+
+
+class Fantasies(Surrogate):
+    """A GP posterior conditioned on ``n`` joint draws of the outcomes at pending points.
+
+    The outcomes at ``pending`` are drawn jointly from ``base``'s posterior, observation noise
+    included. Every fantasised model shares one covariance (it does not depend on the values),
+    so one Cholesky factorisation serves all ``n``; only the means differ, one column each.
+    :meth:`acquire` averages the acquisition over the fantasies, each with its own incumbent
+    (the best of ``best`` and its outcomes at the pending points): for EI that is the
+    Monte-Carlo estimate of what a candidate adds to the pending points' joint EI (q-EI), where
+    a lie (one made-up value per pending point) only guesses at it.
+    """
+
+    def __init__(self, base: GPPosterior, pending: np.ndarray, n: int, rng: np.random.RandomState) -> None:
+        mean, cov = base.joint(pending)
+        cov[np.diag_indices_from(cov)] += base.noise
+        outcomes = mean[:, None] + _cholesky(cov) @ rng.randn(len(pending), n)  # (pending, n)
+        self.shared = base.with_liars(pending, mean)  # the covariance every fantasy shares
+        values = np.vstack([np.repeat(base.y[:, None], n, axis=1), outcomes])
+        self.alphas = cho_solve((self.shared.L, True), values, check_finite=False)
+        self.lowest = outcomes.min(axis=0)
+
+    def predict(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        means, std = self._predict_each(X)
+        return means.mean(axis=1), std
+
+    def _predict_each(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Each fantasy's mean at ``X`` (a column each) and the std they share."""
+        cross, std = self.shared.cross(X)
+        return cross @ self.alphas, std
+
+    def acquire(self, kind: str, X: np.ndarray, best: float) -> np.ndarray:
+        means, std = self._predict_each(X)
+        values = acquisition(kind, means, std[:, None], np.minimum(best, self.lowest)[None, :])
+        if kind == "LCB":
+            return values.mean(axis=1)
+        return logsumexp(values, axis=1) - math.log(values.shape[1])  # log of the mean EI (or PI)
+
+    def length_scales(self, n_columns: int) -> np.ndarray:
+        return self.shared.length_scales(n_columns)
+
+    def warped(self, X: np.ndarray) -> np.ndarray:
+        return self.shared.warped(X)
+
+
+def _cholesky(matrix: np.ndarray) -> np.ndarray:
+    """The lower Cholesky factor of a covariance matrix; where it is near singular (duplicated
+    points with tiny noise), with jitter added to the diagonal, more at each try."""
+    eye = np.eye(len(matrix))
+    for jitter in (_JITTER,) + _RETRY_JITTERS:
+        try:
+            return cholesky(matrix + jitter * eye, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            continue
+    return cholesky(matrix, lower=True, check_finite=False)  # still singular: let the error say so
 
 
 class GPModel:
@@ -390,8 +458,7 @@ def refine(
         x[free] = u
         rows = np.repeat(x[None, :], len(free) + 1, axis=0)
         rows[np.arange(1, len(free) + 1), free] += step
-        mean, std = surrogate.predict(rows)
-        values = acquisition(kind, mean, std, best)
+        values = surrogate.acquire(kind, rows, best)
         if not np.all(np.isfinite(values)):
             return 1e25, np.zeros(len(free))
         return -float(values[0]), -(values[1:] - values[0]) / step

@@ -61,6 +61,9 @@ class Policy:
     n_refine: int = 4
 
     # -- the fantasised batch
+    # joint draws of the earlier points' outcomes that a batch's later points are chosen on
+    # (batch_strategy fantasies): more cost a solve per candidate each, fewer make q-EI noisy
+    n_fantasies: int = 16
     # kb_ucb's lie at a pending point: the model's mean plus this many standard deviations,
     # which keeps the rest of a batch off it only as far as the model is unsure there
     kb_stds: float = 2.0

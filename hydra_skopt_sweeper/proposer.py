@@ -7,12 +7,13 @@ coordinates (plain Python values), values are losses (lower is better). It owns
   ignore ``space_constraint``, and telling such a point later raises);
 * the bookkeeping of what was told, what is pending (asked, not told) and what is excluded
   (failed under ``on_failure=skip``), so that no point is proposed twice;
-* batch selection with liars: the surrogate (:mod:`.acquisition`) is fitted once per batch,
-  each further point of the batch only conditions it on lies told about the earlier ones
-  (by default the model's own pessimistic guess, mean + 2 std; an async refill, asked with
-  the other slots' points pending, is told a milder one about them, ``policy.refill_kb_stds``);
-  in the last part of the budget all but the first point of a batch, and async refills, are
-  looked for near the best point so far;
+* batch selection: the surrogate (:mod:`.acquisition`) is fitted once per batch, and each
+  further point of the batch only conditions it on the earlier ones' unknown outcomes: by
+  default on joint draws of them (fantasies, so that EI becomes the batch's joint EI), or on
+  one lie each (``batch_strategy``); an async refill, asked with the other slots' points
+  pending, is told a mild lie about them (``policy.refill_kb_stds``); in the last part of the
+  budget all but the first point of a batch, and async refills, are looked for near the best
+  point so far;
 * the recommendation: the told point with the best posterior mean (:meth:`recommend`);
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
@@ -33,8 +34,10 @@ from skopt.space import Categorical, Dimension, Real, Space
 from skopt.utils import cook_initial_point_generator, normalize_dimensions
 
 from .acquisition import (
+    Fantasies,
     ForestModel,
     GPModel,
+    GPPosterior,
     Surrogate,
     acquisition,
     hedge_probabilities,
@@ -54,7 +57,7 @@ PointFilter = Callable[[Point], bool]
 ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
 ACQ_OPTIMIZERS = ("auto", "lbfgs", "sampling")
 BASE_ESTIMATORS = ("GP", "RF", "ET")
-BATCH_STRATEGIES = ("kb_ucb", "cl_min", "cl_mean", "cl_max")
+BATCH_STRATEGIES = ("fantasies", "kb_ucb", "cl_min", "cl_mean", "cl_max")
 INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
 _HEDGED = ("EI", "PI", "LCB")
 # Rejection sampling gives up after this many draws per wanted point.
@@ -91,10 +94,14 @@ class BatchProposer:
     base_estimator : str
         ``GP`` (skopt's kernel, MAP hyperparameters), ``RF`` or ``ET`` (skopt's forests).
     batch_strategy : str
-        What the model is told about a batch's points while it chooses the rest: ``kb_ucb``
-        (a kriging believer told the model's upper confidence bound there, mean + 2 std), or a
-        constant liar told the lowest (``cl_min``), mean (``cl_mean``) or highest (``cl_max``)
-        loss so far.
+        How a batch's later points account for its earlier ones, whose losses are unknown:
+        ``fantasies`` (the acquisition averaged over ``policy.n_fantasies`` joint draws of
+        their outcomes from the GP, so EI becomes the batch's joint EI, q-EI; a forest is told
+        kb_ucb's lies instead), or one lie per earlier point: ``kb_ucb`` (the model's upper
+        confidence bound there, mean + ``policy.kb_stds`` std) or a constant liar told the
+        lowest (``cl_min``), mean (``cl_mean``) or highest (``cl_max``) loss so far. An async
+        refill is told kb_ucb's milder lie (``policy.refill_kb_stds``) about the running
+        points under ``fantasies`` and ``kb_ucb``.
     is_allowed : callable, optional
         ``is_allowed(point) -> bool``; no point for which it is false is ever returned.
     random_state : int, optional
@@ -119,7 +126,7 @@ class BatchProposer:
         acq_func: str = "EI",
         acq_optimizer: str = "auto",
         base_estimator: str = "GP",
-        batch_strategy: str = "kb_ucb",
+        batch_strategy: str = "fantasies",
         is_allowed: Optional[PointFilter] = None,
         random_state: Optional[int] = None,
         n_calls: Optional[int] = None,
@@ -297,8 +304,9 @@ class BatchProposer:
         return self._fit_cache[1:]
 
     def _ask_model(self, n_points: int) -> List[Point]:
-        """The model phase: one fit, then each point of the batch in turn, the model told a
-        lie about every earlier one (and about the points still pending from before)."""
+        """The model phase: one fit, then each point of the batch in turn, the model
+        conditioned on fantasies or lies (see ``batch_strategy``) about every earlier one and
+        about the points still pending from before."""
         X = np.array(self._X)
         model, _, y = self._fit()
         self._fitted = True
@@ -309,10 +317,10 @@ class BatchProposer:
         best, centre = float(np.min(fitted_mean)), X[np.argmin(fitted_mean)]
         n_local = self._n_local(n_points)
         lied = self._lied_about(n_points, n_local)
-        if lied:
-            pending = np.array([self._pending[key] for key in lied])
-            stds = self.policy.refill_kb_stds if n_points == 1 else self.policy.kb_stds
-            model = model.with_liars(pending, self._lies(model, pending, y, stds))
+        unknown = [self._pending[key] for key in lied]  # rows whose outcomes the model must guess
+        fantasised, base = self._fantasised(model, n_points), model
+        if unknown:
+            model = self._account_for(model, np.array(unknown), y, n_points, fantasised)
         candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
         points: List[Point] = []
         # the points still pending (async refills) count as earlier points of this batch: a
@@ -330,8 +338,24 @@ class BatchProposer:
             points.append(point)
             self._mark_pending(point)
             if index + 1 < n_points:
-                model = model.with_liars(row[None, :], self._lies(model, row[None, :], y))
+                unknown.append(row)
+                model = (Fantasies(base, np.array(unknown), self.policy.n_fantasies, self._rng) if fantasised
+                         else model.with_liars(row[None, :], self._lies(model, row[None, :], y)))
         return points
+
+    def _fantasised(self, model: Surrogate, n_points: int) -> bool:
+        """Whether a batch's later points are chosen on fantasies (see ``batch_strategy``):
+        the strategy's, for a GP, for a batch; an async refill keeps its lies."""
+        return (self.batch_strategy == "fantasies" and n_points > 1 and self.policy.n_fantasies > 0
+                and isinstance(model, GPPosterior))
+
+    def _account_for(self, model: Surrogate, pending: np.ndarray, y: np.ndarray, n_points: int,
+                     fantasised: bool) -> Surrogate:
+        """The model a batch starts from, given the points still pending from before."""
+        if fantasised:
+            return Fantasies(model, pending, self.policy.n_fantasies, self._rng)
+        stds = self.policy.refill_kb_stds if n_points == 1 else self.policy.kb_stds
+        return model.with_liars(pending, self._lies(model, pending, y, stds))
 
     def _lied_about(self, n_points: int, n_local: int) -> List[Tuple]:
         """The pending points the model is told lies about before it chooses: all of them,
@@ -371,9 +395,9 @@ class BatchProposer:
             centre = None  # nothing allowed and unseen near the best point: search everywhere
             pool_mask = self._pool_mask(model, candidates, batch_rows, None)
         pool = candidates[pool_mask]
-        mean, std = model.predict(pool)
-        values = acquisition(kind, mean, std, best)
+        values = model.acquire(kind, pool, best)
         if self.acq_func == "gp_hedge" and first:
+            mean, std = model.predict(pool)
             self._hedge_picks = np.array([pool[np.argmax(acquisition(k, mean, std, best))] for k in _HEDGED])
         row, chosen = self._best(model, kind, best, pool, values, batch_rows, centre)
         if chosen is not None:
@@ -408,9 +432,10 @@ class BatchProposer:
         return near & (switches <= self.policy.late_switches)
 
     def _lies(self, model: Surrogate, rows: np.ndarray, y: np.ndarray, stds: Optional[float] = None) -> np.ndarray:
-        """What the model is told about ``rows`` while their losses are unknown (kb_ucb:
-        ``stds`` standard deviations above the mean, ``policy.kb_stds`` unless given)."""
-        if self.batch_strategy == "kb_ucb":
+        """What the model is told about ``rows`` while their losses are unknown (kb_ucb, and
+        fantasies where they do not apply: ``stds`` standard deviations above the mean,
+        ``policy.kb_stds`` unless given)."""
+        if self.batch_strategy in ("fantasies", "kb_ucb"):
             mean, std = model.predict(rows)
             return mean + (self.policy.kb_stds if stds is None else stds) * std
         value = {"cl_min": np.min(y), "cl_mean": np.mean(y), "cl_max": np.max(y)}[self.batch_strategy]
@@ -436,8 +461,9 @@ class BatchProposer:
         centre: Optional[np.ndarray] = None,
     ) -> Tuple[np.ndarray, Optional[int]]:
         """The best candidate, or a better allowed, unseen point found by refining the top ones
-        (within ``policy.local_radius`` length scales of ``centre`` on each continuous axis when
-        given, and never closer than ``policy.min_gap`` to ``batch_rows``)."""
+        (near ``centre`` when given, as :meth:`_near` measures it: the refinement is boxed by
+        the radius on each continuous axis, and a corner of that box is refused; never closer
+        than ``policy.min_gap`` to ``batch_rows``)."""
         order = np.argsort(-values, kind="stable")
         top = int(order[0])
         if not self._refine:
@@ -457,6 +483,8 @@ class BatchProposer:
                 continue  # a refined point that breaks the constraint is dropped
             if len(batch_rows) and _distances(row[None, :], batch_rows)[0] < self.policy.min_gap:
                 continue
+            if centre is not None and not self._near(model, row[None, :], centre)[0]:
+                continue  # the box's corners reach past the radius
             winner, winner_value, chosen = row, value, None
         return winner, chosen
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skopt.space import Categorical, Integer, Real
 
-from hydra_skopt_sweeper.acquisition import GPPosterior, InputWarp
+from hydra_skopt_sweeper.acquisition import Fantasies, GPPosterior, InputWarp
 from hydra_skopt_sweeper.policy import LossScale, Policy
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
@@ -151,7 +151,7 @@ def test_gp_hedge_with_batches_improves_on_its_initial_design():
 
 
 def test_defaults_with_batches_of_four_reach_the_branin_optimum():
-    # EI, kb_ucb liars, refinement near the best point late in the budget
+    # EI, fantasies, refinement near the best point late in the budget
     proposer = BatchProposer(BRANIN_DIMS, n_initial_points=10, random_state=0)
     history = run(proposer, lambda p: branin(*p), 40, 4)
     assert min(v for _, v in history) - BRANIN_MIN < 0.01
@@ -195,7 +195,7 @@ def test_the_model_does_not_send_trials_to_the_corners_of_a_6d_box(seed):
     assert np.sum(at_a_bound.sum(axis=1) >= 4) <= 1, trials
 
 
-@pytest.mark.parametrize("batch_strategy", ["kb_ucb", "cl_min"])
+@pytest.mark.parametrize("batch_strategy", ["fantasies", "kb_ucb", "cl_min"])
 def test_the_points_of_a_batch_keep_a_minimum_distance_even_when_the_model_is_sure(batch_strategy):
     # the same parabola: the model is so sure near 0.3 that lying there barely moves it
     dims = [Real(0.0, 1.0)]
@@ -207,8 +207,7 @@ def test_the_points_of_a_batch_keep_a_minimum_distance_even_when_the_model_is_su
 
 
 def test_kb_ucb_tells_the_model_its_upper_confidence_bound_at_the_pending_points(monkeypatch):
-    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=0, random_state=0)
-    assert proposer.batch_strategy == "kb_ucb"  # the default
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=0, batch_strategy="kb_ucb", random_state=0)
     xs = [[x1, x2] for x1, x2 in np.random.RandomState(1).rand(8, 2) * [15, 15] - [5, 0]]
     proposer.tell(xs, [branin(*x) for x in xs])
     first = proposer.ask(1)  # now pending: the next batch is chosen with a lie about it
@@ -430,7 +429,7 @@ def test_no_warning_escapes(recwarn):
         ("acq_optimizer", "adam", "hydra.sweeper.acq_optimizer='adam': must be one of auto, lbfgs, sampling"),
         ("base_estimator", "GBRT", "hydra.sweeper.base_estimator='GBRT': must be one of GP, RF, ET (skopt's GBRT and dummy"),
         ("base_estimator", "dummy", "must be one of GP, RF, ET (skopt's GBRT and dummy estimators are broken"),
-        ("batch_strategy", "kb", "hydra.sweeper.batch_strategy='kb': must be one of kb_ucb, cl_min, cl_mean, cl_max"),
+        ("batch_strategy", "kb", "hydra.sweeper.batch_strategy='kb': must be one of fantasies, kb_ucb, cl_min, cl_mean, cl_max"),
         ("initial_point_generator", "halt", "hydra.sweeper.initial_point_generator='halt': must be one of random, sobol"),
     ],
 )
@@ -557,3 +556,70 @@ def test_the_initial_design_gives_each_option_of_a_categorical_its_share(balance
         assert max(spread) == 0, spread  # 12 points: 3 of each of 4 options, 4 of each of 3
     else:  # Sobol's mapping of options onto intervals of one coordinate
         assert max(spread) >= 2, spread
+
+
+def test_fantasies_average_ei_as_the_pending_points_joint_ei_grows_by_the_candidate():
+    # the mean over fantasies of EI at x, each with its own incumbent, is q-EI's increment:
+    # E[max(0, best - min(f(P), f(x)))] - E[max(0, best - min f(P))], by brute-force sampling
+    dims = [Real(0.0, 1.0), Real(0.0, 1.0)]
+    proposer = BatchProposer(dims, n_initial_points=0, random_state=0)
+    xs = np.random.RandomState(0).rand(10, 2).tolist()
+    proposer.tell(xs, [(x - 0.3) ** 2 + (y - 0.6) ** 2 + 0.2 * math.sin(9 * x) for x, y in xs])
+    fitted, _, _ = proposer._fit()
+    # nearly noiseless: latent and observed outcomes alike, for the brute-force check
+    model = GPPosterior(fitted.kernel, 1e-8, fitted.X, fitted.y, fitted.warp)
+    told = np.array(proposer._X)
+    fitted_mean = model.predict(told)[0]
+    best, centre = float(np.min(fitted_mean)), told[np.argmin(fitted_mean)]
+    # one pending point beside the best told one, where the model expects better, one far away
+    pending = np.array([centre - [0.05, 0.0], [0.9, 0.1]])
+    candidates = np.array([centre - [0.08, 0.0], centre + [0.05, 0.0], [0.5, 0.5]])
+    fantasies = Fantasies(model, pending, 4000, np.random.RandomState(1))
+    got = np.exp(fantasies.acquire("EI", candidates, best))
+    mean, cov = model.joint(np.vstack([pending, candidates]))
+    draws = np.random.RandomState(2).multivariate_normal(mean, cov + 1e-10 * np.eye(len(mean)), size=200000)
+    base = np.maximum(best - draws[:, :2].min(axis=1), 0.0)
+    for i in range(len(candidates)):
+        joint = np.maximum(best - np.minimum(draws[:, :2].min(axis=1), draws[:, 2 + i]), 0.0)
+        assert got[i] == pytest.approx(np.mean(joint - base), rel=0.1, abs=1e-5)
+    # a candidate at a pending point adds (almost) nothing: its outcome is already counted
+    assert np.exp(fantasies.acquire("EI", pending[:1], best))[0] < 0.05 * got.max()
+
+
+def test_a_batch_picks_each_later_point_on_fantasies_about_all_the_earlier_ones(monkeypatch):
+    proposer = BatchProposer(BRANIN_DIMS, n_initial_points=0, random_state=0)
+    assert proposer.batch_strategy == "fantasies"  # the default
+    xs = [[x1, x2] for x1, x2 in np.random.RandomState(1).rand(8, 2) * [15, 15] - [5, 0]]
+    proposer.tell(xs, [branin(*x) for x in xs])
+    conditioned, picked_on = [], []
+    original_init, original_acquire = Fantasies.__init__, Fantasies.acquire
+
+    def recording_init(self, base, pending, n, rng):
+        conditioned.append(pending.copy())
+        original_init(self, base, pending, n, rng)
+
+    def recording_acquire(self, kind, X, best):
+        picked_on.append((len(self.lowest), len(X)))
+        return original_acquire(self, kind, X, best)
+
+    monkeypatch.setattr(Fantasies, "__init__", recording_init)
+    monkeypatch.setattr(Fantasies, "acquire", recording_acquire)
+    lies = []
+    monkeypatch.setattr(GPPosterior, "with_liars", lambda model, X, y: lies.append(X) or GPPosterior(
+        model.kernel, model.noise, np.vstack([model.X, X]), np.concatenate([model.y, y]), model.warp))
+    points = proposer.ask(3)
+    rows = proposer._normalise(points)
+    assert len(conditioned) == 2  # the second point on fantasies about the first, the third about both
+    assert conditioned[0] == pytest.approx(rows[:1]) and conditioned[1] == pytest.approx(rows[:2])
+    # chosen on their mean EI: the candidates scored on it, then the best refined on it
+    assert {n for n, _ in picked_on} == {proposer.policy.n_fantasies}
+    assert max(rows for _, rows in picked_on) > 100 and min(rows for _, rows in picked_on) == len(BRANIN_DIMS) + 1
+    # no lie is told: the only conditioning is the fantasies' own (on their shared covariance)
+    assert all(X == pytest.approx(rows[:len(X)]) for X in lies) and len(lies) == 2
+
+
+def test_a_forest_batch_falls_back_to_lies():
+    forest = BatchProposer(BRANIN_DIMS, n_initial_points=0, base_estimator="RF", random_state=0)
+    xs = [[x1, x2] for x1, x2 in np.random.RandomState(1).rand(8, 2) * [15, 15] - [5, 0]]
+    forest.tell(xs, [branin(*x) for x in xs])
+    assert len({tuple(p) for p in forest.ask(3)}) == 3

@@ -253,7 +253,7 @@ def not_a_choice(field: str, value: str, allowed: str) -> str:
     (["+search=mapping", "x=0.5"], "x is both swept"),
     (["hydra.sweeper.n_calls=0"], "hydra.sweeper.n_calls=0: must be an integer >= 1"),
     (["hydra.sweeper.acq_func=UCB"], not_a_choice("acq_func", "UCB", "EI, PI, LCB, gp_hedge")),
-    (["hydra.sweeper.batch_strategy=kriging"], not_a_choice("batch_strategy", "kriging", "kb_ucb, cl_min, cl_mean, cl_max")),
+    (["hydra.sweeper.batch_strategy=kriging"], not_a_choice("batch_strategy", "kriging", "fantasies, kb_ucb, cl_min, cl_mean, cl_max")),
     (["hydra.sweeper.on_failure=ignore"], not_a_choice("on_failure", "ignore", "penalize, skip, raise")),
     (["hydra.sweeper.constraint='y >'"], "hydra.sweeper.constraint"),
     (["hydra.sweeper.constraint='y < w'"], "w"),

@@ -240,7 +240,7 @@ def test_cfg_hydra_shows_every_field_with_its_default():
         "device_override": "trainer.devices=[{device}]",
         "pruner": {"rule": "successive_halving", "min_steps": 4, "reduction_factor": 3, "warmup_steps": 5,
                    "min_trials": 4},
-        "batch_strategy": "kb_ucb", "acq_func": "EI",
+        "batch_strategy": "fantasies", "acq_func": "EI",
         "acq_optimizer": "auto", "base_estimator": "GP", "maximize": None, "monitor": None,
         "constraint": None, "on_failure": "penalize", "max_failures": None,
         "random_state": None, "resume": True, "warm_start": [],

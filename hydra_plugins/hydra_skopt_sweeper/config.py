@@ -32,6 +32,7 @@ class BaseEstimator(StrEnum):
 
 
 class BatchStrategy(StrEnum):
+    fantasies = "fantasies"
     kb_ucb = "kb_ucb"
     cl_min = "cl_min"
     cl_mean = "cl_mean"
@@ -106,10 +107,11 @@ class SkoptSweeperConf:
     device_override: str = "trainer.devices=[{device}]"
     # early stopping of poor trials (see PrunerConf); null: never prune
     pruner: Optional[PrunerConf] = field(default_factory=PrunerConf)
-    # what the GP is told about a batch's points while it picks the rest: kb_ucb (its own
-    # mean + 2 std there), or a constant liar cl_min, cl_mean, cl_max (past 70% of n_calls,
+    # how a batch's later points account for its earlier ones: fantasies (EI averaged over
+    # 16 joint draws of their outcomes: the batch's joint EI), or one lie each: kb_ucb (the
+    # GP's mean + 2 std there), a constant liar cl_min, cl_mean, cl_max (past 70% of n_calls,
     # all but the first point of a batch are chosen near the best point so far)
-    batch_strategy: BatchStrategy = BatchStrategy.kb_ucb
+    batch_strategy: BatchStrategy = BatchStrategy.fantasies
 
     # acquisition function: EI, PI, LCB, gp_hedge
     acq_func: AcqFunc = AcqFunc.EI
