@@ -15,6 +15,8 @@ Every Hydra method runs the same app (bench/app/objective.py) as a multirun on t
 launcher (trials in the sweeper's process):
 
 - skopt_gp: this sweeper with its defaults (``hydra.sweeper.batch_size`` = the batch size);
+- skopt_gp_batch: the same with ``hydra.sweeper.scheduling=batch`` (a batch's later points on
+  fantasies; the default async scheduling asks one point per free slot);
 - skopt_gp_hedge: the same with ``hydra.sweeper.acq_func=gp_hedge`` (skopt's default);
 - optuna_tpe: hydra-optuna-sweeper (TPE, its defaults; ``hydra.sweeper.n_jobs`` = the batch
   size), from its own venv bench/.venv-optuna, created on first use (it pins optuna<3);
@@ -63,7 +65,7 @@ OPTUNA_VENV = BENCH / ".venv-optuna"
 OPTUNA5_VENV = BENCH / ".venv-optuna5"
 OPTUNA_GP = BENCH / "optuna_gp.py"
 RUNS = RESULTS / "runs"
-METHODS = ["skopt_gp", "skopt_gp_hedge", "optuna_gp", "optuna_tpe", "random", "random_hydra", "gp_minimize"]
+METHODS = ["skopt_gp", "skopt_gp_batch", "skopt_gp_hedge", "optuna_gp", "optuna_tpe", "random", "random_hydra", "gp_minimize"]
 BATCHLESS = {"random", "random_hydra", "gp_minimize"}
 # regrets below this count as equal in the floored ratios and the targets
 RATIO_FLOOR = 1e-4
@@ -114,6 +116,8 @@ def hydra_command(method: str, problem: str, batch: int, seed: int, sweep_dir: s
                f"hydra.sweeper.random_state={seed}"]
     if method == "skopt_gp":
         command += [f"hydra.sweeper.batch_size={batch}"]
+    elif method == "skopt_gp_batch":
+        command += [f"hydra.sweeper.batch_size={batch}", "hydra.sweeper.scheduling=batch"]
     elif method == "skopt_gp_hedge":
         command += [f"hydra.sweeper.batch_size={batch}", "hydra.sweeper.acq_func=gp_hedge"]
     elif method == "random_hydra":
@@ -215,7 +219,7 @@ def regret_curve(record: Dict[str, Any], spec: Problem) -> np.ndarray:
 def final_regret(record: Dict[str, Any], spec: Problem) -> float:
     """The score: regret of what the user is handed (noisy: skopt_gp's recommendation, else the observed best)."""
     curve = regret_curve(record, spec)
-    if spec.noise_sd > 0 and record["method"] == "skopt_gp" and record.get("recommended"):
+    if spec.noise_sd > 0 and record["method"] in ("skopt_gp", "skopt_gp_batch") and record.get("recommended"):
         return max(spec.evaluate(record["recommended"]) - spec.optimum, 0.0)
     return float(curve[-1])
 
@@ -485,7 +489,7 @@ def main() -> None:
         sections.append("Trials proposed exactly at a bound of the linear `interval(0.0001, 0.1)` lr "
                         f"(all runs, {seeds_line}):\n\n" + bounds)
     recommended = [r.get("recommended_from", "none") for k, rs in results.records.items()
-                   if k[1] == "skopt_gp" and PROBLEMS[k[0]].noise_sd > 0 for r in rs]
+                   if k[1] in ("skopt_gp", "skopt_gp_batch") and PROBLEMS[k[0]].noise_sd > 0 for r in rs]
     if recommended:
         sections.append("skopt_gp's noisy runs were scored at: " + ", ".join(
             f"{name} ({recommended.count(name)} runs)" for name in sorted(set(recommended))))
