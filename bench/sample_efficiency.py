@@ -300,8 +300,9 @@ def main_table(results: Results, problems: List[str], batches: List[int], method
 
 
 def wide_table(results: Results, problems: List[str], batches: List[int], methods: List[str]) -> str:
-    """One row per problem and batch: every method's median, and skopt_gp / each anchor (raw, floored)."""
-    anchors = [m for m in methods if m != "skopt_gp"]
+    """One row per problem and batch: every method's median, and skopt_gp / each anchor (raw, floored);
+    the sweeper's variants (skopt_gp_batch, skopt_gp_hedge) are not anchors."""
+    anchors = [m for m in methods if not m.startswith("skopt_gp")]
     header = ["problem", "batch", *methods]
     for anchor in anchors:
         header += [f"/ {anchor}", f"/ {anchor} (floored)"]
