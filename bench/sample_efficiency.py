@@ -67,6 +67,14 @@ OPTUNA_GP = BENCH / "optuna_gp.py"
 RUNS = RESULTS / "runs"
 METHODS = ["skopt_gp", "skopt_gp_batch", "skopt_gp_hedge", "optuna_gp", "optuna_tpe", "random", "random_hydra", "gp_minimize"]
 BATCHLESS = {"random", "random_hydra", "gp_minimize"}
+# this sweeper's own methods (never anchors), and what each adds to its defaults
+SWEEPER_VARIANTS = {
+    "skopt_gp": [],
+    "skopt_gp_batch": ["hydra.sweeper.scheduling=batch"],
+    "skopt_gp_hedge": ["hydra.sweeper.acq_func=gp_hedge"],
+}
+# the variants whose noisy runs are scored at their recommended configuration
+RECOMMENDING = ("skopt_gp", "skopt_gp_batch")
 # regrets below this count as equal in the floored ratios and the targets
 RATIO_FLOOR = 1e-4
 # the proposer's constants were tuned on these seeds (bench/quick.py)
@@ -114,12 +122,8 @@ def hydra_command(method: str, problem: str, batch: int, seed: int, sweep_dir: s
     command = [PROJECT_PYTHON, str(APP), "-m", "hydra/sweeper=skopt_gp", *common,
                *[f"{k}={v}" for k, v in spec.sweep.items()], f"hydra.sweeper.n_calls={budget}",
                f"hydra.sweeper.random_state={seed}"]
-    if method == "skopt_gp":
-        command += [f"hydra.sweeper.batch_size={batch}"]
-    elif method == "skopt_gp_batch":
-        command += [f"hydra.sweeper.batch_size={batch}", "hydra.sweeper.scheduling=batch"]
-    elif method == "skopt_gp_hedge":
-        command += [f"hydra.sweeper.batch_size={batch}", "hydra.sweeper.acq_func=gp_hedge"]
+    if method in SWEEPER_VARIANTS:
+        command += [f"hydra.sweeper.batch_size={batch}", *SWEEPER_VARIANTS[method]]
     elif method == "random_hydra":
         command += [f"hydra.sweeper.n_initial_points={budget}", "hydra.sweeper.initial_point_generator=random",
                     f"hydra.sweeper.batch_size={budget}"]
@@ -219,7 +223,7 @@ def regret_curve(record: Dict[str, Any], spec: Problem) -> np.ndarray:
 def final_regret(record: Dict[str, Any], spec: Problem) -> float:
     """The score: regret of what the user is handed (noisy: skopt_gp's recommendation, else the observed best)."""
     curve = regret_curve(record, spec)
-    if spec.noise_sd > 0 and record["method"] in ("skopt_gp", "skopt_gp_batch") and record.get("recommended"):
+    if spec.noise_sd > 0 and record["method"] in RECOMMENDING and record.get("recommended"):
         return max(spec.evaluate(record["recommended"]) - spec.optimum, 0.0)
     return float(curve[-1])
 
@@ -302,7 +306,7 @@ def main_table(results: Results, problems: List[str], batches: List[int], method
 def wide_table(results: Results, problems: List[str], batches: List[int], methods: List[str]) -> str:
     """One row per problem and batch: every method's median, and skopt_gp / each anchor (raw, floored);
     the sweeper's variants (skopt_gp_batch, skopt_gp_hedge) are not anchors."""
-    anchors = [m for m in methods if not m.startswith("skopt_gp")]
+    anchors = [m for m in methods if m not in SWEEPER_VARIANTS]
     header = ["problem", "batch", *methods]
     for anchor in anchors:
         header += [f"/ {anchor}", f"/ {anchor} (floored)"]
@@ -490,7 +494,7 @@ def main() -> None:
         sections.append("Trials proposed exactly at a bound of the linear `interval(0.0001, 0.1)` lr "
                         f"(all runs, {seeds_line}):\n\n" + bounds)
     recommended = [r.get("recommended_from", "none") for k, rs in results.records.items()
-                   if k[1] in ("skopt_gp", "skopt_gp_batch") and PROBLEMS[k[0]].noise_sd > 0 for r in rs]
+                   if k[1] in RECOMMENDING and PROBLEMS[k[0]].noise_sd > 0 for r in rs]
     if recommended:
         sections.append("skopt_gp's noisy runs were scored at: " + ", ".join(
             f"{name} ({recommended.count(name)} runs)" for name in sorted(set(recommended))))
