@@ -202,7 +202,18 @@ def write_results(
 
 def format_params(params: Mapping[str, Any], separator: str = ", ") -> str:
     """Params for a log line or a table cell: floats to 6 significant digits."""
-    return separator.join(f"{k}={f'{v:.6g}' if isinstance(v, float) else v}" for k, v in params.items()) or "(no params)"
+    return separator.join(f"{k}={_format_value(v)}" for k, v in params.items()) or "(no params)"
+
+
+def _format_value(value: Any) -> str:
+    """A value as an override writes it, so that ``choice(0, 0.0)`` or ``choice(1, true)``
+    shows which option a trial had: a float keeps its point, a bool is ``true``/``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+        return text + ".0" if text.lstrip("-").isdigit() else text
+    return str(value)
 
 
 def trials_table(trials: Sequence[Trial]) -> str:

@@ -12,6 +12,7 @@ from hydra_skopt_sweeper.journal import (
     Journal,
     Trial,
     best_trial,
+    format_params,
     open_sweep_dir,
     write_results,
 )
@@ -122,3 +123,10 @@ def test_open_sweep_dir_starting_afresh_moves_the_journal_aside(tmp_path, caplog
     assert not journal.exists() and len(list(tmp_path.glob("trials.*.jsonl"))) == 1
     assert "resume=false: moved the earlier journal" in caplog.text
     assert json.loads((tmp_path / "search_space.json").read_text())["maximize"] is True
+
+
+def test_format_params_tells_typed_choices_apart():
+    # choice(0, 0.0) and choice(1, true) are different options: a log line must show which
+    assert format_params({"a": 0, "b": 0.0, "c": True, "d": 1, "e": False}) == "a=0, b=0.0, c=true, d=1, e=false"
+    assert format_params({"lr": 0.00123456789, "x": -2.0, "big": 1e20, "inf": float("inf")}) == (
+        "lr=0.00123457, x=-2.0, big=1e+20, inf=inf")
