@@ -61,7 +61,7 @@ DURATION = (1.0, 8.0)
 def proposer_for(spec: Problem, seed: int, policy: Any = None) -> Any:
     """The proposer as hydra_skopt_sweeper/loop.py builds it, with the sweeper's defaults
     (and ``policy``, a :class:`~hydra_skopt_sweeper.policy.Policy`, where given)."""
-    from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
+    from hydra_skopt_sweeper.settings import SkoptSweeperConf
     from hydra_skopt_sweeper.policy import Policy
     from hydra_skopt_sweeper.proposer import BatchProposer
 

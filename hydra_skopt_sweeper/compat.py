@@ -2,7 +2,7 @@
 
 A project written for ``hydra/sweeper=optuna`` (lightning-hydra-template's
 ``hparams_search/mnist_optuna.yaml``) keeps its file under ``hydra/sweeper=skopt_gp``: the
-schema (``config.SkoptSweeperConf``) accepts the Optuna sweeper's keys, and
+schema (``settings.SkoptSweeperConf``) accepts the Optuna sweeper's keys, and
 :func:`from_optuna` turns those that mean something here into settings, refuses the ones it
 cannot honour with what to write instead, and says in one log line what it mapped and what it
 ignored.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import SweeperConfigError
+from .settings import SkoptSweeperConf
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,6 @@ class Mapped:
 def sweeper_defaults() -> Dict[str, Any]:
     """This sweeper's defaults, ``maximize`` null (so that ``direction: maximize`` can tell it
     was not set to false)."""
-    from hydra_plugins.hydra_skopt_sweeper.config import SkoptSweeperConf
-
     defaults = SkoptSweeperConf()
     return {f.name: getattr(defaults, f.name) for f in fields(SkoptSweeperConf)
             if f.name not in OPTUNA_KEYS and f.name not in ("_target_", "_recursive_", "params")}

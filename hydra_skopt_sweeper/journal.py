@@ -24,26 +24,18 @@ import json
 import logging
 import math
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from .errors import SweeperConfigError
+from .sweep_dir import SweepDir, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-JOURNAL_NAME = "trials.jsonl"
-RESULTS_NAME = "optimization_results.yaml"
-TABLE_NAME = "trials.csv"
-# the search space the journal belongs to, with the objective's direction and metric
-SPACE_NAME = "search_space.json"
 _TABLE_COLUMNS = ("number", "batch", "status", "value", "step", "duration_s", "job_dir", "error")
 OK, FAILED, PRUNED = "ok", "failed", "pruned"
-# settings that give the journal's values their meaning; a resume must keep them
-_OBJECTIVE_FIELDS = ("maximize", "monitor")
 
 
 @dataclass
@@ -195,8 +187,9 @@ def write_results(
 ) -> Dict[str, Any]:
     """Rewrite ``optimization_results.yaml`` and ``trials.csv``; returns the summary."""
     summary = results_summary(trials, maximize, recommended)
-    atomic_write_text(Path(sweep_dir) / RESULTS_NAME, yaml.safe_dump(summary, sort_keys=False))
-    atomic_write_text(Path(sweep_dir) / TABLE_NAME, trials_table(trials))
+    files = SweepDir(sweep_dir)
+    atomic_write_text(files.results, yaml.safe_dump(summary, sort_keys=False))
+    atomic_write_text(files.table, trials_table(trials))
     return summary
 
 
@@ -240,82 +233,3 @@ def _cell(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     return value
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-# -- resuming ---------------------------------------------------------------------------------
-
-
-def open_sweep_dir(journal: Journal, description: Dict[str, Any],
-                   start_afresh_because: Optional[str] = None) -> List[Trial]:
-    """The trials an earlier run of this sweep left in ``journal``, then the space file written.
-
-    ``description`` (``params``: the space's description, ``maximize``, ``monitor``,
-    ``n_calls``) must match the one the earlier run wrote, but for ``n_calls``. With
-    ``start_afresh_because`` (a reason, for the log) an earlier journal is moved aside instead
-    and no trial is returned.
-
-    Raises
-    ------
-    SweeperConfigError
-        The sweep dir holds a sweep over another space, or of another objective.
-    """
-    sweep_dir = journal.path.parent
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    space_file = sweep_dir / SPACE_NAME
-    trials: List[Trial] = []
-    if journal.exists():
-        if start_afresh_because is None:
-            previous = json.loads(space_file.read_text()) if space_file.is_file() else None
-            if previous is not None:
-                _refuse_other_space(previous.get("params", {}), description["params"], sweep_dir)
-                _refuse_other_objective(previous, description, sweep_dir)
-            trials = journal.read()
-        else:
-            aside = journal.path.with_name(f"trials.{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
-            journal.path.rename(aside)
-            log.warning("%s: moved the earlier journal to %s and started afresh", start_afresh_because, aside)
-    space_file.write_text(json.dumps(description, indent=1) + "\n")
-    return trials
-
-
-def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
-    if dict(previous) == dict(current):
-        return
-    differences = []
-    for name in sorted(set(previous) | set(current)):
-        before, now = previous.get(name), current.get(name)
-        if before == now:
-            continue
-        if before is None:
-            differences.append(f"{name} is new")
-        elif now is None:
-            differences.append(f"{name} is no longer searched")
-        else:
-            changed = {k: (before.get(k), now.get(k)) for k in set(before) | set(now) if before.get(k) != now.get(k)}
-            differences.append(f"{name}: " + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in sorted(changed.items())))
-    raise SweeperConfigError(
-        f"hydra.sweep.dir={sweep_dir} holds a sweep over a different search space ("
-        + "; ".join(differences)
-        + "). Use a new hydra.sweep.dir, restore the old space, or set hydra.sweeper.resume=false "
-        "to move the old journal aside"
-    )
-
-
-def _refuse_other_objective(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
-    """The journal's values mean what they meant: the same direction and the same metric."""
-    changed = [f"{name} {previous[name]!r} -> {current[name]!r}" for name in _OBJECTIVE_FIELDS
-               if name in previous and previous[name] != current[name]]
-    if changed:
-        raise SweeperConfigError(
-            f"hydra.sweep.dir={sweep_dir} holds a sweep of another objective (hydra.sweeper."
-            + ", hydra.sweeper.".join(changed)
-            + "): its values cannot be resumed. Use a new hydra.sweep.dir, restore the old "
-            "setting, or set hydra.sweeper.resume=false to move the old journal aside"
-        )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from hydra.core.utils import JobReturn, JobStatus
 
 from .journal import FAILED, OK, PRUNED, Trial
+from .sweep_dir import atomic_write_text, outcome_file
 
 
 class TrialValueError(ValueError):
@@ -103,16 +103,12 @@ class TimedTask:
             return
         hydra_cfg = HydraConfig.get()
         outcome["job_dir"] = hydra_cfg.runtime.output_dir
-        path = Path(self.outcomes_dir) / f"{hydra_cfg.job.num}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(outcome))
-        os.replace(tmp, path)
+        atomic_write_text(outcome_file(Path(self.outcomes_dir), hydra_cfg.job.num), json.dumps(outcome))
 
 
 def read_outcome(outcomes_dir: Path, job_number: int) -> Optional[Dict[str, Any]]:
     """The outcome a job left with :class:`TimedTask`, or None when it left none."""
-    path = Path(outcomes_dir) / f"{job_number}.json"
+    path = outcome_file(outcomes_dir, job_number)
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from .journal import JOURNAL_NAME
+from .sweep_dir import JOURNAL, SweepDir
 from .plots import draw_plots
 
 log = logging.getLogger(__name__)
 
-PLOTS_LOG_NAME = ".plots.log"
 
 
 class PlotRefresher:
@@ -91,7 +90,7 @@ class PlotRefresher:
         env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
         package_root = str(Path(__file__).resolve().parent.parent)  # found from any working directory
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        self._log_path = sweep_dir / PLOTS_LOG_NAME
+        self._log_path = SweepDir(sweep_dir).plots_log
         with open(self._log_path, "ab") as log_file:
             self._proc = subprocess.Popen(self.command(sweep_dir), stdin=subprocess.PIPE, stdout=log_file,
                                           stderr=subprocess.STDOUT, env=env, close_fds=True,
@@ -138,8 +137,8 @@ def follow(sweep_dir: Path, requests: int, draw: Callable[[Path], Any] = draw_pl
 
 
 def _draw_sweep_dir(sweep_dir: Path) -> None:
-    if not (sweep_dir / JOURNAL_NAME).is_file():
-        raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL_NAME}")
+    if not SweepDir(sweep_dir).journal.is_file():
+        raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL}")
     draw_plots(sweep_dir)
 
 

@@ -25,20 +25,16 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .journal import JOURNAL_NAME, RESULTS_NAME, SPACE_NAME, Trial, best_trial, read_trials
+from .journal import Trial, best_trial, read_trials
+from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, atomic_write
 
 log = logging.getLogger(__name__)
 
-CONVERGENCE_NAME = "convergence.png"
-OBJECTIVE_NAME = "objective.png"
-CURVES_NAME = "curves.png"
-MULTIRUN_NAME = "multirun.yaml"
 
 
 def min_trials_for_objective(n_dims: int) -> int:
@@ -81,19 +77,20 @@ class SweepRecord:
 def load_sweep(sweep_dir: Path) -> SweepRecord:
     """Read a sweep dir: journal (a torn last line is skipped), space, direction, labels."""
     sweep_dir = Path(sweep_dir)
-    trials = sorted(read_trials(sweep_dir / JOURNAL_NAME), key=lambda t: t.number)
+    files = SweepDir(sweep_dir)
+    trials = sorted(read_trials(files.journal), key=lambda t: t.number)
     record = SweepRecord(sweep_dir=sweep_dir, trials=trials)
 
-    results = _read_yaml(sweep_dir / RESULTS_NAME)
+    results = _read_yaml(files.results)
     record.results = results if isinstance(results, dict) else {}
     sweeper: Dict[str, Any] = {}
-    multirun = _read_yaml(sweep_dir / MULTIRUN_NAME)
+    multirun = _read_yaml(files.multirun)
     if isinstance(multirun, dict):
         sweeper = _resolved_sweeper(multirun)
     record.sweeper = dict(sweeper)
 
     maximize: Any = None
-    space_file = sweep_dir / SPACE_NAME
+    space_file = files.space
     if space_file.is_file():
         try:
             described = json.loads(space_file.read_text(encoding="utf-8"))
@@ -176,10 +173,10 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> D
     written: Dict[str, Optional[Path]] = {"convergence": None, "objective": None, "curves": None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE_NAME)
-        written["curves"] = draw_curves(record, out_dir / CURVES_NAME)
+        written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE)
+        written["curves"] = draw_curves(record, out_dir / CURVES)
         if record.space is not None and record.space.params:
-            written["objective"] = draw_objective(record, out_dir / OBJECTIVE_NAME)
+            written["objective"] = draw_objective(record, out_dir / OBJECTIVE)
     return written
 
 
@@ -191,17 +188,10 @@ def _figure(figsize, dpi=100):
 
 
 def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        return atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png"))
     finally:
-        if tmp.exists():
-            tmp.unlink()
         fig.clear()
-    return path
 
 
 def best_so_far(trials: Sequence[Trial], maximize: bool) -> List[Tuple[int, float]]:
@@ -372,36 +362,38 @@ class Surface:
 
 
 def told_points(record: SweepRecord) -> Tuple[List[List[Any]], List[float]]:
-    """The points and losses the loop tells the proposer, read back from the journal.
+    """The points and losses the loop tells the proposer, read back from the journal by the
+    same rule (:class:`.feed.ModelFeed`, with the sweep's ``on_failure``); points outside the
+    space (a hand-edited journal) are skipped."""
+    from .feed import ModelFeed, returned_together
 
-    Completed and pruned trials tell their value (negated when maximised); under
-    ``on_failure=penalize`` a failed trial tells the worst loss told before it (or, before any,
-    the first one told). Points outside the space (a hand-edited journal) are skipped.
-    """
-    penalize = record.sweeper.get("on_failure", "penalize") == "penalize"
-    points: List[List[Any]] = []
-    losses: List[float] = []
-    waiting: List[List[Any]] = []
-    for trial in record.trials:
-        try:
-            point = record.space.to_point(trial.params)
-        except ValueError:
-            continue
-        if record.space.conditional:
-            point = record.space.canonical(point)
-        if (trial.ok or trial.pruned) and trial.value is not None and math.isfinite(trial.value):
-            points.append(point)
-            losses.append(-trial.value if record.maximize else trial.value)
-            points += waiting
-            losses += [max(losses)] * len(waiting)
-            waiting = []
-        elif trial.failed and penalize:
-            if losses:
-                points.append(point)
-                losses.append(max(losses))
-            else:
-                waiting.append(point)
-    return points, losses
+    told = _Told()
+    feed = ModelFeed(told, record.maximize, str(record.sweeper.get("on_failure", "penalize")))
+    for group in returned_together(record.trials):
+        returned = []
+        for trial in group:
+            try:
+                point = record.space.to_point(trial.params)
+            except ValueError:
+                continue
+            returned.append((record.space.canonical(point) if record.space.conditional else point, trial))
+        feed.returned(returned)
+    return told.points, told.losses
+
+
+@dataclass
+class _Told:
+    """A learner that only keeps what it is told."""
+
+    points: List[List[Any]] = field(default_factory=list)
+    losses: List[float] = field(default_factory=list)
+
+    def tell(self, points: Sequence[List[Any]], losses: Sequence[float]) -> None:
+        self.points += points
+        self.losses += losses
+
+    def exclude(self, points: Sequence[List[Any]]) -> None:
+        pass
 
 
 def fit_surface(record: SweepRecord) -> Optional[Surface]:

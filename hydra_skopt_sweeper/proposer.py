@@ -48,17 +48,18 @@ from .acquisition import (
 from .errors import SweeperConfigError, SweepStoppedError
 from .policy import LossScale, Policy
 from .search_space import to_plain
+from .settings import AcqFunc, AcqOptimizer, BaseEstimator, BatchStrategy, InitialPointGenerator, choices
 
 log = logging.getLogger(__name__)
 
 Point = List[Any]
 PointFilter = Callable[[Point], bool]
 
-ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
-ACQ_OPTIMIZERS = ("auto", "lbfgs", "sampling")
-BASE_ESTIMATORS = ("GP", "RF", "ET")
-BATCH_STRATEGIES = ("fantasies", "kb_ucb", "cl_min", "cl_mean", "cl_max")
-INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
+ACQ_FUNCS = choices(AcqFunc)
+ACQ_OPTIMIZERS = choices(AcqOptimizer)
+BASE_ESTIMATORS = choices(BaseEstimator)
+BATCH_STRATEGIES = choices(BatchStrategy)
+INITIAL_POINT_GENERATORS = choices(InitialPointGenerator)
 _HEDGED = ("EI", "PI", "LCB")
 # Rejection sampling gives up after this many draws per wanted point.
 _DRAWS_PER_POINT = 2000

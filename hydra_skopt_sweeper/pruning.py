@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .journal import append_lines
+from .settings import PrunerConf, PrunerRule, choices
+from .sweep_dir import SweepDir
 
 log = logging.getLogger(__name__)
 
-CURVES_DIR = ".curves"
-RULES = ("successive_halving", "median")
+RULES = choices(PrunerRule)
 Curve = List[Tuple[int, float]]
 
 
@@ -46,10 +47,10 @@ class Pruner:
     """A rule and its settings, as ``hydra.sweeper.pruner`` gives them."""
 
     rule: str
-    min_steps: int = 1
-    reduction_factor: int = 3
-    warmup_steps: int = 0
-    min_trials: int = 1
+    min_steps: int = PrunerConf.min_steps
+    reduction_factor: int = PrunerConf.reduction_factor
+    warmup_steps: int = PrunerConf.warmup_steps
+    min_trials: int = PrunerConf.min_trials
 
     @classmethod
     def from_config(cls, config: Optional[Mapping[str, Any]]) -> Optional["Pruner"]:
@@ -148,7 +149,7 @@ def _median(values: Sequence[float]) -> float:
 
 
 def curve_path(sweep_dir: Path, number: int) -> Path:
-    return Path(sweep_dir) / CURVES_DIR / f"{number}.jsonl"
+    return SweepDir(sweep_dir).curve(number)
 
 
 def append_point(path: Path, step: int, value: float) -> None:
@@ -174,7 +175,7 @@ def read_curve(path: Path) -> Curve:
 
 def read_curves(sweep_dir: Path) -> Dict[int, Curve]:
     """Every trial's curve in a sweep dir, by job number (those with no point left out)."""
-    folder = Path(sweep_dir) / CURVES_DIR
+    folder = SweepDir(sweep_dir).curves
     curves: Dict[int, Curve] = {}
     if folder.is_dir():
         for path in folder.glob("*.jsonl"):
@@ -279,6 +280,6 @@ def _current_trial() -> Optional[_Trial]:
 def _maximize(sweep_dir: Path) -> bool:
     """The sweep's direction as the sweeper resolved it (an Optuna-style direction included)."""
     try:
-        return bool(json.loads((sweep_dir / "search_space.json").read_text()).get("maximize"))
+        return bool(json.loads(SweepDir(sweep_dir).space.read_text()).get("maximize"))
     except (OSError, ValueError):
         return False

@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from hydra.core.utils import JobReturn
 
 from .errors import SweeperConfigError
+from .sweep_dir import OUTCOME_SUFFIX, RESERVED_SUFFIX, outcome_file, reservation_file
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ LaunchFn = Callable[[List[List[str]], int], Sequence[JobReturn]]
 DEVICE_FIELD = "{device}"
 # How long a launch may take to hand its job over before the next launch starts anyway.
 DISPATCH_TIMEOUT_S = 60.0
-_RESERVED_SUFFIX = ".launched"
 
 
 @dataclass
@@ -54,7 +54,7 @@ def reserve(outcomes_dir: Path, numbers: Sequence[int]) -> None:
     the job dir of a trial that was running then."""
     outcomes_dir.mkdir(parents=True, exist_ok=True)
     for number in numbers:
-        (outcomes_dir / f"{number}{_RESERVED_SUFFIX}").touch()
+        reservation_file(outcomes_dir, number).touch()
 
 
 def _job_numbers(outcomes_dir: Path, suffixes: Tuple[str, ...]) -> List[int]:
@@ -67,24 +67,24 @@ def _job_numbers(outcomes_dir: Path, suffixes: Tuple[str, ...]) -> List[int]:
 
 def next_job_number(outcomes_dir: Path, journaled: Sequence[int]) -> int:
     """After every journaled trial, every reserved number and every job that left an outcome."""
-    numbers = list(journaled) + _job_numbers(outcomes_dir, (".json", _RESERVED_SUFFIX))
+    numbers = list(journaled) + _job_numbers(outcomes_dir, (OUTCOME_SUFFIX, RESERVED_SUFFIX))
     return max(numbers, default=-1) + 1
 
 
 def unrecorded(outcomes_dir: Path, journaled: Sequence[int]) -> List[int]:
     """Job numbers reserved by an earlier run that are not in the journal: trials that were
     running when it stopped (on a cluster they may still be running)."""
-    return sorted(set(_job_numbers(outcomes_dir, (_RESERVED_SUFFIX,))) - set(journaled))
+    return sorted(set(_job_numbers(outcomes_dir, (RESERVED_SUFFIX,))) - set(journaled))
 
 
 def wait_for_outcomes(outcomes_dir: Path, numbers: Sequence[int], timeout: float) -> None:
     """Wait, at most ``timeout`` seconds, until each job has left its outcome: when a launcher
     raises for one job of a batch, the others may still be finishing (Ray, SLURM)."""
     deadline = time.monotonic() + timeout
-    waiting = [n for n in numbers if not (outcomes_dir / f"{n}.json").exists()]
+    waiting = [n for n in numbers if not outcome_file(outcomes_dir, n).exists()]
     while waiting and time.monotonic() < deadline:
         time.sleep(0.2)
-        waiting = [n for n in waiting if not (outcomes_dir / f"{n}.json").exists()]
+        waiting = [n for n in waiting if not outcome_file(outcomes_dir, n).exists()]
 
 
 # -- devices -----------------------------------------------------------------------------------

@@ -16,16 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from .journal import JOURNAL_NAME, Trial, format_params
+from .journal import Trial, format_params
 from .plots import (
-    CONVERGENCE_NAME,
-    OBJECTIVE_NAME,
     SweepRecord,
     direction_word,
     draw_plots,
     load_sweep,
     min_trials_for_objective,
 )
+from .sweep_dir import CONVERGENCE, JOURNAL, OBJECTIVE, SPACE, SweepDir
 
 PROG = "skopt-report"
 
@@ -152,10 +151,10 @@ def _plots_message(record: SweepRecord, written: dict) -> List[str]:
     if written.get("objective"):
         lines.append(f"Wrote {written['objective']}")
     elif record.space is None:
-        lines.append(f"No {OBJECTIVE_NAME}: the sweep dir has no search_space.json")
+        lines.append(f"No {OBJECTIVE}: the sweep dir has no {SPACE}")
     elif record.space.params:
         need = min_trials_for_objective(len(record.space.params))
-        lines.append(f"No {OBJECTIVE_NAME} yet: the GP needs {need} successful trials, "
+        lines.append(f"No {OBJECTIVE} yet: the GP needs {need} successful trials, "
                      f"there are {len(record.finished)}")
     if written.get("curves"):
         lines.append(f"Wrote {written['curves']}")
@@ -166,7 +165,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Show the best trials of a hydra-skopt-sweeper sweep and redraw its plots "
-                    f"({CONVERGENCE_NAME}, {OBJECTIVE_NAME}).",
+                    f"({CONVERGENCE}, {OBJECTIVE}).",
     )
     parser.add_argument("sweep_dir", help="the sweep dir (hydra.sweep.dir) holding trials.jsonl")
     parser.add_argument("--top", type=int, default=10, metavar="N", help="trials in the table (10)")
@@ -177,8 +176,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     sweep_dir = Path(args.sweep_dir)
-    if not (sweep_dir / JOURNAL_NAME).is_file():
-        print(f"{PROG}: error: {sweep_dir} has no {JOURNAL_NAME} (not a skopt_gp sweep dir, or no "
+    if not SweepDir(sweep_dir).journal.is_file():
+        print(f"{PROG}: error: {sweep_dir} has no {JOURNAL} (not a skopt_gp sweep dir, or no "
               "batch has returned yet)", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,

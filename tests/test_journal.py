@@ -8,15 +8,15 @@ import yaml
 from hydra_skopt_sweeper.journal import (
     FAILED,
     OK,
-    RESULTS_NAME,
     Journal,
     Trial,
     best_trial,
     format_params,
-    open_sweep_dir,
     write_results,
 )
 from hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.resume import open_sweep_dir
+from hydra_skopt_sweeper.sweep_dir import RESULTS as RESULTS_NAME
 
 
 def trials():

@@ -14,14 +14,13 @@ import pytest
 from hydra_skopt_sweeper import plot_refresher, plots
 from hydra_skopt_sweeper.plot_refresher import PlotRefresher
 from hydra_skopt_sweeper.plots import (
-    CONVERGENCE_NAME,
-    OBJECTIVE_NAME,
     best_so_far,
     draw_plots,
     fit_surface,
     load_sweep,
     min_trials_for_objective,
 )
+from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME, PLOTS_LOG
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -274,12 +273,14 @@ def test_objective_is_drawn_from_the_model_the_proposer_fits(tmp_path, maximize)
     records = write_sweep(tmp_path, WARPED, n_ok=12, n_failed=2, maximize=maximize)
     record = load_sweep(tmp_path)
     points, losses = [], []
-    for r in records:  # as loop.py tells them under on_failure=penalize
-        if r["status"] == "ok":
+    for batch in sorted({r["batch"] for r in records}):  # as loop.py tells them under on_failure=penalize:
+        returned = [r for r in records if r["batch"] == batch]  # a batch's values, then its failures
+        for r in [r for r in returned if r["status"] == "ok"]:
             losses.append(-r["value"] if maximize else r["value"])
-        else:
+            points.append(record.space.to_point(r["params"]))
+        for r in [r for r in returned if r["status"] != "ok"]:
             losses.append(max(losses))
-        points.append(record.space.to_point(r["params"]))
+            points.append(record.space.to_point(r["params"]))
     proposer = BatchProposer(record.space.dimensions(), n_initial_points=0, random_state=0)
     proposer.tell(points, losses)
     index, predicted_loss = proposer.recommend(points)
@@ -457,7 +458,7 @@ def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=9, seed=1)  # a batch returned meanwhile
     refresher.refresh(tmp_path, version=9)
     assert refresher.wait(timeout=300)
-    assert refresher.failures == 0, (tmp_path / plot_refresher.PLOTS_LOG_NAME).read_text()
+    assert refresher.failures == 0, (tmp_path / PLOTS_LOG).read_text()
     assert_png(tmp_path / CONVERGENCE_NAME)
     assert_png(tmp_path / OBJECTIVE_NAME)
     assert load_sweep(tmp_path).trials[-1].number == 8
@@ -468,7 +469,7 @@ def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
     refresher.refresh(tmp_path)  # no trials.jsonl: the drawing fails
     assert refresher.wait(timeout=120)
     assert refresher.failures == 1
-    assert "trials.jsonl" in (tmp_path / plot_refresher.PLOTS_LOG_NAME).read_text()
+    assert "trials.jsonl" in (tmp_path / PLOTS_LOG).read_text()
     assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
 
 

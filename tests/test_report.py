@@ -14,7 +14,7 @@ import yaml
 from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper import sweep_report as report
-from hydra_skopt_sweeper.plots import CONVERGENCE_NAME, OBJECTIVE_NAME
+from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "apps" / "sphere" / "app.py"

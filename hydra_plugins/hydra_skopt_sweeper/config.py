@@ -1,160 +1,25 @@
-"""The sweeper's config schema, registered with Hydra as ``hydra/sweeper=skopt_gp``.
+"""Registers the sweeper's config schema with Hydra as ``hydra/sweeper=skopt_gp``.
 
-The one schema of the sweeper's settings: the sweep loop receives an instance of
-:class:`SkoptSweeperConf`. OmegaConf checks each field's type, and each closed choice against
-its Enum, when Hydra composes the config (naming the field, the value and what is allowed);
-``loop.check_settings`` checks the ranges and the fields that depend on one another.
+The schema itself (fields, closed choices, defaults) is :mod:`hydra_skopt_sweeper.settings`;
+its names are re-exported here for code that reads them from the plugin.
 """
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Dict, List, Optional
-
 from hydra.core.config_store import ConfigStore
 
+from hydra_skopt_sweeper.settings import (
+    AcqFunc,
+    AcqOptimizer,
+    BaseEstimator,
+    BatchStrategy,
+    InitialPointGenerator,
+    OnFailure,
+    PrunerConf,
+    PrunerRule,
+    Scheduling,
+    SkoptSweeperConf,
+)
 
-class AcqFunc(StrEnum):
-    EI = "EI"
-    PI = "PI"
-    LCB = "LCB"
-    gp_hedge = "gp_hedge"
-
-
-class AcqOptimizer(StrEnum):
-    auto = "auto"
-    lbfgs = "lbfgs"
-    sampling = "sampling"
-
-
-class BaseEstimator(StrEnum):
-    GP = "GP"
-    RF = "RF"
-    ET = "ET"
-
-
-class BatchStrategy(StrEnum):
-    fantasies = "fantasies"
-    kb_ucb = "kb_ucb"
-    cl_min = "cl_min"
-    cl_mean = "cl_mean"
-    cl_max = "cl_max"
-
-
-class InitialPointGenerator(StrEnum):
-    random = "random"
-    sobol = "sobol"
-    halton = "halton"
-    hammersly = "hammersly"
-    lhs = "lhs"
-    grid = "grid"
-
-
-class PrunerRule(StrEnum):
-    successive_halving = "successive_halving"
-    median = "median"
-
-
-# built by name: "async" and "raise" are Python keywords
-Scheduling = StrEnum("Scheduling", {"async": "async", "batch": "batch"})
-OnFailure = StrEnum("OnFailure", {"penalize": "penalize", "skip": "skip", "raise": "raise"})
-
-
-@dataclass
-class PrunerConf:
-    """``hydra.sweeper.pruner``: the rule that stops poor trials early (trials that call
-    ``hydra_skopt_sweeper.report(step, value)`` or use the Lightning ``PruningCallback``)."""
-
-    # successive_halving, median, or null (off: curves are still recorded)
-    rule: Optional[PrunerRule] = PrunerRule.successive_halving
-    # successive_halving: rungs at min_steps * reduction_factor**k; at each, a trial goes on
-    # only if it is among the best floor(n / reduction_factor) of the n trials that reached it
-    min_steps: int = 4
-    reduction_factor: int = 3
-    # median: a trial is compared from this step on with the other trials at the same step
-    warmup_steps: int = 5
-    # successive_halving: a rung decides once this many trials (the trial itself included)
-    # have reached it; median: a step decides once this many other trials have reached it
-    min_trials: int = 4
-
-
-@dataclass
-class SkoptSweeperConf:
-    _target_: str = "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper"
-    # the settings reach the sweeper as written: an Optuna sweeper's sampler (with its own
-    # _target_) must not be built, optuna need not be installed
-    _recursive_: bool = False
-
-    # search space: name -> Hydra sweep syntax (interval, range, choice, tag(log, ...))
-    # or a mapping {type: real|int|categorical, low, high, prior, choices}
-    params: Dict[str, Any] = field(default_factory=dict)
-
-    # total trials, the initial ones included
-    n_calls: int = 50
-    # space-filling trials before the GP is used
-    n_initial_points: int = 10
-    # random, sobol, halton, hammersly, lhs, grid
-    initial_point_generator: InitialPointGenerator = InitialPointGenerator.sobol
-
-    # trials running at once; null: the number of devices when set, else the launcher's
-    # n_jobs when it has one (-1: all cores), else 1
-    batch_size: Optional[int] = None
-    # async: each of the batch_size slots gets its next trial as soon as its trial returns;
-    # batch: batch_size trials are launched together and all return before the next batch
-    # (Hydra's basic launcher runs jobs in this process: async falls back to batch there)
-    scheduling: Scheduling = Scheduling["async"]
-    # a device pool for one machine with several GPUs, e.g. [0, 1, 2, 3]: each running trial
-    # holds one and receives device_override with it; null: no pool
-    devices: Optional[List[Any]] = None
-    device_override: str = "trainer.devices=[{device}]"
-    # early stopping of poor trials (see PrunerConf); null: never prune
-    pruner: Optional[PrunerConf] = field(default_factory=PrunerConf)
-    # how a batch's later points account for its earlier ones: fantasies (EI averaged over
-    # 16 joint draws of their outcomes: the batch's joint EI), or one lie each: kb_ucb (the
-    # GP's mean + 2 std there), a constant liar cl_min, cl_mean, cl_max (past 70% of n_calls,
-    # all but the first point of a batch are chosen near the best point so far)
-    batch_strategy: BatchStrategy = BatchStrategy.fantasies
-
-    # acquisition function: EI, PI, LCB, gp_hedge
-    acq_func: AcqFunc = AcqFunc.EI
-    # how the acquisition function is optimised: auto, lbfgs, sampling
-    acq_optimizer: AcqOptimizer = AcqOptimizer.auto
-    # surrogate model: GP, RF, ET
-    base_estimator: BaseEstimator = BaseEstimator.GP
-
-    # true when larger is better (accuracy); null: false, unless the Optuna sweeper's
-    # direction: maximize says otherwise
-    maximize: Optional[bool] = None
-    # key to read when a trial returns a mapping (e.g. Lightning's callback_metrics)
-    monitor: Optional[str] = None
-    # expression over the params ("hidden_size % 32 == 0 and lr <= 0.01") or a dotted
-    # path to a callable taking the params dict and returning bool
-    constraint: Optional[str] = None
-
-    # what a failed trial tells the GP: penalize, skip, raise
-    on_failure: OnFailure = OnFailure.penalize
-    # stop with an error after this many failed trials
-    max_failures: Optional[int] = None
-
-    # seed; the same seed and the same results give the same proposals
-    random_state: Optional[int] = None
-    # continue from trials.jsonl in the sweep dir when one is there
-    resume: bool = True
-    # earlier trials.jsonl files whose trials seed the GP
-    warm_start: List[str] = field(default_factory=list)
-
-    # Hydra's Optuna sweeper's keys, so that its config files run here too (see the README,
-    # "Coming from the Optuna sweeper"): direction -> maximize, n_trials -> n_calls,
-    # n_jobs -> batch_size, sampler.seed -> random_state, sampler.n_startup_trials ->
-    # n_initial_points, max_failure_rate -> max_failures; storage and study_name are ignored
-    direction: Any = None
-    n_trials: Optional[int] = None
-    n_jobs: Optional[int] = None
-    sampler: Optional[Dict[str, Any]] = None
-    max_failure_rate: Optional[float] = None
-    storage: Any = None
-    study_name: Optional[str] = None
-    search_space: Optional[Dict[str, Any]] = None
-    custom_search_space: Optional[str] = None
-
+__all__ = ["AcqFunc", "AcqOptimizer", "BaseEstimator", "BatchStrategy", "InitialPointGenerator", "OnFailure",
+           "PrunerConf", "PrunerRule", "Scheduling", "SkoptSweeperConf"]
 
 ConfigStore.instance().store(
     group="hydra/sweeper",

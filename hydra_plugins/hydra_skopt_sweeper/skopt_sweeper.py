@@ -5,7 +5,6 @@ the sweep in ``loop``), imported here only when Hydra instantiates the sweeper: 
 scanner imports this module at every app start, and skopt alone takes about a second.
 """
 import logging
-import os
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
@@ -57,9 +56,10 @@ class SkoptSweeper(Sweeper):
         assert self.config is not None and self.launcher is not None
         assert self.hydra_context is not None
         from hydra._internal.core_plugins.basic_launcher import BasicLauncher
-        from hydra_skopt_sweeper.loop import OUTCOMES_DIR, SweepLoop
+        from hydra_skopt_sweeper.loop import SweepLoop
         from hydra_skopt_sweeper.scheduler import Handover
         from hydra_skopt_sweeper.search_space import build_search_space
+        from hydra_skopt_sweeper.sweep_dir import SweepDir
 
         if self.optuna_keys:
             log.info("Optuna sweeper keys: %s", self.optuna_keys)
@@ -68,9 +68,9 @@ class SkoptSweeper(Sweeper):
 
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        OmegaConf.save(self.config, SweepDir(sweep_dir).multirun)
         # jobs leave their outcome here, so a batch the launcher loses is not lost
-        self.task.outcomes_dir = str(sweep_dir / OUTCOMES_DIR)
+        self.task.outcomes_dir = str(SweepDir(sweep_dir).outcomes)
 
         def launch(job_overrides: List[List[str]], initial_job_idx: int) -> Sequence[JobReturn]:
             assert self.launcher is not None
@@ -150,7 +150,10 @@ def _say_which_slurm_jobs_still_run(config: DictConfig) -> None:
 
 def launcher_parallelism(launcher: Any) -> int:
     """The launcher config's ``n_jobs`` (``hydra.launcher``), negative values counted back from
-    the CPUs this process may use as joblib counts them (-1: all), else 1."""
+    the CPUs this process may use as joblib counts them (-1: all), else 1.
+
+    Not ``joblib.effective_n_jobs``: that answers for the backend active in this process (1
+    inside a worker), where this reads the launcher's config."""
     n_jobs = OmegaConf.select(launcher, "n_jobs", default=None) if OmegaConf.is_config(launcher) else None
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0:
         return 1
@@ -160,11 +163,11 @@ def launcher_parallelism(launcher: Any) -> int:
 
 
 def available_cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))  # the affinity mask, as in containers
-    except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
+    """CPUs this process may use, as joblib counts them: its affinity mask and a container's
+    CPU quota."""
+    import joblib
+
+    return joblib.cpu_count()
 
 
 def _objective_name(config: DictConfig) -> Optional[str]:

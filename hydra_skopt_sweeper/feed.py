@@ -1,0 +1,92 @@
+"""What the model is told about each trial: the one rule for the running sweep, its resume,
+warm start and the plots' refit.
+
+* A completed trial tells its value as a loss (negated when the sweep maximises).
+* A pruned trial tells its best value before it was stopped (an honest, pessimistic reading of
+  where it was heading); one that reported no value tells nothing, and its point is excluded
+  (never proposed again).
+* A failed trial follows ``on_failure``: ``penalize`` tells the worst loss told so far (before
+  any value is known, it waits for the first one); ``skip`` and ``raise`` exclude its point.
+* Trials that returned together (one batch) are told together: their values first, then
+  their failures, so a batch's failure is penalised with the batch's own worst value too.
+
+A :class:`ModelFeed` applies the rule to a learner (the :class:`~.proposer.BatchProposer`, or
+any object with ``tell(points, losses)`` and ``exclude(points)``); :func:`returned_together`
+groups a journal's trials as they returned, so that a replay tells what the sweep told.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, List, Optional, Protocol, Sequence, Tuple
+
+from .journal import Trial
+from .objective import to_loss
+
+Point = List[Any]
+
+
+class Learner(Protocol):
+    def tell(self, points: Sequence[Point], losses: Sequence[float]) -> None: ...
+
+    def exclude(self, points: Sequence[Point]) -> None: ...
+
+
+def told_loss(trial: Trial, maximize: bool) -> Optional[float]:
+    """The loss a trial tells the model by its own value, or None (a failed trial, or a pruned
+    one that reported no value)."""
+    if (trial.ok or trial.pruned) and trial.value is not None and math.isfinite(trial.value):
+        return to_loss(trial.value, maximize)
+    return None
+
+
+class ModelFeed:
+    """Tells a learner about trials, by the rule above; it remembers the worst loss told and
+    the failures still waiting for one."""
+
+    def __init__(self, learner: Learner, maximize: bool, on_failure: str) -> None:
+        self.learner = learner
+        self.maximize = maximize
+        self.penalize = on_failure == "penalize"
+        self.worst: Optional[float] = None
+        self._unpenalised: List[Point] = []
+
+    def tell(self, points: Sequence[Point], losses: Sequence[float]) -> None:
+        """Tell values (then any failure that was waiting for a first one)."""
+        if losses:
+            worst = max(losses)
+            self.worst = worst if self.worst is None else max(self.worst, worst)
+        self.learner.tell(points, losses)
+        if self._unpenalised and self.worst is not None:
+            waiting, self._unpenalised = self._unpenalised, []
+            self.learner.tell(waiting, [self.worst] * len(waiting))
+
+    def returned(self, told: Sequence[Tuple[Point, Trial]]) -> None:
+        """Tell the model about trials that returned together, each at its point."""
+        losses = [told_loss(trial, self.maximize) for _, trial in told]
+        valued = [(point, loss) for (point, _), loss in zip(told, losses) if loss is not None]
+        self.tell([point for point, _ in valued], [loss for _, loss in valued])
+        for (point, trial), loss in zip(told, losses):
+            if trial.failed:
+                self._failed(point)
+            elif loss is None:  # pruned before any value: nothing to learn
+                self.learner.exclude([point])
+
+    def _failed(self, point: Point) -> None:
+        if not self.penalize:
+            self.learner.exclude([point])
+        elif self.worst is None:
+            self._unpenalised.append(point)
+        else:
+            self.learner.tell([point], [self.worst])
+
+
+def returned_together(trials: Iterable[Trial]) -> List[List[Trial]]:
+    """A journal's trials grouped as they returned: a batch's trials (same ``batch``, in a
+    row) together, every other trial alone."""
+    groups: List[List[Trial]] = []
+    for trial in trials:
+        if groups and trial.batch is not None and groups[-1][-1].batch == trial.batch:
+            groups[-1].append(trial)
+        else:
+            groups.append([trial])
+    return groups

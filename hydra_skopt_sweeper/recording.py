@@ -1,0 +1,132 @@
+"""The sweep's record: each returned trial built once, journaled, judged and reported.
+
+A :class:`Recorder` turns what the launcher returned for a job (or what the job left in the
+sweep dir when the launcher returned nothing) into a :class:`~.journal.Trial`, amended from its
+learning curve and stamped with its batch, in one place (:meth:`Recorder.trial`). It appends
+the trials to the journal as they return, rewrites the results files, writes the log lines a
+user reads per trial and at the end, and applies the failure policy (``on_failure=raise``,
+``max_failures``, and a sweep whose every trial failed).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Set
+
+from hydra.core.utils import JobReturn, JobStatus
+
+from .errors import SweepStoppedError
+from .journal import Journal, Recommendation, Trial, best_trial, format_params, write_results
+from .objective import trial_from
+from .pruning import read_curve, value_at
+from .scheduler import Launch
+from .settings import SkoptSweeperConf
+from .sweep_dir import SweepDir
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    """The trials of one sweep, in the order they returned, and their journal."""
+
+    def __init__(self, sweep_dir: Path, settings: SkoptSweeperConf, maximize: bool) -> None:
+        self.files = SweepDir(sweep_dir)
+        self.settings = settings
+        self.maximize = maximize
+        self.journal = Journal(self.files.journal)
+        self.trials: List[Trial] = []
+        # trials that ran but returned no usable value (None, NaN, no monitor key)
+        self._unusable: Set[int] = set()
+
+    def trial(self, launch: Launch, ret: Optional[JobReturn], error: Optional[str],
+              batch: Optional[int] = None) -> Trial:
+        """The record of a launched job: from its JobReturn, else from the outcome it left (a
+        lost job: ``error`` says how it was lost); its last step and, for a pruned trial that
+        returned nothing, its value come from its learning curve."""
+        lost = (f"the launcher lost the job ({error})" if error is not None
+                else "the launcher returned no result for this job")
+        trial = trial_from(launch.number, launch.params, ret, self.files.outcomes, self.settings.monitor, lost)
+        trial.batch = batch
+        if trial.failed and ret is not None and ret.status == JobStatus.COMPLETED:
+            self._unusable.add(trial.number)  # it ran, but returned no usable value
+        curve = read_curve(self.files.curve(launch.number))
+        if curve:
+            trial.step = curve[-1][0]
+        if trial.pruned and trial.value is None and curve:  # the app returned nothing once pruned
+            trial.value = value_at(curve, curve[-1][0], self.maximize)
+        return trial
+
+    def add(self, trials: Sequence[Trial]) -> None:
+        """Journal returned trials (fsynced before anything else happens to them)."""
+        self.journal.append(trials)
+        self.trials.extend(trials)
+
+    def write_results(self, recommended: Optional[Recommendation]) -> None:
+        write_results(self.files.root, self.trials, self.maximize, recommended)
+
+    def best(self) -> Optional[Trial]:
+        return best_trial(self.trials, self.maximize)
+
+    def describe_best(self) -> str:
+        best = self.best()
+        return "none" if best is None else f"#{best.number} {best.value:.6g} {format_params(best.params)}"
+
+    def log_returned(self, trial: Trial, took: str, best: bool = True) -> None:
+        if trial.pruned:
+            log.info("  #%d pruned at step %s%s (its own best before it was stopped: %s)", trial.number,
+                     trial.step, took, "none" if trial.value is None else f"{trial.value:.6g}")
+        elif trial.ok:
+            message = f"  #{trial.number} -> {trial.value:.6g}{took}"
+            if best:
+                message += f"; best so far: {self.describe_best()}"
+            log.info(message)
+        else:
+            log.warning("  #%d failed%s: %s", trial.number, took, trial.error)
+
+    # -- failures -------------------------------------------------------------------------------
+
+    def apply_failure_policy(self, returned: Sequence[Trial]) -> None:
+        """Stop the sweep (:class:`SweepStoppedError`) when ``on_failure=raise`` and a trial
+        failed, or when ``max_failures`` trials have failed; a pruned trial is not a failure."""
+        failed = [t for t in returned if t.failed]
+        if not failed:
+            return
+        if self.settings.on_failure == "raise":
+            first = failed[0]
+            raise SweepStoppedError(
+                f"Trial #{first.number} failed and hydra.sweeper.on_failure=raise: {first.error}"
+                + (f" (job dir {first.job_dir})" if first.job_dir else "")
+                + f". The {len(self.trials)} trial(s) so far are in {self.journal.path}."
+            )
+        n_failed = sum(1 for t in self.trials if t.failed)
+        limit = self.settings.max_failures
+        if limit is not None and n_failed >= limit:
+            raise SweepStoppedError(
+                f"Stopping: {n_failed} trial(s) failed, hydra.sweeper.max_failures={limit}. "
+                f"Last error (trial #{failed[-1].number}): {failed[-1].error}. "
+                f"Every trial is in {self.journal.path}."
+            )
+
+    def refuse_all_failed(self, searched: bool) -> None:
+        """As Hydra's Optuna sweeper raises the first trial's error: a sweep whose every trial
+        is broken must not pass for a finished one (CI checks the exit status). With nothing to
+        search (``searched`` false), as Hydra's basic sweeper: only a run that raised fails (an
+        app may return None)."""
+        broken = searched or any(t.number not in self._unusable for t in self.trials)
+        if self.best() is None and self.trials and broken and all(t.failed for t in self.trials):
+            raise SweepStoppedError(
+                f"Every trial failed ({len(self.trials)}), so there is nothing to optimise: "
+                f"{error_summary(self.trials)}. Every trial is in {self.journal.path}."
+            )
+
+
+def error_summary(trials: Sequence[Trial], limit: int = 3) -> str:
+    """The distinct first lines of the trials' errors, each with the trials that hit it."""
+    by_error: Dict[str, List[int]] = {}
+    for trial in trials:
+        by_error.setdefault(trial.error_line, []).append(trial.number)
+    parts = [f"{error} (trial {', '.join(f'#{n}' for n in numbers[:5])}{', ...' if len(numbers) > 5 else ''})"
+             for error, numbers in list(by_error.items())[:limit]]
+    if len(by_error) > limit:
+        parts.append(f"and {len(by_error) - limit} other error(s)")
+    return "; ".join(parts)

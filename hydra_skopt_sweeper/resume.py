@@ -1,0 +1,153 @@
+"""Resume and warm start: what an earlier run, or an earlier sweep, already knows.
+
+A sweep dir holds one sweep: :func:`open_sweep_dir` reads the trials an earlier run of the
+same sweep journaled (refusing a sweep over another space or of another objective, naming what
+differs), or moves them aside when the sweep starts afresh, and writes the space file.
+:func:`unrecorded_jobs` says which jobs an earlier run launched and never journaled.
+:func:`replay` tells the model what the journal and the warm-start journals hold, through the
+same :class:`~.feed.ModelFeed` rule the running sweep tells it by.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from .errors import SweeperConfigError
+from .feed import ModelFeed, returned_together, told_loss
+from .journal import Journal, Trial, read_trials
+from .scheduler import unrecorded
+from .search_space import SearchSpace
+from .sweep_dir import SweepDir, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+# settings that give the journal's values their meaning; a resume must keep them
+_OBJECTIVE_FIELDS = ("maximize", "monitor")
+
+
+def open_sweep_dir(journal: Journal, description: Dict[str, Any],
+                   start_afresh_because: Optional[str] = None) -> List[Trial]:
+    """The trials an earlier run of this sweep left in ``journal``, then the space file written.
+
+    ``description`` (``params``: the space's description, ``maximize``, ``monitor``,
+    ``n_calls``) must match the one the earlier run wrote, but for ``n_calls``. With
+    ``start_afresh_because`` (a reason, for the log) an earlier journal is moved aside instead
+    and no trial is returned.
+
+    Raises
+    ------
+    SweeperConfigError
+        The sweep dir holds a sweep over another space, or of another objective.
+    """
+    sweep_dir = journal.path.parent
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    space_file = SweepDir(sweep_dir).space
+    trials: List[Trial] = []
+    if journal.exists():
+        if start_afresh_because is None:
+            previous = json.loads(space_file.read_text()) if space_file.is_file() else None
+            if previous is not None:
+                _refuse_other_space(previous.get("params", {}), description["params"], sweep_dir)
+                _refuse_other_objective(previous, description, sweep_dir)
+            trials = journal.read()
+        else:
+            aside = journal.path.with_name(f"trials.{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+            journal.path.rename(aside)
+            log.warning("%s: moved the earlier journal to %s and started afresh", start_afresh_because, aside)
+    atomic_write_text(space_file, json.dumps(description, indent=1) + "\n")
+    return trials
+
+
+def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
+    if dict(previous) == dict(current):
+        return
+    differences = []
+    for name in sorted(set(previous) | set(current)):
+        before, now = previous.get(name), current.get(name)
+        if before == now:
+            continue
+        if before is None:
+            differences.append(f"{name} is new")
+        elif now is None:
+            differences.append(f"{name} is no longer searched")
+        else:
+            changed = {k: (before.get(k), now.get(k)) for k in set(before) | set(now) if before.get(k) != now.get(k)}
+            differences.append(f"{name}: " + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in sorted(changed.items())))
+    raise SweeperConfigError(
+        f"hydra.sweep.dir={sweep_dir} holds a sweep over a different search space ("
+        + "; ".join(differences)
+        + "). Use a new hydra.sweep.dir, restore the old space, or set hydra.sweeper.resume=false "
+        "to move the old journal aside"
+    )
+
+
+def _refuse_other_objective(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
+    """The journal's values mean what they meant: the same direction and the same metric."""
+    changed = [f"{name} {previous[name]!r} -> {current[name]!r}" for name in _OBJECTIVE_FIELDS
+               if name in previous and previous[name] != current[name]]
+    if changed:
+        raise SweeperConfigError(
+            f"hydra.sweep.dir={sweep_dir} holds a sweep of another objective (hydra.sweeper."
+            + ", hydra.sweeper.".join(changed)
+            + "): its values cannot be resumed. Use a new hydra.sweep.dir, restore the old "
+            "setting, or set hydra.sweeper.resume=false to move the old journal aside"
+        )
+
+
+def warn_unrecorded(sweep_dir: Path, trials: Sequence[Trial]) -> List[int]:
+    """Say which jobs an earlier run launched and never journaled; their numbers are not reused."""
+    running = unrecorded(SweepDir(sweep_dir).outcomes, [t.number for t in trials])
+    if running:
+        log.warning("Job(s) %s were launched by an earlier run and never recorded: they were "
+                    "running when it stopped (on a cluster they may still run); their numbers "
+                    "and job dirs are not reused", ", ".join(f"#{n}" for n in running))
+    return running
+
+
+def replay(feed: ModelFeed, space: SearchSpace, trials: Sequence[Trial], warm_start: Sequence[str],
+           allowed: Optional[Callable[[List[Any]], bool]] = None) -> None:
+    """Tell the model the warm-start journals' trials, then this sweep's, as they returned.
+
+    A warm-start trial is told by its value alone (failed ones, and those outside the current
+    space or constraint ``allowed``, are skipped); this sweep's trials are told as the running
+    sweep told them (:class:`~.feed.ModelFeed`), batch by batch.
+    """
+    for path in warm_start:
+        _warm_start_from(feed, space, Path(path), allowed)
+    for group in returned_together(trials):
+        told = []
+        for trial in group:
+            try:
+                told.append((space.to_point(trial.params), trial))
+            except ValueError as error:  # the space was checked; a hand-edited journal can differ
+                log.warning("Journal trial #%d does not fit the space (%s); not told to the GP",
+                            trial.number, error)
+        feed.returned(told)
+
+
+def _warm_start_from(feed: ModelFeed, space: SearchSpace, path: Path,
+                     allowed: Optional[Callable[[List[Any]], bool]]) -> None:
+    if not path.is_file():
+        raise SweeperConfigError(f"hydra.sweeper.warm_start: {path} is not a file")
+    points, losses, skipped = [], [], 0
+    for trial in read_trials(path):
+        loss = told_loss(trial, feed.maximize)
+        if loss is None:
+            skipped += 1
+            continue
+        try:
+            point = space.to_point(trial.params)
+        except ValueError:
+            skipped += 1
+            continue
+        if allowed is not None and not allowed(point):
+            skipped += 1
+            continue
+        points.append(point)
+        losses.append(loss)
+    feed.tell(points, losses)
+    log.info("Warm start from %s: %d trial(s) told to the GP, %d skipped (failed, or "
+             "outside the current space or constraint)", path, len(points), skipped)
