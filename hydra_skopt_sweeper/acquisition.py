@@ -15,7 +15,7 @@ L-BFGS-B refinements.
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
@@ -26,6 +26,7 @@ from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.space import Categorical, Integer, Real, Space
 from skopt.utils import cook_estimator
 
+from .columns import ColumnLayout
 from .policy import Policy
 
 # exploration parameters, in units of the standardised loss: EI and PI without a margin
@@ -80,18 +81,17 @@ class Surrogate:
         return np.sqrt(np.sum(steps if columns is None else steps[:, columns], axis=1))
 
 
-def scale_columns(tspace: Space, policy: Policy) -> Dict[int, float]:
+def scale_columns(columns: ColumnLayout, policy: Policy) -> Dict[int, float]:
     """The normalised columns of linear ranges that look like a scale (from ``low > 0`` to
     ``policy.log_scale_ratio`` times it or more), each with the strength of the
     :class:`InputWarp` that is its log scale (``high / low - 1``)."""
-    columns, position = {}, 0
-    for dim in tspace.dimensions:
+    strengths = {}
+    for dim, where in zip(columns.dimensions, columns.slices):
         if isinstance(dim, (Real, Integer)) and dim.prior == "uniform":
             low, high = float(dim.low), float(dim.high)
             if low > 0 and high / low >= policy.log_scale_ratio:
-                columns[position] = high / low - 1.0
-        position += dim.transformed_size
-    return columns
+                strengths[where.start] = high / low - 1.0
+    return strengths
 
 
 class InputWarp:
@@ -247,9 +247,11 @@ class GPModel:
     ``policy.warp_revisit``.
     """
 
-    def __init__(self, tspace: Space, random_state: int, warp_columns: Optional[Dict[int, float]] = None,
-                 policy: Policy = Policy()) -> None:
-        gpr = cook_estimator("GP", space=tspace, random_state=random_state, noise="gaussian",
+    def __init__(self, columns: Union[ColumnLayout, Space], random_state: int,
+                 warp_columns: Optional[Dict[int, float]] = None, policy: Policy = Policy()) -> None:
+        if not isinstance(columns, ColumnLayout):
+            columns = ColumnLayout.of(columns)
+        gpr = cook_estimator("GP", space=columns.tspace, random_state=random_state, noise="gaussian",
                              normalize_y=False, n_restarts_optimizer=0)
         # skopt adds a default WhiteKernel (noise bounds up to 1e5) at fit time when the kernel
         # has none; give it one with bounds that make sense for standardised losses
@@ -257,7 +259,7 @@ class GPModel:
         self.gpr = gpr
         self._theta: Optional[np.ndarray] = None  # the last fit's hyperparameters
         self._index = _prior_index(gpr.kernel)
-        self._tie = _tied_scales(tspace, self._index[1], len(gpr.kernel.theta), policy)
+        self._tie = _tied_scales(columns, self._index[1], len(gpr.kernel.theta), policy)
         self._starts: List[np.ndarray] = []
         self._warp_columns = dict(warp_columns or {})
         self.warp = InputWarp(self._warp_columns)
@@ -367,7 +369,7 @@ def _prior_index(kernel: Kernel) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(amp, dtype=int), np.array(scales, dtype=int), np.array(noise, dtype=int)
 
 
-def _tied_scales(tspace: Space, scales: np.ndarray, n_theta: int, policy: Policy
+def _tied_scales(columns: ColumnLayout, scales: np.ndarray, n_theta: int, policy: Policy
                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which hyperparameters the MAP fit moves together: with ``policy.one_scale_per_choice``,
     the one-hot columns of each categorical share one length scale, as a categorical has one
@@ -381,13 +383,11 @@ def _tied_scales(tspace: Space, scales: np.ndarray, n_theta: int, policy: Policy
     """
     group, unit = np.arange(n_theta), np.ones(n_theta)
     if policy.one_scale_per_choice:
-        position = 0
-        for dim in tspace.dimensions:
-            if isinstance(dim, Categorical) and dim.transformed_size > 1:
-                columns = scales[position:position + dim.transformed_size]
-                group[columns] = columns[0]
-                unit[columns] = math.sqrt(2.0)
-            position += dim.transformed_size
+        for choice in columns.choices:
+            if len(choice) > 1:
+                tied = scales[choice]
+                group[tied] = tied[0]
+                unit[tied] = math.sqrt(2.0)
     _, source, sizes = np.unique(group, return_inverse=True, return_counts=True)
     return source, 1.0 / sizes[source], unit
 
@@ -480,7 +480,7 @@ def hedge_probabilities(gains: np.ndarray) -> np.ndarray:
 
 
 def perturb(
-    tspace: Space,
+    columns: ColumnLayout,
     centres: np.ndarray,
     n_points: int,
     rng: np.random.RandomState,
@@ -491,16 +491,13 @@ def perturb(
     through ``inverse_transform`` and ``transform``."""
     rows = centres[rng.randint(len(centres), size=n_points)].copy()
     sizes = np.array(scales)[rng.randint(len(scales), size=n_points)]
-    column = 0
-    n_dims = len(tspace.dimensions)
-    for dim in tspace.dimensions:
-        width = dim.transformed_size
-        if hasattr(dim, "categories"):
+    n_dims = len(columns.dimensions)
+    for dim, where in zip(columns.dimensions, columns.slices):
+        if isinstance(dim, Categorical):
             switch = rng.rand(n_points) < max(0.1, 1.0 / n_dims)
             if switch.any():
                 fresh = dim.rvs(n_samples=int(switch.sum()), random_state=rng)
-                rows[switch, column:column + width] = np.reshape(dim.transform(fresh), (-1, width))
+                rows[switch, where] = np.reshape(dim.transform(fresh), (-1, where.stop - where.start))
         else:
-            rows[:, column] = np.clip(rows[:, column] + sizes * rng.randn(n_points), 0.0, 1.0)
-        column += width
+            rows[:, where.start] = np.clip(rows[:, where.start] + sizes * rng.randn(n_points), 0.0, 1.0)
     return rows

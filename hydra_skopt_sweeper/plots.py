@@ -456,7 +456,7 @@ def evenly_spaced(param: Any, dim: Any, n_points: int) -> Tuple[Any, Any]:
     -------
     xs : ndarray
         Coordinates on the axis: the value, or the index of a categorical or grid option.
-    columns : ndarray, shape (len(xs), dim.transformed_size)
+    columns : ndarray, shape (len(xs), the dimension's number of normalised columns)
         The same values in the normalised space.
     """
     import numpy as np
@@ -549,6 +549,8 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     dots and the best trial as a red star; None while there are too few successful trials."""
     import numpy as np
 
+    from .columns import ColumnLayout
+
     space = record.space
     surface = fit_surface(record)
     if surface is None:
@@ -563,8 +565,7 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
         n_points, n_samples, cell, dpi = 14, 80, 1.75, 90
     tspace = surface.tspace
     samples = np.asarray(tspace.transform(tspace.rvs(n_samples=n_samples, random_state=np.random.RandomState(0))))
-    sizes = np.cumsum([0] + [d.transformed_size for d in tspace.dimensions])
-    columns = [slice(int(a), int(b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    columns = ColumnLayout.of(tspace).slices
     axes_values = [evenly_spaced(p, d, n_points) for p, d in zip(space.params, tspace.dimensions)]
     told = np.array([[_plot_coordinate(p, x) for p, x in zip(space.params, point)] for point in surface.points],
                     dtype=float)

@@ -22,7 +22,6 @@ Its constants are a :class:`.policy.Policy`; the model's mechanism is :mod:`.acq
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import warnings
@@ -30,8 +29,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from skopt.space import Categorical, Dimension, Real, Space
-from skopt.utils import cook_initial_point_generator, normalize_dimensions
+from skopt.space import Categorical, Dimension, Space
+from skopt.utils import cook_initial_point_generator
 
 from .acquisition import (
     Fantasies,
@@ -45,6 +44,7 @@ from .acquisition import (
     refine,
     scale_columns,
 )
+from .columns import ColumnLayout, row_key
 from .errors import SweeperConfigError, SweepStoppedError
 from .policy import LossScale, Policy
 from .search_space import to_plain
@@ -141,8 +141,7 @@ class BatchProposer:
         self.policy = policy
         self.canonical = canonical
         self.space = Space(list(dimensions))
-        # skopt's normalised copy (normalize_dimensions changes the dimensions it is given)
-        self._tspace = Space(normalize_dimensions(copy.deepcopy(self.space.dimensions)))
+        self.columns = ColumnLayout.of(self.space)
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
         self.base_estimator = base_estimator
@@ -154,16 +153,9 @@ class BatchProposer:
             self.space, n_initial_points, initial_point_generator, is_allowed, self._rng,
             policy.balanced_choices,
         )
-        # continuous columns of the normalised space, the ones L-BFGS-B may move
-        columns = _dimension_columns(self._tspace)
-        self._free = np.array([c[0] for dim, c in columns if isinstance(dim, Real)], dtype=int)
-        # each categorical's one-hot columns, and the numeric columns (the rest)
-        self._choices = [c for dim, c in columns if isinstance(dim, Categorical)]
-        self._numeric = np.ones(self._tspace.transformed_n_dims, dtype=bool)
-        for group in self._choices:
-            self._numeric[group] = False
-        self._refine = base_estimator == "GP" and acq_optimizer != "sampling" and self._free.size > 0
-        self._gp = (GPModel(self._tspace, self._rng.randint(2**31 - 1), scale_columns(self._tspace, policy), policy)
+        self._refine = (base_estimator == "GP" and acq_optimizer != "sampling"
+                        and self.columns.continuous.size > 0)
+        self._gp = (GPModel(self.columns, self._rng.randint(2**31 - 1), scale_columns(self.columns, policy), policy)
                     if base_estimator == "GP" else None)
         self._X: List[np.ndarray] = []  # told points, normalised
         self._y: List[float] = []  # their losses
@@ -200,7 +192,7 @@ class BatchProposer:
         with _quiet():
             while self._design and len(points) < n_points and self.n_told + len(self._pending) < self.n_initial_points:
                 point = self._design.pop(0)
-                if self._key(self._normalise([point])[0]) not in self._seen:
+                if row_key(self._normalise([point])[0]) not in self._seen:
                     points.append(point)
                     self._mark_pending(point)
             remaining = n_points - len(points)
@@ -235,7 +227,7 @@ class BatchProposer:
         with _quiet():
             rows = self._normalise(plain)
         for row, value in zip(rows, values):
-            key = self._key(row)
+            key = row_key(row)
             self._pending.pop(key, None)
             self._seen[key] = "told"
             self._X.append(row)
@@ -249,7 +241,7 @@ class BatchProposer:
         with _quiet():
             rows = self._normalise([[to_plain(x) for x in p] for p in points])
         for row in rows:
-            key = self._key(row)
+            key = row_key(row)
             self._pending.pop(key, None)
             if self._seen.get(key) != "told":
                 self._seen[key] = "excluded"
@@ -267,8 +259,8 @@ class BatchProposer:
         with _quiet():
             rows = self._normalise([[to_plain(x) for x in p] for p in points])
         if len(self._y) < 2:  # too little data for a model: the observed best
-            losses = {self._key(row): y for row, y in zip(self._X, self._y)}
-            observed = [losses[self._key(row)] for row in rows]
+            losses = {row_key(row): y for row, y in zip(self._X, self._y)}
+            observed = [losses[row_key(row)] for row in rows]
             index = int(np.argmin(observed))
             return index, float(observed[index])
         model, scale, _ = self._fit()
@@ -286,7 +278,7 @@ class BatchProposer:
     @property
     def tspace(self) -> Space:
         """The normalised space the model works in."""
-        return self._tspace
+        return self.columns.tspace
 
     def _fit(self) -> Tuple[Surrogate, LossScale, np.ndarray]:
         """The surrogate fitted on every told point, its loss scale and the scaled losses;
@@ -425,9 +417,9 @@ class BatchProposer:
     def _near(self, model: Surrogate, rows: np.ndarray, centre: np.ndarray) -> np.ndarray:
         """Rows whose numeric coordinates are within ``policy.local_radius`` length scales
         of ``centre`` and which switch at most ``policy.late_switches`` of its categoricals."""
-        near = model.scaled_distances(rows, centre, self._numeric) <= self.policy.local_radius
+        near = model.scaled_distances(rows, centre, self.columns.numeric) <= self.policy.local_radius
         switches = np.zeros(len(rows), dtype=int)
-        for group in self._choices:
+        for group in self.columns.choices:
             switches += np.any(rows[:, group] != centre[group], axis=1)
         return near & (switches <= self.policy.late_switches)
 
@@ -470,16 +462,16 @@ class BatchProposer:
             return candidates[top], top
         bounds = None
         if centre is not None:
-            reach = self.policy.local_radius * model.length_scales(len(centre))[self._free]
-            bounds = (np.clip(centre[self._free] - reach, 0.0, 1.0), np.clip(centre[self._free] + reach, 0.0, 1.0))
+            reach = self.policy.local_radius * model.length_scales(len(centre))[self.columns.continuous]
+            bounds = (np.clip(centre[self.columns.continuous] - reach, 0.0, 1.0), np.clip(centre[self.columns.continuous] + reach, 0.0, 1.0))
         winner, winner_value = candidates[top], float(values[top])
         chosen: Optional[int] = top
         for index in order[:self.policy.n_refine]:
-            row, value = refine(model, kind, best, candidates[index], self._free, bounds=bounds)
+            row, value = refine(model, kind, best, candidates[index], self.columns.continuous, bounds=bounds)
             if not value > winner_value:
                 continue
             row = self._normalise(self._denormalise(row[None, :]))[0]  # on the grid, exactly
-            if self._key(row) in self._seen or not self._allowed(self._denormalise(row[None, :])[0]):
+            if row_key(row) in self._seen or not self._allowed(self._denormalise(row[None, :])[0]):
                 continue  # a refined point that breaks the constraint is dropped
             if len(batch_rows) and _distances(row[None, :], batch_rows)[0] < self.policy.min_gap:
                 continue
@@ -494,7 +486,7 @@ class BatchProposer:
         """Random allowed points plus points near the best ones, normalised, unseen, distinct."""
         rows = [self._random_rows(self.policy.n_random)]
         if len(centres):
-            near = self._normalise(self._denormalise(perturb(self._tspace, centres, self.policy.n_local, self._rng)))
+            near = self._normalise(self._denormalise(perturb(self.columns, centres, self.policy.n_local, self._rng)))
             rows.append(near[self._allowed_rows(near)])
         return self._unseen(np.vstack(rows))
 
@@ -523,7 +515,7 @@ class BatchProposer:
     def _unseen(self, rows: np.ndarray) -> np.ndarray:
         keep, keys = [], set()
         for i, row in enumerate(rows):
-            key = self._key(row)
+            key = row_key(row)
             if key not in self._seen and key not in keys:
                 keys.add(key)
                 keep.append(i)
@@ -542,46 +534,21 @@ class BatchProposer:
     def _normalise(self, points: Sequence[Point]) -> np.ndarray:
         if self.canonical is not None:
             points = [self.canonical(point) for point in points]
-        return np.asarray(self._tspace.transform(points), dtype=float).reshape(len(points), -1)
+        return self.columns.normalise(points)
 
     def _denormalise(self, rows: np.ndarray) -> List[Point]:
-        if len(rows) == 0:
-            return []
-        points = self._tspace.inverse_transform(np.clip(rows, 0.0, 1.0))
-        # the inverse of a log transform can land a hair outside the bounds: clip to them
-        return [[_clip(dim, to_plain(x)) for dim, x in zip(self.space.dimensions, p)] for p in points]
+        return self.columns.denormalise(rows)
 
     def _mark_pending(self, point: Point) -> None:
         row = self._normalise([point])[0]
-        key = self._key(row)
+        key = row_key(row)
         self._seen[key] = "pending"
         self._pending[key] = row
         self._round.append(key)
 
-    @staticmethod
-    def _key(row: np.ndarray) -> Tuple:
-        """Points this close in the normalised space count as the same point."""
-        return tuple(np.round(row, 9).tolist())
-
-
 def _distances(rows: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
     """Each row's Euclidean distance to the nearest of ``others``."""
     return np.min(np.linalg.norm(rows[:, None, :] - np.array(others)[None, :, :], axis=2), axis=1)
-
-
-def _dimension_columns(tspace: Space) -> List[Tuple[Dimension, np.ndarray]]:
-    """Each dimension with its columns in the normalised space (a categorical has one per option)."""
-    columns, position = [], 0
-    for dim in tspace.dimensions:
-        columns.append((dim, np.arange(position, position + dim.transformed_size)))
-        position += dim.transformed_size
-    return columns
-
-
-def _clip(dim: Dimension, value: Any) -> Any:
-    if isinstance(dim, Real):
-        return min(max(float(value), float(dim.low)), float(dim.high))
-    return value
 
 
 def _initial_design(
