@@ -17,8 +17,8 @@ one, or one that was killed:
   parameters show their options; grid parameters (``range`` with a step) are searched as an
   index and shown with their real values.
 
-It imports neither matplotlib nor skopt at import time. It may use :mod:`.acquisition`,
-:mod:`.policy` and :mod:`.proposer` (the model), never :mod:`.loop`.
+It imports neither matplotlib nor skopt at import time. It may use :mod:`.model`,
+:mod:`.columns`, :mod:`.policy` and :mod:`.proposer` (the model), never :mod:`.loop`.
 """
 from __future__ import annotations
 
@@ -337,12 +337,12 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
 class Surface:
     """The sweep's surrogate refitted on what the loop told it, read in the user's values.
 
-    ``rows`` are points in skopt's normalised space (``tspace``), as :mod:`.acquisition` sees
+    ``rows`` are points in skopt's normalised space (``tspace``), as :mod:`.model` sees
     them; ``points`` and ``losses`` are what was told (see :func:`told_points`).
     """
 
     tspace: Any  # skopt Space, normalised
-    model: Any  # acquisition.Surrogate, in scaled-loss units
+    model: Any  # model.Surrogate, in scaled-loss units
     scale: Any  # policy.LossScale
     maximize: bool
     points: List[List[Any]]
@@ -351,7 +351,7 @@ class Surface:
 
     def mean(self, rows: Any) -> Any:
         """The model's mean at ``rows``, in scaled-loss units."""
-        from .acquisition import GPPosterior
+        from .model import GPPosterior
 
         if isinstance(self.model, GPPosterior):
             return self.model.mean(rows)

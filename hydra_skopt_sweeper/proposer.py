@@ -7,7 +7,7 @@ coordinates (plain Python values), values are losses (lower is better). It owns
   ignore ``space_constraint``, and telling such a point later raises);
 * the bookkeeping of what was told, what is pending (asked, not told) and what is excluded
   (failed under ``on_failure=skip``), so that no point is proposed twice;
-* batch selection: the surrogate (:mod:`.acquisition`) is fitted once per batch, and each
+* batch selection: the surrogate (:mod:`.model`) is fitted once per batch, and each
   further point of the batch only conditions it on the earlier ones' unknown outcomes: by
   default on joint draws of them (fantasies, so that EI becomes the batch's joint EI), or on
   one lie each (``batch_strategy``); an async refill, asked with the other slots' points
@@ -18,7 +18,12 @@ coordinates (plain Python values), values are losses (lower is better). It owns
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
 
-Its constants are a :class:`.policy.Policy`; the model's mechanism is :mod:`.acquisition`.
+Its constants are a :class:`.policy.Policy`, which it hands to the mechanism as keyword
+arguments. The mechanism is split by concept: the normalised space's columns
+(:mod:`.columns`), the surrogate models (:mod:`.model`), the acquisition functions and the
+object that binds one to a model and its incumbent (:mod:`.acquisition`), and the search for
+the acquisition's maximum (:mod:`.candidate_search`); the proposer passes one
+:class:`.acquisition.Acquisition` down a batch's choice and keeps what is allowed and unseen.
 """
 from __future__ import annotations
 
@@ -32,20 +37,18 @@ from threadpoolctl import threadpool_limits
 from skopt.space import Categorical, Dimension, Space
 from skopt.utils import cook_initial_point_generator
 
-from .acquisition import (
-    Fantasies,
-    ForestModel,
-    GPModel,
-    GPPosterior,
-    Surrogate,
-    acquisition,
-    hedge_probabilities,
+from .acquisition import Acquisition, Hedge
+from .candidate_search import (
+    allowed_random_rows,
+    nearest_distances,
     perturb,
-    refine,
-    scale_columns,
+    reach_box,
+    refine_best,
+    within_reach,
 )
 from .columns import ColumnLayout, row_key
 from .errors import SweeperConfigError, SweepStoppedError
+from .model import Fantasies, ForestModel, GPModel, GPPosterior, Surrogate, log_scale_columns
 from .policy import LossScale, Policy
 from .search_space import to_plain
 
@@ -59,7 +62,6 @@ ACQ_OPTIMIZERS = ("auto", "lbfgs", "sampling")
 BASE_ESTIMATORS = ("GP", "RF", "ET")
 BATCH_STRATEGIES = ("fantasies", "kb_ucb", "cl_min", "cl_mean", "cl_max")
 INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
-_HEDGED = ("EI", "PI", "LCB")
 # Rejection sampling gives up after this many draws per wanted point.
 _DRAWS_PER_POINT = 2000
 # Stop drawing random candidates once this many pass the constraint (or the draws run out).
@@ -155,14 +157,14 @@ class BatchProposer:
         )
         self._refine = (base_estimator == "GP" and acq_optimizer != "sampling"
                         and self.columns.continuous.size > 0)
-        self._gp = (GPModel(self.columns, self._rng.randint(2**31 - 1), scale_columns(self.columns, policy), policy)
+        self._gp = (GPModel(self.columns, self._rng.randint(2**31 - 1), policy=policy,
+                            warp_columns=log_scale_columns(self.columns, ratio=policy.log_scale_ratio))
                     if base_estimator == "GP" else None)
         self._X: List[np.ndarray] = []  # told points, normalised
         self._y: List[float] = []  # their losses
         self._seen: Dict[Tuple, str] = {}  # key -> "told" | "pending" | "excluded"
         self._pending: Dict[Tuple, np.ndarray] = {}
-        self._gains = np.zeros(len(_HEDGED))
-        self._hedge_picks: Optional[np.ndarray] = None  # each function's pick in the last batch
+        self._hedge = Hedge()
         self._fitted = False
         self._fit_cache: Optional[Tuple[int, Surrogate, LossScale, np.ndarray]] = None
         self.n_told = 0
@@ -313,6 +315,7 @@ class BatchProposer:
         fantasised, base = self._fantasised(model, n_points), model
         if unknown:
             model = self._account_for(model, np.array(unknown), y, n_points, fantasised)
+        acquisition = Acquisition(model, kind, best)
         candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
         points: List[Point] = []
         # the points still pending (async refills) count as earlier points of this batch: a
@@ -324,15 +327,17 @@ class BatchProposer:
                 if len(candidates) == 0:
                     break
             local = centre if index >= n_points - n_local else None
-            row, candidates = self._pick(model, kind, best, candidates, batch_rows, local, first=index == 0)
+            row, candidates = self._pick(acquisition, candidates, batch_rows, local, first=index == 0)
             batch_rows.append(row)
             point = self._denormalise(row[None, :])[0]
             points.append(point)
             self._mark_pending(point)
             if index + 1 < n_points:
                 unknown.append(row)
-                model = (Fantasies(base, np.array(unknown), self.policy.n_fantasies, self._rng) if fantasised
-                         else model.with_liars(row[None, :], self._lies(model, row[None, :], y)))
+                latest = acquisition.model
+                acquisition = acquisition.on(
+                    Fantasies(base, np.array(unknown), self.policy.n_fantasies, self._rng) if fantasised
+                    else latest.with_liars(row[None, :], self._lies(latest, row[None, :], y)))
         return points
 
     def _fantasised(self, model: Surrogate, n_points: int) -> bool:
@@ -373,25 +378,23 @@ class BatchProposer:
 
     def _pick(
         self,
-        model: Surrogate,
-        kind: str,
-        best: float,
+        acquisition: Acquisition,
         candidates: np.ndarray,
         batch_rows: Sequence[np.ndarray],
         centre: Optional[np.ndarray],
         first: bool,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The next point of a batch, and the candidates left for the rest of it."""
+        model = acquisition.model
         pool_mask = self._pool_mask(model, candidates, batch_rows, centre)
         if centre is not None and not pool_mask.any():
             centre = None  # nothing allowed and unseen near the best point: search everywhere
             pool_mask = self._pool_mask(model, candidates, batch_rows, None)
         pool = candidates[pool_mask]
-        values = model.acquire(kind, pool, best)
+        values = acquisition.score(pool)
         if self.acq_func == "gp_hedge" and first:
-            mean, std = model.predict(pool)
-            self._hedge_picks = np.array([pool[np.argmax(acquisition(k, mean, std, best))] for k in _HEDGED])
-        row, chosen = self._best(model, kind, best, pool, values, batch_rows, centre)
+            self._hedge.remember_picks(model, pool, acquisition.incumbent)
+        row, chosen = self._best(acquisition, pool, values, batch_rows, centre)
         if chosen is not None:
             candidates = np.delete(candidates, int(np.flatnonzero(pool_mask)[chosen]), axis=0)
         return row, candidates
@@ -409,19 +412,16 @@ class BatchProposer:
         if batch_rows:
             # a confident model's lies barely move it: a second trial a hair from the first
             # would teach it nothing
-            apart = mask & (_distances(candidates, batch_rows) >= self.policy.min_gap)
+            apart = mask & (nearest_distances(candidates, batch_rows) >= self.policy.min_gap)
             if apart.any():
                 mask = apart
         return mask
 
     def _near(self, model: Surrogate, rows: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        """Rows whose numeric coordinates are within ``policy.local_radius`` length scales
-        of ``centre`` and which switch at most ``policy.late_switches`` of its categoricals."""
-        near = model.scaled_distances(rows, centre, self.columns.numeric) <= self.policy.local_radius
-        switches = np.zeros(len(rows), dtype=int)
-        for group in self.columns.choices:
-            switches += np.any(rows[:, group] != centre[group], axis=1)
-        return near & (switches <= self.policy.late_switches)
+        """Rows within ``policy.local_radius`` length scales of ``centre`` that switch at most
+        ``policy.late_switches`` of its categoricals (:func:`.candidate_search.within_reach`)."""
+        return within_reach(model, rows, centre, self.columns, radius=self.policy.local_radius,
+                            max_switches=self.policy.late_switches)
 
     def _lies(self, model: Surrogate, rows: np.ndarray, y: np.ndarray, stds: Optional[float] = None) -> np.ndarray:
         """What the model is told about ``rows`` while their losses are unknown (kb_ucb, and
@@ -437,16 +437,11 @@ class BatchProposer:
         """The function for this batch; gp_hedge first credits each function's last pick."""
         if self.acq_func != "gp_hedge":
             return self.acq_func
-        if self._hedge_picks is not None:
-            self._gains -= model.predict(self._hedge_picks)[0]
-            self._hedge_picks = None
-        return _HEDGED[self._rng.choice(len(_HEDGED), p=hedge_probabilities(self._gains))]
+        return self._hedge.choose(model, self._rng)
 
     def _best(
         self,
-        model: Surrogate,
-        kind: str,
-        best: float,
+        acquisition: Acquisition,
         candidates: np.ndarray,
         values: np.ndarray,
         batch_rows: Sequence[np.ndarray] = (),
@@ -456,29 +451,26 @@ class BatchProposer:
         (near ``centre`` when given, as :meth:`_near` measures it: the refinement is boxed by
         the radius on each continuous axis, and a corner of that box is refused; never closer
         than ``policy.min_gap`` to ``batch_rows``)."""
-        order = np.argsort(-values, kind="stable")
-        top = int(order[0])
         if not self._refine:
+            top = int(np.argsort(-values, kind="stable")[0])
             return candidates[top], top
+        free = self.columns.continuous
         bounds = None
         if centre is not None:
-            reach = self.policy.local_radius * model.length_scales(len(centre))[self.columns.continuous]
-            bounds = (np.clip(centre[self.columns.continuous] - reach, 0.0, 1.0), np.clip(centre[self.columns.continuous] + reach, 0.0, 1.0))
-        winner, winner_value = candidates[top], float(values[top])
-        chosen: Optional[int] = top
-        for index in order[:self.policy.n_refine]:
-            row, value = refine(model, kind, best, candidates[index], self.columns.continuous, bounds=bounds)
-            if not value > winner_value:
-                continue
+            bounds = reach_box(acquisition.model, centre, free, radius=self.policy.local_radius)
+
+        def accept(row: np.ndarray) -> Optional[np.ndarray]:
             row = self._normalise(self._denormalise(row[None, :]))[0]  # on the grid, exactly
             if row_key(row) in self._seen or not self._allowed(self._denormalise(row[None, :])[0]):
-                continue  # a refined point that breaks the constraint is dropped
-            if len(batch_rows) and _distances(row[None, :], batch_rows)[0] < self.policy.min_gap:
-                continue
-            if centre is not None and not self._near(model, row[None, :], centre)[0]:
-                continue  # the box's corners reach past the radius
-            winner, winner_value, chosen = row, value, None
-        return winner, chosen
+                return None  # a refined point that breaks the constraint is dropped
+            if len(batch_rows) and nearest_distances(row[None, :], batch_rows)[0] < self.policy.min_gap:
+                return None
+            if centre is not None and not self._near(acquisition.model, row[None, :], centre)[0]:
+                return None  # the box's corners reach past the radius
+            return row
+
+        return refine_best(acquisition, candidates, values, free, accept, n_refine=self.policy.n_refine,
+                           bounds=bounds)
 
     # -- candidates ------------------------------------------------------------------------------
 
@@ -491,15 +483,12 @@ class BatchProposer:
         return self._unseen(np.vstack(rows))
 
     def _random_rows(self, n_points: int) -> np.ndarray:
-        found, draws = [], 0
-        while draws < _MAX_DRAWS:
-            size = n_points if draws == 0 else 4 * n_points
-            draws += size
-            rows = self._normalise([[to_plain(x) for x in p] for p in self.space.rvs(n_samples=size, random_state=self._rng)])
-            found.append(rows[self._allowed_rows(rows)])
-            if sum(len(f) for f in found) >= min(n_points, _MIN_ALLOWED):
-                break
-        return np.vstack(found)
+        return allowed_random_rows(self._draw_rows, self._allowed_rows, n_points, min_allowed=_MIN_ALLOWED,
+                                   max_draws=_MAX_DRAWS)
+
+    def _draw_rows(self, n_points: int) -> np.ndarray:
+        """``n_points`` random points of the space, normalised."""
+        return self._normalise([[to_plain(x) for x in p] for p in self.space.rvs(n_samples=n_points, random_state=self._rng)])
 
     def _fresh_random(self, n_points: int) -> np.ndarray:
         return self._unseen(self._random_rows(max(self.policy.n_random, n_points)))
@@ -545,11 +534,6 @@ class BatchProposer:
         self._seen[key] = "pending"
         self._pending[key] = row
         self._round.append(key)
-
-def _distances(rows: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
-    """Each row's Euclidean distance to the nearest of ``others``."""
-    return np.min(np.linalg.norm(rows[:, None, :] - np.array(others)[None, :, :], axis=2), axis=1)
-
 
 def _initial_design(
     space: Space,
