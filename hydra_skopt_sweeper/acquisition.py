@@ -70,10 +70,12 @@ class Hedge:
             self._picks = None
         return HEDGED[rng.choice(len(HEDGED), p=softmax(ETA * self.gains))]
 
-    def remember_picks(self, model: "Surrogate", rows: np.ndarray, incumbent: float) -> None:
-        """Which of ``rows`` each function would pick, to be credited at the next choice."""
-        mean, std = model.predict(rows)
-        self._picks = np.array([rows[np.argmax(acquisition_values(k, mean, std, incumbent))] for k in HEDGED])
+    def remember_picks(self, acquisition: Acquisition, rows: np.ndarray) -> None:
+        """Which of ``rows`` each function would pick on ``acquisition``'s model and incumbent,
+        to be credited at the next choice."""
+        mean, std = acquisition.model.predict(rows)
+        self._picks = np.array([rows[np.argmax(acquisition_values(k, mean, std, acquisition.incumbent))]
+                                for k in HEDGED])
 
 
 def acquisition_values(kind: str, mean: np.ndarray, std: np.ndarray, best: Union[float, np.ndarray]) -> np.ndarray:

@@ -393,7 +393,7 @@ class BatchProposer:
         pool = candidates[pool_mask]
         values = acquisition.score(pool)
         if self.acq_func == "gp_hedge" and first:
-            self._hedge.remember_picks(model, pool, acquisition.incumbent)
+            self._hedge.remember_picks(acquisition, pool)
         row, chosen = self._best(acquisition, pool, values, batch_rows, centre)
         if chosen is not None:
             candidates = np.delete(candidates, int(np.flatnonzero(pool_mask)[chosen]), axis=0)
