@@ -17,8 +17,8 @@ one, or one that was killed:
   parameters show their options; grid parameters (``range`` with a step) are searched as an
   index and shown with their real values.
 
-It imports neither matplotlib nor skopt at import time. It may use :mod:`.acquisition`,
-:mod:`.policy` and :mod:`.proposer` (the model), never :mod:`.loop`.
+It imports neither matplotlib nor skopt at import time. It may use :mod:`.model`,
+:mod:`.columns`, :mod:`.policy` and :mod:`.proposer` (the model), never :mod:`.loop`.
 """
 from __future__ import annotations
 
@@ -327,12 +327,12 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
 class Surface:
     """The sweep's surrogate refitted on what the loop told it, read in the user's values.
 
-    ``rows`` are points in skopt's normalised space (``tspace``), as :mod:`.acquisition` sees
+    ``rows`` are points in skopt's normalised space (``tspace``), as :mod:`.model` sees
     them; ``points`` and ``losses`` are what was told (see :func:`told_points`).
     """
 
     tspace: Any  # skopt Space, normalised
-    model: Any  # acquisition.Surrogate, in scaled-loss units
+    model: Any  # model.Surrogate, in scaled-loss units
     scale: Any  # policy.LossScale
     maximize: bool
     points: List[List[Any]]
@@ -341,7 +341,7 @@ class Surface:
 
     def mean(self, rows: Any) -> Any:
         """The model's mean at ``rows``, in scaled-loss units."""
-        from .acquisition import GPPosterior
+        from .model import GPPosterior
 
         if isinstance(self.model, GPPosterior):
             return self.model.mean(rows)
@@ -448,7 +448,7 @@ def evenly_spaced(param: Any, dim: Any, n_points: int) -> Tuple[Any, Any]:
     -------
     xs : ndarray
         Coordinates on the axis: the value, or the index of a categorical or grid option.
-    columns : ndarray, shape (len(xs), dim.transformed_size)
+    columns : ndarray, shape (len(xs), the dimension's number of normalised columns)
         The same values in the normalised space.
     """
     import numpy as np
@@ -541,6 +541,8 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     dots and the best trial as a red star; None while there are too few successful trials."""
     import numpy as np
 
+    from .columns import ColumnLayout
+
     space = record.space
     surface = fit_surface(record)
     if surface is None:
@@ -555,8 +557,7 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
         n_points, n_samples, cell, dpi = 14, 80, 1.75, 90
     tspace = surface.tspace
     samples = np.asarray(tspace.transform(tspace.rvs(n_samples=n_samples, random_state=np.random.RandomState(0))))
-    sizes = np.cumsum([0] + [d.transformed_size for d in tspace.dimensions])
-    columns = [slice(int(a), int(b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    columns = ColumnLayout.of(tspace).slices
     axes_values = [evenly_spaced(p, d, n_points) for p, d in zip(space.params, tspace.dimensions)]
     told = np.array([[_plot_coordinate(p, x) for p, x in zip(space.params, point)] for point in surface.points],
                     dtype=float)

@@ -7,7 +7,7 @@ coordinates (plain Python values), values are losses (lower is better). It owns
   ignore ``space_constraint``, and telling such a point later raises);
 * the bookkeeping of what was told, what is pending (asked, not told) and what is excluded
   (failed under ``on_failure=skip``), so that no point is proposed twice;
-* batch selection: the surrogate (:mod:`.acquisition`) is fitted once per batch, and each
+* batch selection: the surrogate (:mod:`.model`) is fitted once per batch, and each
   further point of the batch only conditions it on the earlier ones' unknown outcomes: by
   default on joint draws of them (fantasies, so that EI becomes the batch's joint EI), or on
   one lie each (``batch_strategy``); an async refill, asked with the other slots' points
@@ -18,11 +18,15 @@ coordinates (plain Python values), values are losses (lower is better). It owns
 * a guard that never hands skopt or scikit-learn a non-finite value, and quiet warnings
   (Hydra's test helpers run the sweep with ``-Werror``).
 
-Its constants are a :class:`.policy.Policy`; the model's mechanism is :mod:`.acquisition`.
+Its constants are a :class:`.policy.Policy`, which it hands to the mechanism as keyword
+arguments. The mechanism is split by concept: the normalised space's columns
+(:mod:`.columns`), the surrogate models (:mod:`.model`), the acquisition functions and the
+object that binds one to a model and its incumbent (:mod:`.acquisition`), and the search for
+the acquisition's maximum (:mod:`.candidate_search`); the proposer passes one
+:class:`.acquisition.Acquisition` down a batch's choice and keeps what is allowed and unseen.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import warnings
@@ -30,22 +34,21 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from skopt.space import Categorical, Dimension, Real, Space
-from skopt.utils import cook_initial_point_generator, normalize_dimensions
+from skopt.space import Categorical, Dimension, Space
+from skopt.utils import cook_initial_point_generator
 
-from .acquisition import (
-    Fantasies,
-    ForestModel,
-    GPModel,
-    GPPosterior,
-    Surrogate,
-    acquisition,
-    hedge_probabilities,
+from .acquisition import Acquisition, Hedge
+from .candidate_search import (
+    allowed_random_rows,
+    nearest_distances,
     perturb,
-    refine,
-    scale_columns,
+    reach_box,
+    refine_best,
+    within_reach,
 )
+from .columns import ColumnLayout, row_key
 from .errors import SweeperConfigError, SweepStoppedError
+from .model import Fantasies, ForestModel, GPModel, GPPosterior, Surrogate, log_scale_columns
 from .policy import LossScale, Policy
 from .search_space import to_plain
 from .settings import AcqFunc, AcqOptimizer, BaseEstimator, BatchStrategy, InitialPointGenerator, choices
@@ -60,7 +63,6 @@ ACQ_OPTIMIZERS = choices(AcqOptimizer)
 BASE_ESTIMATORS = choices(BaseEstimator)
 BATCH_STRATEGIES = choices(BatchStrategy)
 INITIAL_POINT_GENERATORS = choices(InitialPointGenerator)
-_HEDGED = ("EI", "PI", "LCB")
 # Rejection sampling gives up after this many draws per wanted point.
 _DRAWS_PER_POINT = 2000
 # Stop drawing random candidates once this many pass the constraint (or the draws run out).
@@ -142,8 +144,7 @@ class BatchProposer:
         self.policy = policy
         self.canonical = canonical
         self.space = Space(list(dimensions))
-        # skopt's normalised copy (normalize_dimensions changes the dimensions it is given)
-        self._tspace = Space(normalize_dimensions(copy.deepcopy(self.space.dimensions)))
+        self.columns = ColumnLayout.of(self.space)
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
         self.base_estimator = base_estimator
@@ -155,23 +156,16 @@ class BatchProposer:
             self.space, n_initial_points, initial_point_generator, is_allowed, self._rng,
             policy.balanced_choices,
         )
-        # continuous columns of the normalised space, the ones L-BFGS-B may move
-        columns = _dimension_columns(self._tspace)
-        self._free = np.array([c[0] for dim, c in columns if isinstance(dim, Real)], dtype=int)
-        # each categorical's one-hot columns, and the numeric columns (the rest)
-        self._choices = [c for dim, c in columns if isinstance(dim, Categorical)]
-        self._numeric = np.ones(self._tspace.transformed_n_dims, dtype=bool)
-        for group in self._choices:
-            self._numeric[group] = False
-        self._refine = base_estimator == "GP" and acq_optimizer != "sampling" and self._free.size > 0
-        self._gp = (GPModel(self._tspace, self._rng.randint(2**31 - 1), scale_columns(self._tspace, policy), policy)
+        self._refine = (base_estimator == "GP" and acq_optimizer != "sampling"
+                        and self.columns.continuous.size > 0)
+        self._gp = (GPModel(self.columns, self._rng.randint(2**31 - 1), policy=policy,
+                            warp_columns=log_scale_columns(self.columns, ratio=policy.log_scale_ratio))
                     if base_estimator == "GP" else None)
         self._X: List[np.ndarray] = []  # told points, normalised
         self._y: List[float] = []  # their losses
         self._seen: Dict[Tuple, str] = {}  # key -> "told" | "pending" | "excluded"
         self._pending: Dict[Tuple, np.ndarray] = {}
-        self._gains = np.zeros(len(_HEDGED))
-        self._hedge_picks: Optional[np.ndarray] = None  # each function's pick in the last batch
+        self._hedge = Hedge()
         self._fitted = False
         self._fit_cache: Optional[Tuple[int, Surrogate, LossScale, np.ndarray]] = None
         self.n_told = 0
@@ -201,7 +195,7 @@ class BatchProposer:
         with _quiet():
             while self._design and len(points) < n_points and self.n_told + len(self._pending) < self.n_initial_points:
                 point = self._design.pop(0)
-                if self._key(self._normalise([point])[0]) not in self._seen:
+                if row_key(self._normalise([point])[0]) not in self._seen:
                     points.append(point)
                     self._mark_pending(point)
             remaining = n_points - len(points)
@@ -236,7 +230,7 @@ class BatchProposer:
         with _quiet():
             rows = self._normalise(plain)
         for row, value in zip(rows, values):
-            key = self._key(row)
+            key = row_key(row)
             self._pending.pop(key, None)
             self._seen[key] = "told"
             self._X.append(row)
@@ -250,7 +244,7 @@ class BatchProposer:
         with _quiet():
             rows = self._normalise([[to_plain(x) for x in p] for p in points])
         for row in rows:
-            key = self._key(row)
+            key = row_key(row)
             self._pending.pop(key, None)
             if self._seen.get(key) != "told":
                 self._seen[key] = "excluded"
@@ -268,8 +262,8 @@ class BatchProposer:
         with _quiet():
             rows = self._normalise([[to_plain(x) for x in p] for p in points])
         if len(self._y) < 2:  # too little data for a model: the observed best
-            losses = {self._key(row): y for row, y in zip(self._X, self._y)}
-            observed = [losses[self._key(row)] for row in rows]
+            losses = {row_key(row): y for row, y in zip(self._X, self._y)}
+            observed = [losses[row_key(row)] for row in rows]
             index = int(np.argmin(observed))
             return index, float(observed[index])
         model, scale, _ = self._fit()
@@ -287,7 +281,7 @@ class BatchProposer:
     @property
     def tspace(self) -> Space:
         """The normalised space the model works in."""
-        return self._tspace
+        return self.columns.tspace
 
     def _fit(self) -> Tuple[Surrogate, LossScale, np.ndarray]:
         """The surrogate fitted on every told point, its loss scale and the scaled losses;
@@ -322,6 +316,7 @@ class BatchProposer:
         fantasised, base = self._fantasised(model, n_points), model
         if unknown:
             model = self._account_for(model, np.array(unknown), y, n_points, fantasised)
+        acquisition = Acquisition(model, kind, best)
         candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
         points: List[Point] = []
         # the points still pending (async refills) count as earlier points of this batch: a
@@ -333,15 +328,17 @@ class BatchProposer:
                 if len(candidates) == 0:
                     break
             local = centre if index >= n_points - n_local else None
-            row, candidates = self._pick(model, kind, best, candidates, batch_rows, local, first=index == 0)
+            row, candidates = self._pick(acquisition, candidates, batch_rows, local, first=index == 0)
             batch_rows.append(row)
             point = self._denormalise(row[None, :])[0]
             points.append(point)
             self._mark_pending(point)
             if index + 1 < n_points:
                 unknown.append(row)
-                model = (Fantasies(base, np.array(unknown), self.policy.n_fantasies, self._rng) if fantasised
-                         else model.with_liars(row[None, :], self._lies(model, row[None, :], y)))
+                latest = acquisition.model
+                acquisition = acquisition.on(
+                    Fantasies(base, np.array(unknown), self.policy.n_fantasies, self._rng) if fantasised
+                    else latest.with_liars(row[None, :], self._lies(latest, row[None, :], y)))
         return points
 
     def _fantasised(self, model: Surrogate, n_points: int) -> bool:
@@ -382,25 +379,23 @@ class BatchProposer:
 
     def _pick(
         self,
-        model: Surrogate,
-        kind: str,
-        best: float,
+        acquisition: Acquisition,
         candidates: np.ndarray,
         batch_rows: Sequence[np.ndarray],
         centre: Optional[np.ndarray],
         first: bool,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The next point of a batch, and the candidates left for the rest of it."""
+        model = acquisition.model
         pool_mask = self._pool_mask(model, candidates, batch_rows, centre)
         if centre is not None and not pool_mask.any():
             centre = None  # nothing allowed and unseen near the best point: search everywhere
             pool_mask = self._pool_mask(model, candidates, batch_rows, None)
         pool = candidates[pool_mask]
-        values = model.acquire(kind, pool, best)
+        values = acquisition.score(pool)
         if self.acq_func == "gp_hedge" and first:
-            mean, std = model.predict(pool)
-            self._hedge_picks = np.array([pool[np.argmax(acquisition(k, mean, std, best))] for k in _HEDGED])
-        row, chosen = self._best(model, kind, best, pool, values, batch_rows, centre)
+            self._hedge.remember_picks(acquisition, pool)
+        row, chosen = self._best(acquisition, pool, values, batch_rows, centre)
         if chosen is not None:
             candidates = np.delete(candidates, int(np.flatnonzero(pool_mask)[chosen]), axis=0)
         return row, candidates
@@ -418,19 +413,16 @@ class BatchProposer:
         if batch_rows:
             # a confident model's lies barely move it: a second trial a hair from the first
             # would teach it nothing
-            apart = mask & (_distances(candidates, batch_rows) >= self.policy.min_gap)
+            apart = mask & (nearest_distances(candidates, batch_rows) >= self.policy.min_gap)
             if apart.any():
                 mask = apart
         return mask
 
     def _near(self, model: Surrogate, rows: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        """Rows whose numeric coordinates are within ``policy.local_radius`` length scales
-        of ``centre`` and which switch at most ``policy.late_switches`` of its categoricals."""
-        near = model.scaled_distances(rows, centre, self._numeric) <= self.policy.local_radius
-        switches = np.zeros(len(rows), dtype=int)
-        for group in self._choices:
-            switches += np.any(rows[:, group] != centre[group], axis=1)
-        return near & (switches <= self.policy.late_switches)
+        """Rows within ``policy.local_radius`` length scales of ``centre`` that switch at most
+        ``policy.late_switches`` of its categoricals (:func:`.candidate_search.within_reach`)."""
+        return within_reach(model, rows, centre, self.columns, radius=self.policy.local_radius,
+                            max_switches=self.policy.late_switches)
 
     def _lies(self, model: Surrogate, rows: np.ndarray, y: np.ndarray, stds: Optional[float] = None) -> np.ndarray:
         """What the model is told about ``rows`` while their losses are unknown (kb_ucb, and
@@ -446,16 +438,11 @@ class BatchProposer:
         """The function for this batch; gp_hedge first credits each function's last pick."""
         if self.acq_func != "gp_hedge":
             return self.acq_func
-        if self._hedge_picks is not None:
-            self._gains -= model.predict(self._hedge_picks)[0]
-            self._hedge_picks = None
-        return _HEDGED[self._rng.choice(len(_HEDGED), p=hedge_probabilities(self._gains))]
+        return self._hedge.choose(model, self._rng)
 
     def _best(
         self,
-        model: Surrogate,
-        kind: str,
-        best: float,
+        acquisition: Acquisition,
         candidates: np.ndarray,
         values: np.ndarray,
         batch_rows: Sequence[np.ndarray] = (),
@@ -465,29 +452,26 @@ class BatchProposer:
         (near ``centre`` when given, as :meth:`_near` measures it: the refinement is boxed by
         the radius on each continuous axis, and a corner of that box is refused; never closer
         than ``policy.min_gap`` to ``batch_rows``)."""
-        order = np.argsort(-values, kind="stable")
-        top = int(order[0])
         if not self._refine:
+            top = int(np.argsort(-values, kind="stable")[0])
             return candidates[top], top
+        free = self.columns.continuous
         bounds = None
         if centre is not None:
-            reach = self.policy.local_radius * model.length_scales(len(centre))[self._free]
-            bounds = (np.clip(centre[self._free] - reach, 0.0, 1.0), np.clip(centre[self._free] + reach, 0.0, 1.0))
-        winner, winner_value = candidates[top], float(values[top])
-        chosen: Optional[int] = top
-        for index in order[:self.policy.n_refine]:
-            row, value = refine(model, kind, best, candidates[index], self._free, bounds=bounds)
-            if not value > winner_value:
-                continue
+            bounds = reach_box(acquisition.model, centre, free, radius=self.policy.local_radius)
+
+        def accept(row: np.ndarray) -> Optional[np.ndarray]:
             row = self._normalise(self._denormalise(row[None, :]))[0]  # on the grid, exactly
-            if self._key(row) in self._seen or not self._allowed(self._denormalise(row[None, :])[0]):
-                continue  # a refined point that breaks the constraint is dropped
-            if len(batch_rows) and _distances(row[None, :], batch_rows)[0] < self.policy.min_gap:
-                continue
-            if centre is not None and not self._near(model, row[None, :], centre)[0]:
-                continue  # the box's corners reach past the radius
-            winner, winner_value, chosen = row, value, None
-        return winner, chosen
+            if row_key(row) in self._seen or not self._allowed(self._denormalise(row[None, :])[0]):
+                return None  # a refined point that breaks the constraint is dropped
+            if len(batch_rows) and nearest_distances(row[None, :], batch_rows)[0] < self.policy.min_gap:
+                return None
+            if centre is not None and not self._near(acquisition.model, row[None, :], centre)[0]:
+                return None  # the box's corners reach past the radius
+            return row
+
+        return refine_best(acquisition, candidates, values, free, accept, n_refine=self.policy.n_refine,
+                           bounds=bounds)
 
     # -- candidates ------------------------------------------------------------------------------
 
@@ -495,20 +479,17 @@ class BatchProposer:
         """Random allowed points plus points near the best ones, normalised, unseen, distinct."""
         rows = [self._random_rows(self.policy.n_random)]
         if len(centres):
-            near = self._normalise(self._denormalise(perturb(self._tspace, centres, self.policy.n_local, self._rng)))
+            near = self._normalise(self._denormalise(perturb(self.columns, centres, self.policy.n_local, self._rng)))
             rows.append(near[self._allowed_rows(near)])
         return self._unseen(np.vstack(rows))
 
     def _random_rows(self, n_points: int) -> np.ndarray:
-        found, draws = [], 0
-        while draws < _MAX_DRAWS:
-            size = n_points if draws == 0 else 4 * n_points
-            draws += size
-            rows = self._normalise([[to_plain(x) for x in p] for p in self.space.rvs(n_samples=size, random_state=self._rng)])
-            found.append(rows[self._allowed_rows(rows)])
-            if sum(len(f) for f in found) >= min(n_points, _MIN_ALLOWED):
-                break
-        return np.vstack(found)
+        return allowed_random_rows(self._draw_rows, self._allowed_rows, n_points, min_allowed=_MIN_ALLOWED,
+                                   max_draws=_MAX_DRAWS)
+
+    def _draw_rows(self, n_points: int) -> np.ndarray:
+        """``n_points`` random points of the space, normalised."""
+        return self._normalise([[to_plain(x) for x in p] for p in self.space.rvs(n_samples=n_points, random_state=self._rng)])
 
     def _fresh_random(self, n_points: int) -> np.ndarray:
         return self._unseen(self._random_rows(max(self.policy.n_random, n_points)))
@@ -524,7 +505,7 @@ class BatchProposer:
     def _unseen(self, rows: np.ndarray) -> np.ndarray:
         keep, keys = [], set()
         for i, row in enumerate(rows):
-            key = self._key(row)
+            key = row_key(row)
             if key not in self._seen and key not in keys:
                 keys.add(key)
                 keep.append(i)
@@ -543,47 +524,17 @@ class BatchProposer:
     def _normalise(self, points: Sequence[Point]) -> np.ndarray:
         if self.canonical is not None:
             points = [self.canonical(point) for point in points]
-        return np.asarray(self._tspace.transform(points), dtype=float).reshape(len(points), -1)
+        return self.columns.normalise(points)
 
     def _denormalise(self, rows: np.ndarray) -> List[Point]:
-        if len(rows) == 0:
-            return []
-        points = self._tspace.inverse_transform(np.clip(rows, 0.0, 1.0))
-        # the inverse of a log transform can land a hair outside the bounds: clip to them
-        return [[_clip(dim, to_plain(x)) for dim, x in zip(self.space.dimensions, p)] for p in points]
+        return self.columns.denormalise(rows)
 
     def _mark_pending(self, point: Point) -> None:
         row = self._normalise([point])[0]
-        key = self._key(row)
+        key = row_key(row)
         self._seen[key] = "pending"
         self._pending[key] = row
         self._round.append(key)
-
-    @staticmethod
-    def _key(row: np.ndarray) -> Tuple:
-        """Points this close in the normalised space count as the same point."""
-        return tuple(np.round(row, 9).tolist())
-
-
-def _distances(rows: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
-    """Each row's Euclidean distance to the nearest of ``others``."""
-    return np.min(np.linalg.norm(rows[:, None, :] - np.array(others)[None, :, :], axis=2), axis=1)
-
-
-def _dimension_columns(tspace: Space) -> List[Tuple[Dimension, np.ndarray]]:
-    """Each dimension with its columns in the normalised space (a categorical has one per option)."""
-    columns, position = [], 0
-    for dim in tspace.dimensions:
-        columns.append((dim, np.arange(position, position + dim.transformed_size)))
-        position += dim.transformed_size
-    return columns
-
-
-def _clip(dim: Dimension, value: Any) -> Any:
-    if isinstance(dim, Real):
-        return min(max(float(value), float(dim.low)), float(dim.high))
-    return value
-
 
 def _initial_design(
     space: Space,
