@@ -24,7 +24,8 @@ from .plot_refresher import PlotRefresher
 from .pruning import read_curves
 from .proposer import BatchProposer, SearchSpaceExhausted
 from .recording import Recorder
-from .resume import open_sweep_dir, replay, warn_unrecorded
+from .lock import SweepLock
+from .resume import open_sweep_dir, recover_unrecorded, replay
 from .scheduler import (
     ConcurrentLauncher,
     DevicePool,
@@ -38,7 +39,7 @@ from .scheduler import (
 )
 from .search_space import SearchSpace
 from .settings import SkoptSweeperConf, check_settings
-from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, outcome_file
+from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, outcome_file, reservation_file
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class SweepLoop:
                      self.record.journal.path, len(trials), sum(t.failed for t in trials),
                      sum(t.pruned for t in trials), max(0, self.settings.n_calls - len(trials)))
         if self.space.params:
-            warn_unrecorded(self.sweep_dir, trials)
+            recover_unrecorded(self.record, recover=afresh is None)
 
     @property
     def trials(self) -> List[Trial]:
@@ -161,18 +162,26 @@ class SweepLoop:
     # -- the loop -------------------------------------------------------------------------------
 
     def run(self) -> List[Trial]:
+        """Run the sweep, holding its sweep dir (:class:`~.lock.SweepLock`) from before the
+        journal is read until the end."""
+        with SweepLock(self.sweep_dir):
+            self._run()
+        return self.trials
+
+    def _run(self) -> None:
         self._prepare_sweep_dir()
         if not self.space.params:
             log.info("No search space (no sweep in hydra.sweeper.params or on the command "
                      "line): running the composed config once")
             # job 0, as with Hydra's basic sweeper; an earlier run's outcome must not stand in for it
             outcome_file(self.outcomes_dir, 0).unlink(missing_ok=True)
+            reservation_file(self.outcomes_dir, 0).unlink(missing_ok=True)
             self._run_batch([self._launch_record(0, [], {})])
             self._finish()
-            return self.trials
+            return
         assert self.feed is not None
         replay(self.feed, self.space, self.trials, self.settings.warm_start,
-               self._point_allowed if self.constraint is not None else None)
+               self._point_allowed if self.constraint is not None else None, self.record.journal.path)
         n_calls = self.settings.n_calls
         log.info(
             "skopt_gp: %s %s; %d trials, %d initial, %s, %s with %s%s%s; searching %s",
@@ -201,7 +210,6 @@ class SweepLoop:
                             "same command starts the sweep again")
             raise
         self._finish()
-        return self.trials
 
     def _run_batches(self) -> None:
         assert self.proposer is not None
@@ -302,7 +310,7 @@ class SweepLoop:
         if self.validate is not None:
             validate, self.validate = self.validate, None
             validate([launch.overrides for launch in launches])
-        reserve(self.outcomes_dir, [launch.number for launch in launches])
+        reserve(self.outcomes_dir, [launch.number for launch in launches], [launch.params for launch in launches])
 
     def _run_batch(self, launches: List[Launch], choose_s: float = 0.0) -> None:
         first = launches[0].number

@@ -29,6 +29,10 @@ class TrialValueError(ValueError):
     """The trial ran but its return value cannot be used as an objective."""
 
 
+class TrialExit(RuntimeError):
+    """The trial called ``sys.exit``: a failed trial, not the end of the sweep."""
+
+
 @dataclass
 class TimedReturn:
     """A task function's return value and the seconds the call took, measured in the job;
@@ -78,6 +82,13 @@ class TimedTask:
             value = self.task_function(cfg)
         except pruning.TrialPruned:
             value = None  # the app let report()'s TrialPruned through: its best so far stands
+        except SystemExit as error:
+            # under the basic launcher the trial runs in the sweeper's process: its exit would
+            # end the sweep; every launcher records it as the trial's failure instead
+            message = (f"the trial called sys.exit({error.code!r}); a task function returns its "
+                       "value or raises")
+            self._leave_outcome({"error": f"SystemExit: {message}", "duration_s": time.perf_counter() - started})
+            raise TrialExit(message) from None
         except BaseException as error:
             self._leave_outcome({"error": f"{type(error).__name__}: {error}",
                                  "duration_s": time.perf_counter() - started})

@@ -57,12 +57,34 @@ class Recorder:
         return trial
 
     def add(self, trials: Sequence[Trial]) -> None:
-        """Journal returned trials (fsynced before anything else happens to them)."""
-        self.journal.append(trials)
+        """Journal returned trials (fsynced before anything else happens to them).
+
+        Raises
+        ------
+        SweepStoppedError
+            The journal cannot be written (read-only, a full disk): the sweep stops, and the
+            trials' outcomes stay in the sweep dir for a resume to record.
+        """
+        try:
+            self.journal.append(trials)
+        except OSError as error:
+            raise SweepStoppedError(
+                f"Cannot write the journal {self.journal.path} ({error}), so the sweep stops. "
+                f"What trial(s) {', '.join(f'#{t.number}' for t in trials)} returned is kept in "
+                f"{self.files.outcomes}: make the journal writable (permissions, disk space) and "
+                f"run the same command with hydra.sweep.dir={self.files.root} to resume; they "
+                "are recorded then, not run again"
+            ) from None
         self.trials.extend(trials)
 
     def write_results(self, recommended: Optional[Recommendation]) -> None:
-        write_results(self.files.root, self.trials, self.maximize, recommended)
+        """Rewrite the results files; they are derived from the journal, so a failure to
+        write them is a warning and the next trial's rewrite tries again."""
+        try:
+            write_results(self.files.root, self.trials, self.maximize, recommended)
+        except OSError as error:
+            log.warning("Cannot rewrite %s (%s); every trial is still in %s", self.files.results,
+                        error, self.journal.path)
 
     def best(self) -> Optional[Trial]:
         return best_trial(self.trials, self.maximize)

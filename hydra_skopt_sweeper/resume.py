@@ -3,7 +3,8 @@
 A sweep dir holds one sweep: :func:`open_sweep_dir` reads the trials an earlier run of the
 same sweep journaled (refusing a sweep over another space or of another objective, naming what
 differs), or moves them aside when the sweep starts afresh, and writes the space file.
-:func:`unrecorded_jobs` says which jobs an earlier run launched and never journaled.
+:func:`recover_unrecorded` journals the jobs an earlier run launched that finished but were
+never journaled (a sweeper killed while they ran), and names those that did not finish.
 :func:`replay` tells the model what the journal and the warm-start journals hold, through the
 same :class:`~.feed.ModelFeed` rule the running sweep tells it by.
 """
@@ -18,7 +19,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from .errors import SweeperConfigError
 from .feed import ModelFeed, returned_together, told_loss
 from .journal import Journal, Trial, read_trials
-from .scheduler import unrecorded
+from .objective import read_outcome
+from .recording import Recorder
+from .scheduler import Launch, reserved_params, unrecorded
 from .search_space import SearchSpace
 from .sweep_dir import SweepDir, atomic_write_text
 
@@ -97,25 +100,49 @@ def _refuse_other_objective(previous: Mapping[str, Any], current: Mapping[str, A
         )
 
 
-def warn_unrecorded(sweep_dir: Path, trials: Sequence[Trial]) -> List[int]:
-    """Say which jobs an earlier run launched and never journaled; their numbers are not reused."""
-    running = unrecorded(SweepDir(sweep_dir).outcomes, [t.number for t in trials])
+def recover_unrecorded(record: Recorder, recover: bool = True) -> List[Trial]:
+    """The jobs an earlier run launched and never journaled: each one that finished (it left
+    its outcome, and its reservation its params) is journaled now, not run again; the others
+    were running when that run stopped (on a cluster they may still run) and are named in a
+    warning. No number of either kind is reused. With ``recover`` false (a sweep that starts
+    afresh: the jobs belong to the journal it moved aside) none is journaled or named."""
+    if not recover:
+        return []
+    outcomes = record.files.outcomes
+    recovered: List[Trial] = []
+    running: List[int] = []
+    for number in unrecorded(outcomes, [t.number for t in record.trials]):
+        params = reserved_params(outcomes, number)
+        if params is None or read_outcome(outcomes, number) is None:
+            running.append(number)
+            continue
+        trial = record.trial(Launch(number, None, params, []), None, None)
+        recovered.append(trial)
+        log.info("#%d finished after the earlier run stopped: recorded from the outcome it left "
+                 "(%s), not run again", number,
+                 trial.error if trial.failed else f"{trial.status}, {trial.value}")
+    record.add(recovered)
     if running:
         log.warning("Job(s) %s were launched by an earlier run and never recorded: they were "
                     "running when it stopped (on a cluster they may still run); their numbers "
                     "and job dirs are not reused", ", ".join(f"#{n}" for n in running))
-    return running
+    return recovered
 
 
 def replay(feed: ModelFeed, space: SearchSpace, trials: Sequence[Trial], warm_start: Sequence[str],
-           allowed: Optional[Callable[[List[Any]], bool]] = None) -> None:
+           allowed: Optional[Callable[[List[Any]], bool]] = None, journal: Optional[Path] = None) -> None:
     """Tell the model the warm-start journals' trials, then this sweep's, as they returned.
 
     A warm-start trial is told by its value alone (failed ones, and those outside the current
     space or constraint ``allowed``, are skipped); this sweep's trials are told as the running
-    sweep told them (:class:`~.feed.ModelFeed`), batch by batch.
+    sweep told them (:class:`~.feed.ModelFeed`), batch by batch. A warm-start path that is this
+    sweep's own ``journal`` is skipped: the resume tells its trials already.
     """
     for path in warm_start:
+        if journal is not None and _same_file(Path(path), journal):
+            log.info("hydra.sweeper.warm_start: %s is this sweep's own journal, which the resume "
+                     "reads already; not told twice", path)
+            continue
         _warm_start_from(feed, space, Path(path), allowed)
     for group in returned_together(trials):
         told = []
@@ -126,6 +153,13 @@ def replay(feed: ModelFeed, space: SearchSpace, trials: Sequence[Trial], warm_st
                 log.warning("Journal trial #%d does not fit the space (%s); not told to the GP",
                             trial.number, error)
         feed.returned(told)
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    try:
+        return path.samefile(other)
+    except OSError:
+        return False
 
 
 def _warm_start_from(feed: ModelFeed, space: SearchSpace, path: Path,

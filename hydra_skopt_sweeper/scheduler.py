@@ -13,7 +13,9 @@ This module owns the launches themselves (:class:`ConcurrentLauncher`), the devi
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -23,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from hydra.core.utils import JobReturn
 
-from .errors import SweeperConfigError
+from .errors import SweeperConfigError, SweepStoppedError
 from .sweep_dir import OUTCOME_SUFFIX, RESERVED_SUFFIX, outcome_file, reservation_file
 
 log = logging.getLogger(__name__)
@@ -49,12 +51,39 @@ class Launch:
 # -- job numbers -------------------------------------------------------------------------------
 
 
-def reserve(outcomes_dir: Path, numbers: Sequence[int]) -> None:
-    """Mark job numbers as taken before their launch, so a rerun after a kill never reuses
-    the job dir of a trial that was running then."""
+def reserve(outcomes_dir: Path, numbers: Sequence[int],
+            params: Optional[Sequence[Dict[str, Any]]] = None) -> None:
+    """Take job numbers before their launch, each exclusively, so a rerun after a kill never
+    reuses the job dir of a trial that was running then; each reservation keeps the params its
+    job is launched with, so a resume can record a job that finished unrecorded.
+
+    Raises
+    ------
+    SweepStoppedError
+        A number is taken already: another sweeper writes to this sweep dir.
+    """
     outcomes_dir.mkdir(parents=True, exist_ok=True)
-    for number in numbers:
-        reservation_file(outcomes_dir, number).touch()
+    for index, number in enumerate(numbers):
+        path = reservation_file(outcomes_dir, number)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise SweepStoppedError(
+                f"Job number {number} is taken already ({path} exists): another sweeper is "
+                f"launching into {outcomes_dir.parent}. Give each sweep its own hydra.sweep.dir"
+            ) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"params": params[index]} if params is not None else {}))
+
+
+def reserved_params(outcomes_dir: Path, number: int) -> Optional[Dict[str, Any]]:
+    """The params job ``number`` was launched with, as its reservation kept them (None when
+    it kept none)."""
+    try:
+        params = json.loads(reservation_file(outcomes_dir, number).read_text(encoding="utf-8"))["params"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return params if isinstance(params, dict) else None
 
 
 def _job_numbers(outcomes_dir: Path, suffixes: Tuple[str, ...]) -> List[int]:

@@ -187,7 +187,7 @@ def check_settings(settings: SkoptSweeperConf) -> None:
         if getattr(settings, name) is not None:
             _require_int(name, getattr(settings, name), minimum=1)
     if settings.random_state is not None:
-        _require_int("random_state", settings.random_state, minimum=0)
+        _require_int("random_state", settings.random_state, minimum=0, maximum=2**32 - 1)
     check_devices(settings.devices, settings.device_override, settings.batch_size)
     try:
         Pruner.from_config(dataclasses.asdict(settings.pruner) if settings.pruner is not None else None)
@@ -195,6 +195,8 @@ def check_settings(settings: SkoptSweeperConf) -> None:
         raise SweeperConfigError(str(error)) from None
 
 
-def _require_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SweeperConfigError(f"hydra.sweeper.{name}={value!r}: must be an integer >= {minimum}")
+def _require_int(name: str, value: Any, minimum: int, maximum: Optional[int] = None) -> None:
+    if (isinstance(value, bool) or not isinstance(value, int) or value < minimum
+            or (maximum is not None and value > maximum)):
+        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise SweeperConfigError(f"hydra.sweeper.{name}={value!r}: must be an integer {allowed}")

@@ -12,9 +12,11 @@ so it is also their only interface. Its layout::
     multirun.yaml              the composed config, saved by the shim (plots read its labels)
     convergence.png, objective.png, curves.png   the pictures (plots)
     .outcomes/<n>.json         what job n returned, left by the job itself (objective)
-    .outcomes/<n>.launched     job number n is taken: reserved before its launch (scheduler)
+    .outcomes/<n>.launched     job number n is taken, with the params it was launched with:
+                               reserved before its launch (scheduler)
     .curves/<n>.jsonl          job n's learning curve, appended by report() (pruning)
     .plots.log                 the drawing process's errors (plot_refresher)
+    .sweep.lock                held by the one sweeper running on this dir (lock)
     <n>/                       job n's own dir (Hydra's hydra.sweep.subdir)
 
 Whole files are replaced atomically (:func:`atomic_write`), so a reader, or a kill, never
@@ -39,6 +41,7 @@ CURVES = "curves.png"
 OUTCOMES_DIR = ".outcomes"
 CURVES_DIR = ".curves"
 PLOTS_LOG = ".plots.log"
+LOCK = ".sweep.lock"
 OUTCOME_SUFFIX = ".json"
 RESERVED_SUFFIX = ".launched"
 
@@ -83,6 +86,10 @@ class SweepDir:
     @property
     def plots_log(self) -> Path:
         return self.root / PLOTS_LOG
+
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK
 
     def curve(self, number: int) -> Path:
         """Job ``number``'s learning curve."""
