@@ -1,8 +1,9 @@
 """The proposer's policy: every tunable choice of how points are chosen, named in one place.
 
-The mechanism (:mod:`.acquisition`: the GP fit, the input warp, the acquisition functions, the
-bounded candidate search, the fantasised batch) and the bookkeeping (:mod:`.proposer`: what was
-told, asked, excluded) take their constants from a :class:`Policy`. Each field says in a line
+The mechanism (:mod:`.model`: the GP fit, the input warp, the fantasised batch;
+:mod:`.acquisition`: the acquisition functions; :mod:`.candidate_search`: the bounded search
+for their maximum) and the bookkeeping (:mod:`.proposer`: what was told, asked, excluded, which
+hands the mechanism its knobs) take their constants from a :class:`Policy`. Each field says in a line
 why it is there; the measurements behind each default, and the problems and seeds they were
 chosen on, are in bench/README.md. Change a default only with a figure on problems and seeds
 it was not chosen on.
@@ -28,7 +29,7 @@ class Policy:
     # diverged runs do not flatten the model around the good ones
     heavy_tail_ratio: float = 2.0
 
-    # -- what the model is told about the inputs (acquisition.InputWarp)
+    # -- what the model is told about the inputs (model.InputWarp)
     # a linear range from low > 0 to at least this many times low is modelled on its log scale:
     # most such ranges are a scale (a learning rate, a weight decay) written linearly
     log_scale_ratio: float = 100.0
