@@ -351,13 +351,14 @@ def batch_lines(results: Results, problems: List[str], batches: List[int]) -> Tu
     lines, oks = [], []
     if len(batches) < 2:
         return lines, oks
+    smallest, largest = min(batches), max(batches)  # --batches may list them in any order
     for problem in problems:
-        one = results.median(problem, "skopt_gp", batches[0], RATIO_FLOOR)
-        many = results.median(problem, "skopt_gp", batches[-1], RATIO_FLOOR)
+        one = results.median(problem, "skopt_gp", smallest, RATIO_FLOOR)
+        many = results.median(problem, "skopt_gp", largest, RATIO_FLOOR)
         if one is None or many is None:
             continue
         oks.append(many <= 1.5 * one)
-        lines.append(f"{problem}: skopt_gp batch {batches[-1]} / batch {batches[0]} median regret = "
+        lines.append(f"{problem}: skopt_gp batch {largest} / batch {smallest} median regret = "
                      f"{many / one:.3g} (target <= 1.5: {verdict(oks[-1])})")
     return lines, oks
 
