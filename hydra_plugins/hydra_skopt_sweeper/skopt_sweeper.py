@@ -2,7 +2,7 @@
 
 Everything else lives in the ``hydra_skopt_sweeper`` package (the space in ``search_space``,
 the sweep in ``loop``), imported here only when Hydra instantiates the sweeper: the plugin
-scanner imports this module at every app start, and skopt alone takes about a second.
+scanner imports this module at every app start, and skopt is slow to import.
 """
 import logging
 from pathlib import Path
