@@ -13,7 +13,7 @@ The rules are pure functions of the curves (:func:`should_prune`): asynchronous 
 halving and the median rule. Values are compared in the sweep's direction; a curve's value at a
 step is the best it reported up to that step, as a trial's result is its best epoch.
 
-Sweeper side: :func:`check_pruner` validates the settings before any launch, and
+Sweeper side: :func:`.settings.check_pruner` validates the settings before any launch, and
 :func:`read_curves` gives the curves to the plots and the report. Nothing here imports torch,
 Lightning or skopt.
 """
@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .journal import append_lines
-from .settings import PrunerConf, PrunerRule, choices
+from .settings import PrunerConf, check_pruner
 from .sweep_dir import SweepDir
 
 log = logging.getLogger(__name__)
 
-RULES = choices(PrunerRule)
 Curve = List[Tuple[int, float]]
 
 
@@ -56,28 +55,9 @@ class Pruner:
     def from_config(cls, config: Optional[Mapping[str, Any]]) -> Optional["Pruner"]:
         """The pruner ``hydra.sweeper.pruner`` describes (None, or a null rule: off), checked;
         raises ``ValueError`` naming the field, the value and what is allowed. Each rule reads
-        its own settings and ignores the other rule's."""
-        if config is None:
-            return None
-        if not isinstance(config, Mapping):
-            raise ValueError(f"hydra.sweeper.pruner={config!r}: must be a mapping with a rule "
-                             f"({', '.join(RULES)}), or null (off)")
-        rule = config.get("rule")
-        if rule is None:
-            return None
-        if rule not in RULES:
-            raise ValueError(f"hydra.sweeper.pruner.rule={rule!r}: must be one of {', '.join(RULES)}, "
-                             "or null (off)")
-        minimums = {"min_steps": 1, "reduction_factor": 2, "warmup_steps": 0, "min_trials": 1}
-        values: Dict[str, Any] = {}
-        for key, minimum in minimums.items():
-            value = config.get(key)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(f"hydra.sweeper.pruner.{key}={value!r}: must be an integer >= {minimum}")
-            values[key] = value
-        return cls(rule=rule, **values)
+        its own settings and ignores the other rule's (:func:`.settings.check_pruner`)."""
+        values = check_pruner(config)
+        return None if values is None else cls(**values)
 
     def rungs(self, up_to: int) -> List[int]:
         """Successive halving's rung steps, ``min_steps * reduction_factor**k``, up to a step."""

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 from .errors import SweeperConfigError
 
@@ -174,7 +174,6 @@ def check_settings(settings: SkoptSweeperConf) -> None:
 
     The types and the closed choices were checked by OmegaConf against the schema.
     """
-    from .pruning import Pruner
     from .scheduler import check_devices
 
     _require_int("n_calls", settings.n_calls, minimum=1)
@@ -190,9 +189,37 @@ def check_settings(settings: SkoptSweeperConf) -> None:
         _require_int("random_state", settings.random_state, minimum=0, maximum=2**32 - 1)
     check_devices(settings.devices, settings.device_override, settings.batch_size)
     try:
-        Pruner.from_config(dataclasses.asdict(settings.pruner) if settings.pruner is not None else None)
+        check_pruner(dataclasses.asdict(settings.pruner) if settings.pruner is not None else None)
     except ValueError as error:
         raise SweeperConfigError(str(error)) from None
+
+
+def check_pruner(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The pruner ``hydra.sweeper.pruner`` describes, as ``Pruner``'s keyword arguments (None,
+    or a null rule: off), checked; raises ``ValueError`` naming the field, the value and what is
+    allowed. Read in the sweeper before any launch, and in each job by ``report()``."""
+    rules = choices(PrunerRule)
+    if config is None:
+        return None
+    if not isinstance(config, Mapping):
+        raise ValueError(f"hydra.sweeper.pruner={config!r}: must be a mapping with a rule "
+                         f"({', '.join(rules)}), or null (off)")
+    rule = config.get("rule")
+    if rule is None:
+        return None
+    if rule not in rules:
+        raise ValueError(f"hydra.sweeper.pruner.rule={rule!r}: must be one of {', '.join(rules)}, "
+                         "or null (off)")
+    minimums = {"min_steps": 1, "reduction_factor": 2, "warmup_steps": 0, "min_trials": 1}
+    values: Dict[str, Any] = {"rule": str(rule)}
+    for key, minimum in minimums.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"hydra.sweeper.pruner.{key}={value!r}: must be an integer >= {minimum}")
+        values[key] = value
+    return values
 
 
 def _require_int(name: str, value: Any, minimum: int, maximum: Optional[int] = None) -> None:
