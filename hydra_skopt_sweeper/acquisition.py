@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Optional, Protocol, Tuple, Union
 
 import numpy as np
 from scipy.special import erfcx, log_ndtr, softmax
 
-if TYPE_CHECKING:
-    from .model import Surrogate
+
+class Surrogate(Protocol):
+    """What the acquisition needs of a fitted model (:class:`.model.Surrogate` has it)."""
+
+    def predict(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]: ...
+
+    def acquire(self, kind: str, X: np.ndarray, best: float) -> np.ndarray: ...
 
 # exploration parameters, in units of the standardised loss: EI and PI without a margin
 # (as Optuna's GPSampler; a margin slows the final convergence), skopt's kappa for LCB
@@ -41,7 +46,7 @@ class Acquisition:
     draw's own outcomes at the pending points, whichever is lower.
     """
 
-    model: "Surrogate"
+    model: Surrogate
     kind: str
     incumbent: float
 
@@ -49,7 +54,7 @@ class Acquisition:
         """The function's value at each row of ``X`` (higher is better)."""
         return self.model.acquire(self.kind, X, self.incumbent)
 
-    def on(self, model: "Surrogate") -> "Acquisition":
+    def on(self, model: Surrogate) -> "Acquisition":
         """The same function and incumbent on another model (one told more pending points)."""
         return Acquisition(model, self.kind, self.incumbent)
 
@@ -63,7 +68,7 @@ class Hedge:
         self.gains = np.zeros(len(HEDGED))
         self._picks: Optional[np.ndarray] = None  # each function's pick in the last batch
 
-    def choose(self, model: "Surrogate", rng: np.random.RandomState) -> str:
+    def choose(self, model: Surrogate, rng: np.random.RandomState) -> str:
         """This batch's function; first credits each function's last pick on ``model``."""
         if self._picks is not None:
             self.gains -= model.predict(self._picks)[0]
