@@ -39,7 +39,7 @@ from .scheduler import (
 )
 from .search_space import SearchSpace
 from .settings import SkoptSweeperConf, check_settings
-from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, outcome_file, reservation_file
+from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, atomic_write_text, outcome_file, reservation_file
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class SweepLoop:
     validate : callable, optional
         ``validate(job_overrides)``: raises before the first launch when the overrides do not
         compose (Hydra's ``validate_batch_is_legal``).
+    saved_config : str, optional
+        The composed config as YAML, written to ``multirun.yaml`` once the sweep holds its dir.
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class SweepLoop:
         concurrent: bool = True,
         handover: Optional[Handover] = None,
         validate: Optional[Callable[[List[List[str]]], None]] = None,
+        saved_config: Optional[str] = None,
     ) -> None:
         check_settings(settings)
         space.check_conditions()
@@ -106,6 +109,7 @@ class SweepLoop:
             self.scheduling = "batch"
         self.handover = handover
         self.validate = validate
+        self.saved_config = saved_config
         self.record = Recorder(self.sweep_dir, settings, self.maximize)
         self.returns: List[Sequence[JobReturn]] = []
         self.constraint = space.compile_constraint(settings.constraint)
@@ -169,6 +173,8 @@ class SweepLoop:
         return self.trials
 
     def _run(self) -> None:
+        if self.saved_config is not None:
+            atomic_write_text(SweepDir(self.sweep_dir).multirun, self.saved_config)
         self._prepare_sweep_dir()
         if not self.space.params:
             log.info("No search space (no sweep in hydra.sweeper.params or on the command "

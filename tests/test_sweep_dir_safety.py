@@ -22,8 +22,10 @@ BUDGET = ["hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=2"]
 # -- the lock -------------------------------------------------------------------------------------
 
 def test_a_second_sweeper_is_refused_before_any_launch_naming_the_holder(tmp_path):
+    (tmp_path / "multirun.yaml").write_text("the holder's config\n")
     with SweepLock(tmp_path):
         _, err = failing_sweep(tmp_path, *SPACE, *BUDGET)
+    assert (tmp_path / "multirun.yaml").read_text() == "the holder's config\n"
     assert f"hydra.sweep.dir={tmp_path} is in use by another sweep (process {os.getpid()} on " in err
     assert "Traceback" not in err
     assert not (tmp_path / "trials.jsonl").exists() and not (tmp_path / ".outcomes").exists()

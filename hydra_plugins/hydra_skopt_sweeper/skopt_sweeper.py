@@ -67,8 +67,6 @@ class SkoptSweeper(Sweeper):
         space = build_search_space(self.params, arguments, parser)
 
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, SweepDir(sweep_dir).multirun)
         # jobs leave their outcome here, so a batch the launcher loses is not lost
         self.task.outcomes_dir = str(SweepDir(sweep_dir).outcomes)
 
@@ -90,6 +88,8 @@ class SkoptSweeper(Sweeper):
             handover=handover,
             # composes the first launch's configs, so a bad key fails before any trial runs
             validate=self.validate_batch_is_legal,
+            # written once the sweep dir is this sweep's (a second sweeper must not overwrite it)
+            saved_config=OmegaConf.to_yaml(self.config),
         )
         choice = OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher")
         log.info("Trials run through hydra/launcher=%s (%s)", choice, type(self.launcher).__name__)
