@@ -25,6 +25,10 @@ IGNORED = ("storage", "study_name")
 OPTUNA_KEYS = ("direction", "n_trials", "n_jobs", "sampler", "max_failure_rate", "storage", "study_name",
                "search_space", "custom_search_space")
 _DIRECTIONS = {"minimize": False, "maximize": True}
+# the Optuna sweeper's sampler configs (hydra/sweeper/sampler=NAME): the class each names
+SAMPLERS = {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler",
+            "nsgaii": "NSGAIISampler", "motpe": "MOTPESampler", "grid": "GridSampler",
+            "qmc": "QMCSampler", "gp": "GPSampler"}
 
 
 @dataclass
@@ -50,7 +54,7 @@ def sweeper_defaults() -> Dict[str, Any]:
     was not set to false)."""
     defaults = SkoptSweeperConf()
     return {f.name: getattr(defaults, f.name) for f in fields(SkoptSweeperConf)
-            if f.name not in OPTUNA_KEYS and f.name not in ("_target_", "_recursive_", "params")}
+            if f.name not in OPTUNA_KEYS and f.name not in ("_target_", "_recursive_", "defaults", "params")}
 
 
 def from_optuna(settings: Mapping[str, Any], defaults: Optional[Mapping[str, Any]] = None) -> Mapped:

@@ -89,6 +89,9 @@ class SkoptSweeperConf:
     # the settings reach the sweeper as written: an Optuna sweeper's sampler (with its own
     # _target_) must not be built, optuna need not be installed
     _recursive_: bool = False
+    # the Optuna sweeper's sampler group, empty unless a config keeps its
+    # `override hydra/sweeper/sampler: tpe` line (the sampler is then named as ignored)
+    defaults: List[Any] = field(default_factory=lambda: ["_self_", {"sampler": None}])
 
     # search space: name -> Hydra sweep syntax (interval, range, choice, tag(log, ...))
     # or a mapping {type: real|int|categorical, low, high, prior, choices}

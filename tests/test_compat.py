@@ -1,7 +1,9 @@
 """compat.py: the Optuna sweeper's keys mapped to this sweeper's, and the converter's refusals
 (tests/test_template_app.py sweeps an app of lightning-hydra-template's shape with them)."""
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +60,21 @@ def test_the_converter_refuses_what_it_cannot_honour(tmp_path):
     done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(source)],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "several objectives are not supported" in done.stderr
+
+
+OPTUNA_SPHERE = Path(__file__).parent / "apps" / "optuna_sphere" / "app.py"
+
+
+@pytest.mark.parametrize("sampler", ["grid", "tpe"])
+def test_the_optuna_sweepers_example_config_composes_with_its_sampler_line(tmp_path, sampler):
+    done = subprocess.run([sys.executable, str(OPTUNA_SPHERE), "-m", f"hydra.sweep.dir={tmp_path}",
+                           f"hydra/sweeper/sampler={sampler}", "hydra.sweeper.n_trials=5"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    log = done.stdout + done.stderr
+    target = {"grid": "GridSampler", "tpe": "TPESampler"}[sampler]
+    assert f"ignored sampler._target_ (optuna.samplers.{target})" in log
+    records = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
+    assert len(records) == 5
+    assert all(r["params"]["x"] * 2 == int(r["params"]["x"] * 2) and -5.5 <= r["params"]["x"] < 5.5
+               and r["params"]["y"] in (-5, 0, 5) for r in records)
