@@ -244,15 +244,21 @@ def test_kill_9_with_every_slot_busy_then_resume_reuses_no_job_number(tmp_path):
     before = journal(tmp_path)
     running = {int(p.name.split(".")[0]) for p in outcomes.glob("*.launched")} - {r["number"] for r in before}
     assert len(before) < 8 and running
+    # a killed sweeper's joblib workers may still finish their trial and leave its outcome
+    finished = {n for n in running if (outcomes / f"{n}.json").is_file()}
     out, _ = sweep(tmp_path, *overrides)
     assert f"Resuming {path}: {len(before)} trial(s)" in out
     after = journal(tmp_path)
     assert after[:len(before)] == before  # nothing finished was lost or rewritten
     numbers = [r["number"] for r in after]
     assert len(numbers) == 8 and len(set(numbers)) == 8
+    # a trial that finished is recorded from its outcome, not run again
+    for number in finished:
+        assert f"#{number} finished after the earlier run stopped" in out
+    assert numbers[len(before):len(before) + len(finished)] == sorted(finished)
     # the trials killed while running ran again under new numbers, in new job dirs
-    assert not running & set(numbers)
-    assert min(numbers[len(before):]) > max(running)
+    assert not (running - finished) & set(numbers)
+    assert min(numbers[len(before) + len(finished):]) > max(running)
     assert len({r["job_dir"] for r in after}) == 8
 
 
