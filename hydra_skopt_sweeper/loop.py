@@ -19,12 +19,12 @@ from hydra.core.utils import JobReturn
 from .errors import SweepStoppedError
 from .feed import ModelFeed
 from .journal import Recommendation, Trial, format_params
+from .lock import SweepLock
 from .objective import to_loss
 from .plot_refresher import PlotRefresher
 from .pruning import read_curves
 from .proposer import BatchProposer, SearchSpaceExhausted
 from .recording import Recorder
-from .lock import SweepLock
 from .resume import open_sweep_dir, recover_unrecorded, replay
 from .scheduler import (
     ConcurrentLauncher,
@@ -39,7 +39,15 @@ from .scheduler import (
 )
 from .search_space import SearchSpace
 from .settings import SkoptSweeperConf, check_settings
-from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, atomic_write_text, outcome_file, reservation_file
+from .sweep_dir import (
+    CONVERGENCE,
+    CURVES,
+    OBJECTIVE,
+    SweepDir,
+    atomic_write_text,
+    outcome_file,
+    reservation_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +58,8 @@ _LOST_BATCH_WAIT_S = 15.0
 
 
 class SweepLoop:
-    """One sweep: owns the proposer, the journal and the trial records.
+    """One sweep: owns the proposer and what it is told (:class:`~.feed.ModelFeed`), the
+    record of the trials (:class:`~.recording.Recorder`) and the launches.
 
     Parameters
     ----------
