@@ -82,7 +82,11 @@ class TimedTask:
             value = self.task_function(cfg)
         except pruning.TrialPruned:
             value = None  # the app let report()'s TrialPruned through: its best so far stands
+        except KeyboardInterrupt:
+            raise  # interrupted, not finished: it leaves no outcome, so a resume runs it again
         except SystemExit as error:
+            if _after_interrupt(error):  # Lightning exits after a Ctrl-C: an interrupt all the same
+                raise KeyboardInterrupt(f"the trial exited after an interrupt: sys.exit({error.code!r})") from None
             # under the basic launcher the trial runs in the sweeper's process: its exit would
             # end the sweep; every launcher records it as the trial's failure instead
             message = (f"the trial called sys.exit({error.code!r}); a task function returns its "
@@ -115,6 +119,16 @@ class TimedTask:
         hydra_cfg = HydraConfig.get()
         outcome["job_dir"] = hydra_cfg.runtime.output_dir
         atomic_write_text(outcome_file(Path(self.outcomes_dir), hydra_cfg.job.num), json.dumps(outcome))
+
+
+def _after_interrupt(error: BaseException) -> bool:
+    """Whether an exception was raised while a KeyboardInterrupt was being handled."""
+    context = error.__context__
+    while context is not None:
+        if isinstance(context, KeyboardInterrupt):
+            return True
+        context = context.__context__
+    return False
 
 
 def read_outcome(outcomes_dir: Path, job_number: int) -> Optional[Dict[str, Any]]:

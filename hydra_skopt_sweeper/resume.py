@@ -101,10 +101,10 @@ def _refuse_other_objective(previous: Mapping[str, Any], current: Mapping[str, A
 
 
 def recover_unrecorded(record: Recorder, recover: bool = True) -> List[Trial]:
-    """The jobs an earlier run launched and never journaled: each one that finished (it left
-    its outcome, and its reservation its params) is journaled now, not run again; the others
-    were running when that run stopped (on a cluster they may still run) and are named in a
-    warning. No number of either kind is reused. With ``recover`` false (a sweep that starts
+    """The jobs an earlier run launched and never journaled: each one that finished with a
+    value (it left its outcome, and its reservation its params) is journaled now, not run
+    again; the others were running when that run stopped (on a cluster they may still run), or
+    ended without a value, and are named in a warning. No number of either kind is reused. With ``recover`` false (a sweep that starts
     afresh: the jobs belong to the journal it moved aside) none is journaled or named."""
     if not recover:
         return []
@@ -117,15 +117,18 @@ def recover_unrecorded(record: Recorder, recover: bool = True) -> List[Trial]:
             running.append(number)
             continue
         trial = record.trial(Launch(number, None, params, []), None, None)
+        if trial.failed:  # nothing to keep: it runs again, as a trial the interrupt stopped
+            running.append(number)
+            continue
         recovered.append(trial)
         log.info("#%d finished after the earlier run stopped: recorded from the outcome it left "
-                 "(%s), not run again", number,
-                 trial.error if trial.failed else f"{trial.status}, {trial.value}")
+                 "(%s, %s), not run again", number, trial.status, trial.value)
     record.add(recovered)
     if running:
         log.warning("Job(s) %s were launched by an earlier run and never recorded: they were "
-                    "running when it stopped (on a cluster they may still run); their numbers "
-                    "and job dirs are not reused", ", ".join(f"#{n}" for n in running))
+                    "running when it stopped (on a cluster they may still run), or ended without "
+                    "a value; their numbers and job dirs are not reused, and they run again",
+                    ", ".join(f"#{n}" for n in running))
     return recovered
 
 

@@ -1,6 +1,7 @@
 """Unit tests: a trial's return value -> the float the optimiser minimises."""
 import json
 import math
+import sys
 from decimal import Decimal
 
 import numpy as np
@@ -96,3 +97,20 @@ def test_a_trial_is_recorded_from_what_the_launcher_returned_or_else_from_its_ou
     assert (kept.status, kept.value, kept.job_dir) == ("ok", 1.5, "/d/3")
     (tmp_path / "4.json").write_text(json.dumps({"pruned_step": 2, "value": 0.7}))
     assert trial_from(4, params, None, tmp_path, None, "lost").status == "pruned"
+
+
+def _exit_after_ctrl_c(cfg):
+    """As Lightning's trainer does on a Ctrl-C: it catches the KeyboardInterrupt and exits."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        sys.exit(1)
+
+
+def test_a_trial_that_exits_is_a_failure_but_one_that_exits_after_a_ctrl_c_is_an_interrupt():
+    from hydra_skopt_sweeper.objective import TrialExit
+
+    with pytest.raises(TrialExit, match=r"the trial called sys.exit\(0\)"):
+        TimedTask(lambda cfg: sys.exit(0))(None)
+    with pytest.raises(KeyboardInterrupt):
+        TimedTask(_exit_after_ctrl_c)(None)

@@ -102,6 +102,16 @@ def test_a_job_that_left_no_outcome_is_named_and_its_number_not_reused(tmp_path)
     assert numbers == [0, 1, 3]
 
 
+def test_a_job_that_ended_without_a_value_runs_again(tmp_path):
+    sweep(tmp_path, *SPACE, *BUDGET)
+    lost = _drop_last_record(tmp_path)
+    # e.g. a trial the Ctrl-C stopped in a worker that still wrote its error
+    (tmp_path / ".outcomes" / f"{lost['number']}.json").write_text(json.dumps({"error": "KeyboardInterrupt"}))
+    out, err = sweep(tmp_path, *SPACE, *BUDGET)
+    assert f"Job(s) #{lost['number']} were launched by an earlier run and never recorded" in out + err
+    assert [r["number"] for r in journal(tmp_path)] == [0, 1, 3]
+
+
 # -- a trial that ends its process, a journal that cannot be written -----------------------------------
 
 def test_a_trial_calling_sys_exit_is_a_failed_trial_under_the_basic_launcher(tmp_path):
