@@ -273,6 +273,15 @@ def not_a_choice(field: str, value: str, allowed: str) -> str:
     (["hydra.sweeper.pruner.reduction_factor=1"], "hydra.sweeper.pruner.reduction_factor=1: must be an integer >= 2"),
     (["hydra.sweeper.pruner.min_steps=0"], "hydra.sweeper.pruner.min_steps=0: must be an integer >= 1"),
     (["hydra.sweeper.pruner.min_trials=0"], "hydra.sweeper.pruner.min_trials=0: must be an integer >= 1"),
+    (["x=interval(1, inf)"], "command line 'x=interval(1, inf)': high=inf must be a finite number"),
+    (["x=interval(-1e308, 1e308)"], "high - low = 1e+308 - (-1e+308) must be a finite number"),
+    (["x=int(interval(0, 1e30))"], "high=1000000000000000019884624838656 must be an integer within +-2**53"),
+    (["x=range(0, 1, 0)"], "command line 'x=range(0, 1, 0)': range(0, 1, 0): the step must not be 0"),
+    (["+hydra.sweeper.params.z={type: real, low: 0, high: inf}"], "hydra.sweeper.params.z.high=inf: must be a finite number"),
+    (["+hydra.sweeper.params.hydra.sweep.subdir='choice(a, b)'"], "hydra.sweeper.params.hydra={'sweep': {'subdir': 'choice(a, b)'}}: must not be a hydra.* key"),
+    (["hydra.sweeper.constraint='9**9**9 > y'"], "'9**9**9' is too large to compute"),
+    (["hydra.sweeper.constraint='(\"a\" * 10**9) != y'"], "is too large to compute (a repeat over 10000 items)"),
+    (["hydra.sweeper.constraint='" + "-" * 3000 + "y > 0'"], "must nest at most 50 levels"),
 ])
 def test_bad_input_is_refused_before_any_trial_in_one_line(tmp_path, overrides, message):
     out, err = failing_sweep(tmp_path, "y=interval(-2, 2)", *overrides)
