@@ -181,6 +181,37 @@ def test_a_torn_last_line_is_skipped_with_a_warning_on_resume(tmp_path):
     assert [r.number for r in records] == [0, 1, 2, 3] and all(r.ok for r in records)
 
 
+def test_a_damaged_journal_resumes_and_reports_skipping_what_it_cannot_read(tmp_path):
+    overrides = [*SPACE, "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2"]
+    sweep(tmp_path, *overrides[:2], "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2")
+    first = journal(tmp_path)[0]
+    with open(tmp_path / "trials.jsonl", "ab") as handle:
+        handle.write(b'{"number": 7, "params": {"x": 0.1\xff}}\n')  # not UTF-8
+        handle.write(json.dumps({**first, "number": 8, "value": float("nan")}).encode() + b"\n")
+        handle.write(json.dumps({**first, "value": -100.0}).encode() + b"\n")  # #0 again
+    out, err = sweep(tmp_path, *overrides)
+    assert "trials.jsonl:3: skipping an unreadable record (UnicodeDecodeError" in out + err
+    assert "trials.jsonl:4: skipping an unreadable record (ValueError: NaN is not finite)" in out + err
+    assert "trials.jsonl:5: skipping a second record of trial #0; the first one, on line 1, stands" in out + err
+    records = read_trials(tmp_path / "trials.jsonl")
+    assert len(records) == 4 and len({r.number for r in records}) == 4 and all(r.ok for r in records)
+    assert records[0].value == first["value"]
+    report = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.sweep_report", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
+    assert "4 trial(s), 0 failed" in report.stdout and "skipping a second record of trial #0" in report.stderr
+
+
+def test_a_binary_warm_start_file_is_read_as_no_trials_with_warnings(tmp_path):
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(bytes(range(256)) * 64)
+    out, err = sweep(tmp_path / "sweep", *SPACE, "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2",
+                     f"hydra.sweeper.warm_start=[{binary}]")
+    assert "model.bin:1: skipping an unreadable record" in out + err
+    assert "Warm start from" in out + err and "0 trial(s) told to the GP" in out + err
+    assert len(journal(tmp_path / "sweep")) == 2
+
+
 def test_resume_of_a_finished_sweep_launches_nothing(tmp_path):
     overrides = [*SPACE, "hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=2"]
     sweep(tmp_path, *overrides)
