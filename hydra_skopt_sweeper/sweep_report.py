@@ -107,8 +107,10 @@ def _recommendation_lines(record: SweepRecord, best: Trial) -> List[str]:
     if isinstance(number, bool) or not isinstance(number, int) or not _is_number(predicted):
         return []  # none written, or a hand-edited results file
     observed = [t.value for t in record.finished]
-    outside = ("; it lies outside every observed value, so the model is unsure there: "
-               "trust the observed values" if not min(observed) <= predicted <= max(observed) else "")
+    # a sign no trial's value has: a model stretched by extreme values, not a better point
+    other_sign = predicted < 0 <= min(observed) or predicted > 0 >= max(observed)
+    outside = ("; no trial's value has its sign, so the model is unsure there: trust the "
+               "observed values" if other_sign else "")
     if number == best.number:
         return [f"  also the model's recommendation (predicted value {predicted:.6g}{outside})"]
     pick = next((t for t in record.trials if t.number == number), None)

@@ -101,19 +101,19 @@ def test_the_recommendation_is_shown_when_it_is_not_the_best(sweep_dir, tmp_path
     assert f"Recommended: trial #{other['number']}, predicted value 0.125 (observed {other['value']!r})" in out
 
 
-def test_a_prediction_outside_every_observed_value_is_flagged(sweep_dir, tmp_path, capsys):
+def test_a_prediction_of_a_sign_no_trial_has_is_flagged(sweep_dir, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
     results = yaml.safe_load((copy / "optimization_results.yaml").read_text())
     lowest = min(r["value"] for r in records(copy) if r["status"] == "ok")
-    results.update(recommended_trial=results["best_trial"], recommended_value=lowest - 3.0)
-    (copy / "optimization_results.yaml").write_text(yaml.safe_dump(results))
-    assert report.main([str(copy), "--no-plots"]) == 0
-    assert "it lies outside every observed value, so the model is unsure there" in capsys.readouterr().out
-    results.update(recommended_value=lowest)
-    (copy / "optimization_results.yaml").write_text(yaml.safe_dump(results))
-    assert report.main([str(copy), "--no-plots"]) == 0
-    assert "outside every observed value" not in capsys.readouterr().out
+    assert lowest >= 0  # the sphere: no trial returns a negative value
+    for predicted, flagged in ((-2.67, True), (lowest / 2, False), (lowest, False)):
+        results.update(recommended_trial=results["best_trial"], recommended_value=predicted)
+        (copy / "optimization_results.yaml").write_text(yaml.safe_dump(results))
+        assert report.main([str(copy), "--no-plots"]) == 0
+        out = capsys.readouterr().out
+        assert (f"(predicted value {predicted:.6g}; no trial's value has its sign, so the model is "
+                "unsure there: trust the observed values)" in out) is flagged
 
 
 def test_a_trial_returning_the_largest_float_is_reported_and_drawn(tmp_path):
