@@ -314,8 +314,9 @@ def compile_constraint(
     Raises
     ------
     SweeperConfigError
-        The expression is not valid Python, uses a construct or name that is not allowed, or
-        the dotted path cannot be imported or is not callable.
+        The expression is not valid Python, uses a construct or name that is not allowed, is
+        deeper or larger than MAX_DEPTH / MAX_NODES, has a part naming no parameter whose value
+        is over the limits, or the dotted path cannot be imported or is not callable.
     """
     if spec is None or not str(spec).strip():
         return None

@@ -21,7 +21,10 @@ Accepted forms (the strings the Optuna and Nevergrad sweepers accept):
 mapping                     ``{type: real|int|categorical, low, high, prior, choices}``
 ==========================  ============================================================
 
-A single-valued choice or range is not searched: it is passed to every trial.
+A single-valued choice or range is not searched: it is passed to every trial. Every bound is
+finite (an integer's within +-2**53, a real range's width within float range), a grid has at most
+:data:`MAX_GRID_POINTS` points, an option holds no inf or nan, and no key is Hydra's own
+(``hydra.*``): anything else is refused before launch, naming the parameter.
 """
 from __future__ import annotations
 
@@ -547,7 +550,7 @@ def _range_length(sweep: RangeSweep, field_name: str) -> int:
     if step == 0:
         raise SweeperConfigError(f"{field_name}: {written}: the step must not be 0; "
                                  "write a positive step, or a negative one for a falling range")
-    if _integers(start, stop, step):
+    if _integers(start, stop, step):  # len(range(...)) overflows past sys.maxsize
         return max(0, (stop - start + step - (1 if step > 0 else -1)) // step)
     for what, value in (("start", start), ("stop", stop), ("step", step)):
         if not _finite_float(value):
