@@ -144,6 +144,7 @@ class _ExpressionConstraint(Constraint):
         self.source = source
         self._code = code
         self._slots = slots  # slot variable in the compiled code -> full parameter name
+        self._globals: Dict[str, Any] = dict(_NAMESPACE)
         self._warned: Set[str] = set()
 
     @property
@@ -163,7 +164,7 @@ class _ExpressionConstraint(Constraint):
             raise KeyError(f"{FIELD}={self.source!r} needs {missing}, absent from {dict(params)}")
         values = {slot: params[full] for slot, full in self._slots.items()}
         try:
-            return bool(eval(self._code, dict(_NAMESPACE), values))  # noqa: S307 - whitelisted tree
+            return bool(eval(self._code, self._globals, values))  # noqa: S307 - whitelisted tree
         except Exception as error:  # noqa: BLE001 - a point the expression cannot judge is out
             message = f"{type(error).__name__}: {error}"
             # Once per distinct error: the optimiser may probe thousands of such points.
