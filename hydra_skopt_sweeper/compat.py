@@ -82,9 +82,9 @@ def from_optuna(settings: Mapping[str, Any], defaults: Optional[Mapping[str, Any
     if "direction" in given:
         _map(result, "direction", given["direction"], "maximize", _maximize(given["direction"]))
     if "n_trials" in given:
-        _map(result, "n_trials", given["n_trials"], "n_calls", given["n_trials"])
+        _map(result, "n_trials", _count("n_trials", given["n_trials"], 1), "n_calls", given["n_trials"])
     if "n_jobs" in given:
-        _map(result, "n_jobs", given["n_jobs"], "batch_size", given["n_jobs"])
+        _map(result, "n_jobs", _count("n_jobs", given["n_jobs"], 1, _N_JOBS_HINT), "batch_size", given["n_jobs"])
     if "max_failure_rate" in given:
         rate = given["max_failure_rate"]
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
@@ -97,13 +97,25 @@ def from_optuna(settings: Mapping[str, Any], defaults: Optional[Mapping[str, Any
         raise SweeperConfigError(f"hydra.sweeper.sampler={sampler!r}: must be a mapping (the Optuna sweeper's sampler)")
     for key, value in sampler.items():
         if key == "seed" and value is not None:
-            _map(result, "sampler.seed", value, "random_state", value)
+            _map(result, "sampler.seed", _count("sampler.seed", value, 0), "random_state", value)
         elif key == "n_startup_trials" and value is not None:
-            _map(result, "sampler.n_startup_trials", value, "n_initial_points", value)
+            _map(result, "sampler.n_startup_trials", _count("sampler.n_startup_trials", value, 0),
+                 "n_initial_points", value)
         elif value is not None:
             result.ignored.append(f"sampler.{key}" + (f" ({value})" if key == "_target_" else ""))
     result.ignored += [key for key in IGNORED if key in given]
     return result
+
+
+# Optuna reads n_jobs=-1 as "every core"; here the launcher says how many trials run at once
+_N_JOBS_HINT = "; leave it out to run as many trials at once as the launcher runs jobs"
+
+
+def _count(optuna_key: str, value: Any, minimum: int, hint: str = "") -> Any:
+    """``value``, refused unless it is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SweeperConfigError(f"hydra.sweeper.{optuna_key}={value!r}: must be an integer >= {minimum}{hint}")
+    return value
 
 
 def _refuse_what_cannot_be_honoured(given: Mapping[str, Any]) -> None:
@@ -156,17 +168,35 @@ CONVERTER = "skopt-from-optuna"
 
 
 def convert(document: Dict[str, Any], defaults: Mapping[str, Any]) -> Tuple[Dict[str, Any], Mapped]:
-    """An Optuna-sweeper config document (a parsed YAML file) as its skopt_gp equivalent."""
+    """An Optuna-sweeper config document (a parsed YAML file) as its skopt_gp equivalent.
+
+    Raises
+    ------
+    SweeperConfigError
+        ``defaults`` is not a list, ``hydra`` or ``hydra.sweeper`` not a mapping, or a key
+        cannot be mapped (see :func:`from_optuna`).
+    """
     converted = dict(document)
-    converted["defaults"] = [_switch_sweeper(entry) for entry in document.get("defaults") or []]
+    converted["defaults"] = [_switch_sweeper(entry) for entry in _node(document, "defaults", list)]
     if not converted["defaults"]:
         del converted["defaults"]
-    hydra_node = dict(document.get("hydra") or {})
-    sweeper = {k: v for k, v in (hydra_node.get("sweeper") or {}).items() if k != "_target_"}
+    hydra_node = dict(_node(document, "hydra", dict))
+    sweeper = {k: v for k, v in _node(hydra_node, "sweeper", dict, "hydra.").items() if k != "_target_"}
     mapped = from_optuna(sweeper, defaults)
     hydra_node["sweeper"] = {k: v for k, v in mapped.settings.items() if v is not None}
     converted["hydra"] = hydra_node
     return converted, mapped
+
+
+def _node(document: Mapping[str, Any], key: str, kind: type, prefix: str = "") -> Any:
+    """``document[key]`` (empty when absent), refused unless a list or a mapping as ``kind`` says."""
+    value = document.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        what = "a list of config groups and files" if kind is list else "a mapping of config keys"
+        raise SweeperConfigError(f"{prefix}{key}={value!r}: must be {what}, as Hydra reads it")
+    return value
 
 
 def _switch_sweeper(entry: Any) -> Any:
@@ -196,20 +226,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         text = source.read_text(encoding="utf-8")
         document = yaml.safe_load(text) or {}
         if not isinstance(document, dict):
-            raise SweeperConfigError(f"{source}: not a mapping of config keys")
+            raise SweeperConfigError("not a mapping of config keys")
         converted, mapped = convert(document, sweeper_defaults())
-    except (OSError, yaml.YAMLError, SweeperConfigError) as error:
-        print(f"{CONVERTER}: error: {error}", file=sys.stderr)
-        return 2
-    package = "# @package _global_\n" if text.lstrip().startswith("# @package _global_") else ""
-    header = f"{package}# written by {CONVERTER} from {source.name}" + (f": {mapped.describe()}" if mapped.describe() else "") + "\n"
-    output = header + yaml.safe_dump(converted, sort_keys=False)
+        package = "# @package _global_\n" if text.lstrip().startswith("# @package _global_") else ""
+        header = f"{package}# written by {CONVERTER} from {source.name}" + (f": {mapped.describe()}" if mapped.describe() else "") + "\n"
+        output = header + yaml.safe_dump(converted, sort_keys=False)
+        if args.output:
+            Path(args.output).write_text(output, encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return _fail(f"{source}: not a UTF-8 text file ({error.reason} at byte {error.start}); give the YAML config file")
+    except (yaml.YAMLError, SweeperConfigError, ValueError, TypeError) as error:  # the file's content
+        return _fail(f"{source}: {error}")
+    except OSError as error:
+        return _fail(f"{error.filename or source}: {error.strerror or error}")
     if args.output:
-        Path(args.output).write_text(output, encoding="utf-8")
         print(f"Wrote {args.output} ({mapped.describe() or 'nothing to map'})", file=sys.stderr)
     else:
         sys.stdout.write(output)
     return 0
+
+
+def _fail(message: str) -> int:
+    """The converter's one-line error on stderr; exit status 2, as argparse's own."""
+    import sys
+
+    print(f"{CONVERTER}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -11,17 +11,26 @@ tuple/list/set literals, ``and``/``or``/``not``, arithmetic, comparisons, ``x if
 parameter names and calls to a few math functions. Only the checked tree is ever evaluated,
 with no builtins, so attribute access, subscripts, imports and the like cannot happen.
 
+Its cost is bounded too: a deeper or larger tree than :data:`MAX_DEPTH` / :data:`MAX_NODES` is
+refused when it is read, and the operations that could build a huge value (``**``, ``*``,
+``+`` on sequences, ``round``) refuse an integer over :data:`MAX_INT_BITS` bits or a sequence
+over :data:`MAX_LENGTH` items before computing it; ``%`` does not format strings. A part of
+the expression that names no parameter is computed once when it is read, so that such a part
+is refused there, with the field named.
+
 A parameter is named in full (``model.lr``) or by its last segment (``lr``) when exactly one
 parameter ends with it.
 """
 from __future__ import annotations
 
 import ast
-import importlib
+import contextlib
 import logging
 import math
 import re
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+
+from hydra.utils import get_object
 
 from .errors import SweeperConfigError
 
@@ -29,11 +38,69 @@ log = logging.getLogger(__name__)
 
 FIELD = "hydra.sweeper.constraint"
 
+# What an expression may be and build: a constraint compares numbers and short strings, and
+# these keep a mistyped or hostile one from hanging the sweep or exhausting its memory
+MAX_DEPTH = 50  # nesting of its syntax tree
+MAX_NODES = 1000  # nodes of its syntax tree
+MAX_INT_BITS = 10_000  # an integer a power, product or round may produce
+MAX_LENGTH = 10_000  # a string, tuple or list a repeat or concatenation may produce
+
+
+class LimitExceeded(ArithmeticError):
+    """An operation of the expression would build a value over the limits above."""
+
+
+def _sequence(value: Any) -> bool:
+    return isinstance(value, (str, tuple, list))
+
+
+def _add(a: Any, b: Any) -> Any:
+    if _sequence(a) and _sequence(b) and len(a) + len(b) > MAX_LENGTH:
+        raise LimitExceeded(f"a concatenation over {MAX_LENGTH} items")
+    return a + b
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    for sequence, count in ((a, b), (b, a)):
+        if _sequence(sequence) and isinstance(count, int) and len(sequence) * count > MAX_LENGTH:
+            raise LimitExceeded(f"a repeat over {MAX_LENGTH} items")
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS + 1:
+        raise LimitExceeded(f"an integer product over {MAX_INT_BITS} bits")
+    return a * b
+
+
+def _power(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and (abs(a).bit_length() - 1) * b > MAX_INT_BITS:
+        raise LimitExceeded(f"an integer power over {MAX_INT_BITS} bits")
+    return a ** b
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    if isinstance(a, str):
+        raise LimitExceeded("% does not format strings here")
+    return a % b
+
+
+def _round(number: Any, *ndigits: Any) -> Any:
+    # an integer rounded to -n digits computes 10 ** n
+    if ndigits and isinstance(ndigits[0], int) and abs(ndigits[0]) * math.log2(10) > MAX_INT_BITS:
+        raise LimitExceeded(f"round to that many digits needs an integer over {MAX_INT_BITS} bits")
+    return round(number, *ndigits)
+
+
 FUNCTIONS: Dict[str, Callable[..., Any]] = {
-    "abs": abs, "min": min, "max": max, "round": round, "int": int, "float": float, "bool": bool,
+    "abs": abs, "min": min, "max": max, "round": _round, "int": int, "float": float, "bool": bool,
     "log": math.log, "log2": math.log2, "log10": math.log10, "exp": math.exp,
     "sqrt": math.sqrt, "floor": math.floor, "ceil": math.ceil,
 }
+# the operators that could build a huge value, evaluated by the bounded functions above
+# (dunder names: a user's name cannot clash with them, since those refuse dunders)
+_BOUNDED_OPERATORS: Dict[type, Tuple[str, Callable[[Any, Any], Any]]] = {
+    ast.Add: ("__add__", _add), ast.Mult: ("__multiply__", _multiply),
+    ast.Pow: ("__power__", _power), ast.Mod: ("__modulo__", _modulo),
+}
+_NAMESPACE: Dict[str, Any] = {"__builtins__": {}, **FUNCTIONS,
+                              **{name: fn for name, fn in _BOUNDED_OPERATORS.values()}}
 
 ALLOWED = (
     "parameter names (full, e.g. model.lr, or an unambiguous last segment, e.g. lr), "
@@ -77,13 +144,18 @@ class _ExpressionConstraint(Constraint):
         self.source = source
         self._code = code
         self._slots = slots  # slot variable in the compiled code -> full parameter name
-        self._globals: Dict[str, Any] = {"__builtins__": {}, **FUNCTIONS}
+        self._globals: Dict[str, Any] = dict(_NAMESPACE)
         self._warned: Set[str] = set()
 
     @property
     def names(self) -> List[str]:
         """The parameter names the expression uses (full names)."""
         return list(dict.fromkeys(self._slots.values()))
+
+    @property
+    def errors(self) -> List[str]:
+        """The distinct errors it raised on the points it was called on."""
+        return sorted(self._warned)
 
     def __call__(self, params: Mapping[str, Any]) -> bool:
         missing = [full for full in self._slots.values() if full not in params]
@@ -136,7 +208,11 @@ class _Checker(ast.NodeTransformer):
         return self.generic_visit(_operator(node, _UNARY_OPS))
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        return self.generic_visit(_operator(node, _BINARY_OPS))
+        node = self.generic_visit(_operator(node, _BINARY_OPS))
+        if type(node.op) not in _BOUNDED_OPERATORS:
+            return node
+        bounded = ast.Name(id=_BOUNDED_OPERATORS[type(node.op)][0], ctx=ast.Load())
+        return ast.copy_location(ast.Call(func=bounded, args=[node.left, node.right], keywords=[]), node)
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if not isinstance(node.value, _CONSTANT_TYPES):
@@ -239,8 +315,9 @@ def compile_constraint(
     Raises
     ------
     SweeperConfigError
-        The expression is not valid Python, uses a construct or name that is not allowed, or
-        the dotted path cannot be imported or is not callable.
+        The expression is not valid Python, uses a construct or name that is not allowed, is
+        deeper or larger than MAX_DEPTH / MAX_NODES, has a part naming no parameter whose value
+        is over the limits, or the dotted path cannot be imported or is not callable.
     """
     if spec is None or not str(spec).strip():
         return None
@@ -248,6 +325,9 @@ def compile_constraint(
     text = source.strip()
     if _DOTTED_PATH.match(text) and text not in names:
         return _CallableConstraint(source, _import_callable(source, text, names))
+    too_deep = (f"{FIELD}={source!r}: must nest at most {MAX_DEPTH} levels and have at most "
+                f"{MAX_NODES} parts; split it into simpler conditions, or write it as a dotted path "
+                "to a Python function")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
@@ -256,37 +336,75 @@ def compile_constraint(
         raise SweeperConfigError(
             f"{FIELD}={source!r}: not a valid expression ({error.msg} {where}); allowed: {ALLOWED}"
         ) from None
+    except (RecursionError, MemoryError):  # Python's own parser gives up on deep nesting
+        raise SweeperConfigError(too_deep) from None
+    if not _small(tree):
+        raise SweeperConfigError(too_deep)
     checker = _Checker(names, values)
     try:
         tree = ast.fix_missing_locations(checker.visit(tree))
     except _Refused as refused:
         raise SweeperConfigError(f"{FIELD}={source!r}: {refused}; allowed: {ALLOWED}") from None
+    try:
+        _compute_constant_parts(tree.body, checker.slots, text)
+    except LimitExceeded as error:
+        raise SweeperConfigError(
+            f"{FIELD}={source!r}: {error}; must build integers of at most {MAX_INT_BITS} bits and "
+            f"strings, tuples and lists of at most {MAX_LENGTH} items; write smaller numbers, or "
+            "a dotted path to a Python function"
+        ) from None
     code = compile(tree, f"<{FIELD}>", "eval")
     return _ExpressionConstraint(source, code, checker.slots)
 
 
+def _small(tree: ast.AST) -> bool:
+    """At most MAX_DEPTH levels and MAX_NODES nodes (counted without recursing)."""
+    count, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_NODES:
+            return False
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return True
+
+
+def _compute_constant_parts(node: ast.AST, slots: Mapping[str, str], text: str) -> None:
+    """Compute each largest part that names no parameter once, refusing one over the limits.
+
+    A part that fails otherwise (say ``log(0)``) is left to the points, which count as not
+    satisfying the constraint."""
+    if isinstance(node, (ast.Constant, ast.Name, ast.expr_context, ast.cmpop, ast.boolop)):
+        return
+    if isinstance(node, ast.expr) and not any(
+        isinstance(inner, ast.Name) and inner.id in slots for inner in ast.walk(node)
+    ):
+        try:
+            eval(compile(ast.Expression(body=node), f"<{FIELD}>", "eval"), dict(_NAMESPACE))  # noqa: S307
+        except LimitExceeded as error:
+            raise LimitExceeded(f"{ast.get_source_segment(text, node)!r} is too large to compute ({error})") from None
+        except Exception:  # noqa: BLE001 - judged point by point, like any other error
+            pass
+        return
+    for child in ast.iter_child_nodes(node):
+        _compute_constant_parts(child, slots, text)
+
+
 def _import_callable(source: str, path: str, names: Sequence[str]) -> Callable[..., Any]:
-    parts = path.split(".")
     try:
-        # The longest importable prefix is the module; the rest are attributes
-        # (so pkg.mod.func and pkg.mod.Class.method both work).
-        for cut in range(len(parts) - 1, 0, -1):
-            module_name = ".".join(parts[:cut])
-            try:
-                obj: Any = importlib.import_module(module_name)
-            except ModuleNotFoundError as error:
-                # Only "this very module does not exist" means try a shorter prefix; a
-                # dependency missing inside an existing module is the real error.
-                if cut > 1 and error.name and f"{module_name}.".startswith(f"{error.name}."):
-                    continue
-                raise
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-            break
-    except (ImportError, AttributeError) as error:
+        # pkg.mod.func and pkg.mod.Class.method both resolve
+        with _quiet("hydra.utils"):
+            obj = get_object(path)
+    except ImportError as error:
+        cause = error.__cause__ or error  # what the import or the attribute lookup raised
+        if isinstance(cause, ModuleNotFoundError) and "." in (cause.name or "") \
+                and f"{path}.".startswith(f"{cause.name}."):
+            # a module lacks the attribute, so Hydra tried it as a submodule: the attribute is missing
+            module, _, attribute = cause.name.rpartition(".")
+            cause = AttributeError(f"module {module!r} has no attribute {attribute!r}")
         raise SweeperConfigError(
             f"{FIELD}={source!r}: not a parameter name (known: {', '.join(names)}) and cannot "
-            f"be imported as a callable: {type(error).__name__}: {error}"
+            f"be imported as a callable: {type(cause).__name__}: {cause}"
         ) from error
     if not callable(obj):
         raise SweeperConfigError(
@@ -294,6 +412,18 @@ def _import_callable(source: str, path: str, names: Sequence[str]) -> Callable[.
             "take the params dict and return a bool"
         )
     return obj
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Hold back a logger's records: Hydra's lookup logs the error this module reports."""
+    logger = logging.getLogger(logger_name)
+    disabled = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 def check_satisfiable(constraint: Constraint, samples: Iterable[Mapping[str, Any]]) -> int:
@@ -322,8 +452,10 @@ def check_satisfiable(constraint: Constraint, samples: Iterable[Mapping[str, Any
     if not results:
         raise ValueError("check_satisfiable needs at least one sample point")
     if not any(results):
+        errors = getattr(constraint, "errors", [])
+        raised = f"; on some it raised {errors[0]}" if errors else ""
         raise SweeperConfigError(
             f"{FIELD}={constraint.source!r}: no point of the search space satisfies it "
-            f"(0 of {len(results)} random points); loosen it or widen the space"
+            f"(0 of {len(results)} random points{raised}); loosen it or widen the space"
         )
     return sum(results)

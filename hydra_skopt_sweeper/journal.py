@@ -76,18 +76,40 @@ class Trial:
 
     @classmethod
     def from_dict(cls, record: Dict[str, Any]) -> "Trial":
-        value = record.get("value")
+        """A record read back; ``ValueError`` (or ``KeyError``/``TypeError``) when a field is
+        missing, of another type than the journal writes, or not finite."""
+        if not isinstance(record, dict):
+            raise TypeError(f"a record must be a JSON object, not {type(record).__name__}")
+        number = _field(record, "number", int, required=True)
+        if number < 0:
+            raise ValueError(f"number={number} is negative")
+        params = record["params"]
+        if not isinstance(params, dict):
+            raise TypeError(f"params={params!r} is not a JSON object")
+        value = _field(record, "value", (int, float))
         return cls(
-            number=int(record["number"]),
-            params=dict(record["params"]),
+            number=number,
+            params=dict(params),
             value=None if value is None else float(value),
-            status=str(record["status"]),
-            error=record.get("error"),
-            duration_s=record.get("duration_s"),
-            job_dir=record.get("job_dir"),
-            batch=record.get("batch"),
-            step=record.get("step"),
+            status=_field(record, "status", str, required=True),
+            error=_field(record, "error", str),
+            duration_s=_field(record, "duration_s", (int, float)),
+            job_dir=_field(record, "job_dir", str),
+            batch=_field(record, "batch", int),
+            step=_field(record, "step", int),
         )
+
+
+def _field(record: Mapping[str, Any], key: str, types: Any, required: bool = False) -> Any:
+    """``record[key]``, of one of ``types`` (never a bool for a number, never inf or nan), or None."""
+    value = record[key] if required else record.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, types):
+        raise TypeError(f"{key}={value!r} is not of the journal's type")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{key}={value!r} is not finite")
+    return value
 
 
 class Journal:
@@ -124,25 +146,61 @@ def append_lines(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
+# unreadable lines warned about one by one; the rest are counted in one line
+_WARNED_LINES = 10
+
+
 def read_trials(path: Path) -> List[Trial]:
-    """Every whole record of a journal; torn or unreadable lines are skipped with a warning."""
+    """Every whole record of a journal, one per trial number.
+
+    A line that is not UTF-8 JSON, or whose record is not of the journal's form (a negative
+    number, a non-finite value, a field of another type), is skipped with a warning naming its
+    line: a kill during a write leaves one torn line, whose trial will be run again. A second
+    record of a trial number is skipped too: the first one stands.
+    """
     path = Path(path)
     if not path.is_file():
         return []
     trials: List[Trial] = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
+    lines_of: Dict[int, int] = {}  # trial number -> the line that recorded it
+    skipped = 0
+    with open(path, "rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                trials.append(Trial.from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError) as error:
-                log.warning(
-                    "%s:%d: skipping an unreadable record (%s); a kill during a write leaves "
-                    "one torn line, the trial it held will be run again",
-                    path, line_number, error,
-                )
+                trial = Trial.from_dict(json.loads(raw.decode("utf-8"), parse_constant=_not_finite,
+                                                   parse_float=_finite_float))
+            except (ValueError, KeyError, TypeError, RecursionError) as error:
+                skipped += 1
+                if skipped <= _WARNED_LINES:
+                    log.warning("%s:%d: skipping an unreadable record (%s: %s); a kill during a write "
+                                "leaves one torn line, the trial it held will be run again",
+                                path, line_number, type(error).__name__, str(error)[:200])
+                continue
+            if trial.number in lines_of:
+                skipped += 1
+                if skipped <= _WARNED_LINES:
+                    log.warning("%s:%d: skipping a second record of trial #%d; the first one, on line "
+                                "%d, stands", path, line_number, trial.number, lines_of[trial.number])
+                continue
+            lines_of[trial.number] = line_number
+            trials.append(trial)
+    if skipped > _WARNED_LINES:
+        log.warning("%s: %d lines skipped in all (the first %d are named above); is it a journal "
+                    "(trials.jsonl)?", path, skipped, _WARNED_LINES)
     return trials
+
+
+def _not_finite(constant: str) -> float:
+    raise ValueError(f"{constant} is not finite")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not finite")
+    return value
 
 
 def best_trial(trials: Iterable[Trial], maximize: bool) -> Optional[Trial]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, atomic_write
 
 log = logging.getLogger(__name__)
 
+# the largest value drawn: axis limits and contour levels are computed from differences of
+# the values, which must stay within float range
+DRAWN_LIMIT = sys.float_info.max / 16
 
 
 def min_trials_for_objective(n_dims: int) -> int:
@@ -168,10 +172,14 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> D
     (``curves.png`` when some trial reported a learning curve). Files are written atomically
     (a temporary file, then ``os.replace``); warnings are silenced and no figure is left open.
     """
+    from matplotlib import rc_context
+
     record = sweep if isinstance(sweep, SweepRecord) else load_sweep(Path(sweep))
     out_dir = Path(out_dir) if out_dir is not None else record.sweep_dir
     written: Dict[str, Optional[Path]] = {"convergence": None, "objective": None, "curves": None}
-    with warnings.catch_warnings():
+    # every text comes from the sweep (names, options, values): a "$" in it is a dollar sign,
+    # never the start of a formula
+    with warnings.catch_warnings(), rc_context({"text.parse_math": False}):
         warnings.simplefilter("ignore")
         written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE)
         written["curves"] = draw_curves(record, out_dir / CURVES)
@@ -219,18 +227,18 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
 
     ok = [t for t in trials if _usable(t)]
     if ok:
-        ax.scatter([t.number for t in ok], [t.value for t in ok], s=22, color="C0", alpha=0.75,
+        ax.scatter([t.number for t in ok], _drawn([t.value for t in ok]), s=22, color="C0", alpha=0.75,
                    zorder=3, label="trial")
         series = best_so_far(trials, maximize)
         steps_x, steps_y = [n for n, _ in series], [b for _, b in series]
-        ax.step(steps_x, steps_y, where="post", color="C1", lw=2, zorder=4, label="best so far")
+        ax.step(steps_x, _drawn(steps_y), where="post", color="C1", lw=2, zorder=4, label="best so far")
         values = [t.value for t in ok]
         if min(values) > 0 and max(values) / min(values) > 1e3:
             ax.set_yscale("log")
 
     pruned = [t for t in trials if t.pruned and t.value is not None and math.isfinite(t.value)]
     if pruned:
-        ax.scatter([t.number for t in pruned], [t.value for t in pruned], s=22, facecolors="none",
+        ax.scatter([t.number for t in pruned], _drawn([t.value for t in pruned]), s=22, facecolors="none",
                    edgecolors="0.55", zorder=3, label=f"pruned ({len(pruned)}): value when stopped")
     failed = [t for t in trials if t.failed or (t.ok and not _usable(t))]
     if failed:
@@ -272,6 +280,19 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     return _save(fig, path)
 
 
+def _drawn(values: Sequence[float]) -> List[float]:
+    """Values as drawn: within DRAWN_LIMIT, so that the axis can be scaled to them."""
+    return [min(max(v, -DRAWN_LIMIT), DRAWN_LIMIT) for v in values]
+
+
+def _padded(low: float, high: float, fraction: float) -> Tuple[float, float]:
+    """Axis limits ``fraction`` of the range beyond ``low`` and ``high``, finite even when the
+    values span all of float's range."""
+    margin = fraction * high - fraction * low
+    largest = sys.float_info.max
+    return max(low - margin, -largest), min(high + margin, largest)
+
+
 def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
     """Every trial's learning curve against its step: completed trials solid, pruned ones
     dashed, the best trial's thick; None when no trial reported a curve."""
@@ -308,8 +329,7 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
         low, high = (values[0], values[int(0.9 * (len(values) - 1))]) if not record.maximize else \
             (values[int(0.1 * (len(values) - 1))], values[-1])
         if high > low:
-            margin = 0.08 * (high - low)
-            ax.set_ylim(low - margin, high + margin)
+            ax.set_ylim(*_padded(low, high, 0.08))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step (reported by the trial)")
     ax.set_ylabel(f"{record.objective_name} ({direction_word(record.maximize)})")
@@ -328,7 +348,8 @@ class Surface:
     """The sweep's surrogate refitted on what the loop told it, read in the user's values.
 
     ``rows`` are points in skopt's normalised space (``tspace``), as :mod:`.model` sees
-    them; ``points`` and ``losses`` are what was told (see :func:`told_points`).
+    them; ``points`` and ``losses`` are what was told (see :func:`told_points`), the losses
+    as drawn (within :data:`DRAWN_LIMIT`).
     """
 
     tspace: Any  # skopt Space, normalised
@@ -338,6 +359,9 @@ class Surface:
     points: List[List[Any]]
     losses: List[float]
     kind: str  # "GP", "RF" or "ET"
+
+    def __post_init__(self) -> None:
+        self.losses = _drawn(self.losses)
 
     def mean(self, rows: Any) -> Any:
         """The model's mean at ``rows``, in scaled-loss units."""
@@ -349,11 +373,13 @@ class Surface:
 
     def values(self, scaled: Any) -> Any:
         """Scaled losses -> the user's values (the loss scale undone, the sign of a maximised
-        objective restored)."""
+        objective restored), within :data:`DRAWN_LIMIT` so that axes and contour levels can
+        be computed."""
         import numpy as np
 
         scaled = np.asarray(scaled, dtype=float)
         losses = np.array([self.scale.inverse(s) for s in scaled.ravel()]).reshape(scaled.shape)
+        losses = np.clip(losses, -DRAWN_LIMIT, DRAWN_LIMIT)
         return -losses if self.maximize else losses
 
     def predict(self, rows: Any) -> Any:
@@ -627,7 +653,7 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     low, high = min(float(np.min(c)) for c in curves), max(float(np.max(c)) for c in curves)
     if n_dims > 1 and high > low:
         for k in range(n_dims):
-            axes[k, k].set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+            axes[k, k].set_ylim(*_padded(low, high, 0.05))
     fig.suptitle(
         f"Partial dependence of {record.objective_name} ({direction_word(record.maximize)})\n"
         f"the sweep's {surface.kind} refitted on {len(surface.points)} told trials; red: best trial",

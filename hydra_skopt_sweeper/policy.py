@@ -13,7 +13,9 @@ It also owns :class:`LossScale`, the policy for what the model is told about the
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -86,6 +88,12 @@ class Policy:
     late_switches: int = 1
 
 
+# Losses up to 2**LARGEST_EXPONENT in size are scaled as they are; larger ones are first divided
+# by a power of two (exact), so that their spread and their squares stay within float range
+LARGEST_EXPONENT = 400
+_LARGEST_LOG = math.log(sys.float_info.max)
+
+
 @dataclass
 class LossScale:
     """A monotone warp, then a shift and a scale of the losses, fixed for one fit.
@@ -96,16 +104,24 @@ class LossScale:
     Then they are divided by their standard deviation and shifted so that their
     ``centre_quantile`` is 0, where the GP's mean goes back to far from the data. The ranking
     of the points is unchanged.
+
+    Losses as large as a float allows (a trial returning 1e308) are first divided by
+    ``unit``, a power of two, so that every step stays finite; ``low`` and ``scale`` are in
+    that unit, and :meth:`inverse` returns a finite loss.
     """
 
     low: float
     scale: float
     centre: float
     std: float
+    unit: float = 1.0
 
     @classmethod
     def fit(cls, losses: np.ndarray, policy: Policy = Policy()) -> "LossScale":
         losses = np.asarray(losses, dtype=float)
+        unit = _unit(losses)
+        if unit != 1.0:
+            losses = losses / unit
         low, median, high = float(np.min(losses)), float(np.median(losses)), float(np.max(losses))
         scale = math.inf  # no heavy upper tail: no warp
         if high - median > policy.heavy_tail_ratio * (median - low):
@@ -113,20 +129,44 @@ class LossScale:
         warped = _warp(losses, low, scale)
         std = float(np.std(warped))
         centre = float(np.quantile(warped, policy.centre_quantile))
-        return cls(low, scale, centre, std if std > 0 else 1.0)
+        return cls(low, scale, centre, std if std > 0 else 1.0, unit)
 
     def __call__(self, losses: np.ndarray) -> np.ndarray:
-        return (_warp(np.asarray(losses, dtype=float), self.low, self.scale) - self.centre) / self.std
+        losses = np.asarray(losses, dtype=float)
+        if self.unit != 1.0:
+            losses = losses / self.unit
+        return (_warp(losses, self.low, self.scale) - self.centre) / self.std
 
     def inverse(self, scaled: float) -> float:
-        """The loss whose scaled value is ``scaled``."""
+        """The loss whose scaled value is ``scaled``; past float's range, the largest float."""
         warped = scaled * self.std + self.centre
         if self.scale == math.inf:
-            return float(warped)
-        return float(self.low + self.scale * math.expm1(warped))
+            loss = float(warped)
+        else:
+            try:
+                loss = float(self.low + self.scale * math.expm1(warped))
+            except OverflowError:  # scale * e**warped, with the product taken in logs
+                loss = self.low + math.exp(min(warped + math.log(self.scale), _LARGEST_LOG))
+        if self.unit != 1.0:
+            loss *= self.unit
+        return min(max(loss, -sys.float_info.max), sys.float_info.max)
+
+
+def _unit(losses: np.ndarray) -> float:
+    """1, or the power of two that brings the largest loss under 2**LARGEST_EXPONENT."""
+    largest = float(np.max(np.abs(losses))) if losses.size else 0.0
+    exponent = math.frexp(largest)[1] if math.isfinite(largest) else 0
+    return 1.0 if exponent <= LARGEST_EXPONENT else math.ldexp(1.0, exponent - LARGEST_EXPONENT)
 
 
 def _warp(losses: np.ndarray, low: float, scale: float) -> np.ndarray:
     if scale == math.inf:
         return losses
-    return np.log1p(np.maximum(losses - low, 0.0) / scale)
+    excess = np.maximum(losses - low, 0.0)
+    with np.errstate(over="ignore"):
+        warped = np.log1p(excess / scale)
+    # past float's range log1p(r) is log(r) (within 1 / r): log(excess) - log(scale)
+    beyond = np.isinf(warped) & np.isfinite(excess)
+    if beyond.any():
+        warped[beyond] = np.log(excess[beyond]) - math.log(scale)
+    return warped

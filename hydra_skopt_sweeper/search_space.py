@@ -21,13 +21,17 @@ Accepted forms (the strings the Optuna and Nevergrad sweepers accept):
 mapping                     ``{type: real|int|categorical, low, high, prior, choices}``
 ==========================  ============================================================
 
-A single-valued choice or range is not searched: it is passed to every trial.
+A single-valued choice or range is not searched: it is passed to every trial. Every bound is
+finite (an integer's within +-2**53, a real range's width within float range), a grid has at most
+:data:`MAX_GRID_POINTS` points, an option holds no inf or nan, and no key is Hydra's own
+(``hydra.*``): anything else is refused before launch, naming the parameter.
 """
 from __future__ import annotations
 
 import decimal
 import math
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -55,6 +59,11 @@ _BARE_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-./]*$")
 _GRAMMAR_WORDS = {"true", "false", "null", "nan", "inf", "+inf", "-inf"}
 # Random points drawn to check, before any launch, that the constraint can be met.
 _SATISFIABILITY_SAMPLES = 20000
+# An integer range's ends: every integer up to this size is exact in the model's float64
+# coordinates, and skopt draws from it with numpy's int64
+INT_BOUND = 2**53
+# A grid's points (range with a step): each is listed in search_space.json and the journal
+MAX_GRID_POINTS = 100_000
 
 
 def format_value(value: Any) -> str:
@@ -350,6 +359,7 @@ def build_search_space(
 
     for name, value in (params or {}).items():
         field_name = f"hydra.sweeper.params.{name}"
+        _refuse_hydra_key(str(name), value, field_name)
         if isinstance(value, (DictConfig, dict)):
             entries[name] = (field_name, _spec_to_param(name, value, field_name, parser))
             continue
@@ -393,6 +403,20 @@ def build_search_space(
             space.fixed_overrides.append(_fixed_override_text(entry))
             _remember_fixed(space, entry)
     return space
+
+
+def _refuse_hydra_key(name: str, value: Any, field_name: str) -> None:
+    """Hydra's own settings are not trial parameters: a trial's ``hydra.sweep.subdir`` could put
+    its job dir outside the sweep dir (Hydra refuses sweeping over them on the command line)."""
+    key = name.lstrip("+~")
+    if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+        shown = OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
+        raise SweeperConfigError(
+            f"{field_name}={shown!r}: must not be a hydra.* key: Hydra's own configuration is "
+            "not a trial parameter and cannot be swept (Hydra refuses it on the command line "
+            "too); set it once, under hydra: in the config or as a plain override on the "
+            "command line"
+        )
 
 
 def _parse(parser: OverridesParser, text: str, where: str) -> Override:
@@ -440,25 +464,32 @@ def _override_to_param(override: Override, where: str) -> Optional[Param]:
                         field_name, source)
 
     if isinstance(sweep, RangeSweep):
-        values = _range_values(sweep)
-        if not values:
+        written = f"range({sweep.start}, {sweep.stop}, {sweep.step})"
+        count = _range_length(sweep, field_name)
+        if count == 0:
             raise SweeperConfigError(
-                f"{field_name}: range({sweep.start}, {sweep.stop}, {sweep.step}) is empty; "
-                "Hydra's range excludes its end, so it needs start < stop for a positive step "
-                "and start > stop for a negative one"
+                f"{field_name}: {written} is empty; Hydra's range excludes its end, so it needs "
+                "start < stop for a positive step and start > stop for a negative one"
             )
-        if len(values) == 1:
+        if count == 1:
             return None
-        all_int = all(isinstance(v, int) for v in values)
+        steps_by_one = _integers(sweep.start, sweep.stop, sweep.step) and sweep.step == 1
         if log:
-            if not (all_int and sweep.step == 1):
+            if not steps_by_one:
                 raise SweeperConfigError(
                     f"{field_name}: tag(log, range(...)) needs an integer range with step 1; "
                     "for a log-scaled grid write choice(...) or tag(log, int(interval(a, b)))"
                 )
-            return _bounded(name, key, INT, values[0], values[-1], True, field_name, source)
-        if all_int and sweep.step == 1:
-            return Param(name, key, INT, low=values[0], high=values[-1], source=source)
+            return _bounded(name, key, INT, sweep.start, sweep.stop - 1, True, field_name, source)
+        if steps_by_one:
+            return _bounded(name, key, INT, sweep.start, sweep.stop - 1, False, field_name, source)
+        if count > MAX_GRID_POINTS:
+            raise SweeperConfigError(
+                f"{field_name}: {written} has {count} points; a grid must have at most "
+                f"{MAX_GRID_POINTS}; search the range itself with interval(a, b) or "
+                "int(interval(a, b)), or take a larger step"
+            )
+        values = _range_values(sweep)
         return Param(name, key, GRID, choices=tuple(values),
                      labels=tuple(format_value(v) for v in values), source=source)
 
@@ -471,12 +502,34 @@ def _override_to_param(override: Override, where: str) -> Optional[Param]:
         if len(elements) == 1:
             return None
         values = tuple(Override._convert_value(e) for e in elements)
+        _refuse_non_finite_options(values, field_name)
         labels = tuple(_label(v) for v in values)
         if len(set(labels)) != len(labels):
             raise SweeperConfigError(f"{field_name}: the options {list(labels)} repeat a value")
         return Param(name, key, CATEGORICAL, choices=values, labels=labels, source=source)
 
     raise SweeperConfigError(f"{field_name}: unsupported sweep {source!r}")
+
+
+def _refuse_non_finite_options(options: Sequence[Any], field_name: str) -> None:
+    """inf and nan cannot be options: the journal (JSON) cannot record them, and nan equals
+    nothing, not even itself, so a trial's value could not be matched to its option."""
+    def non_finite(value: Any) -> bool:
+        if isinstance(value, float):
+            return not math.isfinite(value)
+        if isinstance(value, (list, tuple, ListConfig)):
+            return any(non_finite(v) for v in value)
+        if isinstance(value, (dict, DictConfig)):
+            return any(non_finite(v) for v in value.values())
+        return False
+
+    for option in options:
+        if non_finite(option):
+            raise SweeperConfigError(
+                f"{field_name}: the option {_label(option)} must hold finite numbers only (the "
+                "journal cannot record inf or nan); write a large finite number such as 1e308, "
+                "or a string the app maps to it, e.g. 'inf'"
+            )
 
 
 def _label(value: Any) -> str:
@@ -486,6 +539,27 @@ def _label(value: Any) -> str:
     return Override._get_value_element_as_str(value)
 
 
+def _integers(*values: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+def _range_length(sweep: RangeSweep, field_name: str) -> int:
+    """How many values Hydra's range has, computed without listing them."""
+    start, stop, step = sweep.start, sweep.stop, sweep.step
+    written = f"range({start}, {stop}, {step})"
+    if step == 0:
+        raise SweeperConfigError(f"{field_name}: {written}: the step must not be 0; "
+                                 "write a positive step, or a negative one for a falling range")
+    if _integers(start, stop, step):  # len(range(...)) overflows past sys.maxsize
+        return max(0, (stop - start + step - (1 if step > 0 else -1)) // step)
+    for what, value in (("start", start), ("stop", stop), ("step", step)):
+        if not _finite_float(value):
+            raise SweeperConfigError(f"{field_name}: {what}={value} must be a finite number; "
+                                     f"write {written} with finite numbers")
+    current, end, delta = (decimal.Decimal(repr(float(v))) for v in (start, stop, step))
+    return max(0, math.ceil((end - current) / delta))
+
+
 def _range_values(sweep: RangeSweep) -> List[Any]:
     """Hydra's range, with float grids computed in decimal from the numbers as written.
 
@@ -493,10 +567,8 @@ def _range_values(sweep: RangeSweep) -> List[Any]:
     ``range(0.1, 0.5, 0.1)`` would give 0.30000000000000004; this gives 0.3.
     """
     start, stop, step = sweep.start, sweep.stop, sweep.step
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in (start, stop, step)):
+    if _integers(start, stop, step):
         return list(range(start, stop, step))
-    if step == 0:
-        raise SweeperConfigError(f"range({start}, {stop}, {step}): the step must not be 0")
     current, end, delta = (decimal.Decimal(repr(float(v))) for v in (start, stop, step))
     values: List[Any] = []
     while (current < end) if delta > 0 else (current > end):
@@ -505,9 +577,42 @@ def _range_values(sweep: RangeSweep) -> List[Any]:
     return values
 
 
+def _finite_float(value: Any) -> bool:
+    """A number that converts to a finite float (ints too large for a float do not)."""
+    try:
+        return math.isfinite(float(value))
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
+def _check_bounds(kind: str, low: Any, high: Any, field_name: str) -> None:
+    """The ends of a real or integer range can be searched: finite, and within what the
+    model's float64 coordinates and skopt's int64 draws hold."""
+    for bound, value in (("low", low), ("high", high)):
+        if kind == INT:
+            if not -INT_BOUND <= value <= INT_BOUND:
+                raise SweeperConfigError(
+                    f"{field_name}: {bound}={value} must be an integer within +-2**53 "
+                    f"({INT_BOUND}); for a wider range search a real, e.g. "
+                    "tag(log, interval(1, 1e30)), and round it in the app"
+                )
+        elif not _finite_float(value):
+            raise SweeperConfigError(
+                f"{field_name}: {bound}={value} must be a finite number; give both ends, e.g. "
+                "interval(0, 1e6), or tag(log, interval(1e-6, 1e6)) for many orders of magnitude"
+            )
+    if kind == REAL and not math.isfinite(float(high) - float(low)):
+        raise SweeperConfigError(
+            f"{field_name}: high - low = {high} - ({low}) must be a finite number (at most "
+            f"{sys.float_info.max:.4g}); narrow the range, or search a positive one on a log "
+            "scale with tag(log, interval(a, b))"
+        )
+
+
 def _bounded(
     name: str, key: str, kind: str, low: Any, high: Any, log: bool, field_name: str, source: str
 ) -> Param:
+    _check_bounds(kind, low, high, field_name)
     if not low < high:
         raise SweeperConfigError(
             f"{field_name}: low={low} must be smaller than high={high}; "
@@ -568,6 +673,7 @@ def _typed_spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) ->
             raise SweeperConfigError(
                 f"{field_name}: a categorical takes only choices, not low/high/prior"
             )
+        _refuse_non_finite_options(choices, f"{field_name}.choices")
         labels = tuple(_label(c) for c in choices)
         if len(set(labels)) != len(labels):
             raise SweeperConfigError(f"{field_name}.choices={choices!r} repeats a value")
@@ -584,6 +690,9 @@ def _typed_spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) ->
         value = spec.get(bound)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SweeperConfigError(f"{field_name}.{bound}={value!r}: must be a number")
+        if not _finite_float(value):
+            raise SweeperConfigError(f"{field_name}.{bound}={value!r}: must be a finite number; "
+                                     "give both ends of the range, e.g. low: 0, high: 1e6")
         if kind == INT and value != int(value):
             raise SweeperConfigError(f"{field_name}.{bound}={value!r}: type int needs integer bounds")
     low, high = spec["low"], spec["high"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -102,20 +103,29 @@ def _pruned_lines(record: SweepRecord) -> List[str]:
 def _recommendation_lines(record: SweepRecord, best: Trial) -> List[str]:
     """The model's pick (``recommended_*`` in the results file), where the sweep wrote one."""
     number, predicted = record.results.get("recommended_trial"), record.results.get("recommended_value")
-    if number is None or predicted is None:
-        return []
+    if isinstance(number, bool) or not isinstance(number, int) or not _is_number(predicted):
+        return []  # none written, or a hand-edited results file
+    observed = [t.value for t in record.finished]
+    # a sign no trial's value has: a model stretched by extreme values, not a better point
+    other_sign = predicted < 0 <= min(observed) or predicted > 0 >= max(observed)
+    outside = ("; no trial's value has its sign, so the model is unsure there: trust the "
+               "observed values" if other_sign else "")
     if number == best.number:
-        return [f"  also the model's recommendation (predicted value {predicted:.6g})"]
+        return [f"  also the model's recommendation (predicted value {predicted:.6g}{outside})"]
     pick = next((t for t in record.trials if t.number == number), None)
     if pick is None:  # the results file is from a later state than the journal read
         return []
     lines = ["", f"Recommended: trial #{number}, predicted value {predicted:.6g} (observed {pick.value!r}): "
              "the best the model expects among the tried points; on a noisy objective it is less "
-             "often a lucky draw than the best",
+             f"often a lucky draw than the best{outside}",
              f"  overrides: {_overrides(record, pick.params)}"]
     if pick.job_dir:
         lines.append(f"  job dir: {pick.job_dir}")
     return lines
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _overrides(record: SweepRecord, params: Any) -> str:

@@ -78,3 +78,41 @@ def test_the_optuna_sweepers_example_config_composes_with_its_sampler_line(tmp_p
     assert len(records) == 5
     assert all(r["params"]["x"] * 2 == int(r["params"]["x"] * 2) and -5.5 <= r["params"]["x"] < 5.5
                and r["params"]["y"] in (-5, 0, 5) for r in records)
+
+
+def _convert(*args):
+    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("content, message", [
+    (bytes(range(256)) * 8, "config.yaml: not a UTF-8 text file (invalid start byte at byte 128); give the YAML config file"),
+    (b"hydra: [1, 2]\n", "config.yaml: hydra=[1, 2]: must be a mapping of config keys"),
+    (b'hydra:\n  sweeper: "str"\n', "config.yaml: hydra.sweeper='str': must be a mapping of config keys"),
+    (b"defaults: 5\n", "config.yaml: defaults=5: must be a list of config groups and files"),
+    (b"hydra:\n  sweeper:\n    n_trials: -4\n", "config.yaml: hydra.sweeper.n_trials=-4: must be an integer >= 1"),
+    (b"hydra:\n  sweeper:\n    n_trials: 2.5\n", "config.yaml: hydra.sweeper.n_trials=2.5: must be an integer >= 1"),
+    (b"hydra:\n  sweeper:\n    n_jobs: -1\n", "config.yaml: hydra.sweeper.n_jobs=-1: must be an integer >= 1; leave it out"),
+    (b"hydra:\n  sweeper:\n    sampler:\n      seed: -3\n", "config.yaml: hydra.sweeper.sampler.seed=-3: must be an integer >= 0"),
+    (b"hydra:\n  sweeper:\n    sampler:\n      n_startup_trials: many\n", "sampler.n_startup_trials='many': must be an integer >= 0"),
+    (b"- a\n- b\n", "config.yaml: not a mapping of config keys"),
+    (b"a: [\n", "config.yaml: while parsing a flow node"),
+])
+def test_the_converter_refuses_a_file_it_cannot_read_in_one_line(tmp_path, content, message):
+    source = tmp_path / "config.yaml"
+    source.write_bytes(content)
+    done = _convert(source, "-o", tmp_path / "out.yaml")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("skopt-from-optuna: error: ") and len(done.stderr.splitlines()) == 1, done.stderr
+    assert message in done.stderr and not (tmp_path / "out.yaml").exists()
+
+
+def test_the_converter_refuses_a_directory_as_input_or_output_in_one_line(tmp_path):
+    source = tmp_path / "config.yaml"
+    source.write_text("hydra:\n  sweeper:\n    n_trials: 4\n")
+    for args, named in (([source, "-o", tmp_path], tmp_path), ([tmp_path], tmp_path)):
+        done = _convert(*args)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+        assert done.stderr == f"skopt-from-optuna: error: {named}: Is a directory\n"
+    done = _convert(source, "-o", tmp_path / "out.yaml")
+    assert done.returncode == 0 and "n_calls: 4" in (tmp_path / "out.yaml").read_text()

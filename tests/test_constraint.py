@@ -323,3 +323,66 @@ def test_a_bare_word_that_is_an_option_gets_a_hint_to_quote_it():
     with pytest.raises(SweeperConfigError) as error:
         compile_constraint("optimizer == sgd and lr < 0.1", ["optimizer", "lr"], {"optimizer": ["adam", "sgd"]})
     assert "unknown name 'sgd'; it is an option of optimizer: a string needs quotes, e.g. optimizer == 'sgd'" in str(error.value)
+
+
+# -- bounded cost: nothing the user types hangs the sweep or exhausts its memory
+
+@pytest.mark.parametrize("spec, part, why", [
+    ("9**9**9 > batch_size", "'9**9**9'", "an integer power over 10000 bits"),
+    ('("a" * 10**9) != optimizer', "'\"a\" * 10**9'", "a repeat over 10000 items"),
+    ("optimizer in [0] * 10**9", "'[0] * 10**9'", "a repeat over 10000 items"),
+    ("optimizer == 'a' * 6000 + 'b' * 6000", "\"'a' * 6000 + 'b' * 6000\"", "a concatenation over 10000 items"),
+    ("batch_size < 2**9000 * 2**9000", "'2**9000 * 2**9000'", "an integer product over 10000 bits"),
+    ("round(5, -10**8) < batch_size", "'round(5, -10**8)'", "round to that many digits"),
+])
+def test_a_constant_part_too_large_to_compute_is_refused_when_read(spec, part, why):
+    with pytest.raises(SweeperConfigError) as raised:
+        compile_constraint(spec, NAMES)
+    message = str(raised.value)
+    assert message.startswith(f"hydra.sweeper.constraint={spec!r}: {part} is too large to compute ({why}")
+    assert "write smaller numbers, or a dotted path to a Python function" in message
+
+
+@pytest.mark.parametrize("spec", [
+    "batch_size ** 10**6 > 0",
+    "optimizer * 10**9 != ''",
+    "round(batch_size, -10**8) == 0",
+    "'%999999999d' % batch_size != ''",
+])
+def test_a_part_too_large_on_a_point_counts_as_not_satisfied_with_its_reason(spec, caplog):
+    constraint = compile_constraint(spec, NAMES)
+    with caplog.at_level(logging.WARNING, logger="hydra_skopt_sweeper.constraint"):
+        assert constraint(POINT) is False
+        with pytest.raises(SweeperConfigError) as raised:
+            check_satisfiable(constraint, [POINT, {**POINT, "batch_size": 64}])
+    assert "LimitExceeded" in caplog.text
+    assert "0 of 2 random points; on some it raised LimitExceeded: " in str(raised.value)
+
+
+@pytest.mark.parametrize("spec", [
+    "-" * 3000 + "batch_size > 0",   # Python's own parser gives up
+    "not " * 60 + "batch_size",      # parsed, but deeper than the limit
+    "batch_size < 1" + " + 1" * 60,   # a long left-nested chain
+    "batch_size in (" + ", ".join(["1"] * 1200) + ")",  # too many parts
+])
+def test_a_deep_or_large_expression_is_refused_when_read(spec):
+    with pytest.raises(SweeperConfigError) as raised:
+        compile_constraint(spec, NAMES)
+    assert str(raised.value).startswith(f"hydra.sweeper.constraint={spec!r}: must nest at most 50 levels "
+                                        "and have at most 1000 parts")
+
+
+def test_the_bounded_operators_keep_python_semantics():
+    assert holds("2 ** 10 == 1024 and 2 ** -1 == 0.5 and (-1) ** 10**9 == 1 and 0 ** 10**9 == 0")
+    assert holds("'ab' * 3 == 'ababab' and 3 * [1] == [1, 1, 1] and (1,) + (2,) == (1, 2)")
+    assert holds("batch_size % 5 == 2 and -7 % 3 == 2 and 1.5 + 2 == 3.5 and 'a' + 'b' == 'ab'")
+    assert holds("round(1234, -2) == 1200 and round(2.675, 2) == 2.67 and round(2.5) == 2")
+    assert holds("2 ** 9999 > 0 and 'x' * 10000 != ''")  # at the limits
+    # a type error is still Python's: not satisfied
+    assert holds("optimizer % 2 == 0") is False
+
+
+def test_the_lookup_of_a_dotted_path_logs_nothing_of_its_own(caplog):
+    with caplog.at_level(logging.DEBUG), pytest.raises(SweeperConfigError):
+        compile_constraint("no_such_pkg_xyz.checks.valid", NAMES)
+    assert caplog.records == []

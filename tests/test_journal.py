@@ -12,6 +12,7 @@ from hydra_skopt_sweeper.journal import (
     Trial,
     best_trial,
     format_params,
+    read_trials,
     write_results,
 )
 from hydra_skopt_sweeper.errors import SweeperConfigError
@@ -56,6 +57,59 @@ def test_torn_last_line_is_skipped_with_a_warning_and_the_next_append_is_whole(t
     assert "unreadable record" in caplog.text
     journal.append(trials()[2:])
     assert journal.read() == [trials()[0], trials()[2]]
+
+
+def _record(number, **changes):
+    return json.dumps({**json.loads(trials()[0].to_json()), "number": number, **changes})
+
+
+@pytest.mark.parametrize("line, reason", [
+    (b'\xff\xfe{"number": 7}', "UnicodeDecodeError"),
+    (_record(7, value=None).encode()[:-1] + b'\x80}', "UnicodeDecodeError"),
+    (_record(7).replace('"value": 2.0', '"value": NaN').encode(), "NaN is not finite"),
+    (_record(7).replace('"value": 2.0', '"value": -Infinity').encode(), "-Infinity is not finite"),
+    (_record(7).replace('"value": 2.0', '"value": 1e400').encode(), "1e400 is not finite"),
+    (_record(7, params={"x": float("nan")}).encode(), "NaN is not finite"),
+    (_record(-3).encode(), "number=-3 is negative"),
+    (_record(1.5).encode(), "number=1.5 is not of the journal's type"),
+    (_record(True).encode(), "number=True is not of the journal's type"),
+    (_record(7, params=[["x", 1]]).encode(), "params=[['x', 1]] is not a JSON object"),
+    (_record(7, value="2.0").encode(), "value='2.0' is not of the journal's type"),
+    (_record(7, step="3").encode(), "step='3' is not of the journal's type"),
+    (b"[1, 2]", "a record must be a JSON object"),
+    (b"[" * 100000 + b"]" * 100000, "RecursionError"),
+])
+def test_an_unreadable_or_non_finite_record_is_skipped_naming_its_line(tmp_path, caplog, line, reason):
+    journal = Journal(tmp_path / "trials.jsonl")
+    journal.append(trials()[:2])
+    with open(journal.path, "ab") as handle:
+        handle.write(line + b"\n")
+    journal.append(trials()[2:])
+    with caplog.at_level(logging.WARNING):
+        assert journal.read() == trials()
+    assert f"trials.jsonl:3: skipping an unreadable record (" in caplog.text and reason in caplog.text
+
+
+def test_a_second_record_of_a_number_is_skipped_and_the_first_stands(tmp_path, caplog):
+    journal = Journal(tmp_path / "trials.jsonl")
+    journal.append(trials())
+    journal.append([Trial(1, {"x": 0.3, "opt": "adam"}, 0.5, OK)])
+    with caplog.at_level(logging.WARNING):
+        assert journal.read() == trials()
+    assert "trials.jsonl:4: skipping a second record of trial #1; the first one, on line 2, stands" in caplog.text
+
+
+def test_a_binary_file_reads_as_no_trials_with_a_bounded_number_of_warnings(tmp_path, caplog):
+    import random
+
+    rng = random.Random(0)
+    path = tmp_path / "model.bin"
+    path.write_bytes(bytes(rng.randrange(256) for _ in range(200_000)))
+    with caplog.at_level(logging.WARNING):
+        assert read_trials(path) == []
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 11 and "model.bin:1: skipping an unreadable record" in warnings[0]
+    assert "lines skipped in all (the first 10 are named above); is it a journal" in warnings[-1]
 
 
 def test_best_trial_honours_maximize_and_ignores_failures():

@@ -477,3 +477,33 @@ def test_disabled_refresher_does_nothing(tmp_path):
     refresher = PlotRefresher(enabled=False)
     refresher.refresh(tmp_path)
     assert refresher.wait(timeout=0) and refresher.started == 0
+
+
+# -- whatever a trial returned or was named, the pictures are drawn
+
+@pytest.mark.parametrize("space", ["one", "three"])
+@pytest.mark.parametrize("huge", [1e308, -1.7e308, sys.float_info.max])
+def test_a_value_as_large_as_a_float_allows_still_draws_every_plot(tmp_path, space, huge):
+    records = write_sweep(tmp_path, SPACES[space], n_ok=12, n_failed=1)
+    for record in records[3:5]:
+        record["value"] = huge
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    written = draw_plots(tmp_path)
+    assert_png(written["convergence"])
+    assert_png(written["objective"], min_bytes=5_000)
+    surface = fit_surface(load_sweep(tmp_path))
+    values = surface.predict(surface.tspace.transform(surface.tspace.rvs(50, random_state=0)))
+    assert all(math.isfinite(v) and abs(v) <= plots.DRAWN_LIMIT for v in values)
+
+
+def test_options_and_names_with_dollar_signs_are_drawn_as_written(tmp_path):
+    space = {
+        "x": dict(REAL, override_key="x"),
+        "w$": {"kind": "categorical", "override_key": "w$", "choices": ["$x^{$", "b$", "plain"],
+               "labels": ["'$x^{$'", "'b$'", "plain"]},
+    }
+    write_sweep(tmp_path, space, n_ok=8)
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    monitor: val_$loss\n")
+    written = draw_plots(tmp_path)
+    assert_png(written["objective"])
+    assert_png(written["convergence"])

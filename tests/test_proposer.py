@@ -623,3 +623,21 @@ def test_a_forest_batch_falls_back_to_lies():
     xs = [[x1, x2] for x1, x2 in np.random.RandomState(1).rand(8, 2) * [15, 15] - [5, 0]]
     forest.tell(xs, [branin(*x) for x in xs])
     assert len({tuple(p) for p in forest.ask(3)}) == 3
+
+
+@pytest.mark.parametrize("losses", [
+    [0.486, 1e308], [0.3, 0.5, 2.9, 3.5, 1e308], [0.4, 0.2, 0.3, 1e308, 1e308],
+    [-1.7e308, 0.1, 0.2, 1.7e308], [1e308, 1e308, 1e308], [0.0, 1.0, 1.0, 1.0, 1e300],
+])
+def test_loss_scale_of_losses_as_large_as_a_float_allows_stays_finite(losses):
+    losses = np.array(losses)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scale = LossScale.fit(losses)
+        scaled = scale(losses)
+        assert np.all(np.isfinite(scaled)) and np.all(np.abs(scaled) < 1e3)
+        assert list(np.argsort(scaled, kind="stable")) == list(np.argsort(losses, kind="stable"))
+        # within float precision of the largest loss
+        span = float(np.max(np.abs(losses)))
+        assert [scale.inverse(v) for v in scaled] == pytest.approx(list(losses), rel=1e-9, abs=1e-12 * span)
+        assert math.isfinite(scale.inverse(1e300)) and math.isfinite(scale.inverse(-1e300))

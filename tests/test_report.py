@@ -101,6 +101,37 @@ def test_the_recommendation_is_shown_when_it_is_not_the_best(sweep_dir, tmp_path
     assert f"Recommended: trial #{other['number']}, predicted value 0.125 (observed {other['value']!r})" in out
 
 
+def test_a_prediction_of_a_sign_no_trial_has_is_flagged(sweep_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
+    results = yaml.safe_load((copy / "optimization_results.yaml").read_text())
+    lowest = min(r["value"] for r in records(copy) if r["status"] == "ok")
+    assert lowest >= 0  # the sphere: no trial returns a negative value
+    for predicted, flagged in ((-2.67, True), (lowest / 2, False), (lowest, False)):
+        results.update(recommended_trial=results["best_trial"], recommended_value=predicted)
+        (copy / "optimization_results.yaml").write_text(yaml.safe_dump(results))
+        assert report.main([str(copy), "--no-plots"]) == 0
+        out = capsys.readouterr().out
+        assert (f"(predicted value {predicted:.6g}; no trial's value has its sign, so the model is "
+                "unsure there: trust the observed values)" in out) is flagged
+
+
+def test_a_trial_returning_the_largest_float_is_reported_and_drawn(tmp_path):
+    path = tmp_path / "sweep"
+    path.mkdir()
+    space = {"x": {"kind": "real", "override_key": "x", "low": 0.0, "high": 1.0, "log": False},
+             "w": {"kind": "categorical", "override_key": "w", "choices": ["$x^{$", "b"], "labels": ["'$x^{$'", "b"]}}
+    (path / "search_space.json").write_text(json.dumps({"params": space, "maximize": False}))
+    lines = [{"number": n, "params": {"x": x, "w": w}, "value": 1e308 if x > 0.7 else x, "status": "ok",
+              "batch": n + 1} for n, (x, w) in enumerate(
+        [(0.49, "b"), (0.99, "b"), (0.24, "$x^{$"), (0.74, "$x^{$"), (0.23, "b"), (0.28, "b"), (0.0, "$x^{$")])]
+    (path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    done = _run_module(str(path))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "value 1e+308" in done.stdout or "1e+308" in done.stdout
+    assert (path / CONVERGENCE_NAME).is_file() and (path / OBJECTIVE_NAME).is_file()
+
+
 def test_top_limits_the_table(sweep_dir, capsys):
     assert report.main([str(sweep_dir), "--no-plots", "--top", "2"]) == 0
     assert [r[0] for r in table_rows(capsys.readouterr().out)] == [1, 2]

@@ -185,6 +185,37 @@ def test_a_torn_last_line_is_skipped_with_a_warning_on_resume(tmp_path):
     assert [r.number for r in records] == [0, 1, 2, 3] and all(r.ok for r in records)
 
 
+def test_a_damaged_journal_resumes_and_reports_skipping_what_it_cannot_read(tmp_path):
+    overrides = [*SPACE, "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2"]
+    sweep(tmp_path, *overrides[:2], "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2")
+    first = journal(tmp_path)[0]
+    with open(tmp_path / "trials.jsonl", "ab") as handle:
+        handle.write(b'{"number": 7, "params": {"x": 0.1\xff}}\n')  # not UTF-8
+        handle.write(json.dumps({**first, "number": 8, "value": float("nan")}).encode() + b"\n")
+        handle.write(json.dumps({**first, "value": -100.0}).encode() + b"\n")  # #0 again
+    out, err = sweep(tmp_path, *overrides)
+    assert "trials.jsonl:3: skipping an unreadable record (UnicodeDecodeError" in out + err
+    assert "trials.jsonl:4: skipping an unreadable record (ValueError: NaN is not finite)" in out + err
+    assert "trials.jsonl:5: skipping a second record of trial #0; the first one, on line 1, stands" in out + err
+    records = read_trials(tmp_path / "trials.jsonl")
+    assert len(records) == 4 and len({r.number for r in records}) == 4 and all(r.ok for r in records)
+    assert records[0].value == first["value"]
+    report = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.sweep_report", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
+    assert "4 trial(s), 0 failed" in report.stdout and "skipping a second record of trial #0" in report.stderr
+
+
+def test_a_binary_warm_start_file_is_read_as_no_trials_with_warnings(tmp_path):
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(bytes(range(256)) * 64)
+    out, err = sweep(tmp_path / "sweep", *SPACE, "hydra.sweeper.n_calls=2", "hydra.sweeper.n_initial_points=2",
+                     f"hydra.sweeper.warm_start=[{binary}]")
+    assert "model.bin:1: skipping an unreadable record" in out + err
+    assert "Warm start from" in out + err and "0 trial(s) told to the GP" in out + err
+    assert len(journal(tmp_path / "sweep")) == 2
+
+
 def test_resume_of_a_finished_sweep_launches_nothing(tmp_path):
     overrides = [*SPACE, "hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=2"]
     sweep(tmp_path, *overrides)
@@ -277,6 +308,15 @@ def not_a_choice(field: str, value: str, allowed: str) -> str:
     (["hydra.sweeper.pruner.reduction_factor=1"], "hydra.sweeper.pruner.reduction_factor=1: must be an integer >= 2"),
     (["hydra.sweeper.pruner.min_steps=0"], "hydra.sweeper.pruner.min_steps=0: must be an integer >= 1"),
     (["hydra.sweeper.pruner.min_trials=0"], "hydra.sweeper.pruner.min_trials=0: must be an integer >= 1"),
+    (["x=interval(1, inf)"], "command line 'x=interval(1, inf)': high=inf must be a finite number"),
+    (["x=interval(-1e308, 1e308)"], "high - low = 1e+308 - (-1e+308) must be a finite number"),
+    (["x=int(interval(0, 1e30))"], "high=1000000000000000019884624838656 must be an integer within +-2**53"),
+    (["x=range(0, 1, 0)"], "command line 'x=range(0, 1, 0)': range(0, 1, 0): the step must not be 0"),
+    (["+hydra.sweeper.params.z={type: real, low: 0, high: inf}"], "hydra.sweeper.params.z.high=inf: must be a finite number"),
+    (["+hydra.sweeper.params.hydra.sweep.subdir='choice(a, b)'"], "hydra.sweeper.params.hydra={'sweep': {'subdir': 'choice(a, b)'}}: must not be a hydra.* key"),
+    (["hydra.sweeper.constraint='9**9**9 > y'"], "'9**9**9' is too large to compute"),
+    (["hydra.sweeper.constraint='(\"a\" * 10**9) != y'"], "is too large to compute (a repeat over 10000 items)"),
+    (["hydra.sweeper.constraint='" + "-" * 3000 + "y > 0'"], "must nest at most 50 levels"),
 ])
 def test_bad_input_is_refused_before_any_trial_in_one_line(tmp_path, overrides, message):
     out, err = failing_sweep(tmp_path, "y=interval(-2, 2)", *overrides)

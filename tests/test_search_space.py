@@ -81,6 +81,77 @@ def test_empty_range_is_refused():
         build_search_space({"n": "range(5, 1)"}, [])
 
 
+# -- bounds that cannot be searched: refused before launch, naming the parameter
+
+@pytest.mark.parametrize("text, message", [
+    ("interval(1, inf)", "high=inf must be a finite number"),
+    ("interval(-inf, 1)", "low=-inf must be a finite number"),
+    ("interval(nan, 1)", "low=nan must be a finite number"),
+    ("interval(-1e308, 1e308)", "high - low = 1e+308 - (-1e+308) must be a finite number"),
+    ("int(interval(0, 1e30))", "high=1000000000000000019884624838656 must be an integer within +-2**53"),
+    ("int(interval(-9007199254740994, 0))", "low=-9007199254740994 must be an integer within"),
+    ("tag(log, int(interval(1, 1e30)))", "must be an integer within"),
+    ("range(0, 1, 0)", "range(0, 1, 0): the step must not be 0"),
+    ("range(0.0, 1, 0)", "the step must not be 0"),
+    ("range(0, inf, 1.0)", "stop=inf must be a finite number"),
+    ("range(0, 1" + "0" * 30 + ")", "high=" + "9" * 30 + " must be an integer within"),
+    ("range(0, 1e9, 0.5)", "has 2000000000 points; a grid must have at most 100000"),
+    ("range(0, 1" + "0" * 30 + ", 2)", "points; a grid must have at most 100000"),
+    ("choice(1, inf)", "the option inf must hold finite numbers only"),
+    ("choice([1, nan], 2)", "the option [1,nan] must hold finite numbers only"),
+])
+def test_bounds_that_cannot_be_searched_are_refused_naming_the_parameter(text, message):
+    with pytest.raises(SweeperConfigError) as info:
+        build_search_space({"x": text}, [])
+    assert str(info.value).startswith("hydra.sweeper.params.x") and message in str(info.value)
+    with pytest.raises(SweeperConfigError) as info:
+        build_search_space({}, [f"x={text}"])
+    assert str(info.value).startswith(f"command line 'x={text}'") and message in str(info.value)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"type": "real", "low": 0, "high": float("inf")}, "x.high=inf: must be a finite number"),
+    ({"type": "real", "low": float("nan"), "high": 1}, "x.low=nan: must be a finite number"),
+    ({"type": "int", "low": 0, "high": float("inf")}, "x.high=inf: must be a finite number"),
+    ({"type": "int", "low": float("nan"), "high": 3}, "x.low=nan: must be a finite number"),
+    ({"type": "int", "low": 0, "high": 1e30}, "high=1000000000000000019884624838656 must be an integer"),
+    ({"type": "real", "low": 0, "high": 10**400}, "x.high=" + "1" + "0" * 400 + ": must be a finite number"),
+    ({"type": "real", "low": -1e308, "high": 1e308}, "high - low"),
+    ({"type": "categorical", "choices": [1, float("nan")]}, "x.choices: the option nan must hold finite"),
+])
+def test_typed_mappings_with_bounds_that_cannot_be_searched_are_refused(spec, message):
+    with pytest.raises(SweeperConfigError, match="hydra.sweeper.params.x") as info:
+        build_search_space({"x": spec}, [])
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("int(interval(-9007199254740992, 9007199254740992))", -2**53, 2**53),
+    ("interval(-8e307, 8e307)", -8e307, 8e307),
+    ("range(0, 1" + "0" * 30 + ", 1" + "0" * 29 + ")", None, None),
+])
+def test_the_largest_searchable_bounds_sample_and_round_trip(text, low, high):
+    space, p = only_param({"x": text})
+    if low is not None:
+        assert (p.low, p.high) == (low, high)
+    for x in p.dimension().rvs(20, random_state=0):
+        assert space.to_point(space.to_params([x])) == [x]
+
+
+def test_a_large_integer_range_is_not_listed():
+    _, p = only_param({"n": "range(0, 9007199254740993)"})
+    assert (p.kind, p.low, p.high) == ("int", 0, 2**53)
+
+
+@pytest.mark.parametrize("key", ["hydra.sweep.subdir", "hydra.job.chdir", "+hydra.foo", "hydra/launcher", "hydra"])
+@pytest.mark.parametrize("value", ['choice("../../a", "../../b")', "../../a", {"type": "categorical", "choices": ["a", "b"]}])
+def test_hydra_keys_are_refused_in_params(key, value):
+    with pytest.raises(SweeperConfigError) as info:
+        build_search_space({"x": "interval(0, 1)", key: value}, [])
+    assert str(info.value).startswith(f"hydra.sweeper.params.{key}=")
+    assert "must not be a hydra.* key" in str(info.value)
+
+
 def test_single_value_range_and_choice_are_fixed():
     space = build_search_space({"n": "range(3, 4)", "opt": "choice(adam)"}, [])
     assert space.params == []
