@@ -34,6 +34,7 @@ from .scheduler import (
     LaunchFn,
     launcher_error,
     next_job_number,
+    release_in_process,
     reserve,
     wait_for_outcomes,
 )
@@ -112,6 +113,7 @@ class SweepLoop:
         self.batch_size = settings.batch_size or n_devices or max(1, default_batch_size)
         self.devices = DevicePool(settings.devices, settings.device_override)
         self.scheduling = settings.scheduling
+        self.in_process = not concurrent
         if self.scheduling == "async" and not concurrent:
             log.info("hydra.sweeper.scheduling=async needs a launcher that runs jobs outside this "
                      "process; this one runs them here, one call at a time: using batch")
@@ -325,7 +327,8 @@ class SweepLoop:
         if self.validate is not None:
             validate, self.validate = self.validate, None
             validate([launch.overrides for launch in launches])
-        reserve(self.outcomes_dir, [launch.number for launch in launches], [launch.params for launch in launches])
+        reserve(self.outcomes_dir, [launch.number for launch in launches], [launch.params for launch in launches],
+                in_process=self.in_process)
 
     def _run_batch(self, launches: List[Launch], choose_s: float = 0.0) -> None:
         first = launches[0].number
@@ -341,6 +344,9 @@ class SweepLoop:
             returns: Sequence[Optional[JobReturn]] = self.launch([l.overrides for l in launches], first)
             self.returns.append(returns)
             error = None
+        except KeyboardInterrupt:
+            release_in_process(self.outcomes_dir, [l.number for l in launches])
+            raise
         except Exception as caught:  # a worker died, the cluster went away: keep what finished
             error = launcher_error(caught)
             log.error("The launcher lost batch %d (%s); keeping the trials that finished",

@@ -18,10 +18,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .errors import SweeperConfigError
 from .feed import ModelFeed, returned_together, told_loss
-from .journal import Journal, Trial, read_trials
+from .journal import FAILED, Journal, Trial, read_trials
 from .objective import read_outcome
 from .recording import Recorder
-from .scheduler import Launch, reserved_params, unrecorded
+from .scheduler import Launch, reserved, unrecorded
 from .search_space import SearchSpace
 from .sweep_dir import SweepDir, atomic_write_text
 
@@ -112,7 +112,19 @@ def recover_unrecorded(record: Recorder, recover: bool = True) -> List[Trial]:
     recovered: List[Trial] = []
     running: List[int] = []
     for number in unrecorded(outcomes, [t.number for t in record.trials]):
-        params = reserved_params(outcomes, number)
+        reservation = reserved(outcomes, number) or {}
+        params = reservation.get("params")
+        if params is not None and reservation.get("in_process") and read_outcome(outcomes, number) is None:
+            # it ran in the sweeper's process (Hydra's basic launcher) and never returned
+            trial = Trial(number, params, None, FAILED,
+                          "the sweeper's process ended while this trial ran in it (under "
+                          "hydra/launcher=basic): the trial called os._exit, crashed, or the "
+                          "sweeper was killed")
+            recovered.append(trial)
+            log.warning("#%d was running in the sweeper's own process when it ended: recorded as "
+                        "failed, not run again (a trial that ends its process takes the sweep "
+                        "with it under the basic launcher; the joblib launcher isolates it)", number)
+            continue
         if params is None or read_outcome(outcomes, number) is None:
             running.append(number)
             continue

@@ -52,10 +52,12 @@ class Launch:
 
 
 def reserve(outcomes_dir: Path, numbers: Sequence[int],
-            params: Optional[Sequence[Dict[str, Any]]] = None) -> None:
+            params: Optional[Sequence[Dict[str, Any]]] = None, in_process: bool = False) -> None:
     """Take job numbers before their launch, each exclusively, so a rerun after a kill never
     reuses the job dir of a trial that was running then; each reservation keeps the params its
-    job is launched with, so a resume can record a job that finished unrecorded.
+    job is launched with, so a resume can record a job that finished unrecorded, and whether
+    it runs in the sweeper's own process (Hydra's basic launcher), where a job that never
+    returned took the sweeper down with it.
 
     Raises
     ------
@@ -73,17 +75,32 @@ def reserve(outcomes_dir: Path, numbers: Sequence[int],
                 f"launching into {outcomes_dir.parent}. Give each sweep its own hydra.sweep.dir"
             ) from None
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps({"params": params[index]} if params is not None else {}))
+            handle.write(json.dumps({**({"params": params[index]} if params is not None else {}),
+                                     "in_process": in_process}))
 
 
-def reserved_params(outcomes_dir: Path, number: int) -> Optional[Dict[str, Any]]:
-    """The params job ``number`` was launched with, as its reservation kept them (None when
-    it kept none)."""
+def release_in_process(outcomes_dir: Path, numbers: Sequence[int]) -> None:
+    """Jobs that an interrupt stopped in the sweeper's process: their reservations no longer
+    say they ran there, so a resume runs them again instead of recording them as failed."""
+    for number in numbers:
+        reservation = reserved(outcomes_dir, number)
+        if reservation is not None and reservation.get("in_process"):
+            reservation_file(outcomes_dir, number).write_text(
+                json.dumps({**reservation, "in_process": False}), encoding="utf-8")
+
+
+def reserved(outcomes_dir: Path, number: int) -> Optional[Dict[str, Any]]:
+    """Job ``number``'s reservation: ``params`` (the params it was launched with, where kept)
+    and ``in_process``; None when it kept nothing readable."""
     try:
-        params = json.loads(reservation_file(outcomes_dir, number).read_text(encoding="utf-8"))["params"]
-    except (OSError, ValueError, KeyError, TypeError):
+        reservation = json.loads(reservation_file(outcomes_dir, number).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return params if isinstance(params, dict) else None
+    if not isinstance(reservation, dict):
+        return None
+    if not isinstance(reservation.get("params"), dict):
+        reservation.pop("params", None)
+    return reservation
 
 
 def _job_numbers(outcomes_dir: Path, suffixes: Tuple[str, ...]) -> List[int]:

@@ -13,8 +13,8 @@ import pytest
 
 from hydra_skopt_sweeper.errors import SweepStoppedError
 from hydra_skopt_sweeper.lock import SweepDirBusy, SweepLock
-from hydra_skopt_sweeper.scheduler import reserve, reserved_params
-from tests.test_robustness import SPACE, failing_sweep, journal, results, sweep
+from hydra_skopt_sweeper.scheduler import reserve, reserved
+from tests.test_robustness import APP, JOBLIB, SPACE, command, failing_sweep, journal, results, sweep
 
 BUDGET = ["hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=2"]
 
@@ -63,8 +63,9 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
 # -- job numbers ------------------------------------------------------------------------------------
 
 def test_a_job_number_is_reserved_once_with_its_params(tmp_path):
-    reserve(tmp_path, [3, 4], [{"x": 0.5}, {"x": True}])
-    assert reserved_params(tmp_path, 3) == {"x": 0.5} and reserved_params(tmp_path, 4) == {"x": True}
+    reserve(tmp_path, [3, 4], [{"x": 0.5}, {"x": True}], in_process=True)
+    assert reserved(tmp_path, 3) == {"params": {"x": 0.5}, "in_process": True}
+    assert reserved(tmp_path, 4)["params"] == {"x": True}
     with pytest.raises(SweepStoppedError, match="Job number 4 is taken already"):
         reserve(tmp_path, [4])
 
@@ -93,10 +94,11 @@ def test_a_finished_trial_that_was_never_journaled_is_recorded_not_run_again(tmp
 
 
 def test_a_job_that_left_no_outcome_is_named_and_its_number_not_reused(tmp_path):
-    sweep(tmp_path, *SPACE, *BUDGET)
+    # joblib: a job runs in a worker, and may still run when the sweeper is killed
+    sweep(tmp_path, *SPACE, *BUDGET, *JOBLIB, "hydra.sweeper.scheduling=batch")
     lost = _drop_last_record(tmp_path)
     (tmp_path / ".outcomes" / f"{lost['number']}.json").unlink()  # it was still running
-    out, err = sweep(tmp_path, *SPACE, *BUDGET)
+    out, err = sweep(tmp_path, *SPACE, *BUDGET, *JOBLIB, "hydra.sweeper.scheduling=batch")
     assert f"Job(s) #{lost['number']} were launched by an earlier run and never recorded" in out + err
     numbers = [r["number"] for r in journal(tmp_path)]
     assert numbers == [0, 1, 3]
@@ -119,6 +121,18 @@ def test_a_trial_calling_sys_exit_is_a_failed_trial_under_the_basic_launcher(tmp
     assert "Every trial failed (3)" in err and "the trial called sys.exit(0)" in err
     records = journal(tmp_path)
     assert len(records) == 3 and all(r["status"] == "failed" for r in records)
+
+
+def test_a_trial_that_ends_the_sweepers_process_is_recorded_as_failed_on_resume(tmp_path):
+    # under the basic launcher the trial runs in the sweeper's process: os._exit ends both
+    process = subprocess.run([sys.executable, str(APP), *command(tmp_path, *SPACE, *BUDGET, "mode=die")[1:]],
+                             capture_output=True, text=True)
+    assert process.returncode != 0 and not (tmp_path / "trials.jsonl").exists()
+    out, err = sweep(tmp_path, *SPACE, *BUDGET)  # the same sweep, the app fixed
+    assert "#0 was running in the sweeper's own process when it ended: recorded as failed" in out + err
+    records = journal(tmp_path)
+    assert [(r["number"], r["status"]) for r in records] == [(0, "failed"), (1, "ok"), (2, "ok")]
+    assert "the trial called os._exit, crashed, or the sweeper was killed" in records[0]["error"]
 
 
 def test_a_journal_that_cannot_be_written_stops_the_sweep_and_a_resume_recovers(tmp_path):
