@@ -42,9 +42,10 @@ def _long_first(nodeid: str) -> int:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadgroup`` (what ``make test`` asks for), with the units of :func:`shared_unit`
-    (xdist's own ``xdist_group`` marks leave every test on its own with pytest >= 9.2)."""
-    if config.getoption("dist") != "loadgroup":
+    """``--dist load`` (``-n`` alone) and ``--dist loadgroup`` (what ``make test`` asks for), with
+    the units of :func:`shared_unit` (xdist's own ``xdist_group`` marks leave every test on its
+    own with pytest >= 9.2)."""
+    if config.getoption("dist") not in ("load", "loadgroup"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
