@@ -34,8 +34,11 @@ demo: $(STAMP)
 	echo "Best trials and plots: $(VENV)/bin/skopt-report $$d"; \
 	echo "Every trial in TensorBoard: $(VENV)/bin/tensorboard --logdir $$d"
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist); tests/conftest.py keeps the tests that
+# share an engine on this machine (Ray, SLURM) or a module's sweep together, on one worker.
+TEST_WORKERS ?= 4
 test: $(TEST_STAMP)
-	SKOPT_REQUIRE_LAUNCHERS=1 $(PY) -m pytest $(PYTEST_ARGS)
+	SKOPT_REQUIRE_LAUNCHERS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf multirun outputs lightning_logs .pytest_cache

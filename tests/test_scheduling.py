@@ -31,6 +31,9 @@ APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 # trials of 0.1 s to 2.1 s: the longer, the larger x
 SPACE = ["x=interval(-2, 2)", "y=interval(-2, 2)", "sleep=0.1", "sleep_per_x=0.5"]
+# trials of 1 s to 3 s: a freed slot's refill (a GP fit, slower on a busy machine) comes while
+# the other slot's trial still runs
+LONGER_TRIALS = ["x=interval(-2, 2)", "y=interval(-2, 2)", "sleep=1.0", "sleep_per_x=0.5"]
 
 
 def command(sweep_dir, *overrides):
@@ -154,7 +157,7 @@ def test_a_launch_that_raises_is_that_trials_error_only():
 # -- real sweeps ----------------------------------------------------------------------------------
 
 def test_async_refills_each_slot_as_its_trial_returns(tmp_path):
-    out, _ = sweep(tmp_path, *SPACE, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", *JOBLIB)
+    out, _ = sweep(tmp_path, *LONGER_TRIALS, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", *JOBLIB)
     records = journal(tmp_path)
     numbers = [r["number"] for r in records]
     assert sorted(numbers) == list(range(8))
@@ -215,7 +218,7 @@ def test_the_basic_launcher_falls_back_to_batch_with_one_line(tmp_path):
 
 @pytest.mark.parametrize("scheduling", ["async", "batch"])
 def test_no_two_running_trials_hold_the_same_device(tmp_path, scheduling):
-    out, _ = sweep(tmp_path, *SPACE, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4",
+    out, _ = sweep(tmp_path, *LONGER_TRIALS, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4",
                    f"hydra.sweeper.scheduling={scheduling}", "hydra.sweeper.devices=[3,5]",
                    "hydra.sweeper.device_override='device=gpu{device}'", *JOBLIB)
     records = journal(tmp_path)
