@@ -125,7 +125,7 @@ class SweepLoop:
         self.returns: List[Sequence[JobReturn]] = []
         self.constraint = space.compile_constraint(settings.constraint)
         # convergence.png and objective.png, redrawn in the background once the GP is in use
-        self.plots = PlotRefresher(enabled=bool(space.params))
+        self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots)
         self.proposer: Optional[BatchProposer] = None
         self.feed: Optional[ModelFeed] = None
         if space.params:

@@ -103,6 +103,9 @@ class SkoptSweeperConf:
     n_initial_points: int = 10
     # random, sobol, halton, hammersly, lhs, grid
     initial_point_generator: InitialPointGenerator = InitialPointGenerator.sobol
+    # draw convergence.png, objective.png and curves.png while the sweep runs and at its end;
+    # false: none (skopt-report draws them from the sweep dir at any time)
+    plots: bool = True
 
     # trials running at once; null: the number of devices when set, else the launcher's
     # n_jobs when it has one (-1: all cores), else 1

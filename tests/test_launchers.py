@@ -58,7 +58,8 @@ def run_sweep(sweep_dir, launcher_overrides, n_initial_points=2, batch_size=2, t
            f"hydra.sweep.dir={sweep_dir}", "x=interval(-2, 2)", "y=interval(-2, 2)",
            "hydra.sweeper.n_calls=4", f"hydra.sweeper.n_initial_points={n_initial_points}",
            # batch_size: null follows hydra.launcher.n_jobs, which these launchers do not have
-           f"hydra.sweeper.batch_size={batch_size}", "hydra.sweeper.random_state=0", *launcher_overrides]
+           f"hydra.sweeper.batch_size={batch_size}", "hydra.sweeper.random_state=0",
+           "hydra.sweeper.plots=false", *launcher_overrides]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=sweep_dir.parent)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]

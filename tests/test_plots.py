@@ -451,6 +451,20 @@ def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
     _wait_for(lambda: len(_marks(sweep_dir, "drawn")) == len(started))
 
 
+def test_a_sweep_with_plots_false_draws_nothing(tmp_path):
+    import subprocess
+
+    app = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
+    done = subprocess.run(
+        [sys.executable, str(app), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={tmp_path}",
+         "x=interval(-2, 2)", "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2",
+         "hydra.sweeper.plots=false"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Sweep finished" in done.stdout + done.stderr and "Plots:" not in done.stdout + done.stderr
+    assert list(tmp_path.glob("*.png")) == [] and (tmp_path / "trials.jsonl").is_file()
+
+
 def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=6)
     refresher = PlotRefresher()

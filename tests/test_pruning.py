@@ -125,7 +125,7 @@ def test_trial_pruned_is_an_exception_an_app_can_catch():
 
 def command(sweep_dir, *overrides):
     return [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
-            "hydra.sweeper.random_state=0", *overrides]
+            "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false", *overrides]
 
 
 def journal(sweep_dir):

@@ -82,7 +82,7 @@ def _sweep_command(sweep_dir, address, *overrides):
     return [sys.executable, str(APP), "-m", "hydra/sweeper=skopt_gp", "hydra/launcher=ray",
             f"hydra.sweep.dir={sweep_dir}", "x=interval(-2, 2)", "hydra.sweeper.batch_size=2",
             "hydra.sweeper.random_state=0", f"hydra.launcher.ray.init.address={address}",
-            "+hydra.launcher.ray.remote.num_cpus=1", *overrides]
+            "+hydra.launcher.ray.remote.num_cpus=1", "hydra.sweeper.plots=false", *overrides]
 
 
 @pytest.mark.parametrize("scheduling", ["async", "batch"])

@@ -22,7 +22,8 @@ JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 
 def command(sweep_dir, *overrides):
     return [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
-            "hydra.sweeper.random_state=0", *overrides]
+            "hydra.sweeper.random_state=0",
+            "hydra.sweeper.plots=false", *overrides]  # pictures are test_plots' and test_report's
 
 
 def sweep(sweep_dir, *overrides, check=True):

@@ -38,7 +38,7 @@ LONGER_TRIALS = ["x=interval(-2, 2)", "y=interval(-2, 2)", "sleep=1.0", "sleep_p
 
 def command(sweep_dir, *overrides):
     return [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
-            "hydra.sweeper.random_state=0", *overrides]
+            "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false", *overrides]
 
 
 def sweep(sweep_dir, *overrides):

@@ -52,7 +52,7 @@ def slurm(tmp_path_factory):
 
 def command(sweep_dir, *overrides):
     return [sys.executable, str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
-            "hydra.sweeper.random_state=0", *SLURM, *overrides]
+            "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false", *SLURM, *overrides]
 
 
 def journal(sweep_dir):
