@@ -109,7 +109,8 @@ def test_a_node_killed_mid_trial(tmp_path, retries):
     try:
         address, node_port, env = _start_cluster()
         sweep_dir = tmp_path / "sweep"
-        cmd = _sweep_command(sweep_dir, address, "sleep=4", "hydra.sweeper.n_calls=4",
+        # trials long enough that the killed node's worker notices before its trial could end
+        cmd = _sweep_command(sweep_dir, address, "sleep=10", "hydra.sweeper.n_calls=4",
                              "hydra.sweeper.n_initial_points=4", f"+hydra.launcher.ray.remote.max_retries={retries}")
         process = subprocess.Popen(cmd, cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
