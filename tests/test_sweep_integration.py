@@ -236,7 +236,7 @@ def test_cfg_hydra_shows_every_field_with_its_default():
     assert sweeper == {
         "_target_": "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper", "_recursive_": False,
         "params": {}, "n_calls": 50, "n_initial_points": 10, "initial_point_generator": "sobol",
-        "batch_size": None, "scheduling": "async", "devices": None,
+        "plots": True, "batch_size": None, "scheduling": "async", "devices": None,
         "device_override": "trainer.devices=[{device}]",
         "pruner": {"rule": "successive_halving", "min_steps": 4, "reduction_factor": 3, "warmup_steps": 5,
                    "min_trials": 4},
