@@ -20,10 +20,10 @@ from .settings import SkoptSweeperConf
 log = logging.getLogger(__name__)
 
 # the Optuna sweeper's keys that have no counterpart here and change nothing
-IGNORED = ("storage", "study_name")
+IGNORED = ("storage", "study_name", "experiment_sequence")
 # every Optuna-sweeper key the schema accepts (params is shared: the same sweep syntax)
 OPTUNA_KEYS = ("direction", "n_trials", "n_jobs", "sampler", "max_failure_rate", "storage", "study_name",
-               "search_space", "custom_search_space")
+               "search_space", "custom_search_space", "experiment_sequence")
 _DIRECTIONS = {"minimize": False, "maximize": True}
 # the Optuna sweeper's sampler configs (hydra/sweeper/sampler=NAME): the class each names
 SAMPLERS = {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler",
@@ -72,7 +72,7 @@ def from_optuna(settings: Mapping[str, Any], defaults: Optional[Mapping[str, Any
     Raises
     ------
     SweeperConfigError
-        A list of directions (several objectives), ``custom_search_space`` or the old
+        ``custom_search_space`` or the old
         ``search_space``, or an Optuna key that disagrees with this sweeper's own.
     """
     defaults = sweeper_defaults() if defaults is None else defaults
@@ -131,18 +131,27 @@ def _refuse_what_cannot_be_honoured(given: Mapping[str, Any]) -> None:
             "hydra.sweeper.search_space: the Optuna sweeper's old distribution mappings are not "
             "read here; write them in hydra.sweeper.params (e.g. lr: tag(log, interval(1e-4, 1e-1)))"
         )
-    direction = given.get("direction")
-    if isinstance(direction, (list, tuple)) or (hasattr(direction, "__iter__") and not isinstance(direction, str)):
-        raise SweeperConfigError(
-            f"hydra.sweeper.direction={list(direction)!r}: several objectives are not supported; "
-            "return one value (or set hydra.sweeper.monitor) and set hydra.sweeper.maximize"
-        )
 
 
-def _maximize(direction: Any) -> bool:
-    name = getattr(direction, "name", direction)  # the Optuna sweeper's Direction enum, or text
+def _maximize(direction: Any) -> Any:
+    """``maximize`` for a direction, or the list of them for a list of directions."""
+    if isinstance(direction, (list, tuple)):
+        if not direction:
+            raise SweeperConfigError("hydra.sweeper.direction=[]: must be minimize, maximize, or a list of them")
+        if len(direction) == 1:
+            return _maximize(direction[0])  # a list of one is the single objective
+        return [_maximize_one(entry, direction) for entry in direction]
+    return _maximize_one(direction, direction)
+
+
+def _maximize_one(entry: Any, direction: Any) -> bool:
+    name = getattr(entry, "name", entry)  # the Optuna sweeper's Direction enum, or text
     if str(name).lower() not in _DIRECTIONS:
-        raise SweeperConfigError(f"hydra.sweeper.direction={direction!r}: must be one of minimize, maximize")
+        if not isinstance(direction, (list, tuple)):
+            raise SweeperConfigError(f"hydra.sweeper.direction={direction!r}: must be one of minimize, maximize")
+        shown = [getattr(e, "name", e) for e in direction]
+        raise SweeperConfigError(f"hydra.sweeper.direction={shown!r}: each direction must be minimize or "
+                                 f"maximize, not {name!r}")
     return _DIRECTIONS[str(name).lower()]
 
 
@@ -159,6 +168,8 @@ def _map(result: Mapped, optuna_key: str, optuna_value: Any, key: str, value: An
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_text, value)) + "]"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

@@ -1,12 +1,14 @@
 """What the model is told about each trial: the one rule for the running sweep, its resume,
 warm start and the plots' refit.
 
-* A completed trial tells its value as a loss (negated when the sweep maximises).
+* A completed trial tells its value as a loss (negated when the sweep maximises); with
+  several objectives, its values as a vector of losses.
 * A pruned trial tells its best value before it was stopped (an honest, pessimistic reading of
   where it was heading); one that reported no value tells nothing, and its point is excluded
   (never proposed again).
-* A failed trial follows ``on_failure``: ``penalize`` tells the worst loss told so far (before
-  any value is known, it waits for the first one); ``skip`` and ``raise`` exclude its point.
+* A failed trial follows ``on_failure``: ``penalize`` tells the worst loss told so far (each
+  objective's own worst, with several; before any value is known, it waits for the first
+  one); ``skip`` and ``raise`` exclude its point.
 * Trials that returned together (one batch) are told together: their values first, then
   their failures, so a batch's failure is penalised with the batch's own worst value too.
 
@@ -17,44 +19,58 @@ groups a journal's trials as they returned, so that a replay tells what the swee
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Protocol, Sequence, Tuple, Union
 
 from .journal import Trial
-from .objective import to_loss
+from .objective import Objectives, to_loss
 
 Point = List[Any]
+Loss = Union[float, List[float]]  # one objective's loss, or several objectives' losses
 
 
 class Learner(Protocol):
-    def tell(self, points: Sequence[Point], losses: Sequence[float]) -> None: ...
+    def tell(self, points: Sequence[Point], losses: Sequence[Any]) -> None: ...
 
     def exclude(self, points: Sequence[Point]) -> None: ...
 
 
-def told_loss(trial: Trial, maximize: bool) -> Optional[float]:
-    """The loss a trial tells the model by its own value, or None (a failed trial, or a pruned
-    one that reported no value)."""
-    if (trial.ok or trial.pruned) and trial.value is not None and math.isfinite(trial.value):
-        return to_loss(trial.value, maximize)
+def told_loss(trial: Trial, objectives: Objectives) -> Optional[Loss]:
+    """The loss a trial tells the model by its own value (its values, with several
+    objectives), or None (a failed trial, a pruned one that reported no value, or one whose
+    values are not the sweep's objectives)."""
+    if not (trial.ok or trial.pruned):
+        return None
+    if objectives.several:
+        if trial.values is None or len(trial.values) != objectives.count:
+            return None
+        return objectives.losses(trial.values)
+    if trial.value is not None and math.isfinite(trial.value):
+        return to_loss(trial.value, objectives.maximize[0])
     return None
+
+
+def _worse(a: Loss, b: Loss) -> Loss:
+    """The worse of two losses; of two loss vectors, each objective's worse."""
+    if isinstance(a, list):
+        return [max(x, y) for x, y in zip(a, b)]  # type: ignore[arg-type]
+    return max(a, b)  # type: ignore[type-var]
 
 
 class ModelFeed:
     """Tells a learner about trials, by the rule above; it remembers the worst loss told and
     the failures still waiting for one."""
 
-    def __init__(self, learner: Learner, maximize: bool, on_failure: str) -> None:
+    def __init__(self, learner: Learner, objectives: Objectives, on_failure: str) -> None:
         self.learner = learner
-        self.maximize = maximize
+        self.objectives = objectives
         self.penalize = on_failure == "penalize"
-        self.worst: Optional[float] = None
+        self.worst: Optional[Loss] = None
         self._unpenalised: List[Point] = []
 
-    def tell(self, points: Sequence[Point], losses: Sequence[float]) -> None:
+    def tell(self, points: Sequence[Point], losses: Sequence[Loss]) -> None:
         """Tell values (then any failure that was waiting for a first one)."""
-        if losses:
-            worst = max(losses)
-            self.worst = worst if self.worst is None else max(self.worst, worst)
+        for loss in losses:
+            self.worst = loss if self.worst is None else _worse(self.worst, loss)
         self.learner.tell(points, losses)
         if self._unpenalised and self.worst is not None:
             waiting, self._unpenalised = self._unpenalised, []
@@ -62,7 +78,7 @@ class ModelFeed:
 
     def returned(self, told: Sequence[Tuple[Point, Trial]]) -> None:
         """Tell the model about trials that returned together, each at its point."""
-        losses = [told_loss(trial, self.maximize) for _, trial in told]
+        losses = [told_loss(trial, self.objectives) for _, trial in told]
         valued = [(point, loss) for (point, _), loss in zip(told, losses) if loss is not None]
         self.tell([point for point, _ in valued], [loss for _, loss in valued])
         for (point, trial), loss in zip(told, losses):

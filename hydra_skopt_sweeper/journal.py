@@ -6,7 +6,9 @@
      "job_dir", "batch", "step"}
 
 (``value`` of a pruned trial is its best reported value before it was stopped; ``step`` is the
-last step its curve reached, for every trial that reported one.)
+last step its curve reached, for every trial that reported one.) A sweep of several objectives
+adds ``"values"``, the list of a trial's values in the objectives' order, and its ``value`` is
+null; a sweep of one objective writes no ``values`` key.
 
 Lines are appended, flushed and fsynced as soon as a trial (or a batch) returns, in the order
 they return, and are never rewritten, so a crash or a kill loses at most the trials running; a line torn by a kill is skipped
@@ -26,7 +28,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import yaml
 
@@ -34,13 +36,14 @@ from .sweep_dir import SweepDir, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-_TABLE_COLUMNS = ("number", "batch", "status", "value", "step", "duration_s", "job_dir", "error")
+TABLE_COLUMNS = ("number", "batch", "status", "value", "step", "duration_s", "job_dir", "error")
 OK, FAILED, PRUNED = "ok", "failed", "pruned"
 
 
 @dataclass
 class Trial:
-    """One launched trial. ``value`` is what the trial returned (not sign-flipped)."""
+    """One launched trial. ``value`` is what the trial returned (not sign-flipped); with
+    several objectives, ``values`` is, and ``value`` is None."""
 
     number: int
     params: Dict[str, Any]
@@ -51,6 +54,7 @@ class Trial:
     job_dir: Optional[str] = None
     batch: Optional[int] = None
     step: Optional[int] = None
+    values: Optional[List[float]] = None
 
     @property
     def ok(self) -> bool:
@@ -72,7 +76,10 @@ class Trial:
         return text.splitlines()[0] if text else "no error recorded"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), allow_nan=False, sort_keys=False)
+        record = asdict(self)
+        if record["values"] is None:  # one objective: the journal's lines as they always were
+            del record["values"]
+        return json.dumps(record, allow_nan=False, sort_keys=False)
 
     @classmethod
     def from_dict(cls, record: Dict[str, Any]) -> "Trial":
@@ -87,6 +94,11 @@ class Trial:
         if not isinstance(params, dict):
             raise TypeError(f"params={params!r} is not a JSON object")
         value = _field(record, "value", (int, float))
+        values = record.get("values")
+        if values is not None:
+            if not isinstance(values, list) or not values:
+                raise TypeError(f"values={values!r} is not a list of numbers")
+            values = [float(_field({"values": v}, "values", (int, float), required=True)) for v in values]
         return cls(
             number=number,
             params=dict(params),
@@ -97,6 +109,7 @@ class Trial:
             job_dir=_field(record, "job_dir", str),
             batch=_field(record, "batch", int),
             step=_field(record, "step", int),
+            values=values,
         )
 
 
@@ -241,13 +254,18 @@ def results_summary(
 
 
 def write_results(
-    sweep_dir: Path, trials: Sequence[Trial], maximize: bool, recommended: Optional[Recommendation] = None
+    sweep_dir: Path, trials: Sequence[Trial], maximize: bool, recommended: Optional[Recommendation] = None,
+    summary: Optional[Dict[str, Any]] = None, objective_columns: Sequence[str] = (),
+    on_front: Optional[Set[int]] = None,
 ) -> Dict[str, Any]:
-    """Rewrite ``optimization_results.yaml`` and ``trials.csv``; returns the summary."""
-    summary = results_summary(trials, maximize, recommended)
+    """Rewrite ``optimization_results.yaml`` and ``trials.csv``; returns the summary. A sweep
+    of several objectives passes its own ``summary`` and the table's extra columns (see
+    :func:`trials_table`)."""
+    if summary is None:
+        summary = results_summary(trials, maximize, recommended)
     files = SweepDir(sweep_dir)
     atomic_write_text(files.results, yaml.safe_dump(summary, sort_keys=False))
-    atomic_write_text(files.table, trials_table(trials))
+    atomic_write_text(files.table, trials_table(trials, objective_columns, on_front))
     return summary
 
 
@@ -267,20 +285,32 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def trials_table(trials: Sequence[Trial]) -> str:
+def trials_table(trials: Sequence[Trial], objective_columns: Sequence[str] = (),
+                 on_front: Optional[Set[int]] = None) -> str:
     """CSV text: the record's fields, then one column per parameter (``param:`` on a clash);
-    a row per trial in the order of their numbers, whatever order they returned in."""
+    a row per trial in the order of their numbers, whatever order they returned in. With
+    several objectives, ``objective_columns`` name a column per objective (after ``value``),
+    holding each trial's values, and ``on_front`` (trial numbers) fills an ``on_front`` column."""
     trials = sorted(trials, key=lambda t: t.number)
     names: Dict[str, None] = {}
     for trial in trials:
         names.update(dict.fromkeys(trial.params))
-    columns = {n: (f"param:{n}" if n in _TABLE_COLUMNS else n) for n in names}
+    record_columns = list(TABLE_COLUMNS)
+    if objective_columns:
+        at = record_columns.index("value") + 1
+        record_columns[at:at] = [*objective_columns, "on_front"]
+    columns = {n: (f"param:{n}" if n in record_columns else n) for n in names}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*_TABLE_COLUMNS, *columns.values()])
+    writer.writerow([*record_columns, *columns.values()])
     for trial in trials:
         record = asdict(trial)
-        writer.writerow([_cell(record[c]) for c in _TABLE_COLUMNS]
+        values = trial.values or []
+        for index, column in enumerate(objective_columns):
+            record[column] = values[index] if index < len(values) else None
+        if objective_columns:
+            record["on_front"] = "true" if on_front and trial.number in on_front else "false"
+        writer.writerow([_cell(record[c]) for c in record_columns]
                         + [_cell(trial.params.get(n)) for n in columns])
     return buffer.getvalue()
 

@@ -20,9 +20,10 @@ from .errors import SweepStoppedError
 from .feed import ModelFeed
 from .journal import Recommendation, Trial, format_params
 from .lock import SweepLock
-from .objective import to_loss
+from .objective import Objectives, to_loss
 from .plot_refresher import PlotRefresher
 from .pruning import read_curves
+from .pareto_proposer import ParetoProposer
 from .proposer import BatchProposer, SearchSpaceExhausted
 from .recording import Recorder
 from .resume import open_sweep_dir, recover_unrecorded, replay
@@ -102,9 +103,15 @@ class SweepLoop:
     ) -> None:
         check_settings(settings)
         space.check_conditions()
-        self.objective_name = settings.monitor or objective_name or "the value each trial returns"
+        # maximize null: minimise, unless the Optuna keys said otherwise
+        self.objectives = Objectives.of(settings.monitor, settings.maximize)
+        if self.objectives.several:
+            self.objective_name = ", ".join(
+                f"{self.objectives.label(i)} ({'max' if up else 'min'})" for i, up in enumerate(self.objectives.maximize))
+        else:
+            self.objective_name = self.objectives.names[0] or objective_name or "the value each trial returns"
         self.settings = settings
-        self.maximize = bool(settings.maximize)  # null: minimise, unless the Optuna keys said otherwise
+        self.maximize = self.objectives.maximize[0]
         self.space = space
         self.launch = launch
         self.sweep_dir = Path(sweep_dir)
@@ -121,15 +128,17 @@ class SweepLoop:
         self.handover = handover
         self.validate = validate
         self.saved_config = saved_config
-        self.record = Recorder(self.sweep_dir, settings, self.maximize)
+        self.record = Recorder(self.sweep_dir, settings, self.objectives)
         self.returns: List[Sequence[JobReturn]] = []
         self.constraint = space.compile_constraint(settings.constraint)
         # convergence.png and objective.png, redrawn in the background once the GP is in use
-        self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots)
+        self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots and not self.objectives.several)
         self.proposer: Optional[BatchProposer] = None
         self.feed: Optional[ModelFeed] = None
         if space.params:
-            self.proposer = BatchProposer(
+            several = self.objectives.several
+            proposer_class = ParetoProposer if several else BatchProposer
+            self.proposer = proposer_class(
                 space.dimensions(),
                 n_initial_points=settings.n_initial_points,
                 initial_point_generator=settings.initial_point_generator,
@@ -141,10 +150,17 @@ class SweepLoop:
                 random_state=settings.random_state,
                 n_calls=settings.n_calls,
                 canonical=space.canonical if space.conditional else None,
+                **({"n_objectives": self.objectives.count, "reference_point": self._reference_losses()}
+                   if several else {}),
             )
-            self.feed = ModelFeed(self.proposer, self.maximize, settings.on_failure)
+            self.feed = ModelFeed(self.proposer, self.objectives, settings.on_failure)
 
     # -- set-up -------------------------------------------------------------------------------
+
+    def _reference_losses(self) -> Optional[List[float]]:
+        """``reference_point`` as losses (several objectives), or None to infer it."""
+        reference = self.settings.reference_point
+        return None if reference is None else self.objectives.losses(list(reference))
 
     def _point_allowed(self, point: Sequence[Any]) -> bool:
         assert self.constraint is not None
@@ -153,8 +169,8 @@ class SweepLoop:
     def _prepare_sweep_dir(self) -> None:
         """Resume from the journal there, or move an old one aside; write the space file."""
         # n_calls as the sweep reads it (an Optuna-style n_trials included), for the report
-        description = {"params": self.space.describe(), "maximize": self.maximize,
-                       "monitor": self.settings.monitor, "n_calls": self.settings.n_calls}
+        description = {"params": self.space.describe(), "maximize": self.objectives.direction,
+                       "monitor": self.objectives.monitor, "n_calls": self.settings.n_calls}
         afresh = None
         if not self.space.params:
             # nothing to resume: a rerun runs again, as Hydra's basic sweeper does
@@ -200,17 +216,23 @@ class SweepLoop:
         replay(self.feed, self.space, self.trials, self.settings.warm_start,
                self._point_allowed if self.constraint is not None else None, self.record.journal.path)
         n_calls = self.settings.n_calls
+        several = self.objectives.several
         log.info(
             "skopt_gp: %s %s; %d trials, %d initial, %s, %s with %s%s%s; searching %s",
-            "maximising" if self.maximize else "minimising", self.objective_name,
-            n_calls, self.settings.n_initial_points,
+            "the Pareto front of" if several else "maximising" if self.maximize else "minimising",
+            self.objective_name, n_calls, self.settings.n_initial_points,
             f"{self.batch_size} at a time, each slot refilled as its trial returns"
             if self.scheduling == "async" else f"batches of {self.batch_size}",
-            self.settings.base_estimator, self.settings.acq_func,
+            "a GP per objective" if several else self.settings.base_estimator,
+            ("expected hypervolume improvement" if self.objectives.count <= 3 else "ParEGO's random scalarisations")
+            if several else self.settings.acq_func,
             "" if self.constraint is None else f", constraint {self.constraint.source!r}",
             "" if not self.devices.enabled else f", devices {self.devices.devices}",
             ", ".join(p.source or p.name for p in self.space.params),
         )
+        if several and self.settings.pruner is not None and self.settings.pruner.rule is not None:
+            log.info("Pruning is off with several objectives: no single learning curve says which "
+                     "trial is hopeless (report() still records the curves)")
         try:
             if self.scheduling == "async":
                 self._run_async()
@@ -384,8 +406,8 @@ class SweepLoop:
 
     def _recommendation(self) -> Optional[Recommendation]:
         """The successful trial the model expects to be best, and its predicted value."""
-        if self.proposer is None:
-            return None
+        if self.proposer is None or self.objectives.several:
+            return None  # several objectives: the results name the front's trials instead
         candidates = []
         for trial in self.trials:
             if trial.ok and trial.value is not None:
@@ -413,6 +435,14 @@ class SweepLoop:
                      best.number, format_params(best.params), best.value)
             if best.job_dir:
                 log.info("Best trial's job dir: %s", best.job_dir)
+        elif self.objectives.several and self.space.params:
+            front = self.record.front()
+            log.info("Sweep finished: %d trial(s), %d failed%s. Pareto front (%s): %s",
+                     len(self.trials), n_failed, f", {n_pruned} pruned" if n_pruned else "",
+                     self.objective_name, front.describe())
+            for trial in front.solutions:
+                log.info("  #%d (%s): %s", trial.number, ", ".join(f"{v:.6g}" for v in trial.values or []),
+                         format_params(trial.params))
         log.info("Results: %s, every trial: %s", self.record.files.results, self.record.journal.path)
         if self.plots.started:
             names = [CONVERGENCE, OBJECTIVE] + ([CURVES] if read_curves(self.sweep_dir) else [])

@@ -184,19 +184,20 @@ class Fantasies(Surrogate):
         self.shared = base.with_liars(pending, mean)  # the covariance every fantasy shares
         values = np.vstack([np.repeat(base.y[:, None], n, axis=1), outcomes])
         self.alphas = cho_solve((self.shared.L, True), values, check_finite=False)
+        self.outcomes = outcomes  # pending x n: each fantasy's draw at the pending points
         self.lowest = outcomes.min(axis=0)
 
     def predict(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        means, std = self._predict_each(X)
+        means, std = self.predict_each(X)
         return means.mean(axis=1), std
 
-    def _predict_each(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def predict_each(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Each fantasy's mean at ``X`` (a column each) and the std they share."""
         cross, std = self.shared.cross(X)
         return cross @ self.alphas, std
 
     def acquire(self, kind: str, X: np.ndarray, best: float) -> np.ndarray:
-        means, std = self._predict_each(X)
+        means, std = self.predict_each(X)
         values = acquisition_values(kind, means, std[:, None], np.minimum(best, self.lowest)[None, :])
         if kind == "LCB":
             return values.mean(axis=1)

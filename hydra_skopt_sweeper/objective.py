@@ -1,9 +1,11 @@
-"""What a trial returned -> the one float the optimiser minimises.
+"""What a trial returned -> the value, or values, the optimiser minimises.
 
 A trial may return a float or int, a numpy scalar, a 0-d tensor (anything ``float()``
 accepts: torch is never imported here), or a mapping such as Lightning's
-``trainer.callback_metrics``, read through ``monitor``. Anything else, or a value that is
-not finite, is a failed trial: :class:`TrialValueError` says why.
+``trainer.callback_metrics``, read through ``monitor``. With several objectives
+(:class:`Objectives`) it returns a sequence of numbers in their order (the Optuna sweeper's
+contract) or a mapping holding every monitored key. Anything else, or a value that is not
+finite, is a failed trial: :class:`TrialValueError` says why.
 
 Job side, :class:`TimedTask` wraps the task function: it times the call and leaves the
 job's outcome in the sweep's ``.outcomes/``. Sweeper side, :func:`trial_from` makes a job's
@@ -17,10 +19,11 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from hydra.core.utils import JobReturn, JobStatus
 
+from .errors import SweeperConfigError
 from .journal import FAILED, OK, PRUNED, Trial
 from .sweep_dir import atomic_write_text, outcome_file
 
@@ -31,6 +34,101 @@ class TrialValueError(ValueError):
 
 class TrialExit(RuntimeError):
     """The trial called ``sys.exit``: a failed trial, not the end of the sweep."""
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """What a sweep optimises: one objective, or several (a Pareto front).
+
+    ``names``: the ``monitor`` key of each objective, or a single None (the value the task
+    returns), or one None per objective (read by position from a returned sequence);
+    ``maximize``: each objective's direction.
+    """
+
+    names: Tuple[Optional[str], ...] = (None,)
+    maximize: Tuple[bool, ...] = (False,)
+
+    @classmethod
+    def of(cls, monitor: Any = None, maximize: Any = None) -> "Objectives":
+        """The objectives ``hydra.sweeper.monitor`` and ``hydra.sweeper.maximize`` declare:
+        a key or a list of keys, a direction or a list of directions (null: minimise every
+        one). A list of one is the single objective.
+
+        Raises
+        ------
+        SweeperConfigError
+            An entry of the wrong type, or lists of different lengths.
+        """
+        names = _entries("monitor", monitor, str, "a key of the mapping the task returns")
+        directions = _entries("maximize", maximize, bool, "true or false")
+        if names is None and directions is None:
+            return cls()
+        if names is not None and directions is not None and len(names) != len(directions):
+            raise SweeperConfigError(
+                f"hydra.sweeper.maximize={_listed(maximize)}: must have one entry per monitored key "
+                f"(hydra.sweeper.monitor={_listed(monitor)} has {len(names)}); give both lists the same length")
+        count = len(names if names is not None else directions)  # type: ignore[arg-type]
+        if names is None:
+            names = [None] * count
+        if directions is None:
+            directions = [False] * count
+        return cls(tuple(names), tuple(directions))
+
+    @property
+    def several(self) -> bool:
+        return len(self.maximize) > 1
+
+    @property
+    def count(self) -> int:
+        return len(self.maximize)
+
+    @property
+    def monitor(self) -> Any:
+        """``monitor`` as the space file keeps it: the key, or the list of keys (None when the
+        values are read by position)."""
+        if not self.several or all(name is None for name in self.names):
+            return self.names[0]
+        return list(self.names)
+
+    @property
+    def direction(self) -> Any:
+        """``maximize`` as the space file keeps it: a bool, or a list of them."""
+        return self.maximize[0] if not self.several else list(self.maximize)
+
+    def label(self, index: int) -> str:
+        """How the log and the pictures name objective ``index``."""
+        name = self.names[index]
+        return name if name is not None else (f"objective {index}" if self.several else "value")
+
+    def read(self, returned: Any) -> Union[float, List[float]]:
+        """The value (one objective) or the values (several) a trial returned, not yet
+        sign-flipped; raises :class:`TrialValueError`."""
+        if not self.several:
+            return read_value(returned, self.names[0])
+        return read_values(returned, self)
+
+    def losses(self, values: Sequence[float]) -> List[float]:
+        """Several objectives' values as the losses the optimiser minimises."""
+        return [to_loss(value, maximize) for value, maximize in zip(values, self.maximize)]
+
+
+def _entries(field: str, value: Any, kind: type, allowed: str) -> Optional[List[Any]]:
+    """A setting that is one entry or a list of them, as a list (None when unset)."""
+    if value is None:
+        return None
+    entries = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not entries:
+        raise SweeperConfigError(f"hydra.sweeper.{field}=[]: must be {allowed}, or a list of them "
+                                 "(one per objective); leave it out for the defaults")
+    for entry in entries:
+        if not isinstance(entry, kind):
+            raise SweeperConfigError(f"hydra.sweeper.{field}={_listed(value)}: each entry must be "
+                                     f"{allowed}, not {entry!r}")
+    return entries
+
+
+def _listed(value: Any) -> str:
+    return repr(list(value)) if isinstance(value, (list, tuple)) else repr(value)
 
 
 @dataclass
@@ -60,11 +158,11 @@ class TimedTask:
         self,
         task_function: Callable[[Any], Any],
         outcomes_dir: Optional[str] = None,
-        monitor: Optional[str] = None,
+        objectives: Objectives = Objectives(),
     ) -> None:
         self.task_function = task_function
         self.outcomes_dir = outcomes_dir
-        self.monitor = monitor
+        self.objectives = objectives
 
     def __getstate__(self) -> Dict[str, Any]:
         state = dict(self.__dict__)
@@ -102,7 +200,7 @@ class TimedTask:
         if timed.pruned_step is not None:
             outcome["pruned_step"] = timed.pruned_step
         try:
-            outcome["value"] = read_value(value, self.monitor)
+            outcome["values" if self.objectives.several else "value"] = self.objectives.read(value)
         except TrialValueError as error:
             if timed.pruned_step is None:
                 outcome["error"] = str(error)
@@ -179,6 +277,50 @@ def read_value(returned: Any, monitor: Optional[str] = None) -> float:
     return number
 
 
+def read_values(returned: Any, objectives: Objectives) -> List[float]:
+    """Several objectives' values a trial returned, in their order (not yet sign-flipped): a
+    sequence of numbers, or a mapping read through each objective's ``monitor`` key.
+
+    Raises
+    ------
+    TrialValueError
+        The wrong number of values, a missing key, or a value that is not a finite number.
+    """
+    count = objectives.count
+    if returned is None:
+        raise TrialValueError(f"the task function returned None; return the {count} objectives' values")
+    if isinstance(returned, Mapping):
+        if any(name is None for name in objectives.names):
+            raise TrialValueError(
+                f"the task function returned a mapping with keys {sorted(map(str, returned))}; "
+                f"set hydra.sweeper.monitor to the list of the {count} keys to optimise")
+        items = [_lookup(returned, name) for name in objectives.names]  # type: ignore[arg-type]
+    elif isinstance(returned, (str, bytes)) or not isinstance(returned, Sequence) and not _is_array(returned):
+        raise TrialValueError(
+            f"the task function returned {type(returned).__name__} {returned!r:.80}; with {count} "
+            f"objectives it returns a list or tuple of {count} numbers (or a mapping and "
+            "hydra.sweeper.monitor names the keys)")
+    else:
+        items = list(returned)
+        if len(items) != count:
+            raise TrialValueError(
+                f"the task function returned {len(items)} value(s), but the sweep has {count} "
+                f"objectives ({', '.join(objectives.label(i) for i in range(count))}); return "
+                f"one value per objective, in that order")
+    values = []
+    for index, item in enumerate(items):
+        try:
+            values.append(read_value(item))
+        except TrialValueError as error:
+            raise TrialValueError(f"{objectives.label(index)}: {error}") from None
+    return values
+
+
+def _is_array(value: Any) -> bool:
+    """A numpy array or a tensor with one axis (read without importing either)."""
+    return getattr(value, "ndim", None) == 1 and hasattr(value, "__len__")
+
+
 def to_loss(value: float, maximize: bool) -> float:
     """The value told to the optimiser, which always minimises."""
     return -value if maximize else value
@@ -199,10 +341,13 @@ def _lookup(mapping: Mapping[str, Any], key: str) -> Any:
 
 
 def trial_from(number: int, params: Dict[str, Any], ret: Optional[JobReturn], outcomes_dir: Path,
-               monitor: Optional[str], lost: str) -> Trial:
+               objectives: Union[Objectives, str, None], lost: str) -> Trial:
     """The record of job ``number`` from what the launcher returned for it (``ret``), or, when
     it returned nothing (a lost batch, a dead worker), from the outcome the job left in
-    ``outcomes_dir``; ``lost`` is the error of a job that left neither."""
+    ``outcomes_dir``; ``lost`` is the error of a job that left neither. ``objectives`` may be
+    a single ``monitor`` key (or None)."""
+    if not isinstance(objectives, Objectives):
+        objectives = Objectives((objectives,))
     if ret is None:
         outcome = read_outcome(outcomes_dir, number)
         if outcome is None:
@@ -213,6 +358,8 @@ def trial_from(number: int, params: Dict[str, Any], ret: Optional[JobReturn], ou
             return Trial(number, params, None if value is None else float(value), PRUNED, None, duration, job_dir)
         if "value" in outcome:
             return Trial(number, params, float(outcome["value"]), OK, None, duration, job_dir)
+        if "values" in outcome:
+            return Trial(number, params, None, OK, None, duration, job_dir, values=[float(v) for v in outcome["values"]])
         return Trial(number, params, None, FAILED, outcome.get("error"), duration, job_dir)
     job_dir = _job_dir(ret)
     if ret.status != JobStatus.COMPLETED:
@@ -224,12 +371,15 @@ def trial_from(number: int, params: Dict[str, Any], ret: Optional[JobReturn], ou
     if isinstance(returned, TimedReturn):
         returned, duration, pruned_step = returned.value, returned.duration_s, returned.pruned_step
     try:
-        value: Optional[float] = read_value(returned, monitor)
+        read = objectives.read(returned)
     except TrialValueError as error:
         if pruned_step is None:
             return Trial(number, params, None, FAILED, str(error), duration, job_dir)
-        value = None  # a pruned trial may return nothing: its curve says how far it got
-    return Trial(number, params, value, OK if pruned_step is None else PRUNED, None, duration, job_dir)
+        read = None  # a pruned trial may return nothing: its curve says how far it got
+    status = OK if pruned_step is None else PRUNED
+    if isinstance(read, list):
+        return Trial(number, params, None, status, None, duration, job_dir, values=read)
+    return Trial(number, params, read, status, None, duration, job_dir)
 
 
 def _job_dir(ret: JobReturn) -> Optional[str]:

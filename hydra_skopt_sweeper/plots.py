@@ -392,9 +392,10 @@ def told_points(record: SweepRecord) -> Tuple[List[List[Any]], List[float]]:
     same rule (:class:`.feed.ModelFeed`, with the sweep's ``on_failure``); points outside the
     space (a hand-edited journal) are skipped."""
     from .feed import ModelFeed, returned_together
+    from .objective import Objectives
 
     told = _Told()
-    feed = ModelFeed(told, record.maximize, str(record.sweeper.get("on_failure", "penalize")))
+    feed = ModelFeed(told, Objectives(maximize=(record.maximize,)), str(record.sweeper.get("on_failure", "penalize")))
     for group in returned_together(record.trials):
         returned = []
         for trial in group:

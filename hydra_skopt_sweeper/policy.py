@@ -87,6 +87,18 @@ class Policy:
     # space is one switch away, however much the model says a switch changes
     late_switches: int = 1
 
+    # -- several objectives (pareto_proposer)
+    # up to this many objectives the acquisition is the exact expected hypervolume improvement;
+    # its box decomposition grows as the front's size to the power m - 1, so beyond it
+    # ParEGO's random scalarisations take over
+    ehvi_max_objectives: int = 3
+    # the acquisition's reference point lies this share of each scaled objective's range past
+    # its worst value, so that the front's extreme points still have volume to gain
+    reference_margin: float = 0.1
+    # ParEGO's augmented Chebyshev: the weighted sum's share beside the largest weighted loss,
+    # which breaks its ties in favour of points that are good on every objective
+    chebyshev_augment: float = 0.05
+
 
 # Losses up to 2**LARGEST_EXPONENT in size are scaled as they are; larger ones are first divided
 # by a power of two (exact), so that their spread and their squares stay within float range

@@ -254,12 +254,17 @@ def _current_trial() -> Optional[_Trial]:
     pruner_config = sweeper.get("pruner")
     if OmegaConf.is_config(pruner_config):
         pruner_config = OmegaConf.to_container(pruner_config, resolve=True)
-    return _Trial(sweep_dir, int(hydra_cfg.job.num), Pruner.from_config(pruner_config), _maximize(sweep_dir))
+    maximize = _maximize(sweep_dir)
+    if maximize is None:  # several objectives: the curves are recorded, no trial is pruned
+        pruner_config = None
+    return _Trial(sweep_dir, int(hydra_cfg.job.num), Pruner.from_config(pruner_config), bool(maximize))
 
 
-def _maximize(sweep_dir: Path) -> bool:
-    """The sweep's direction as the sweeper resolved it (an Optuna-style direction included)."""
+def _maximize(sweep_dir: Path) -> Optional[bool]:
+    """The sweep's direction as the sweeper resolved it (an Optuna-style direction included);
+    None for a sweep of several objectives."""
     try:
-        return bool(json.loads(SweepDir(sweep_dir).space.read_text()).get("maximize"))
+        maximize = json.loads(SweepDir(sweep_dir).space.read_text()).get("maximize")
     except (OSError, ValueError):
         return False
+    return None if isinstance(maximize, list) else bool(maximize)

@@ -16,11 +16,12 @@ from typing import Dict, List, Optional, Sequence, Set
 from hydra.core.utils import JobReturn, JobStatus
 
 from .errors import SweepStoppedError
-from .journal import Journal, Recommendation, Trial, best_trial, format_params, write_results
-from .objective import trial_from
+from .journal import TABLE_COLUMNS, Journal, Recommendation, Trial, best_trial, format_params, write_results
+from .objective import Objectives, trial_from
 from .pruning import read_curve, value_at
 from .scheduler import Launch
 from .settings import SkoptSweeperConf
+from .solutions import Front
 from .sweep_dir import SweepDir
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,11 @@ log = logging.getLogger(__name__)
 class Recorder:
     """The trials of one sweep, in the order they returned, and their journal."""
 
-    def __init__(self, sweep_dir: Path, settings: SkoptSweeperConf, maximize: bool) -> None:
+    def __init__(self, sweep_dir: Path, settings: SkoptSweeperConf, objectives: Objectives) -> None:
         self.files = SweepDir(sweep_dir)
         self.settings = settings
-        self.maximize = maximize
+        self.objectives = objectives
+        self.maximize = objectives.maximize[0]  # the first objective's, which a curve reports
         self.journal = Journal(self.files.journal)
         self.trials: List[Trial] = []
         # trials that ran but returned no usable value (None, NaN, no monitor key)
@@ -45,14 +47,14 @@ class Recorder:
         returned nothing, its value come from its learning curve."""
         lost = (f"the launcher lost the job ({error})" if error is not None
                 else "the launcher returned no result for this job")
-        trial = trial_from(launch.number, launch.params, ret, self.files.outcomes, self.settings.monitor, lost)
+        trial = trial_from(launch.number, launch.params, ret, self.files.outcomes, self.objectives, lost)
         trial.batch = batch
         if trial.failed and ret is not None and ret.status == JobStatus.COMPLETED:
             self._unusable.add(trial.number)  # it ran, but returned no usable value
         curve = read_curve(self.files.curve(launch.number))
         if curve:
             trial.step = curve[-1][0]
-        if trial.pruned and trial.value is None and curve:  # the app returned nothing once pruned
+        if trial.pruned and trial.value is None and curve and not self.objectives.several:  # returned nothing once pruned
             trial.value = value_at(curve, curve[-1][0], self.maximize)
         return trial
 
@@ -81,15 +83,38 @@ class Recorder:
         """Rewrite the results files; they are derived from the journal, so a failure to
         write them is a warning and the next trial's rewrite tries again."""
         try:
-            write_results(self.files.root, self.trials, self.maximize, recommended)
+            if self.objectives.several:
+                front = self.front()
+                summary = {"name": "skopt_gp", **front.summary(), "monitor": self.objectives.monitor,
+                           "maximize": self.objectives.direction, "n_trials": len(self.trials),
+                           "n_failed": sum(1 for t in self.trials if t.failed),
+                           "n_pruned": sum(1 for t in self.trials if t.pruned)}
+                write_results(self.files.root, self.trials, False, summary=summary,
+                              objective_columns=self.objective_columns(),
+                              on_front={t.number for t in front.solutions})
+            else:
+                write_results(self.files.root, self.trials, self.maximize, recommended)
         except OSError as error:
             log.warning("Cannot rewrite %s (%s); every trial is still in %s", self.files.results,
                         error, self.journal.path)
 
     def best(self) -> Optional[Trial]:
-        return best_trial(self.trials, self.maximize)
+        """The best completed trial (one objective); None with several."""
+        return None if self.objectives.several else best_trial(self.trials, self.maximize)
+
+    def front(self) -> Front:
+        """The Pareto front of the completed trials (several objectives)."""
+        return Front.of(self.trials, self.objectives, self.settings.reference_point)
+
+    def objective_columns(self) -> List[str]:
+        """The table's column per objective: its label, ``objective:`` first on a clash."""
+        labels = [self.objectives.label(i) for i in range(self.objectives.count)]
+        return [f"objective:{label}" if label in TABLE_COLUMNS or label == "on_front" else label
+                for label in labels]
 
     def describe_best(self) -> str:
+        if self.objectives.several:
+            return self.front().describe()
         best = self.best()
         return "none" if best is None else f"#{best.number} {best.value:.6g} {format_params(best.params)}"
 
@@ -97,6 +122,13 @@ class Recorder:
         if trial.pruned:
             log.info("  #%d pruned at step %s%s (its own best before it was stopped: %s)", trial.number,
                      trial.step, took, "none" if trial.value is None else f"{trial.value:.6g}")
+        elif trial.ok and trial.values is not None:
+            front = self.front()
+            joined = "joins the front" if front.contains(trial) else "dominated"
+            message = f"  #{trial.number} -> ({', '.join(f'{v:.6g}' for v in trial.values)}){took}: {joined}"
+            if best:
+                message += f"; {front.describe()}"
+            log.info(message)
         elif trial.ok:
             message = f"  #{trial.number} -> {trial.value:.6g}{took}"
             if best:
@@ -135,7 +167,7 @@ class Recorder:
         search (``searched`` false), as Hydra's basic sweeper: only a run that raised fails (an
         app may return None)."""
         broken = searched or any(t.number not in self._unusable for t in self.trials)
-        if self.best() is None and self.trials and broken and all(t.failed for t in self.trials):
+        if self.trials and broken and all(t.failed for t in self.trials):
             raise SweepStoppedError(
                 f"Every trial failed ({len(self.trials)}), so there is nothing to optimise: "
                 f"{error_summary(self.trials)}. Every trial is in {self.journal.path}."

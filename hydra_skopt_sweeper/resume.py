@@ -183,7 +183,7 @@ def _warm_start_from(feed: ModelFeed, space: SearchSpace, path: Path,
         raise SweeperConfigError(f"hydra.sweeper.warm_start: {path} is not a file")
     points, losses, skipped = [], [], 0
     for trial in read_trials(path):
-        loss = told_loss(trial, feed.maximize)
+        loss = told_loss(trial, feed.objectives)
         if loss is None:
             skipped += 1
             continue

@@ -10,6 +10,7 @@ values from the Enums here.
 """
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
@@ -135,10 +136,15 @@ class SkoptSweeperConf:
     base_estimator: BaseEstimator = BaseEstimator.GP
 
     # true when larger is better (accuracy); null: false, unless the Optuna sweeper's
-    # direction: maximize says otherwise
-    maximize: Optional[bool] = None
-    # key to read when a trial returns a mapping (e.g. Lightning's callback_metrics)
-    monitor: Optional[str] = None
+    # direction: maximize says otherwise. Several objectives: a list, one per objective
+    maximize: Any = None
+    # key to read when a trial returns a mapping (e.g. Lightning's callback_metrics);
+    # several objectives: a list of keys ([val_loss, n_params]), or null when the trial
+    # returns a list or tuple of values in the objectives' order
+    monitor: Any = None
+    # several objectives: the point (one value per objective, in its own units and
+    # direction) the hypervolume is measured from; null: inferred from the trials
+    reference_point: Optional[List[float]] = None
     # expression over the params ("hidden_size % 32 == 0 and lr <= 0.01") or a dotted
     # path to a callable taking the params dict and returning bool
     constraint: Optional[str] = None
@@ -158,7 +164,8 @@ class SkoptSweeperConf:
     # Hydra's Optuna sweeper's keys, so that its config files run here too (see the README,
     # "Coming from the Optuna sweeper"): direction -> maximize, n_trials -> n_calls,
     # n_jobs -> batch_size, sampler.seed -> random_state, sampler.n_startup_trials ->
-    # n_initial_points, max_failure_rate -> max_failures; storage and study_name are ignored
+    # n_initial_points, max_failure_rate -> max_failures; storage, study_name and
+    # experiment_sequence are ignored
     direction: Any = None
     n_trials: Optional[int] = None
     n_jobs: Optional[int] = None
@@ -168,6 +175,7 @@ class SkoptSweeperConf:
     study_name: Optional[str] = None
     search_space: Optional[Dict[str, Any]] = None
     custom_search_space: Optional[str] = None
+    experiment_sequence: Optional[str] = None
 
 
 def choices(enum: Type[StrEnum]) -> Tuple[str, ...]:
@@ -194,10 +202,46 @@ def check_settings(settings: SkoptSweeperConf) -> None:
     if settings.random_state is not None:
         _require_int("random_state", settings.random_state, minimum=0, maximum=2**32 - 1)
     check_devices(settings.devices, settings.device_override, settings.batch_size)
+    check_objectives(settings)
     try:
         check_pruner(dataclasses.asdict(settings.pruner) if settings.pruner is not None else None)
     except ValueError as error:
         raise SweeperConfigError(str(error)) from None
+
+
+def check_objectives(settings: SkoptSweeperConf) -> None:
+    """``monitor``, ``maximize`` and ``reference_point`` declare the objectives consistently;
+    several objectives are searched by the GP's expected hypervolume improvement only."""
+    from .objective import Objectives
+
+    objectives = Objectives.of(settings.monitor, settings.maximize)
+    reference = settings.reference_point
+    if reference is not None:
+        if not objectives.several:
+            raise SweeperConfigError(
+                f"hydra.sweeper.reference_point={list(reference)!r}: only a sweep of several objectives "
+                "has one; declare them (hydra.sweeper.monitor or maximize as lists), or leave it out")
+        if len(reference) != objectives.count:
+            raise SweeperConfigError(
+                f"hydra.sweeper.reference_point={list(reference)!r}: must have one value per objective "
+                f"({objectives.count}: {', '.join(objectives.label(i) for i in range(objectives.count))})")
+        for value in reference:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SweeperConfigError(
+                    f"hydra.sweeper.reference_point={list(reference)!r}: each value must be a finite number")
+    if objectives.several:
+        if settings.base_estimator != BaseEstimator.GP:
+            raise SweeperConfigError(
+                f"hydra.sweeper.base_estimator={settings.base_estimator}: several objectives are "
+                "searched with one GP each; use GP (the default)")
+        if settings.acq_func != AcqFunc.EI:
+            raise SweeperConfigError(
+                f"hydra.sweeper.acq_func={settings.acq_func}: several objectives are searched by the "
+                "expected improvement of the front's hypervolume; leave acq_func at EI")
+        if settings.batch_strategy != BatchStrategy.fantasies:
+            raise SweeperConfigError(
+                f"hydra.sweeper.batch_strategy={settings.batch_strategy}: with several objectives the "
+                "running trials' outcomes are always fantasised (drawn from the GPs); leave it at fantasies")
 
 
 def check_pruner(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:

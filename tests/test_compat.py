@@ -37,7 +37,7 @@ def test_a_config_without_optuna_keys_is_unchanged():
     ({"direction": "maximize", "maximize": False}, "hydra.sweeper.direction='maximize' means maximize=True, but hydra.sweeper.maximize=False"),
     ({"direction": "minimize", "maximize": True}, "means maximize=False, but hydra.sweeper.maximize=True"),
     ({"n_trials": 20, "n_calls": 30}, "hydra.sweeper.n_trials=20 means n_calls=20, but hydra.sweeper.n_calls=30"),
-    ({"direction": ["minimize", "maximize"]}, "several objectives are not supported"),
+    ({"direction": ["minimize", "upwards"]}, "direction=['minimize', 'upwards']: each direction must be minimize or maximize, not 'upwards'"),
     ({"direction": "upwards"}, "hydra.sweeper.direction='upwards': must be one of minimize, maximize"),
     ({"custom_search_space": "my_pkg.space"}, "write each parameter in hydra.sweeper.params"),
     ({"search_space": {"lr": {"type": "float"}}}, "old distribution mappings are not read here"),
@@ -54,12 +54,25 @@ def test_agreeing_keys_are_accepted():
     assert mapped.settings["maximize"] is True and mapped.settings["n_calls"] == 30
 
 
-def test_the_converter_refuses_what_it_cannot_honour(tmp_path):
+def test_a_list_of_directions_is_a_list_of_maximize_and_a_list_of_one_the_single_objective():
+    mapped = from_optuna({"direction": ["minimize", "maximize"]}, DEFAULTS)
+    assert mapped.settings == {"maximize": [False, True]}
+    assert "direction=['minimize', 'maximize'] -> maximize=[false, true]" in mapped.describe()
+    assert from_optuna({"direction": ["maximize"]}, DEFAULTS).settings == {"maximize": True}
+
+
+def test_the_converter_writes_a_multi_objective_file_and_refuses_what_it_cannot_honour(tmp_path):
     source = tmp_path / "multi.yaml"
-    source.write_text("hydra:\n  sweeper:\n    direction: [minimize, maximize]\n")
+    source.write_text("defaults:\n  - override hydra/sweeper: optuna\nhydra:\n  sweeper:\n"
+                      "    direction: [minimize, minimize]\n    n_trials: 20\n")
     done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(source)],
                           capture_output=True, text=True)
-    assert done.returncode == 2 and "several objectives are not supported" in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "maximize:\n    - false\n    - false\n" in done.stdout and "override hydra/sweeper: skopt_gp" in done.stdout
+    source.write_text("hydra:\n  sweeper:\n    direction: [minimize, sideways]\n")
+    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(source)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "each direction must be minimize or maximize, not 'sideways'" in done.stderr
 
 
 OPTUNA_SPHERE = Path(__file__).parent / "apps" / "optuna_sphere" / "app.py"

@@ -43,11 +43,11 @@ class SkoptSweeper(Sweeper):
         task_function: TaskFunction,
         config: DictConfig,
     ) -> None:
-        from hydra_skopt_sweeper.objective import TimedTask
+        from hydra_skopt_sweeper.objective import Objectives, TimedTask
 
         self.config = config
         self.hydra_context = hydra_context
-        self.task = TimedTask(task_function, monitor=self.settings.monitor)
+        self.task = TimedTask(task_function, objectives=Objectives.of(self.settings.monitor, self.settings.maximize))
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=self.task, config=config
         )
