@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 from hydra.core.utils import JobReturn, JobStatus
 
+from hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.journal import Trial
 from hydra_skopt_sweeper.objective import (
+    Objectives,
     TimedReturn,
     TimedTask,
     TrialValueError,
     read_value,
+    read_values,
     to_loss,
     trial_from,
 )
@@ -114,3 +118,67 @@ def test_a_trial_that_exits_is_a_failure_but_one_that_exits_after_a_ctrl_c_is_an
         TimedTask(lambda cfg: sys.exit(0))(None)
     with pytest.raises(KeyboardInterrupt):
         TimedTask(_exit_after_ctrl_c)(None)
+
+
+TWO = Objectives((None, None), (False, True))
+NAMED = Objectives(("val_loss", "acc"), (False, True))
+
+
+@pytest.mark.parametrize("returned", [(1.0, 2), [np.float32(1.0), ZeroDimTensor(2.0)], np.array([1.0, 2.0])])
+def test_several_objectives_are_read_in_order_from_a_sequence(returned):
+    assert read_values(returned, TWO) == [1.0, 2.0]
+    assert TWO.losses([1.0, 2.0]) == [1.0, -2.0]
+
+
+def test_several_objectives_are_read_from_a_mapping_through_the_monitor_keys():
+    assert read_values({"acc": 0.9, "val_loss": 0.3, "other": 1}, NAMED) == [0.3, 0.9]
+    with pytest.raises(TrialValueError, match=r"monitor='acc' is not in the returned mapping"):
+        read_values({"val_loss": 0.3}, NAMED)
+    with pytest.raises(TrialValueError, match=r"set hydra.sweeper.monitor to the list of the 2 keys"):
+        read_values({"val_loss": 0.3, "acc": 0.9}, TWO)
+
+
+@pytest.mark.parametrize("returned, message", [
+    ((1.0,), r"returned 1 value\(s\), but the sweep has 2 objectives \(objective 0, objective 1\)"),
+    ((1.0, 2.0, 3.0), r"returned 3 value\(s\)"),
+    (1.0, r"with 2 objectives it returns a list or tuple of 2 numbers"),
+    ("ab", r"with 2 objectives it returns a list or tuple"),
+    (None, r"returned None; return the 2 objectives' values"),
+    ((1.0, float("nan")), r"objective 1: the returned value is nan"),
+])
+def test_the_wrong_values_for_several_objectives_say_what_is_wrong(returned, message):
+    with pytest.raises(TrialValueError, match=message):
+        read_values(returned, TWO)
+
+
+def test_the_objectives_are_declared_by_monitor_and_maximize_lists():
+    assert Objectives.of() == Objectives() and not Objectives.of("val_loss", True).several
+    assert Objectives.of(["val_loss"], [False]) == Objectives(("val_loss",), (False,))  # a list of one: one
+    assert Objectives.of(["a", "b"]) == Objectives(("a", "b"), (False, False))
+    assert Objectives.of(None, [True, False]) == Objectives((None, None), (True, False))
+    assert Objectives.of(["a", "b"]).monitor == ["a", "b"] and Objectives.of(None, [True, False]).monitor is None
+    with pytest.raises(SweeperConfigError, match=r"maximize=\[True\]: must have one entry per monitored key \(hydra.sweeper.monitor=\['a', 'b'\] has 2\)"):
+        Objectives.of(["a", "b"], [True])
+    with pytest.raises(SweeperConfigError, match=r"maximize=\[True, 'yes'\]: each entry must be true or false, not 'yes'"):
+        Objectives.of(None, [True, "yes"])
+    with pytest.raises(SweeperConfigError, match=r"monitor=\[\]: must be"):
+        Objectives.of([], None)
+
+
+def test_a_trial_of_several_objectives_is_recorded_with_its_values_from_its_return_or_its_outcome(tmp_path):
+    params = {"x": 0.5}
+    ok = trial_from(3, params, _returned(TimedReturn((2.5, 0.5), 1.0)), tmp_path, TWO, "lost")
+    assert (ok.status, ok.value, ok.values) == ("ok", None, [2.5, 0.5])
+    wrong = trial_from(3, params, _returned((2.5,)), tmp_path, TWO, "lost")
+    assert wrong.status == "failed" and "returned 1 value(s), but the sweep has 2 objectives" in wrong.error
+    (tmp_path / "3.json").write_text(json.dumps({"values": [1.5, 2.5], "duration_s": 2.0, "job_dir": "/d/3"}))
+    kept = trial_from(3, params, None, tmp_path, TWO, "lost")
+    assert (kept.status, kept.values, kept.job_dir) == ("ok", [1.5, 2.5], "/d/3")
+
+
+def test_a_journal_line_of_one_objective_has_no_values_key_and_one_of_several_reads_back():
+    assert "values" not in json.loads(Trial(1, {"x": 1}, 0.5, "ok").to_json())
+    line = Trial(2, {"x": 1}, None, "ok", values=[0.5, 3.0]).to_json()
+    assert Trial.from_dict(json.loads(line)).values == [0.5, 3.0]
+    with pytest.raises(ValueError, match="not finite"):
+        Trial.from_dict({**json.loads(line), "values": [0.5, float("inf")]})

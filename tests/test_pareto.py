@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 
 from hydra_skopt_sweeper.pareto import (
+    chebyshev,
     dominates,
+    expected_improvement_in_boxes,
     hypervolume,
     hypervolume_improvement,
     non_dominated,
+    non_dominated_boxes,
     reference_point,
 )
 
@@ -68,3 +71,56 @@ def test_improvement_is_zero_for_a_dominated_candidate_and_the_added_volume_othe
     reference = np.array([4.0, 4.0])
     gains = hypervolume_improvement(losses, np.array([[2.0, 2.0], [3.5, 3.5], [1.0, 3.0]]), reference)
     np.testing.assert_allclose(gains, [1.0, 0.0, 0.0])
+
+
+def overlap(point, lower, upper):
+    """The volume the boxes share with the region a loss vector dominates."""
+    return float(np.sum(np.prod(np.clip(upper - np.maximum(lower, point), 0.0, None), axis=1)))
+
+
+@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_boxes_tile_exactly_the_region_the_front_leaves(m, seed):
+    rng = np.random.default_rng(seed)
+    losses = rng.random((15, m))
+    front = losses[non_dominated(losses)]
+    reference = np.full(m, 1.1)
+    lower, upper = non_dominated_boxes(front, reference)
+    assert np.all(lower <= upper)
+    for candidate in np.vstack([rng.random((20, m)) * 0.9, front[:2]]):
+        expected = hypervolume_improvement(front, candidate[None, :], reference)[0]
+        assert overlap(candidate, lower, upper) == pytest.approx(expected, abs=1e-12)
+
+
+def test_with_no_front_the_one_box_is_everything_below_the_reference():
+    lower, upper = non_dominated_boxes(np.zeros((0, 2)), np.array([1.0, 2.0]))
+    assert lower.tolist() == [[-np.inf, -np.inf]] and upper.tolist() == [[1.0, 2.0]]
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_expected_improvement_matches_a_monte_carlo_estimate(m):
+    rng = np.random.default_rng(7)
+    losses = rng.random((12, m))
+    front = losses[non_dominated(losses)]
+    lower, upper = non_dominated_boxes(front, np.full(m, 1.1))
+    mean = np.array([np.full(m, 0.35), np.full(m, 0.6), np.linspace(0.1, 0.5, m)])
+    std = np.array([np.full(m, 0.1), np.linspace(0.05, 0.3, m), np.full(m, 0.02)])
+    exact = expected_improvement_in_boxes(mean, std, lower, upper)
+    for i in range(len(mean)):
+        draws = rng.normal(mean[i], std[i], size=(40000, m))
+        gains = np.sum(np.prod(np.clip(upper[None] - np.maximum(lower[None], draws[:, None]), 0, None), axis=2), axis=1)
+        error = 4 * gains.std() / np.sqrt(len(draws)) + 1e-9
+        assert abs(exact[i] - gains.mean()) < error
+
+
+def test_a_certain_outcome_improves_by_its_hypervolume_improvement():
+    front = np.array([[0.2, 0.8], [0.5, 0.5], [0.8, 0.2]])
+    lower, upper = non_dominated_boxes(front, np.array([1.0, 1.0]))
+    point = np.array([[0.3, 0.3]])
+    exact = expected_improvement_in_boxes(point, np.full((1, 2), 1e-9), lower, upper)
+    assert exact[0] == pytest.approx(hypervolume_improvement(front, point, np.array([1.0, 1.0]))[0])
+
+
+def test_chebyshev_is_the_largest_weighted_loss_plus_a_share_of_their_sum():
+    values = chebyshev(np.array([[0.2, 0.6], [0.5, 0.5]]), np.array([0.5, 0.5]), augment=0.1)
+    assert values.tolist() == pytest.approx([0.3 + 0.1 * 0.4, 0.25 + 0.1 * 0.5])
