@@ -8,11 +8,17 @@ dominates (equal points are all on it). The *hypervolume* of a front is the volu
 region that some front point dominates and that is bounded by the reference point; it grows
 exactly when the front improves, which makes it the one number a multi-objective search is
 judged by. Pure functions on numpy arrays, exact in any number of objectives (fast for the
-two or three a sweep has).
+two or three a sweep has). :class:`RegionGrid` cuts the region no front point dominates into
+boxes, which makes the expected improvement of the hypervolume exact and fast.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Sequence, Tuple
+
 import numpy as np
+from scipy.special import ndtr
 
 # the reference point lies this fraction of each objective's worst value beyond it (Optuna's
 # GPSampler's rule), so that the worst front points still add volume
@@ -26,20 +32,16 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(a <= b) and np.any(a < b))
 
 
-def non_dominated(losses: np.ndarray) -> np.ndarray:
+def non_dominated(losses: np.ndarray, *, chunk: int = 512) -> np.ndarray:
     """A boolean mask of the rows of ``losses`` (n points x m objectives) that no other row
     dominates."""
     losses = np.asarray(losses, dtype=float)
-    n = len(losses)
-    on_front = np.ones(n, dtype=bool)
-    order = np.lexsort(losses.T[::-1])  # by the first objective, ties by the next
-    kept: list = []
-    for index in order:
-        point = losses[index]
-        if any(np.all(losses[k] <= point) and np.any(losses[k] < point) for k in kept):
-            on_front[index] = False
-        else:
-            kept.append(index)
+    on_front = np.ones(len(losses), dtype=bool)
+    for start in range(0, len(losses), chunk):
+        rows = losses[start:start + chunk]  # is any point of losses dominating each of these?
+        no_worse = np.all(losses[None, :, :] <= rows[:, None, :], axis=2)
+        better = np.any(losses[None, :, :] < rows[:, None, :], axis=2)
+        on_front[start:start + chunk] = ~np.any(no_worse & better, axis=1)
     return on_front
 
 
@@ -98,58 +100,116 @@ def hypervolume_improvement(losses: np.ndarray, candidates: np.ndarray, referenc
                      for candidate in np.asarray(candidates, dtype=float)])
 
 
-def non_dominated_boxes(front: np.ndarray, reference: np.ndarray) -> tuple:
-    """Disjoint boxes that together make the region below ``reference`` that no row of
-    ``front`` dominates (unbounded below): ``(lower, upper)``, each boxes x m, lower bounds
-    ``-inf`` where the region is open.
+@dataclass(frozen=True)
+class RegionGrid:
+    """The region below a reference point that no front point dominates (unbounded below),
+    on the grid the front's coordinates draw.
 
-    The first m - 1 objectives are cut into cells at the front's coordinates; over each cell
-    the region reaches, on the last objective, up to the lowest last loss of the front points
-    that dominate the cell's lower corner (or the reference). That makes ``(n + 1) ** (m - 1)``
-    boxes for n front points: few for two objectives, fine for three.
+    The first m - 1 objectives are cut at the front's coordinates (``cuts[j]``: ``-inf``, the
+    sorted distinct coordinates, the reference's); over each cell of that grid the region
+    reaches, on the last objective, from ``-inf`` up to ``tops[cell]``: the lowest last loss of
+    the front points that dominate the cell's lower corner, or the reference's. The cells are
+    disjoint boxes that make up the region, ``(n + 1) ** (m - 1)`` of them for n front points.
     """
-    reference = np.asarray(reference, dtype=float)
-    front = np.asarray(front, dtype=float).reshape(-1, reference.size)
-    front = front[np.all(front < reference, axis=1)]
-    m = reference.size
-    cuts = [np.concatenate([[-np.inf], np.unique(front[:, j]), [reference[j]]]) for j in range(m - 1)]
-    grids = np.meshgrid(*[c[:-1] for c in cuts], indexing="ij")
-    lower_cells = np.stack([g.ravel() for g in grids], axis=1)  # cells' lower corners
-    grids = np.meshgrid(*[c[1:] for c in cuts], indexing="ij")
-    upper_cells = np.stack([g.ravel() for g in grids], axis=1)
-    if len(front):
-        covers = np.all(front[None, :, : m - 1] <= lower_cells[:, None, :], axis=2)  # cells x front
-        last = np.where(covers, front[None, :, m - 1], np.inf).min(axis=1)
-        top = np.minimum(last, reference[m - 1])
-    else:
-        top = np.full(len(lower_cells), reference[m - 1])
-    keep = top > -np.inf
-    lower = np.column_stack([lower_cells[keep], np.full(keep.sum(), -np.inf)])
-    upper = np.column_stack([upper_cells[keep], top[keep]])
-    return lower, upper
+
+    cuts: Tuple[np.ndarray, ...]
+    tops: np.ndarray  # one per cell, shape (len(cuts[0]) - 1, ..., len(cuts[m - 2]) - 1)
+
+    @classmethod
+    def of(cls, front: np.ndarray, reference: np.ndarray) -> "RegionGrid":
+        reference = np.asarray(reference, dtype=float)
+        m = reference.size
+        front = np.asarray(front, dtype=float).reshape(-1, m)
+        front = front[np.all(front < reference, axis=1)]
+        cuts = tuple(np.concatenate([[-np.inf], np.unique(front[:, j]), [reference[j]]]) for j in range(m - 1))
+        tops = np.full([len(c) - 1 for c in cuts], reference[m - 1])
+        # a point dominates the cells whose lower corner is at or above it on the first m - 1:
+        # its last loss is placed at its own corner and carried up every axis by a running min
+        corner = tuple(np.searchsorted(cut[:-1], front[:, j]) for j, cut in enumerate(cuts))
+        np.minimum.at(tops, corner, front[:, m - 1])
+        for axis in range(m - 1):
+            tops = np.minimum.accumulate(tops, axis=axis)
+        return cls(cuts, tops)
+
+    def boxes(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The cells as boxes: ``(lower, upper)``, each cells x m."""
+        lower = np.stack([g.ravel() for g in np.meshgrid(*[c[:-1] for c in self.cuts], indexing="ij")], axis=1)
+        upper = np.stack([g.ravel() for g in np.meshgrid(*[c[1:] for c in self.cuts], indexing="ij")], axis=1)
+        tops = self.tops.ravel()
+        return (np.column_stack([lower, np.full(len(tops), -np.inf)]), np.column_stack([upper, tops]))
+
+    def expected_improvement(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        """The expected hypervolume improvement of points whose losses are independent
+        Gaussians (``mean`` and ``std``: points x m); see :meth:`RegionStack.expected_improvement`."""
+        mean = np.atleast_2d(np.asarray(mean, dtype=float))
+        return RegionStack.of([self]).expected_improvement(mean[:, None, :], std)[:, 0]
 
 
-def expected_improvement_in_boxes(mean: np.ndarray, std: np.ndarray, lower: np.ndarray,
-                                  upper: np.ndarray) -> np.ndarray:
-    """The expected hypervolume improvement of points whose losses are independent Gaussians
-    (``mean`` and ``std``: points x m), given the non-dominated region as disjoint boxes
-    (:func:`non_dominated_boxes`). Exact: the volume a point adds is the sum over the boxes
-    of its overlap with each, and with independent objectives the expected overlap with a box
-    is the product over objectives of ``psi(upper) - psi(lower)``, ``psi(a) = E[(a - Y)+]``."""
-    mean = np.asarray(mean, dtype=float)[:, None, :]  # points x 1 x m
-    std = np.maximum(np.asarray(std, dtype=float), 1e-12)[:, None, :]
-    gain = _expected_shortfall(upper[None, :, :], mean, std) - _expected_shortfall(lower[None, :, :], mean, std)
-    return np.sum(np.prod(np.maximum(gain, 0.0), axis=2), axis=1)
+@dataclass(frozen=True)
+class RegionStack:
+    """Several regions (one per fantasy) on one padded grid, to compute the expected
+    hypervolume improvement in all of them at once (:meth:`expected_improvement`). Each
+    region's cuts are padded with its reference (cells of no width), its tops with its last
+    ones; ``levels`` are each region's distinct tops, ``level_index`` each cell's among them."""
+
+    cuts: Tuple[np.ndarray, ...]  # per objective but the last: regions x cuts (the -inf left out)
+    levels: np.ndarray  # regions x levels
+    level_index: np.ndarray  # regions x cells (the cells in C order)
+
+    @classmethod
+    def of(cls, regions: Sequence[RegionGrid]) -> "RegionStack":
+        m = len(regions[0].cuts) + 1
+        cuts = []
+        for j in range(m - 1):
+            width = max(len(region.cuts[j]) for region in regions)
+            cuts.append(np.array([np.pad(r.cuts[j][1:], (0, width - len(r.cuts[j])), mode="edge") for r in regions]))
+        shape = tuple(c.shape[1] for c in cuts)
+        levels, index = [], []
+        for region in regions:
+            padded = np.pad(region.tops, [(0, n - k) for n, k in zip(shape, region.tops.shape)], mode="edge")
+            distinct, where = np.unique(padded, return_inverse=True)
+            levels.append(distinct)
+            index.append(where.reshape(-1))
+        n_levels = max(len(level) for level in levels)
+        return cls(tuple(cuts), np.array([np.pad(level, (0, n_levels - len(level)), mode="edge") for level in levels]),
+                   np.array(index))
+
+    def expected_improvement(self, mean: np.ndarray, std: np.ndarray, *, chunk: int = 16) -> np.ndarray:
+        """The expected hypervolume improvement of points whose losses are independent
+        Gaussians, in each region: ``mean`` is points x regions x m (each region's own
+        means), ``std`` points x m; returns points x regions.
+
+        Exact: the volume a point adds is the sum of its overlaps with the region's cells, and
+        with independent objectives a cell's expected overlap is the product over objectives
+        of ``psi(upper) - psi(lower)``, ``psi(a) = E[(a - Y)+]`` (0 at ``-inf``), evaluated once
+        per cut and per distinct top.
+        """
+        mean = np.asarray(mean, dtype=float)
+        std = np.maximum(np.atleast_2d(np.asarray(std, dtype=float)), 1e-12)
+        m = mean.shape[2]
+        spans = [np.diff(_expected_shortfall(cuts[None, :, :], mean[:, :, j:j + 1], std[:, None, j:j + 1]),
+                         axis=2, prepend=0.0) for j, cuts in enumerate(self.cuts)]  # points x regions x cells
+        shape = tuple(span.shape[2] for span in spans)
+        last = _expected_shortfall(self.levels[None, :, :], mean[:, :, m - 1:], std[:, None, m - 1:])
+        letters = "abcdefgh"[: m - 1]
+        formula = ",".join(f"xs{c}" for c in letters) + f",xs{letters}->xs"
+        regions = np.arange(len(self.levels))[:, None]
+        result = np.empty(mean.shape[:2])
+        for start in range(0, len(mean), chunk):
+            rows = slice(start, start + chunk)
+            tops = last[rows][:, regions, self.level_index]  # points x regions x cells
+            result[rows] = np.einsum(formula, *[span[rows] for span in spans],
+                                     tops.reshape(tops.shape[:2] + shape), optimize=True)
+        return np.maximum(result, 0.0)
 
 
 def _expected_shortfall(a: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``E[(a - Y)+]`` for ``Y ~ N(mean, std**2)``; 0 where ``a`` is ``-inf``."""
-    from scipy.special import ndtr
+    """``E[(a - Y)+]`` for ``Y ~ N(mean, std**2)`` and a finite ``a`` (broadcast)."""
+    z = (a - mean) / std
+    return std * (z * ndtr(z) + np.exp(-0.5 * z * z) * _INV_SQRT_2PI)
 
-    finite = np.isfinite(a)
-    z = np.where(finite, (np.where(finite, a, 0.0) - mean) / std, 0.0)
-    value = std * (z * ndtr(z) + np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi))
-    return np.where(finite, value, 0.0)
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2 * math.pi)
 
 
 def chebyshev(losses: np.ndarray, weights: np.ndarray, *, augment: float) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .model import Fantasies, GPModel, GPPosterior, log_scale_columns
-from .pareto import chebyshev, expected_improvement_in_boxes, non_dominated, non_dominated_boxes
+from .pareto import RegionGrid, RegionStack, chebyshev, non_dominated
 from .policy import LossScale
 from .proposer import BatchProposer, Point, _quiet
 
@@ -39,18 +39,33 @@ _LOG_FLOOR = -1e4
 @dataclass(frozen=True)
 class HypervolumeImprovement:
     """The log expected hypervolume improvement of a candidate, to maximise over normalised
-    rows: the GPs' posteriors (one per objective, scaled losses), each fantasy's front as
-    disjoint boxes. ``model`` is the first objective's posterior, for the candidate search's
-    distances."""
+    rows: the GPs' posteriors (one per objective, scaled losses), and the region each
+    fantasy's front leaves (:class:`.pareto.RegionStack`). ``model`` is the first objective's
+    posterior, for the candidate search's distances.
+
+    With ``screen`` set, more rows than that are first ranked in the first fantasy alone, and
+    only the best ``screen`` of them are scored in all (the others are never picked): with
+    three objectives a fantasy's region has (front size)**2 cells.
+    """
 
     models: Tuple[Any, ...]  # one GPPosterior, or one Fantasies, per objective
-    boxes: Tuple[Tuple[np.ndarray, np.ndarray], ...]  # per fantasy (one when nothing is pending)
+    regions: RegionStack  # one region per fantasy (one when nothing is pending)
+    first: Optional[RegionStack] = None  # the first fantasy's region alone, to screen on
+    screen: int = 0
 
     @property
     def model(self) -> Any:
         return self.models[0]
 
     def score(self, X: np.ndarray) -> np.ndarray:
+        if self.screen and self.first is not None and len(X) > self.screen:
+            ranked = np.argsort(-self._score(X, self.first, 1), kind="stable")[: self.screen]
+            values = np.full(len(X), _LOG_FLOOR - 1.0)  # below every screened row
+            values[ranked] = self._score(X[ranked], self.regions, len(self.regions.levels))
+            return values
+        return self._score(X, self.regions, len(self.regions.levels))
+
+    def _score(self, X: np.ndarray, regions: RegionStack, n_regions: int) -> np.ndarray:
         means, stds = [], []
         for model in self.models:
             if isinstance(model, Fantasies):
@@ -58,15 +73,11 @@ class HypervolumeImprovement:
             else:
                 mean, std = model.predict(X)
                 mean = mean[:, None]
-            means.append(mean)
+            means.append(mean[:, :n_regions])
             stds.append(std)
-        std = np.column_stack(stds)
-        logs = []
-        for draw, (lower, upper) in enumerate(self.boxes):
-            mean = np.column_stack([m[:, min(draw, m.shape[1] - 1)] for m in means])
-            gain = expected_improvement_in_boxes(mean, std, lower, upper)
-            logs.append(np.log(np.maximum(gain, 1e-300)))
-        value = logsumexp(np.column_stack(logs), axis=1) - math.log(len(logs))
+        mean, std = np.stack(means, axis=2), np.column_stack(stds)  # rows x draws x m, rows x m
+        gains = regions.expected_improvement(mean, std)
+        value = logsumexp(np.log(np.maximum(gains, 1e-300)), axis=1) - math.log(gains.shape[1])
         return np.maximum(value, _LOG_FLOOR)
 
 
@@ -167,15 +178,17 @@ class ParetoProposer(BatchProposer):
                      pending: Sequence[np.ndarray]) -> HypervolumeImprovement:
         """The improvement over ``front``, with ``pending`` rows' outcomes fantasised."""
         if not pending or self.policy.n_fantasies <= 0:
-            return HypervolumeImprovement(tuple(models), (non_dominated_boxes(front, reference),))
+            return HypervolumeImprovement(tuple(models), RegionStack.of([RegionGrid.of(front, reference)]))
         rows = np.array(pending)
         fantasies = [Fantasies(model, rows, self.policy.n_fantasies, self._rng) for model in models]
-        boxes = []
+        regions = []
         for draw in range(self.policy.n_fantasies):
             drawn = np.column_stack([f.outcomes[:, draw] for f in fantasies])
             joined = np.vstack([front, drawn])
-            boxes.append(non_dominated_boxes(joined[non_dominated(joined)], reference))
-        return HypervolumeImprovement(tuple(fantasies), tuple(boxes))
+            regions.append(RegionGrid.of(joined[non_dominated(joined)], reference))
+        screen = self.policy.pareto_screen if self.n_objectives > 2 else 0
+        return HypervolumeImprovement(tuple(fantasies), RegionStack.of(regions),
+                                      RegionStack.of(regions[:1]) if screen else None, screen)
 
     def _ask_scalarised(self, n_points: int) -> List[Point]:
         """ParEGO: this ask's random weights scalarise the losses, then the single-objective

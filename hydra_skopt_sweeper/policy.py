@@ -95,6 +95,9 @@ class Policy:
     # the acquisition's reference point lies this share of each scaled objective's range past
     # its worst value, so that the front's extreme points still have volume to gain
     reference_margin: float = 0.1
+    # with three objectives and points pending, a fantasy's region has (front size)**2 cells:
+    # the candidates are ranked on one fantasy, and only this many best are scored on all
+    pareto_screen: int = 128
     # ParEGO's augmented Chebyshev: the weighted sum's share beside the largest weighted loss,
     # which breaks its ties in favour of points that are good on every objective
     chebyshev_augment: float = 0.05

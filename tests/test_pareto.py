@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 
 from hydra_skopt_sweeper.pareto import (
+    RegionGrid,
     chebyshev,
     dominates,
-    expected_improvement_in_boxes,
     hypervolume,
     hypervolume_improvement,
     non_dominated,
-    non_dominated_boxes,
     reference_point,
 )
 
@@ -73,6 +72,10 @@ def test_improvement_is_zero_for_a_dominated_candidate_and_the_added_volume_othe
     np.testing.assert_allclose(gains, [1.0, 0.0, 0.0])
 
 
+def non_dominated_boxes(front, reference):
+    return RegionGrid.of(front, reference).boxes()
+
+
 def overlap(point, lower, upper):
     """The volume the boxes share with the region a loss vector dominates."""
     return float(np.sum(np.prod(np.clip(upper - np.maximum(lower, point), 0.0, None), axis=1)))
@@ -102,10 +105,11 @@ def test_expected_improvement_matches_a_monte_carlo_estimate(m):
     rng = np.random.default_rng(7)
     losses = rng.random((12, m))
     front = losses[non_dominated(losses)]
-    lower, upper = non_dominated_boxes(front, np.full(m, 1.1))
+    region = RegionGrid.of(front, np.full(m, 1.1))
+    lower, upper = region.boxes()
     mean = np.array([np.full(m, 0.35), np.full(m, 0.6), np.linspace(0.1, 0.5, m)])
     std = np.array([np.full(m, 0.1), np.linspace(0.05, 0.3, m), np.full(m, 0.02)])
-    exact = expected_improvement_in_boxes(mean, std, lower, upper)
+    exact = region.expected_improvement(mean, std)
     for i in range(len(mean)):
         draws = rng.normal(mean[i], std[i], size=(40000, m))
         gains = np.sum(np.prod(np.clip(upper[None] - np.maximum(lower[None], draws[:, None]), 0, None), axis=2), axis=1)
@@ -115,9 +119,8 @@ def test_expected_improvement_matches_a_monte_carlo_estimate(m):
 
 def test_a_certain_outcome_improves_by_its_hypervolume_improvement():
     front = np.array([[0.2, 0.8], [0.5, 0.5], [0.8, 0.2]])
-    lower, upper = non_dominated_boxes(front, np.array([1.0, 1.0]))
     point = np.array([[0.3, 0.3]])
-    exact = expected_improvement_in_boxes(point, np.full((1, 2), 1e-9), lower, upper)
+    exact = RegionGrid.of(front, np.array([1.0, 1.0])).expected_improvement(point, np.full((1, 2), 1e-9))
     assert exact[0] == pytest.approx(hypervolume_improvement(front, point, np.array([1.0, 1.0]))[0])
 
 
