@@ -421,7 +421,7 @@ class SweepLoop:
         n_failed = sum(1 for t in self.trials if t.failed)
         n_pruned = sum(1 for t in self.trials if t.pruned)
         self._write_results()
-        if best is not None:
+        if best is not None or (self.objectives.several and any(t.ok for t in self.trials)):
             self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if asked already
         plots_drawn = self.plots.wait(timeout=_PLOTS_WAIT_S)
         self.plots.close()
