@@ -538,7 +538,7 @@ def _log_scale_if_wide(ax: Any, values: Any, axis: str) -> None:
     its ticks labelled as plain numbers (the figure draws no formulas)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    if len(values) and min(values) > 0 and max(values) / min(values) > 1e3:
+    if len(values) and min(values) > 0 and max(values) / min(values) > 1e3 and max(values) <= DRAWN_LIMIT:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
         scale = ax.xaxis if axis == "x" else ax.yaxis
         scale.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))

@@ -567,6 +567,7 @@ def _spy_figures(monkeypatch):
         seen[Path(path).name] = {
             "xlabels": [ax.get_xlabel() for ax in axes], "ylabels": [ax.get_ylabel() for ax in axes],
             "lines": {line.get_label(): line.get_xydata().copy() for ax in axes for line in ax.lines},
+            "limits": [(ax.get_xlim(), ax.get_ylim()) for ax in axes],
             "texts": [t.get_text() for ax in fig.axes for t in ax.texts],
             "legend": [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()],
             # the words of every title, however they were wrapped
@@ -665,7 +666,7 @@ def test_the_hypervolume_picture_says_which_reference_point(tmp_path, monkeypatc
     assert any("reference_point=[3.0]" in r.getMessage() for r in caplog.records)
 
 
-def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tmp_path):
+def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tmp_path, monkeypatch):
     records = write_front_sweep(tmp_path, 2, n_trials=3, failed=(0, 1, 2))
     written = draw_plots(tmp_path)
     assert_png(written["pareto"], min_bytes=5_000)
@@ -673,9 +674,13 @@ def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tm
     records = write_front_sweep(tmp_path, 2, n_trials=10)
     records[4]["values"] = [sys.float_info.max, 0.5]
     (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    seen = _spy_figures(monkeypatch)
     written = draw_plots(tmp_path)
     assert_png(written["pareto"])
     assert_png(written["hypervolume"])
+    (x_low, x_high), (y_low, y_high) = seen[PARETO_NAME]["limits"][0]
+    for x, y in (r["values"] for r in records if r["status"] == "ok"):  # every trial in view
+        assert x_low <= min(x, plots.DRAWN_LIMIT) <= x_high and y_low <= y <= y_high
 
 
 def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):
