@@ -188,10 +188,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_aligned=f
 
 
 def _plots_message(record: SweepRecord, written: dict) -> List[str]:
-    lines = []
     if record.several:
         return [f"Wrote {path}" for path in (written.get("pareto"), written.get("hypervolume"), written.get("curves"))
                 if path]
+    lines = []
     if written.get("convergence"):
         lines.append(f"Wrote {written['convergence']}")
     if written.get("objective"):
