@@ -46,14 +46,20 @@ def records(path):
 
 def table_rows(out):
     """The rows under the table's dashed rule: (rank, trial, value)."""
+    return [(int(rank), int(number), float(value)) for rank, number, value in _cells(out, "----")]
+
+
+def _cells(out, after):
+    """The first three cells of each row of the first table whose rule follows a line that
+    starts with ``after``."""
     lines = out.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("----")) + 1
+    start = next(i for i, line in enumerate(lines) if line.startswith(after))
+    start = next(i for i in range(start, len(lines)) if lines[i].startswith("----")) + 1
     rows = []
     for line in lines[start:]:
         if not line.strip():
             break
-        rank, number, value = line.split()[:3]
-        rows.append((int(rank), int(number), float(value)))
+        rows.append(line.split()[:3])
     return rows
 
 
@@ -279,16 +285,8 @@ def front_sweep_dir(tmp_path_factory):
 
 
 def front_rows(out):
-    """The front table's rows: (trial, value, value), under the dashed rule after "Pareto front"."""
-    lines = out.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Pareto front")) + 3
-    rows = []
-    for line in lines[start:]:
-        if not line.strip():
-            break
-        number, first, second = line.split()[:3]
-        rows.append((int(number), float(first), float(second)))
-    return rows
+    """The front table's rows: (trial, value, value)."""
+    return [(int(number), float(first), float(second)) for number, first, second in _cells(out, "Pareto front")]
 
 
 def test_the_front_is_a_table_with_a_rerun_line_per_solution(front_sweep_dir, capsys):
