@@ -21,8 +21,7 @@ from .feed import ModelFeed
 from .journal import Recommendation, Trial, format_params
 from .lock import SweepLock
 from .objective import Objectives, to_loss
-from .plot_refresher import PlotRefresher
-from .pruning import read_curves
+from .plot_refresher import PlotRefresher, pictures
 from .pareto_proposer import ParetoProposer
 from .proposer import BatchProposer, SearchSpaceExhausted
 from .recording import Recorder
@@ -42,9 +41,6 @@ from .scheduler import (
 from .search_space import SearchSpace
 from .settings import SkoptSweeperConf, check_settings
 from .sweep_dir import (
-    CONVERGENCE,
-    CURVES,
-    OBJECTIVE,
     SweepDir,
     atomic_write_text,
     outcome_file,
@@ -131,8 +127,8 @@ class SweepLoop:
         self.record = Recorder(self.sweep_dir, settings, self.objectives)
         self.returns: List[Sequence[JobReturn]] = []
         self.constraint = space.compile_constraint(settings.constraint)
-        # convergence.png and objective.png, redrawn in the background once the GP is in use
-        self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots and not self.objectives.several)
+        # the pictures (plots.draw_plots), redrawn in the background once the GP is in use
+        self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots)
         self.proposer: Optional[BatchProposer] = None
         self.feed: Optional[ModelFeed] = None
         if space.params:
@@ -425,7 +421,7 @@ class SweepLoop:
         n_failed = sum(1 for t in self.trials if t.failed)
         n_pruned = sum(1 for t in self.trials if t.pruned)
         self._write_results()
-        if best is not None:
+        if best is not None or (self.objectives.several and any(t.ok for t in self.trials)):
             self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if asked already
         plots_drawn = self.plots.wait(timeout=_PLOTS_WAIT_S)
         self.plots.close()
@@ -444,9 +440,9 @@ class SweepLoop:
                 log.info("  #%d (%s): %s", trial.number, ", ".join(f"{v:.6g}" for v in trial.values or []),
                          format_params(trial.params))
         log.info("Results: %s, every trial: %s", self.record.files.results, self.record.journal.path)
-        if self.plots.started:
-            names = [CONVERGENCE, OBJECTIVE] + ([CURVES] if read_curves(self.sweep_dir) else [])
+        drawn = pictures(self.sweep_dir, self.objectives.several, plots_drawn) if self.plots.started else []
+        if drawn:
             late = "" if plots_drawn else (f" (still being drawn after {_PLOTS_WAIT_S:g} s: the drawing "
                                            "goes on in the background and finishes by itself)")
-            log.info("Plots: %s%s", ", ".join(str(self.sweep_dir / name) for name in names), late)
+            log.info("Plots: %s%s", ", ".join(map(str, drawn)), late)
         self.record.refuse_all_failed(searched=bool(self.space.params))

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from .sweep_dir import JOURNAL, SweepDir
-from .plots import draw_plots
+from .sweep_dir import CURVES, JOURNAL, SweepDir
+from .plots import draw_plots, picture_names
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,17 @@ class PlotRefresher:
         if proc.returncode:
             self.failures += 1
             log.warning("Drawing the plots failed; see %s", self._log_path)
+
+
+def pictures(sweep_dir: Path, several: bool, drawn: bool) -> List[Path]:
+    """The pictures to name at the end of a sweep of one objective or ``several``: those in
+    ``sweep_dir`` once its last drawing has ``drawn``; while it still runs, those it draws."""
+    from .pruning import read_curves
+
+    names = picture_names(several)
+    if drawn:
+        return [Path(sweep_dir) / name for name in names if (Path(sweep_dir) / name).is_file()]
+    return [Path(sweep_dir) / name for name in names if name != CURVES or read_curves(sweep_dir)]
 
 
 def follow(sweep_dir: Path, requests: int, draw: Callable[[Path], Any] = draw_plots) -> Tuple[int, int]:

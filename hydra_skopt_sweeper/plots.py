@@ -1,6 +1,7 @@
 """Pictures of a sweep, drawn from its directory alone.
 
-It owns ``convergence.png``, ``objective.png`` and ``curves.png``, how they are drawn from
+It owns ``convergence.png``, ``objective.png`` and ``curves.png`` (one objective),
+``pareto.png`` and ``hypervolume.png`` (several objectives), how they are drawn from
 what the loop writes (``trials.jsonl``, ``search_space.json``, ``.curves/``, and for labels and
 the model's settings ``multirun.yaml``). :mod:`.plot_refresher` redraws them while a sweep
 runs; ``skopt-report`` at any time. The same pictures come from a finished sweep, a running
@@ -17,8 +18,20 @@ one, or one that was killed:
   parameters show their options; grid parameters (``range`` with a step) are searched as an
   index and shown with their real values.
 
+With several objectives, ``convergence.png`` and ``objective.png`` are not drawn; instead:
+
+* ``pareto.png``: every completed trial in the objectives' own units and directions, those on
+  the Pareto front (:mod:`.solutions`) highlighted and, when few, labelled with their trial
+  numbers. Two objectives: one view, the front as a step line and the region it dominates up
+  to the reference point shaded (its area is the hypervolume); three or more: a view per pair
+  of objectives, below the diagonal;
+* ``hypervolume.png``: the hypervolume of the front so far against trial number, every step
+  measured from the final reference point (so the curve never falls), failures and batches
+  marked as in ``convergence.png``.
+
 It imports neither matplotlib nor skopt at import time. It may use :mod:`.model`,
-:mod:`.columns`, :mod:`.policy` and :mod:`.proposer` (the model), never :mod:`.loop`.
+:mod:`.columns`, :mod:`.policy` and :mod:`.proposer` (the model) and :mod:`.solutions` (the
+front), never :mod:`.loop`.
 """
 from __future__ import annotations
 
@@ -31,8 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .errors import SweeperConfigError
 from .journal import Trial, best_trial, read_trials
-from .sweep_dir import CONVERGENCE, CURVES, OBJECTIVE, SweepDir, atomic_write
+from .objective import Objectives
+from .solutions import Front
+from .sweep_dir import CONVERGENCE, CURVES, HYPERVOLUME, OBJECTIVE, PARETO, SweepDir, atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +77,11 @@ class SweepRecord:
     n_calls: Optional[int] = None
     results: Dict[str, Any] = field(default_factory=dict)
     sweeper: Dict[str, Any] = field(default_factory=dict)  # multirun.yaml's hydra.sweeper
+    objectives: Objectives = field(default_factory=Objectives)
+
+    @property
+    def several(self) -> bool:
+        return self.objectives.several
 
     @property
     def finished(self) -> List[Trial]:
@@ -76,6 +97,22 @@ class SweepRecord:
 
     def best(self) -> Optional[Trial]:
         return best_trial(self.trials, self.maximize)
+
+    def front(self) -> Front:
+        """The Pareto front of the completed trials (several objectives), measured from the
+        sweep's ``reference_point`` when it set a usable one."""
+        return Front.of(self.trials, self.objectives, self._reference_point())
+
+    def _reference_point(self) -> Optional[List[float]]:
+        reference = self.sweeper.get("reference_point")
+        if reference is None:
+            return None
+        if (not isinstance(reference, list) or len(reference) != self.objectives.count
+                or not all(_is_finite_number(v) for v in reference)):
+            log.warning("hydra.sweeper.reference_point=%r: not one finite number per objective; "
+                        "inferring the reference point from the trials instead", reference)
+            return None
+        return [float(v) for v in reference]
 
 
 def load_sweep(sweep_dir: Path) -> SweepRecord:
@@ -94,6 +131,7 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
     record.sweeper = dict(sweeper)
 
     maximize: Any = None
+    described_monitor: Any = None
     space_file = files.space
     if space_file.is_file():
         try:
@@ -102,12 +140,20 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
 
             record.space = SearchSpace.from_description(described.get("params", {}))
             maximize = described.get("maximize")
+            described_monitor = described.get("monitor")
             sweeper = {**sweeper, **({"n_calls": described["n_calls"]} if "n_calls" in described else {})}
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             log.warning("%s: unreadable (%s); drawing without the search space", space_file, error)
     if maximize is None:
         maximize = record.results.get("maximize", sweeper.get("maximize"))
-    record.maximize = bool(maximize)
+    n_calls = sweeper.get("n_calls")
+    if isinstance(n_calls, int) and not isinstance(n_calls, bool):
+        record.n_calls = n_calls
+    record.objectives = _objectives(maximize, [described_monitor, sweeper.get("monitor")], trials)
+    if record.several:
+        record.maximize = record.objectives.maximize[0]
+        return record
+    record.maximize = bool(maximize[0] if isinstance(maximize, list) and len(maximize) == 1 else maximize)
     # the name of what the trials return: the sweeper's monitor key, else the app's own
     # top-level `monitor` (a Lightning convention, e.g. the example app's val_loss) or
     # `optimized_metric` (lightning-hydra-template's)
@@ -117,10 +163,25 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
             monitor = multirun.get(key)
     if isinstance(monitor, str) and monitor and "${" not in monitor:
         record.objective_name = monitor
-    n_calls = sweeper.get("n_calls")
-    if isinstance(n_calls, int) and not isinstance(n_calls, bool):
-        record.n_calls = n_calls
     return record
+
+
+def _objectives(maximize: Any, monitors: Sequence[Any], trials: Sequence[Trial]) -> Objectives:
+    """The sweep's objectives from its directions (a list of them: several objectives) and the
+    first list of monitor keys among ``monitors``; a journal whose trials hold several values
+    without a list of directions is read as minimising each."""
+    names = next((m for m in monitors if isinstance(m, list)), None)
+    if not isinstance(maximize, list):
+        counts = {len(t.values) for t in trials if t.values is not None}
+        if len(counts) != 1 or max(counts) < 2:
+            return Objectives()
+        log.warning("the sweep dir names no direction for its %d objectives: drawn as minimised", max(counts))
+        maximize = [False] * max(counts)
+    try:
+        return Objectives.of(names if names is not None and len(names) == len(maximize) else None,
+                             [bool(m) for m in maximize])
+    except SweeperConfigError:  # an empty list, or keys that are not strings: labelled by position
+        return Objectives.of(None, [bool(m) for m in maximize]) if maximize else Objectives()
 
 
 def _resolved_sweeper(multirun: Dict[str, Any]) -> Dict[str, Any]:
@@ -155,7 +216,14 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _usable(trial: Trial) -> bool:
+    """Completed with a finite value, or (several objectives) finite values."""
+    if trial.values is not None:
+        return trial.ok and all(_is_finite_number(v) for v in trial.values)
     return trial.ok and trial.value is not None and math.isfinite(trial.value)
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def direction_word(maximize: bool) -> str:
@@ -166,9 +234,11 @@ def direction_word(maximize: bool) -> str:
 
 
 def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> Dict[str, Optional[Path]]:
-    """Draw ``convergence.png`` and, with enough successful trials, ``objective.png``.
+    """Draw a sweep's pictures: with one objective ``convergence.png`` and, with enough
+    successful trials, ``objective.png``; with several ``pareto.png`` and ``hypervolume.png``.
 
-    Returns ``{"convergence": path, "objective": path or None, "curves": path or None}``
+    Returns ``{"convergence": path, "objective": path or None, "curves": path or None}``, or
+    with several objectives ``{"pareto": path, "hypervolume": path, "curves": path or None}``
     (``curves.png`` when some trial reported a learning curve). Files are written atomically
     (a temporary file, then ``os.replace``); warnings are silenced and no figure is left open.
     """
@@ -176,16 +246,27 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None) -> D
 
     record = sweep if isinstance(sweep, SweepRecord) else load_sweep(Path(sweep))
     out_dir = Path(out_dir) if out_dir is not None else record.sweep_dir
-    written: Dict[str, Optional[Path]] = {"convergence": None, "objective": None, "curves": None}
     # every text comes from the sweep (names, options, values): a "$" in it is a dollar sign,
     # never the start of a formula
     with warnings.catch_warnings(), rc_context({"text.parse_math": False}):
         warnings.simplefilter("ignore")
+        if record.several:
+            front = record.front()
+            series = hypervolume_so_far(front)
+            return {"pareto": draw_pareto(record, front, out_dir / PARETO, series),
+                    "hypervolume": draw_hypervolume(record, front, out_dir / HYPERVOLUME, series),
+                    "curves": draw_curves(record, out_dir / CURVES)}
+        written: Dict[str, Optional[Path]] = {"convergence": None, "objective": None, "curves": None}
         written["convergence"] = draw_convergence(record, out_dir / CONVERGENCE)
         written["curves"] = draw_curves(record, out_dir / CURVES)
         if record.space is not None and record.space.params:
             written["objective"] = draw_objective(record, out_dir / OBJECTIVE)
     return written
+
+
+def picture_names(several: bool) -> Tuple[str, ...]:
+    """The pictures :func:`draw_plots` may write for a sweep of one objective or several."""
+    return (PARETO, HYPERVOLUME, CURVES) if several else (CONVERGENCE, OBJECTIVE, CURVES)
 
 
 def _figure(figsize, dpi=100):
@@ -217,9 +298,6 @@ def best_so_far(trials: Sequence[Trial], maximize: bool) -> List[Tuple[int, floa
 
 def draw_convergence(record: SweepRecord, path: Path) -> Path:
     """Best value so far against trial number; every trial a dot, failures and batches marked."""
-    from matplotlib.ticker import MaxNLocator
-    from matplotlib.transforms import blended_transform_factory
-
     trials = record.trials
     maximize = record.maximize
     fig = _figure((8.0, 4.8))
@@ -240,14 +318,43 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     if pruned:
         ax.scatter([t.number for t in pruned], _drawn([t.value for t in pruned]), s=22, facecolors="none",
                    edgecolors="0.55", zorder=3, label=f"pruned ({len(pruned)}): value when stopped")
-    failed = [t for t in trials if t.failed or (t.ok and not _usable(t))]
+    failed = _failed(trials)
+    _mark_failed(ax, failed, edge=0.04 if maximize else 0.96)
+    batches = _mark_batches(ax, trials)
+
+    ax.set_xlabel("trial number")
+    ax.set_ylabel(f"{record.objective_name} ({direction_word(maximize)})")
+    _trial_axis(ax, trials)
+    best_trial_ = record.best()
+    counts = _counts(trials, failed, pruned, batches)
+    if best_trial_ is None:
+        ax.set_title(f"Convergence: no successful trial yet ({counts})")
+    else:
+        ax.set_title(f"Convergence: best {best_trial_.value:.6g} at trial #{best_trial_.number} ({counts})")
+    ax.grid(True, axis="y", color="0.93")
+    if trials:
+        ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _failed(trials: Sequence[Trial]) -> List[Trial]:
+    """Trials with no value to draw: failed, or completed with a value that is not finite."""
+    return [t for t in trials if t.failed or (t.ok and not _usable(t))]
+
+
+def _mark_failed(ax: Any, failed: Sequence[Trial], edge: float) -> None:
+    """Failures have no value: a red cross each at height ``edge`` (axes fraction)."""
+    from matplotlib.transforms import blended_transform_factory
+
     if failed:
-        # failures have no value: a cross on the "bad" edge of the plot
-        edge = 0.04 if maximize else 0.96
         ax.scatter([t.number for t in failed], [edge] * len(failed), marker="x", color="red",
                    s=40, zorder=5, clip_on=False, label=f"failed ({len(failed)})",
                    transform=blended_transform_factory(ax.transData, ax.transAxes))
 
+
+def _mark_batches(ax: Any, trials: Sequence[Trial]) -> int:
+    """A light vertical line between batches; returns the number of batches."""
     batches = 0
     previous = None
     for trial in trials:
@@ -260,24 +367,21 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
         previous = trial.batch
     if batches > 1:
         ax.plot([], [], color="0.85", lw=0.8, label="batch boundary")
+    return batches
 
-    ax.set_xlabel("trial number")
-    ax.set_ylabel(f"{record.objective_name} ({direction_word(maximize)})")
+
+def _trial_axis(ax: Any, trials: Sequence[Trial]) -> None:
+    """Integer ticks, the trials' numbers from the first to the last."""
+    from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if trials:
         ax.set_xlim(trials[0].number - 0.7, trials[-1].number + 0.7)
-    best_trial_ = record.best()
-    counts = (f"{len(trials)} trials, {len(failed)} failed" + (f", {len(pruned)} pruned" if pruned else "")
-              + (f", {batches} batches" if batches else ""))
-    if best_trial_ is None:
-        ax.set_title(f"Convergence: no successful trial yet ({counts})")
-    else:
-        ax.set_title(f"Convergence: best {best_trial_.value:.6g} at trial #{best_trial_.number} ({counts})")
-    ax.grid(True, axis="y", color="0.93")
-    if trials:
-        ax.legend(loc="best", fontsize="small")
-    fig.tight_layout()
-    return _save(fig, path)
+
+
+def _counts(trials: Sequence[Trial], failed: Sequence[Trial], pruned: Sequence[Trial], batches: int) -> str:
+    return (f"{len(trials)} trials, {len(failed)} failed" + (f", {len(pruned)} pruned" if pruned else "")
+            + (f", {batches} batches" if batches else ""))
 
 
 def _drawn(values: Sequence[float]) -> List[float]:
@@ -332,10 +436,253 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
             ax.set_ylim(*_padded(low, high, 0.08))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step (reported by the trial)")
-    ax.set_ylabel(f"{record.objective_name} ({direction_word(record.maximize)})")
+    # with several objectives the curve is whatever the trial reported, none of them in particular
+    ax.set_ylabel("value reported by the trial" if record.several
+                  else f"{record.objective_name} ({direction_word(record.maximize)})")
     ax.set_title(f"Learning curves: {len(curves)} trials, {record.n_pruned} pruned")
     ax.grid(True, axis="y", color="0.93")
     ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# -- pareto.png and hypervolume.png: several objectives --------------------------------------------
+
+# front points are labelled with their trial numbers up to this many (in each 2-D view)
+_LABELLED_FRONT = 15
+
+
+def objective_label(objectives: Objectives, index: int) -> str:
+    """Objective ``index`` as an axis or a column names it: its label and direction."""
+    return f"{objectives.label(index)} ({'max' if objectives.maximize[index] else 'min'})"
+
+
+def _format_point(values: Optional[Sequence[float]]) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values or []) + ")"
+
+
+def reference_origin(record: SweepRecord) -> str:
+    """Where the front's reference point comes from, in words."""
+    if record._reference_point() is not None:
+        return "set by hydra.sweeper.reference_point"
+    return "inferred from the completed trials"
+
+
+def _user_units(losses: Any, objectives: Objectives) -> Any:
+    """Loss rows (or one row) -> the objectives' own units and directions."""
+    import numpy as np
+
+    signs = np.array([-1.0 if up else 1.0 for up in objectives.maximize])
+    return np.asarray(losses, dtype=float) * signs
+
+
+def _staircase(front_losses: Any) -> Any:
+    """The boundary of what two loss points dominate, through them: from the lowest first loss
+    across, then down to the next point (vertices, loss units)."""
+    import numpy as np
+
+    ordered = front_losses[np.lexsort((front_losses[:, 1], front_losses[:, 0]))]
+    vertices = [ordered[0]]
+    for point in ordered[1:]:
+        vertices += [np.array([point[0], vertices[-1][1]]), point]
+    return np.array(vertices)
+
+
+def draw_pareto(record: SweepRecord, front: Front, path: Path,
+                series: Optional[List[Tuple[int, float]]] = None) -> Path:
+    """The completed trials in the objectives' own units, the front highlighted: with two
+    objectives one view, the front as a step line and the region it dominates up to the
+    reference point shaded (its area is the hypervolume); with more, every pair's view.
+    ``series``: :func:`hypervolume_so_far` of ``front``, when already computed."""
+    series = hypervolume_so_far(front) if series is None else series
+    summary = _front_summary(record, front, series[-1][1] if series else 0.0)
+    if record.objectives.count == 2:
+        return _draw_pareto_pair(record, front, summary, path)
+    return _draw_pareto_views(record, front, summary, path)
+
+
+def _front_summary(record: SweepRecord, front: Front, volume: float) -> Tuple[str, str]:
+    """The front's size, and its hypervolume with the reference point."""
+    failed = len(_failed(record.trials))
+    if not len(front.trials):
+        return f"Pareto front: no completed trial yet ({len(record.trials)} trials, {failed} failed)", ""
+    return (f"Pareto front: {len(front.solutions)} of {len(front.trials)} completed trials ({failed} failed)",
+            f"hypervolume {volume:.6g} from the reference point {_format_point(front.reference_values)}, "
+            f"{reference_origin(record)}")
+
+
+def _wrapped(*lines: str, width: int = 100) -> str:
+    """Text lines, each wrapped to ``width`` characters (empty ones left out)."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width) for line in lines if line)
+
+
+def _scatter_trials(ax: Any, values: Any, on_front: Any, numbers: Sequence[int], x: int, y: int,
+                    small: bool = False) -> None:
+    """Dominated trials faint, front trials bold and, when few, labelled with their numbers."""
+    dominated = ~on_front
+    ax.scatter(_drawn(values[dominated, x]), _drawn(values[dominated, y]), s=14 if small else 22, color="C0",
+               alpha=0.45, lw=0, zorder=3, label=f"dominated ({int(dominated.sum())})")
+    ax.scatter(_drawn(values[on_front, x]), _drawn(values[on_front, y]), s=22 if small else 36, color="C1",
+               edgecolors="black", linewidths=0.6, zorder=5, label=f"on the front ({int(on_front.sum())})")
+    if 0 < on_front.sum() <= _LABELLED_FRONT:
+        for number, row, on in zip(numbers, values, on_front):
+            if on:
+                ax.annotate(f"#{number}", (_drawn([row[x]])[0], _drawn([row[y]])[0]), xytext=(4, 3),
+                            textcoords="offset points", fontsize=6 if small else 8, color="0.25", zorder=6)
+
+
+def _log_scale_if_wide(ax: Any, values: Any, axis: str) -> None:
+    """A log axis for positive values spanning more than three decades (as convergence.png),
+    its ticks labelled as plain numbers (the figure draws no formulas)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    if len(values) and min(values) > 0 and max(values) / min(values) > 1e3 and max(values) <= DRAWN_LIMIT:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+        scale = ax.xaxis if axis == "x" else ax.yaxis
+        scale.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        scale.set_minor_formatter(NullFormatter())
+
+
+def _draw_pareto_pair(record: SweepRecord, front: Front, summary: Tuple[str, str], path: Path) -> Path:
+    import numpy as np
+
+    objectives = record.objectives
+    fig = _figure((8.0, 6.8))
+    ax = fig.add_subplot()
+    if len(front.trials):
+        values = _user_units(front.losses, objectives)
+        numbers = [t.number for t in front.trials]
+        _scatter_trials(ax, values, front.on_front, numbers, 0, 1)
+        stairs = _user_units(_staircase(front.losses[front.on_front]), objectives)
+        ax.plot(_drawn(stairs[:, 0]), _drawn(stairs[:, 1]), color="C1", lw=2, zorder=4, label="front")
+        reference = front.reference
+        inside = front.losses[front.on_front & np.all(front.losses < reference, axis=1)]
+        if len(inside) and np.all(np.abs(reference) <= DRAWN_LIMIT):
+            # what the front dominates up to the reference point: the hypervolume's area
+            outline = np.vstack([[inside[:, 0].min(), reference[1]], _staircase(inside),
+                                 [reference[0], inside[:, 1].min()], reference])
+            outline = _user_units(outline, objectives)
+            ax.fill(outline[:, 0], outline[:, 1], color="C1", alpha=0.08, lw=0, zorder=1,
+                    label="dominated up to the reference point (area: hypervolume)")
+            corner = _user_units(reference, objectives)
+            ax.scatter([corner[0]], [corner[1]], marker="+", s=80, color="0.3", zorder=5, label="reference point")
+        _log_scale_if_wide(ax, values[:, 0], "x")
+        _log_scale_if_wide(ax, values[:, 1], "y")
+        # below the axes: a wide front leaves no empty corner
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize="small", frameon=False)
+    ax.set_xlabel(objective_label(objectives, 0))
+    ax.set_ylabel(objective_label(objectives, 1))
+    ax.set_title(_wrapped(*summary), fontsize=10)
+    ax.grid(True, color="0.93")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _draw_pareto_views(record: SweepRecord, front: Front, summary: Tuple[str, str], path: Path) -> Path:
+    """Every pair of objectives: objective ``j`` across, ``i`` up, below the diagonal; the
+    legend and the hypervolume in the corner above it."""
+    objectives = record.objectives
+    m = objectives.count
+    small = m > 4
+    side = max(7.0, 2.6 * (m - 1))
+    fig = _figure((side, side), dpi=90 if small else 100)
+    axes = fig.subplots(m - 1, m - 1, squeeze=False)
+    values = _user_units(front.losses, objectives) if len(front.trials) else None
+    numbers = [t.number for t in front.trials]
+    for row in range(m - 1):
+        for col in range(m - 1):
+            ax = axes[row, col]
+            x, y = col, row + 1
+            if col > row:
+                ax.axis("off")
+                continue
+            if values is not None:
+                _scatter_trials(ax, values, front.on_front, numbers, x, y, small=True)
+                _log_scale_if_wide(ax, values[:, x], "x")
+                _log_scale_if_wide(ax, values[:, y], "y")
+            ax.grid(True, color="0.93")
+            ax.tick_params(labelsize=7 if small else 8)
+            if row == m - 2:
+                ax.set_xlabel(objective_label(objectives, x), fontsize=8 if small else 10)
+            if col == 0:
+                ax.set_ylabel(objective_label(objectives, y), fontsize=8 if small else 10)
+    corner = axes[0, 1]  # the empty cells right of the first view
+    width = 30 * (m - 2)
+    text = _wrapped(summary[1], width=width) + "\n\n" + _wrapped(
+        f"Each view shows two objectives; a trial is on the front when no trial is better on all {m} at once.",
+        width=width)
+    corner.text(0.0, 1.0, text, transform=corner.transAxes, va="top", ha="left", fontsize=9)
+    if values is not None:
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        corner.legend(handles, labels, loc="lower left", fontsize="small", frameon=False)
+    fig.suptitle(summary[0], fontsize=11)
+    fig.subplots_adjust(left=0.9 / side + 0.04, right=0.97, bottom=0.75 / side + 0.04, top=1 - 0.7 / side,
+                        wspace=0.25, hspace=0.25)
+    return _save(fig, path)
+
+
+def hypervolume_so_far(front: Front) -> List[Tuple[int, float]]:
+    """``(trial number, hypervolume of the completed trials up to it)`` in trial order, every
+    step measured from ``front``'s reference point, so the series never falls.
+
+    Each trial adds what it alone dominates beyond the trials before it: its box up to the
+    reference point less the volume of the earlier front clipped to that box (exact, and far
+    cheaper than the whole front's volume at every step with four objectives or more)."""
+    import numpy as np
+
+    from .pareto import hypervolume
+
+    series: List[Tuple[int, float]] = []
+    reference = front.reference
+    if reference is None:
+        return series
+    kept = np.zeros((0, front.objectives.count))  # the front so far, in loss units
+    volume = 0.0
+    for index in np.argsort([t.number for t in front.trials], kind="stable"):
+        point = front.losses[index]
+        if np.all(point < reference) and not np.any(np.all(kept <= point, axis=1)):
+            clipped = hypervolume(np.maximum(kept, point), reference) if len(kept) else 0.0
+            volume += max(0.0, float(np.prod(reference - point)) - clipped)
+            kept = np.vstack([kept[~np.all(point <= kept, axis=1)], point])
+        series.append((front.trials[index].number, volume))
+    return series
+
+
+def draw_hypervolume(record: SweepRecord, front: Front, path: Path,
+                     series: Optional[List[Tuple[int, float]]] = None) -> Path:
+    """The hypervolume of the front so far against trial number (the several objectives'
+    convergence.png): the trials that grew it as dots, failures and batches marked.
+    ``series``: :func:`hypervolume_so_far` of ``front``, when already computed."""
+    trials = record.trials
+    fig = _figure((8.0, 4.8))
+    ax = fig.add_subplot()
+    series = hypervolume_so_far(front) if series is None else series
+    if series:
+        ax.step([n for n, _ in series], _drawn([v for _, v in series]), where="post", color="C1", lw=2,
+                zorder=4, label="hypervolume so far")
+        grew = [(n, v) for (n, v), (_, before) in zip(series, [(None, 0.0)] + series[:-1]) if v > before]
+        ax.scatter([n for n, _ in grew], _drawn([v for _, v in grew]), s=22, color="C1", edgecolors="black",
+                   linewidths=0.6, zorder=5, label=f"trial that grew it ({len(grew)})")
+    failed = _failed(trials)
+    _mark_failed(ax, failed, edge=0.04)
+    batches = _mark_batches(ax, trials)
+    ax.set_xlabel("trial number")
+    ax.set_ylabel("hypervolume of the front so far")
+    _trial_axis(ax, trials)
+    ax.set_ylim(bottom=0)
+    counts = _counts(trials, failed, [], batches)
+    if not series:
+        ax.set_title(f"Hypervolume: no completed trial yet ({counts})")
+    else:
+        ax.set_title(_wrapped(f"Hypervolume of the front so far: {series[-1][1]:.6g} after trial #{series[-1][0]} "
+                              f"({counts})", "every step measured from the final reference point "
+                              f"{_format_point(front.reference_values)} ({reference_origin(record)}), so the "
+                              "curve never falls"), fontsize=10)
+    ax.grid(True, axis="y", color="0.93")
+    if trials:
+        ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     return _save(fig, path)
 

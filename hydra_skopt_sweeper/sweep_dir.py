@@ -10,7 +10,8 @@ so it is also their only interface. Its layout::
     trials.csv                 one row per trial (journal)
     search_space.json          the space, direction and metric the journal belongs to (journal)
     multirun.yaml              the composed config, saved by the shim (plots read its labels)
-    convergence.png, objective.png, curves.png   the pictures (plots)
+    convergence.png, objective.png, curves.png   the pictures of one objective (plots)
+    pareto.png, hypervolume.png, curves.png      the pictures of several objectives (plots)
     .outcomes/<n>.json         what job n returned, left by the job itself (objective)
     .outcomes/<n>.launched     job number n is taken, with the params it was launched with:
                                reserved before its launch (scheduler)
@@ -38,6 +39,8 @@ MULTIRUN = "multirun.yaml"
 CONVERGENCE = "convergence.png"
 OBJECTIVE = "objective.png"
 CURVES = "curves.png"
+PARETO = "pareto.png"
+HYPERVOLUME = "hypervolume.png"
 OUTCOMES_DIR = ".outcomes"
 CURVES_DIR = ".curves"
 PLOTS_LOG = ".plots.log"

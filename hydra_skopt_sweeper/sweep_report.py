@@ -1,4 +1,5 @@
-"""``skopt-report SWEEP_DIR``: the best trials of a sweep as a table, and its plots redrawn.
+"""``skopt-report SWEEP_DIR``: the best trials of a sweep as a table (with several objectives,
+its Pareto front and one override line per solution to rerun it), and its plots redrawn.
 
 Runnable as ``python -m hydra_skopt_sweeper.sweep_report SWEEP_DIR [--top N] [--plots-only]
 [--no-plots]`` or as the console script ``skopt-report``. It reads only the sweep dir, so it
@@ -24,8 +25,10 @@ from .plots import (
     draw_plots,
     load_sweep,
     min_trials_for_objective,
+    objective_label,
+    reference_origin,
 )
-from .sweep_dir import CONVERGENCE, JOURNAL, OBJECTIVE, SPACE, SweepDir
+from .sweep_dir import CONVERGENCE, HYPERVOLUME, JOURNAL, OBJECTIVE, PARETO, SPACE, SweepDir
 
 PROG = "skopt-report"
 
@@ -37,8 +40,13 @@ def rank_trials(record: SweepRecord) -> List[Trial]:
 
 
 def format_report(record: SweepRecord, top: int = 10) -> str:
+    """The report's text; ``top``: the rows of the best-trials table (a front is shown whole)."""
     trials = record.trials
-    lines = [f"Sweep {record.sweep_dir} ({record.objective_name}, {direction_word(record.maximize)})"]
+    if record.several:
+        labels = ", ".join(objective_label(record.objectives, i) for i in range(record.objectives.count))
+        lines = [f"Sweep {record.sweep_dir} ({labels})"]
+    else:
+        lines = [f"Sweep {record.sweep_dir} ({record.objective_name}, {direction_word(record.maximize)})"]
     batches = len({t.batch for t in trials if t.batch is not None})
     progress = f"{len(trials)} trial(s), {record.n_failed} failed"
     if record.n_pruned:
@@ -54,7 +62,9 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
     lines.append(progress)
 
     best = record.best()
-    if best is None:
+    if record.several:
+        lines.extend(_front_lines(record))
+    elif best is None:
         lines.append("No successful trial yet.")
     else:
         lines.append("")
@@ -81,6 +91,29 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
         for t in failed[-5:]:
             lines.append(f"  #{t.number}: {t.error_line[:160]}")
     return "\n".join(lines)
+
+
+def _front_lines(record: SweepRecord) -> List[str]:
+    """The Pareto front as a table (best first objective first), its hypervolume and reference
+    point, and each solution's overrides."""
+    front = record.front()
+    solutions = front.solutions
+    if not solutions:
+        return ["No completed trial yet."]
+    objectives = record.objectives
+    reference = ", ".join(f"{v:.6g}" for v in front.reference_values or [])
+    lines = ["", f"Pareto front: {len(solutions)} of {len(front.trials)} completed trial(s); hypervolume "
+                 f"{front.hypervolume:.6g} from the reference point ({reference}), {reference_origin(record)}"]
+    solutions = sorted(solutions, key=lambda t: (objectives.losses(t.values)[0], t.number))
+    header = ["trial"] + [objective_label(objectives, i) for i in range(objectives.count)] + ["params", "job dir"]
+    rows = [[str(t.number)] + [f"{v:.6g}" for v in t.values] + [format_params(t.params, " "), t.job_dir or ""]
+            for t in solutions]
+    lines.extend(_table(header, rows, right_aligned=set(range(objectives.count + 1))))
+    lines.append("")
+    lines.append("Each solution's overrides (add them to the app's command line to rerun it):")
+    width = max(len(str(t.number)) for t in solutions) + 1
+    lines.extend(f"  {'#' + str(t.number):<{width}} overrides: {_overrides(record, t.params)}" for t in solutions)
+    return lines
 
 
 def _pruned_lines(record: SweepRecord) -> List[str]:
@@ -155,6 +188,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_aligned=f
 
 
 def _plots_message(record: SweepRecord, written: dict) -> List[str]:
+    if record.several:
+        return [f"Wrote {path}" for path in (written.get("pareto"), written.get("hypervolume"), written.get("curves"))
+                if path]
     lines = []
     if written.get("convergence"):
         lines.append(f"Wrote {written['convergence']}")
@@ -174,11 +210,13 @@ def _plots_message(record: SweepRecord, written: dict) -> List[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Show the best trials of a hydra-skopt-sweeper sweep and redraw its plots "
-                    f"({CONVERGENCE}, {OBJECTIVE}).",
+        description="Show the best trials of a hydra-skopt-sweeper sweep (with several objectives, its "
+                    f"Pareto front) and redraw its plots ({CONVERGENCE}, {OBJECTIVE}; with several "
+                    f"objectives {PARETO}, {HYPERVOLUME}).",
     )
     parser.add_argument("sweep_dir", help="the sweep dir (hydra.sweep.dir) holding trials.jsonl")
-    parser.add_argument("--top", type=int, default=10, metavar="N", help="trials in the table (10)")
+    parser.add_argument("--top", type=int, default=10, metavar="N",
+                        help="trials in the table (10); a Pareto front is shown whole")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--plots-only", action="store_true", help="redraw the plots, print no table")
     group.add_argument("--no-plots", action="store_true", help="print the table, draw nothing")

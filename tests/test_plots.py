@@ -21,6 +21,7 @@ from hydra_skopt_sweeper.plots import (
     min_trials_for_objective,
 )
 from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME, PLOTS_LOG
+from hydra_skopt_sweeper.sweep_dir import HYPERVOLUME as HYPERVOLUME_NAME, PARETO as PARETO_NAME
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -521,3 +522,178 @@ def test_options_and_names_with_dollar_signs_are_drawn_as_written(tmp_path):
     written = draw_plots(tmp_path)
     assert_png(written["objective"])
     assert_png(written["convergence"])
+
+
+# -- several objectives: pareto.png and hypervolume.png
+
+def write_front_sweep(sweep_dir, n_objectives, n_trials, maximize=None, monitor=None, failed=(3,), seed=0):
+    """A synthetic sweep dir of several objectives as the loop writes it: a curved front
+    (values on a sphere's octant, pushed out by a distance from it) in the objectives' own
+    directions, each trial's values under "values"."""
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    maximize = list(maximize or [False] * n_objectives)
+    space = {"x": dict(REAL, override_key="x"), "y": dict(REAL, override_key="y")}
+    (sweep_dir / "search_space.json").write_text(json.dumps(
+        {"params": space, "maximize": maximize, "monitor": monitor, "n_calls": n_trials}))
+    rng = random.Random(seed)
+    records = []
+    for number in range(n_trials):
+        params = {"x": rng.uniform(-2, 2), "y": rng.uniform(-2, 2)}
+        if number in failed:
+            records.append({"number": number, "params": params, "value": None, "status": "failed",
+                            "error": "RuntimeError: diverged", "batch": number // 2 + 1})
+            continue
+        a, b = [(v + 2) / 4 * math.pi / 2 for v in (params["x"], params["y"])]
+        radius = 1 + rng.uniform(0, 0.4) ** 2
+        point = [math.cos(a) * math.cos(b), math.cos(a) * math.sin(b), math.sin(a)][:n_objectives]
+        if n_objectives == 2:
+            point = [math.cos(a), math.sin(a)]
+        values = [(-radius * v if up else radius * v) for v, up in zip(point, maximize)]
+        records.append({"number": number, "params": params, "value": None, "status": "ok", "error": None,
+                        "duration_s": 0.5, "job_dir": str(sweep_dir / str(number)), "batch": number // 2 + 1,
+                        "values": values})
+    (sweep_dir / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return records
+
+
+def _spy_figures(monkeypatch):
+    """What each saved figure showed, by file name: its axes' labels, lines and legend texts."""
+    seen = {}
+    real_save = plots._save
+
+    def spy(fig, path):
+        axes = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+        seen[Path(path).name] = {
+            "xlabels": [ax.get_xlabel() for ax in axes], "ylabels": [ax.get_ylabel() for ax in axes],
+            "lines": {line.get_label(): line.get_xydata().copy() for ax in axes for line in ax.lines},
+            "limits": [(ax.get_xlim(), ax.get_ylim()) for ax in axes],
+            "texts": [t.get_text() for ax in fig.axes for t in ax.texts],
+            "legend": [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()],
+            # the words of every title, however they were wrapped
+            "title": " ".join(" ".join([ax.get_title() for ax in fig.axes]
+                                       + [fig._suptitle.get_text() if fig._suptitle else ""]).split()),
+        }
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    return seen
+
+
+@pytest.mark.parametrize("n_objectives", [2, 3])
+def test_several_objectives_draw_the_front_and_the_hypervolume(tmp_path, n_objectives):
+    write_front_sweep(tmp_path, n_objectives, n_trials=24)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        written = draw_plots(tmp_path)
+    assert written == {"pareto": tmp_path / PARETO_NAME, "hypervolume": tmp_path / HYPERVOLUME_NAME, "curves": None}
+    assert_png(written["pareto"])
+    assert_png(written["hypervolume"])
+    # convergence.png and objective.png are pictures of one objective
+    assert not (tmp_path / CONVERGENCE_NAME).exists() and not (tmp_path / OBJECTIVE_NAME).exists()
+    assert no_temporary_files(tmp_path) == []
+
+
+def test_one_objective_draws_no_front(tmp_path):
+    write_sweep(tmp_path, SPACES["one"], n_ok=6)
+    assert set(draw_plots(tmp_path)) == {"convergence", "objective", "curves"}
+    assert not (tmp_path / PARETO_NAME).exists() and not (tmp_path / HYPERVOLUME_NAME).exists()
+
+
+def test_two_objectives_front_is_a_step_line_in_their_own_units_and_directions(tmp_path, monkeypatch):
+    import numpy as np
+
+    records = write_front_sweep(tmp_path, 2, n_trials=16, maximize=[True, False], monitor=["acc", "latency"])
+    seen = _spy_figures(monkeypatch)
+    draw_plots(tmp_path)
+    pareto = seen[PARETO_NAME]
+    assert (pareto["xlabels"], pareto["ylabels"]) == (["acc (max)"], ["latency (min)"])
+    values = np.array([r["values"] for r in records if r["status"] == "ok"])
+    # brute force: a trial is on the front when no other is as good on both and better on one
+    better = lambda a, b: a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])  # noqa: E731
+    front = [(n, v) for n, v in zip([r["number"] for r in records if r["status"] == "ok"], values)
+             if not any(better(w, v) for w in values)]
+    stairs = pareto["lines"]["front"]
+    assert {tuple(p) for p in stairs} >= {tuple(v) for _, v in front}  # through every front point, unflipped
+    assert len(stairs) == 2 * len(front) - 1  # a corner between each two
+    assert np.all(np.diff(stairs[:, 0]) <= 0) and np.all(np.diff(stairs[:, 1]) <= 0)  # acc falls, latency falls
+    assert sorted(pareto["texts"]) == sorted(f"#{n}" for n, _ in front)  # few: each labelled
+    assert f"on the front ({len(front)})" in pareto["legend"]
+    assert f"dominated ({len(values) - len(front)})" in pareto["legend"]
+
+
+def test_three_objectives_draw_every_pair(tmp_path, monkeypatch):
+    write_front_sweep(tmp_path, 3, n_trials=30, monitor=["loss", "size", "latency"])
+    seen = _spy_figures(monkeypatch)
+    draw_plots(tmp_path)
+    pareto = seen[PARETO_NAME]
+    # below the diagonal of a 2 x 2 grid: (loss, size), (loss, latency), (size, latency)
+    assert sorted(zip(pareto["xlabels"], pareto["ylabels"])) == sorted(
+        [("", "size (min)"), ("loss (min)", "latency (min)"), ("size (min)", "")])
+    assert "hypervolume" in " ".join(pareto["texts"]) and "Pareto front: " in pareto["title"]
+
+
+def test_hypervolume_so_far_never_falls_and_is_measured_from_the_final_reference_point(tmp_path):
+    import numpy as np
+
+    from hydra_skopt_sweeper.pareto import hypervolume
+
+    write_front_sweep(tmp_path, 3, n_trials=40, maximize=[False, True, False])
+    record = load_sweep(tmp_path)
+    front = record.front()
+    series = plots.hypervolume_so_far(front)
+    assert [n for n, _ in series] == sorted(t.number for t in front.trials)
+    order = np.argsort([t.number for t in front.trials])
+    expected = [hypervolume(front.losses[order[: k + 1]], front.reference) for k in range(len(order))]
+    assert np.allclose([v for _, v in series], expected, rtol=1e-12, atol=1e-12)
+    assert all(b >= a for (_, a), (_, b) in zip(series, series[1:]))
+    assert series[-1][1] == pytest.approx(front.hypervolume, rel=1e-12)
+
+
+def test_the_hypervolume_picture_says_which_reference_point(tmp_path, monkeypatch, caplog):
+    write_front_sweep(tmp_path, 2, n_trials=12)
+    seen = _spy_figures(monkeypatch)
+    draw_plots(tmp_path)
+    assert "inferred from the completed trials" in seen[HYPERVOLUME_NAME]["title"]
+    assert "final reference point" in seen[HYPERVOLUME_NAME]["title"]
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    reference_point: [3.0, 2.5]\n")
+    draw_plots(tmp_path)
+    assert "(3, 2.5) (set by hydra.sweeper.reference_point)" in seen[HYPERVOLUME_NAME]["title"]
+    assert "set by hydra.sweeper.reference_point" in seen[PARETO_NAME]["title"]
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    reference_point: [3.0]\n")
+    draw_plots(tmp_path)  # one value for two objectives: inferred instead, with a warning
+    assert "inferred from the completed trials" in seen[HYPERVOLUME_NAME]["title"]
+    assert any("reference_point=[3.0]" in r.getMessage() for r in caplog.records)
+
+
+def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tmp_path, monkeypatch):
+    records = write_front_sweep(tmp_path, 2, n_trials=3, failed=(0, 1, 2))
+    written = draw_plots(tmp_path)
+    assert_png(written["pareto"], min_bytes=5_000)
+    assert_png(written["hypervolume"], min_bytes=5_000)
+    records = write_front_sweep(tmp_path, 2, n_trials=10)
+    records[4]["values"] = [sys.float_info.max, 0.5]
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    seen = _spy_figures(monkeypatch)
+    written = draw_plots(tmp_path)
+    assert_png(written["pareto"])
+    assert_png(written["hypervolume"])
+    (x_low, x_high), (y_low, y_high) = seen[PARETO_NAME]["limits"][0]
+    for x, y in (r["values"] for r in records if r["status"] == "ok"):  # every trial in view
+        assert x_low <= min(x, plots.DRAWN_LIMIT) <= x_high and y_low <= y <= y_high
+
+
+def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):
+    import subprocess
+
+    app = Path(__file__).resolve().parent / "apps" / "optuna_binh_korn" / "app.py"
+    done = subprocess.run(
+        [sys.executable, str(app), "-m", f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.n_trials=8"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert f"Plots: {tmp_path / PARETO_NAME}, {tmp_path / HYPERVOLUME_NAME}" in out, out
+    _wait_for(lambda: (tmp_path / PARETO_NAME).is_file() and (tmp_path / HYPERVOLUME_NAME).is_file())
+    assert_png(tmp_path / PARETO_NAME)
+    assert not (tmp_path / CONVERGENCE_NAME).exists()
+    assert "Traceback" not in (tmp_path / PLOTS_LOG).read_text()

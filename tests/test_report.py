@@ -46,14 +46,20 @@ def records(path):
 
 def table_rows(out):
     """The rows under the table's dashed rule: (rank, trial, value)."""
+    return [(int(rank), int(number), float(value)) for rank, number, value in _cells(out, "----")]
+
+
+def _cells(out, after):
+    """The first three cells of each row of the first table whose rule follows a line that
+    starts with ``after``."""
     lines = out.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("----")) + 1
+    start = next(i for i, line in enumerate(lines) if line.startswith(after))
+    start = next(i for i in range(start, len(lines)) if lines[i].startswith("----")) + 1
     rows = []
     for line in lines[start:]:
         if not line.strip():
             break
-        rank, number, value = line.split()[:3]
-        rows.append((int(rank), int(number), float(value)))
+        rows.append(line.split()[:3])
     return rows
 
 
@@ -262,3 +268,86 @@ def test_a_reader_that_goes_away_ends_the_report_quietly(sweep_dir):
                           capture_output=True, text=True, timeout=120)
     assert done.stderr == "" and done.stdout == "exit 0\n", done.stderr
 
+
+
+# -- several objectives: the front, its hypervolume, a rerun line per solution
+
+BINH_KORN = ROOT / "tests" / "apps" / "optuna_binh_korn" / "app.py"
+
+
+@pytest.fixture(scope="module")
+def front_sweep_dir(tmp_path_factory):
+    """A real, finished sweep of two objectives: the Optuna sweeper's multi-objective example."""
+    path = tmp_path_factory.mktemp("front")
+    run_python_script([str(BINH_KORN), "-m", f"hydra.sweep.dir={path}", "hydra.sweeper.n_trials=12",
+                       "hydra.sweeper.plots=false"])
+    return path
+
+
+def front_rows(out):
+    """The front table's rows: (trial, value, value)."""
+    return [(int(number), float(first), float(second)) for number, first, second in _cells(out, "Pareto front")]
+
+
+def test_the_front_is_a_table_with_a_rerun_line_per_solution(front_sweep_dir, capsys):
+    assert report.main([str(front_sweep_dir), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    results = yaml.safe_load((front_sweep_dir / "optimization_results.yaml").read_text())
+    solutions = sorted(results["solutions"], key=lambda s: (s["values"][0], s["number"]))
+    assert f"Sweep {front_sweep_dir} (objective 0 (min), objective 1 (min))" in out
+    assert "12 trial(s), 0 failed" in out and "complete (n_calls=12)" in out
+    assert front_rows(out) == [(s["number"], *s["values"]) for s in solutions]  # best first objective first
+    reference = ", ".join(f"{v:.6g}" for v in results["reference_point"])
+    assert (f"Pareto front: {len(solutions)} of 12 completed trial(s); hypervolume {results['hypervolume']:.6g} "
+            f"from the reference point ({reference}), inferred from the completed trials") in out
+    reruns = [line.split() for line in out.splitlines() if " overrides: " in line]
+    assert reruns == [[f"#{s['number']}", "overrides:", f"x={s['params']['x']!r}", f"y={s['params']['y']!r}"]
+                      for s in solutions]
+    assert "Best:" not in out and "maximised" not in out
+
+
+def test_each_rerun_line_reruns_its_solution(front_sweep_dir, capsys, tmp_path):
+    assert report.main([str(front_sweep_dir), "--no-plots"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if " overrides: " in line)
+    number = int(line.split()[0][1:])
+    overrides = line.split(" overrides: ")[1].split()
+    run = tmp_path / "rerun.py"  # the app's task function on the overrides, its values printed
+    run.write_text(f"import sys; sys.argv[1:] = {overrides!r}\nsys.path.insert(0, {str(BINH_KORN.parent)!r})\n"
+                   "import app\nfrom hydra import compose, initialize_config_dir\n"
+                   f"with initialize_config_dir(config_dir={str(BINH_KORN.parent / 'conf')!r}, version_base=None):\n"
+                   "    print(list(app.binh_and_korn.__wrapped__(compose('config', overrides=sys.argv[1:]))))\n")
+    done = subprocess.run([sys.executable, str(run)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    journal = {r["number"]: r for r in records(front_sweep_dir)}
+    assert json.loads(done.stdout) == journal[number]["values"]
+
+
+def test_the_report_of_several_objectives_draws_the_front(front_sweep_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(front_sweep_dir, copy)
+    done = _run_module(copy, "--plots-only")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.split("\n")[:2] == [f"Wrote {copy / 'pareto.png'}", f"Wrote {copy / 'hypervolume.png'}"]
+    assert (copy / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (copy / CONVERGENCE_NAME).exists() and not (copy / OBJECTIVE_NAME).exists()
+
+
+def test_a_front_in_named_objectives_and_directions_from_a_set_reference_point(tmp_path, capsys):
+    path = tmp_path / "sweep"
+    path.mkdir()
+    space = {"w": {"kind": "real", "override_key": "model.w", "low": 0.0, "high": 1.0, "log": False}}
+    (path / "search_space.json").write_text(json.dumps(
+        {"params": space, "maximize": [True, False], "monitor": ["acc", "size"]}))
+    (path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    reference_point: [0.0, 100.0]\n")
+    values = {0: [0.5, 10.0], 1: [0.9, 40.0], 2: [0.4, 20.0], 3: [0.7, 15.0]}  # 2 is dominated by 0
+    (path / "trials.jsonl").write_text("".join(
+        json.dumps({"number": n, "params": {"w": n / 4}, "value": None, "status": "ok", "values": v}) + "\n"
+        for n, v in values.items()))
+    assert report.main([str(path), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "(acc (max), size (min))" in out
+    assert "trial  acc (max)  size (min)" in out
+    assert front_rows(out) == [(1, 0.9, 40.0), (3, 0.7, 15.0), (0, 0.5, 10.0)]  # the largest acc first
+    # the area from each front point to (acc 0, size 100): 0.2 * 60 + 0.2 * 85 + 0.5 * 90
+    assert "hypervolume 74 from the reference point (0, 100), set by hydra.sweeper.reference_point" in out
+    assert "#1 overrides: model.w=0.25" in out and "#2 overrides" not in out
