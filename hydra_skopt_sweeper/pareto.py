@@ -14,6 +14,7 @@ boxes, which makes the expected improvement of the hypervolume exact and fast.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Sequence, Tuple
 
@@ -45,12 +46,17 @@ def non_dominated(losses: np.ndarray, *, chunk: int = 512) -> np.ndarray:
     return on_front
 
 
+# the most cells a hypervolume is computed on the front's grid with (else by slicing)
+_GRID_CELLS = 2_000_000
+
+
 def reference_point(losses: np.ndarray) -> np.ndarray:
     """A reference point inferred from the data: each objective's worst loss, moved past
     itself by a tenth of its size."""
     worst = np.max(np.asarray(losses, dtype=float), axis=0)
     margin = np.maximum(np.abs(worst) * _REFERENCE_MARGIN, _ZERO_MARGIN)
-    return worst + margin
+    with np.errstate(over="ignore"):
+        return np.minimum(worst + margin, sys.float_info.max)  # finite even past 1e307
 
 
 def hypervolume(losses: np.ndarray, reference: np.ndarray) -> float:
@@ -80,6 +86,8 @@ def _volume(front: np.ndarray, reference: np.ndarray) -> float:
                 volume += (reference[0] - x) * (ceiling - y)
                 ceiling = y
         return float(volume)
+    if (len(front) + 1) ** (m - 1) <= _GRID_CELLS:
+        return RegionGrid.of(front, reference).dominated_volume()
     ordered = front[np.argsort(front[:, -1])]
     volume = 0.0
     for k in range(len(ordered)):
@@ -114,6 +122,7 @@ class RegionGrid:
 
     cuts: Tuple[np.ndarray, ...]
     tops: np.ndarray  # one per cell, shape (len(cuts[0]) - 1, ..., len(cuts[m - 2]) - 1)
+    reference_top: float  # the reference's last loss
 
     @classmethod
     def of(cls, front: np.ndarray, reference: np.ndarray) -> "RegionGrid":
@@ -129,7 +138,16 @@ class RegionGrid:
         np.minimum.at(tops, corner, front[:, m - 1])
         for axis in range(m - 1):
             tops = np.minimum.accumulate(tops, axis=axis)
-        return cls(cuts, tops)
+        return cls(cuts, tops, float(reference[m - 1]))
+
+    def dominated_volume(self) -> float:
+        """The hypervolume of the front: over each cell whose lower corner is finite, the
+        front dominates the last objective from the cell's top up to the reference."""
+        widths = np.ix_(*[np.diff(cut)[1:] for cut in self.cuts])  # the finite cells' widths
+        volume = self.reference_top - self.tops[(slice(1, None),) * len(self.cuts)]
+        for width in widths:
+            volume = volume * width
+        return float(np.sum(volume))
 
     def boxes(self) -> Tuple[np.ndarray, np.ndarray]:
         """The cells as boxes: ``(lower, upper)``, each cells x m."""
