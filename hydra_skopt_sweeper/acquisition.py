@@ -25,6 +25,11 @@ class Surrogate(Protocol):
 
     def acquire(self, kind: str, X: np.ndarray, best: float) -> np.ndarray: ...
 
+class Feasible(Protocol):
+    """What the acquisition needs of a feasibility model (:class:`.feasibility.Feasibility`)."""
+
+    def log_probability(self, X: np.ndarray) -> np.ndarray: ...
+
 # exploration parameters, in units of the standardised loss: EI and PI without a margin
 # (as Optuna's GPSampler; a margin slows the final convergence), skopt's kappa for LCB
 XI = 0.0
@@ -48,15 +53,23 @@ class Acquisition:
 
     model: Surrogate
     kind: str
-    incumbent: float
+    incumbent: Optional[float]
+    # metric constraints: the function plus the log probability of satisfying them; with no
+    # feasible point yet (``incumbent`` None) that probability alone
+    feasibility: Optional[Feasible] = None
 
     def score(self, X: np.ndarray) -> np.ndarray:
         """The function's value at each row of ``X`` (higher is better)."""
-        return self.model.acquire(self.kind, X, self.incumbent)
+        if self.feasibility is None:
+            return self.model.acquire(self.kind, X, self.incumbent)  # type: ignore[arg-type]
+        values = self.feasibility.log_probability(X)
+        if self.incumbent is not None:
+            values = values + self.model.acquire(self.kind, X, self.incumbent)
+        return values
 
     def on(self, model: Surrogate) -> "Acquisition":
         """The same function and incumbent on another model (one told more pending points)."""
-        return Acquisition(model, self.kind, self.incumbent)
+        return Acquisition(model, self.kind, self.incumbent, self.feasibility)
 
 
 class Hedge:
@@ -78,6 +91,8 @@ class Hedge:
     def remember_picks(self, acquisition: Acquisition, rows: np.ndarray) -> None:
         """Which of ``rows`` each function would pick on ``acquisition``'s model and incumbent,
         to be credited at the next choice."""
+        if acquisition.incumbent is None:
+            return  # no feasible point yet: the functions have nothing to improve on
         mean, std = acquisition.model.predict(rows)
         self._picks = np.array([rows[np.argmax(acquisition_values(k, mean, std, acquisition.incumbent))]
                                 for k in HEDGED])

@@ -325,36 +325,76 @@ def compile_constraint(
     text = source.strip()
     if _DOTTED_PATH.match(text) and text not in names:
         return _CallableConstraint(source, _import_callable(source, text, names))
-    too_deep = (f"{FIELD}={source!r}: must nest at most {MAX_DEPTH} levels and have at most "
-                f"{MAX_NODES} parts; split it into simpler conditions, or write it as a dotted path "
-                "to a Python function")
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as error:
-        # Python reports offset 0 for an expression cut short.
-        where = f"at column {error.offset}" if error.offset else "at the end"
-        raise SweeperConfigError(
-            f"{FIELD}={source!r}: not a valid expression ({error.msg} {where}); allowed: {ALLOWED}"
-        ) from None
-    except (RecursionError, MemoryError):  # Python's own parser gives up on deep nesting
-        raise SweeperConfigError(too_deep) from None
+    tree, slots = _checked(source, names, values, field=FIELD, callables=True)
+    code = compile(tree, f"<{FIELD}>", "eval")
+    return _ExpressionConstraint(source, code, slots)
+
+
+def _checked(source: str, names: Sequence[str], values: Optional[Mapping[str, Sequence[Any]]], *,
+             field: str, callables: bool, tree: Optional[ast.Expression] = None) -> Tuple[ast.Expression, Dict[str, str]]:
+    """The expression ``source`` parsed (unless ``tree`` is given) and checked against the
+    whitelist, its names rewritten to slots; raises :class:`SweeperConfigError` naming
+    ``field``. ``callables``: whether the hints offer a dotted path to a function."""
+    text = source.strip()
+    allowed = ALLOWED if callables else ALLOWED.split("; or a dotted path")[0]
+    instead = "a dotted path to a Python function" if callables else "a simpler expression"
+    too_deep = (f"{field}={source!r}: must nest at most {MAX_DEPTH} levels and have at most "
+                f"{MAX_NODES} parts; split it into simpler conditions, or write it as {instead}")
+    if tree is None:
+        try:
+            tree = ast.parse(text, mode="eval")
+        except SyntaxError as error:
+            # Python reports offset 0 for an expression cut short.
+            where = f"at column {error.offset}" if error.offset else "at the end"
+            raise SweeperConfigError(
+                f"{field}={source!r}: not a valid expression ({error.msg} {where}); allowed: {allowed}"
+            ) from None
+        except (RecursionError, MemoryError):  # Python's own parser gives up on deep nesting
+            raise SweeperConfigError(too_deep) from None
     if not _small(tree):
         raise SweeperConfigError(too_deep)
     checker = _Checker(names, values)
     try:
         tree = ast.fix_missing_locations(checker.visit(tree))
     except _Refused as refused:
-        raise SweeperConfigError(f"{FIELD}={source!r}: {refused}; allowed: {ALLOWED}") from None
+        raise SweeperConfigError(f"{field}={source!r}: {refused}; allowed: {allowed}") from None
     try:
         _compute_constant_parts(tree.body, checker.slots, text)
     except LimitExceeded as error:
         raise SweeperConfigError(
-            f"{FIELD}={source!r}: {error}; must build integers of at most {MAX_INT_BITS} bits and "
+            f"{field}={source!r}: {error}; must build integers of at most {MAX_INT_BITS} bits and "
             f"strings, tuples and lists of at most {MAX_LENGTH} items; write smaller numbers, or "
-            "a dotted path to a Python function"
+            f"{instead}"
         ) from None
-    code = compile(tree, f"<{FIELD}>", "eval")
-    return _ExpressionConstraint(source, code, checker.slots)
+    return tree, checker.slots
+
+
+def free_names(tree: ast.AST) -> List[str]:
+    """The names an expression reads (``a``, or a dotted ``a.b``), not those it calls."""
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    names: List[str] = []
+    inner = set()
+    for node in ast.walk(tree):
+        if id(node) in called or id(node) in inner or not isinstance(node, (ast.Name, ast.Attribute)):
+            continue
+        dotted = _dotted(node)
+        if dotted is None:
+            continue
+        inner.update(id(part) for part in ast.walk(node) if part is not node)
+        names.append(dotted)
+    return list(dict.fromkeys(names))
+
+
+def compile_expression(source: str, tree: ast.Expression, names: Sequence[str], *, field: str) -> Callable[[Mapping[str, Any]], Any]:
+    """A checked expression over ``names`` (see :func:`compile_constraint`'s whitelist) as a
+    function of a mapping holding them; its errors propagate."""
+    tree, slots = _checked(source, names, None, field=field, callables=False, tree=tree)
+    code = compile(tree, f"<{field}>", "eval")
+
+    def evaluate(values: Mapping[str, Any]) -> Any:
+        return eval(code, dict(_NAMESPACE), {slot: values[full] for slot, full in slots.items()})  # noqa: S307
+
+    return evaluate
 
 
 def _small(tree: ast.AST) -> bool:

@@ -11,6 +11,8 @@ warm start and the plots' refit.
   one); ``skip`` and ``raise`` exclude its point.
 * Trials that returned together (one batch) are told together: their values first, then
   their failures, so a batch's failure is penalised with the batch's own worst value too.
+* With ``metric_constraints``, a trial that measured its metrics also tells its slack on each
+  (:mod:`.metrics`), feasible or not; a penalised failure tells none.
 
 A :class:`ModelFeed` applies the rule to a learner (the :class:`~.proposer.BatchProposer`, or
 any object with ``tell(points, losses)`` and ``exclude(points)``); :func:`returned_together`
@@ -19,9 +21,10 @@ groups a journal's trials as they returned, so that a replay tells what the swee
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, List, Optional, Protocol, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, Union
 
 from .journal import Trial
+from .metrics import MetricConstraints
 from .objective import Objectives, to_loss
 
 Point = List[Any]
@@ -29,7 +32,7 @@ Loss = Union[float, List[float]]  # one objective's loss, or several objectives'
 
 
 class Learner(Protocol):
-    def tell(self, points: Sequence[Point], losses: Sequence[Any]) -> None: ...
+    def tell(self, points: Sequence[Point], losses: Sequence[Any], *slacks: Any) -> None: ...
 
     def exclude(self, points: Sequence[Point]) -> None: ...
 
@@ -60,18 +63,26 @@ class ModelFeed:
     """Tells a learner about trials, by the rule above; it remembers the worst loss told and
     the failures still waiting for one."""
 
-    def __init__(self, learner: Learner, objectives: Objectives, on_failure: str) -> None:
+    def __init__(self, learner: Learner, objectives: Objectives, on_failure: str,
+                 constraints: Optional[MetricConstraints] = None) -> None:
         self.learner = learner
         self.objectives = objectives
+        self.constraints = constraints or None
         self.penalize = on_failure == "penalize"
         self.worst: Optional[Loss] = None
         self._unpenalised: List[Point] = []
 
-    def tell(self, points: Sequence[Point], losses: Sequence[Loss]) -> None:
-        """Tell values (then any failure that was waiting for a first one)."""
+    def tell(self, points: Sequence[Point], losses: Sequence[Loss],
+             metrics: Optional[Sequence[Optional[Dict[str, float]]]] = None) -> None:
+        """Tell values, with the metrics each point measured when the sweep has constraints
+        (then any failure that was waiting for a first value)."""
         for loss in losses:
             self.worst = loss if self.worst is None else _worse(self.worst, loss)
-        self.learner.tell(points, losses)
+        if self.constraints is None:
+            self.learner.tell(points, losses)
+        else:
+            measured = metrics if metrics is not None else [None] * len(points)
+            self.learner.tell(points, losses, [self.constraints.slacks(m) for m in measured])
         if self._unpenalised and self.worst is not None:
             waiting, self._unpenalised = self._unpenalised, []
             self.learner.tell(waiting, [self.worst] * len(waiting))
@@ -79,8 +90,8 @@ class ModelFeed:
     def returned(self, told: Sequence[Tuple[Point, Trial]]) -> None:
         """Tell the model about trials that returned together, each at its point."""
         losses = [told_loss(trial, self.objectives) for _, trial in told]
-        valued = [(point, loss) for (point, _), loss in zip(told, losses) if loss is not None]
-        self.tell([point for point, _ in valued], [loss for _, loss in valued])
+        valued = [(point, loss, trial.metrics) for (point, trial), loss in zip(told, losses) if loss is not None]
+        self.tell([v[0] for v in valued], [v[1] for v in valued], [v[2] for v in valued])
         for (point, trial), loss in zip(told, losses):
             if trial.failed:
                 self._failed(point)

@@ -8,7 +8,8 @@
 (``value`` of a pruned trial is its best reported value before it was stopped; ``step`` is the
 last step its curve reached, for every trial that reported one.) A sweep of several objectives
 adds ``"values"``, the list of a trial's values in the objectives' order, and its ``value`` is
-null; a sweep of one objective writes no ``values`` key.
+null; a sweep of one objective writes no ``values`` key. A sweep with ``metric_constraints``
+adds ``"metrics"``, the metrics they read, by key.
 
 Lines are appended, flushed and fsynced as soon as a trial (or a batch) returns, in the order
 they return, and are never rewritten, so a crash or a kill loses at most the trials running; a line torn by a kill is skipped
@@ -28,7 +29,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import yaml
 
@@ -55,6 +56,7 @@ class Trial:
     batch: Optional[int] = None
     step: Optional[int] = None
     values: Optional[List[float]] = None
+    metrics: Optional[Dict[str, float]] = None
 
     @property
     def ok(self) -> bool:
@@ -77,8 +79,9 @@ class Trial:
 
     def to_json(self) -> str:
         record = asdict(self)
-        if record["values"] is None:  # one objective: the journal's lines as they always were
-            del record["values"]
+        for key in ("values", "metrics"):  # absent unless the sweep has them: lines as they always were
+            if record[key] is None:
+                del record[key]
         return json.dumps(record, allow_nan=False, sort_keys=False)
 
     @classmethod
@@ -99,6 +102,11 @@ class Trial:
             if not isinstance(values, list) or not values:
                 raise TypeError(f"values={values!r} is not a list of numbers")
             values = [float(_field({"values": v}, "values", (int, float), required=True)) for v in values]
+        metrics = record.get("metrics")
+        if metrics is not None:
+            if not isinstance(metrics, dict):
+                raise TypeError(f"metrics={metrics!r} is not a JSON object")
+            metrics = {str(k): float(_field(metrics, k, (int, float), required=True)) for k in metrics}
         return cls(
             number=number,
             params=dict(params),
@@ -110,6 +118,7 @@ class Trial:
             batch=_field(record, "batch", int),
             step=_field(record, "step", int),
             values=values,
+            metrics=metrics,
         )
 
 
@@ -216,8 +225,11 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def best_trial(trials: Iterable[Trial], maximize: bool) -> Optional[Trial]:
-    finished = [t for t in trials if t.ok and t.value is not None and math.isfinite(t.value)]
+def best_trial(trials: Iterable[Trial], maximize: bool,
+               feasible: Optional[Callable[[Trial], bool]] = None) -> Optional[Trial]:
+    """The completed trial with the best value (among the ``feasible`` ones, when given)."""
+    finished = [t for t in trials if t.ok and t.value is not None and math.isfinite(t.value)
+                and (feasible is None or feasible(t))]
     if not finished:
         return None
     pick = max if maximize else min
@@ -229,12 +241,13 @@ Recommendation = Tuple[Trial, float]  # a trial and the model's predicted value 
 
 def results_summary(
     trials: Sequence[Trial], maximize: bool, recommended: Optional[Recommendation] = None,
-    name: str = "skopt_gp",
+    name: str = "skopt_gp", feasible: Optional[Callable[[Trial], bool]] = None,
 ) -> Dict[str, Any]:
     """The observed best (``best_*``, the keys the Optuna sweeper writes) and, when the model
     gave one, the recommended trial (``recommended_*``: the best predicted value among the
-    successful trials, which a lucky draw of a noisy objective does not fool)."""
-    best = best_trial(trials, maximize)
+    successful trials, which a lucky draw of a noisy objective does not fool). With metric
+    constraints (``feasible``), both among the feasible trials, and ``n_infeasible``."""
+    best = best_trial(trials, maximize, feasible)
     pick, predicted = recommended if recommended is not None else (None, None)
     return {
         "name": name,
@@ -250,22 +263,25 @@ def results_summary(
         "n_trials": len(trials),
         "n_failed": sum(1 for t in trials if t.failed),
         "n_pruned": sum(1 for t in trials if t.pruned),
+        **({} if feasible is None else
+           {"n_infeasible": sum(1 for t in trials if t.ok and not feasible(t))}),
     }
 
 
 def write_results(
     sweep_dir: Path, trials: Sequence[Trial], maximize: bool, recommended: Optional[Recommendation] = None,
     summary: Optional[Dict[str, Any]] = None, objective_columns: Sequence[str] = (),
-    on_front: Optional[Set[int]] = None,
+    on_front: Optional[Set[int]] = None, feasible: Optional[Callable[[Trial], bool]] = None,
+    metric_columns: Sequence[str] = (),
 ) -> Dict[str, Any]:
     """Rewrite ``optimization_results.yaml`` and ``trials.csv``; returns the summary. A sweep
-    of several objectives passes its own ``summary`` and the table's extra columns (see
-    :func:`trials_table`)."""
+    of several objectives passes its own ``summary``; it and one with metric constraints
+    (``feasible``) the table's extra columns (see :func:`trials_table`)."""
     if summary is None:
-        summary = results_summary(trials, maximize, recommended)
+        summary = results_summary(trials, maximize, recommended, feasible=feasible)
     files = SweepDir(sweep_dir)
     atomic_write_text(files.results, yaml.safe_dump(summary, sort_keys=False))
-    atomic_write_text(files.table, trials_table(trials, objective_columns, on_front))
+    atomic_write_text(files.table, trials_table(trials, objective_columns, on_front, metric_columns, feasible))
     return summary
 
 
@@ -286,11 +302,14 @@ def _format_value(value: Any) -> str:
 
 
 def trials_table(trials: Sequence[Trial], objective_columns: Sequence[str] = (),
-                 on_front: Optional[Set[int]] = None) -> str:
+                 on_front: Optional[Set[int]] = None, metric_columns: Sequence[str] = (),
+                 feasible: Optional[Callable[[Trial], bool]] = None) -> str:
     """CSV text: the record's fields, then one column per parameter (``param:`` on a clash);
     a row per trial in the order of their numbers, whatever order they returned in. With
     several objectives, ``objective_columns`` name a column per objective (after ``value``),
-    holding each trial's values, and ``on_front`` (trial numbers) fills an ``on_front`` column."""
+    holding each trial's values, and ``on_front`` (trial numbers) fills an ``on_front`` column.
+    With metric constraints, a column per metric they read (``metric_columns``: the keys;
+    ``metric:`` first on a clash), then a ``feasible`` column."""
     trials = sorted(trials, key=lambda t: t.number)
     names: Dict[str, None] = {}
     for trial in trials:
@@ -299,6 +318,11 @@ def trials_table(trials: Sequence[Trial], objective_columns: Sequence[str] = (),
     if objective_columns:
         at = record_columns.index("value") + 1
         record_columns[at:at] = [*objective_columns, "on_front"]
+    metric_headers = {key: (f"metric:{key}" if key in record_columns or key in names or key == "feasible" else key)
+                      for key in metric_columns}
+    if feasible is not None:
+        at = record_columns.index("step")
+        record_columns[at:at] = [*metric_headers.values(), "feasible"]
     columns = {n: (f"param:{n}" if n in record_columns else n) for n in names}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -310,6 +334,10 @@ def trials_table(trials: Sequence[Trial], objective_columns: Sequence[str] = (),
             record[column] = values[index] if index < len(values) else None
         if objective_columns:
             record["on_front"] = "true" if on_front and trial.number in on_front else "false"
+        if feasible is not None:
+            for key, header in metric_headers.items():
+                record[header] = (trial.metrics or {}).get(key)
+            record["feasible"] = ("true" if feasible(trial) else "false") if trial.metrics is not None else ""
         writer.writerow([_cell(record[c]) for c in record_columns]
                         + [_cell(trial.params.get(n)) for n in columns])
     return buffer.getvalue()

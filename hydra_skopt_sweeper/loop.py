@@ -100,7 +100,7 @@ class SweepLoop:
         check_settings(settings)
         space.check_conditions()
         # maximize null: minimise, unless the Optuna keys said otherwise
-        self.objectives = Objectives.of(settings.monitor, settings.maximize)
+        self.objectives, self.constraints = Objectives.of_settings(settings, [p.name for p in space.params])
         if self.objectives.several:
             self.objective_name = ", ".join(
                 f"{self.objectives.label(i)} ({'max' if up else 'min'})" for i, up in enumerate(self.objectives.maximize))
@@ -124,7 +124,7 @@ class SweepLoop:
         self.handover = handover
         self.validate = validate
         self.saved_config = saved_config
-        self.record = Recorder(self.sweep_dir, settings, self.objectives)
+        self.record = Recorder(self.sweep_dir, settings, self.objectives, self.constraints)
         self.returns: List[Sequence[JobReturn]] = []
         self.constraint = space.compile_constraint(settings.constraint)
         # the pictures (plots.draw_plots), redrawn in the background once the GP is in use
@@ -146,10 +146,11 @@ class SweepLoop:
                 random_state=settings.random_state,
                 n_calls=settings.n_calls,
                 canonical=space.canonical if space.conditional else None,
+                n_constraints=len(self.constraints),
                 **({"n_objectives": self.objectives.count, "reference_point": self._reference_losses()}
                    if several else {}),
             )
-            self.feed = ModelFeed(self.proposer, self.objectives, settings.on_failure)
+            self.feed = ModelFeed(self.proposer, self.objectives, settings.on_failure, self.constraints)
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -222,7 +223,8 @@ class SweepLoop:
             "a GP per objective" if several else self.settings.base_estimator,
             ("expected hypervolume improvement" if self.objectives.count <= 3 else "ParEGO's random scalarisations")
             if several else self.settings.acq_func,
-            "" if self.constraint is None else f", constraint {self.constraint.source!r}",
+            ("" if self.constraint is None else f", constraint {self.constraint.source!r}")
+            + ("" if not self.constraints else f", metric constraints {self.constraints.describe()}"),
             "" if not self.devices.enabled else f", devices {self.devices.devices}",
             ", ".join(p.source or p.name for p in self.space.params),
         )
@@ -406,7 +408,7 @@ class SweepLoop:
             return None  # several objectives: the results name the front's trials instead
         candidates = []
         for trial in self.trials:
-            if trial.ok and trial.value is not None:
+            if trial.ok and trial.value is not None and self.record.feasible(trial):
                 try:
                     candidates.append((trial, self.space.to_point(trial.params)))
                 except ValueError:  # not told to the GP (see resume.replay)
@@ -426,9 +428,11 @@ class SweepLoop:
         plots_drawn = self.plots.wait(timeout=_PLOTS_WAIT_S)
         self.plots.close()
         if best is not None:
-            log.info("Sweep finished: %d trial(s), %d failed%s. Best #%d: %s = %.6g",
+            n_infeasible = sum(1 for t in self.trials if t.ok and not self.record.feasible(t))
+            log.info("Sweep finished: %d trial(s), %d failed%s%s. Best%s #%d: %s = %.6g",
                      len(self.trials), n_failed, f", {n_pruned} pruned" if n_pruned else "",
-                     best.number, format_params(best.params), best.value)
+                     f", {n_infeasible} infeasible" if self.constraints else "",
+                     " feasible" if self.constraints else "", best.number, format_params(best.params), best.value)
             if best.job_dir:
                 log.info("Best trial's job dir: %s", best.job_dir)
         elif self.objectives.several and self.space.params:
@@ -446,3 +450,4 @@ class SweepLoop:
                                            "goes on in the background and finishes by itself)")
             log.info("Plots: %s%s", ", ".join(map(str, drawn)), late)
         self.record.refuse_all_failed(searched=bool(self.space.params))
+        self.record.refuse_none_feasible()

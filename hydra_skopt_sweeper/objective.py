@@ -14,6 +14,7 @@ launcher returned nothing.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -25,6 +26,7 @@ from hydra.core.utils import JobReturn, JobStatus
 
 from .errors import SweeperConfigError
 from .journal import FAILED, OK, PRUNED, Trial
+from .metrics import MetricConstraints
 from .sweep_dir import atomic_write_text, outcome_file
 
 
@@ -42,11 +44,23 @@ class Objectives:
 
     ``names``: the ``monitor`` key of each objective, or a single None (the value the task
     returns), or one None per objective (read by position from a returned sequence);
-    ``maximize``: each objective's direction.
+    ``maximize``: each objective's direction; ``metrics``: other keys of the returned mapping
+    the sweep records (those its ``metric_constraints`` read).
     """
 
     names: Tuple[Optional[str], ...] = (None,)
     maximize: Tuple[bool, ...] = (False,)
+    # the metric keys ``metric_constraints`` read from the returned mapping, recorded too
+    metrics: Tuple[str, ...] = ()
+
+    @classmethod
+    def of_settings(cls, settings: Any, parameters: Sequence[str] = ()) -> Tuple["Objectives", MetricConstraints]:
+        """The objectives ``hydra.sweeper`` declares, recording the metrics its
+        ``metric_constraints`` read, and those constraints compiled (a constraint over one of
+        ``parameters`` is refused)."""
+        constraints = MetricConstraints(list(settings.metric_constraints or []), parameters)
+        objectives = cls.of(settings.monitor, settings.maximize)
+        return dataclasses.replace(objectives, metrics=constraints.names), constraints
 
     @classmethod
     def of(cls, monitor: Any = None, maximize: Any = None) -> "Objectives":
@@ -106,6 +120,24 @@ class Objectives:
         if not self.several:
             return read_value(returned, self.names[0])
         return read_values(returned, self)
+
+    def measure(self, returned: Any) -> Optional[Dict[str, float]]:
+        """The recorded metrics a trial returned (None when the sweep records none); raises
+        :class:`TrialValueError` when one is missing or not a finite number."""
+        if not self.metrics:
+            return None
+        if not isinstance(returned, Mapping):
+            raise TrialValueError(
+                f"hydra.sweeper.metric_constraints read {', '.join(map(repr, self.metrics))} from the "
+                f"mapping a trial returns; this one returned {type(returned).__name__}: return a mapping "
+                "(e.g. Lightning's trainer.callback_metrics) and set hydra.sweeper.monitor")
+        measured = {}
+        for name in self.metrics:
+            try:
+                measured[name] = read_value(_lookup(returned, name, "metric"))
+            except TrialValueError as error:
+                raise TrialValueError(f"metric_constraints: {error}") from None
+        return measured
 
     def losses(self, values: Sequence[float]) -> List[float]:
         """Several objectives' values as the losses the optimiser minimises."""
@@ -201,7 +233,12 @@ class TimedTask:
             outcome["pruned_step"] = timed.pruned_step
         try:
             outcome["values" if self.objectives.several else "value"] = self.objectives.read(value)
+            metrics = self.objectives.measure(value)
+            if metrics is not None:
+                outcome["metrics"] = metrics
         except TrialValueError as error:
+            outcome.pop("value", None)
+            outcome.pop("values", None)
             if timed.pruned_step is None:
                 outcome["error"] = str(error)
         self._leave_outcome({**outcome, "duration_s": timed.duration_s})
@@ -326,14 +363,14 @@ def to_loss(value: float, maximize: bool) -> float:
     return -value if maximize else value
 
 
-def _lookup(mapping: Mapping[str, Any], key: str) -> Any:
+def _lookup(mapping: Mapping[str, Any], key: str, field: str = "monitor") -> Any:
     if key in mapping:
         return mapping[key]
     node: Any = mapping
     for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
             raise TrialValueError(
-                f"monitor={key!r} is not in the returned mapping; its keys are "
+                f"{field}={key!r} is not in the returned mapping; its keys are "
                 f"{sorted(map(str, mapping))}"
             )
         node = node[part]
@@ -356,10 +393,16 @@ def trial_from(number: int, params: Dict[str, Any], ret: Optional[JobReturn], ou
         if "pruned_step" in outcome:
             value = outcome.get("value")
             return Trial(number, params, None if value is None else float(value), PRUNED, None, duration, job_dir)
+        metrics = outcome.get("metrics")
+        metrics = {str(k): float(v) for k, v in metrics.items()} if isinstance(metrics, dict) else None
+        if objectives.metrics and metrics is None and ("value" in outcome or "values" in outcome):
+            return Trial(number, params, None, FAILED, "metric_constraints: the outcome holds no metrics",
+                         duration, job_dir)
         if "value" in outcome:
-            return Trial(number, params, float(outcome["value"]), OK, None, duration, job_dir)
+            return Trial(number, params, float(outcome["value"]), OK, None, duration, job_dir, metrics=metrics)
         if "values" in outcome:
-            return Trial(number, params, None, OK, None, duration, job_dir, values=[float(v) for v in outcome["values"]])
+            return Trial(number, params, None, OK, None, duration, job_dir, values=[float(v) for v in outcome["values"]],
+                         metrics=metrics)
         return Trial(number, params, None, FAILED, outcome.get("error"), duration, job_dir)
     job_dir = _job_dir(ret)
     if ret.status != JobStatus.COMPLETED:
@@ -370,16 +413,18 @@ def trial_from(number: int, params: Dict[str, Any], ret: Optional[JobReturn], ou
     returned, duration, pruned_step = ret.return_value, None, None
     if isinstance(returned, TimedReturn):
         returned, duration, pruned_step = returned.value, returned.duration_s, returned.pruned_step
+    metrics = None
     try:
         read = objectives.read(returned)
+        metrics = objectives.measure(returned)
     except TrialValueError as error:
         if pruned_step is None:
             return Trial(number, params, None, FAILED, str(error), duration, job_dir)
         read = None  # a pruned trial may return nothing: its curve says how far it got
     status = OK if pruned_step is None else PRUNED
     if isinstance(read, list):
-        return Trial(number, params, None, status, None, duration, job_dir, values=read)
-    return Trial(number, params, read, status, None, duration, job_dir)
+        return Trial(number, params, None, status, None, duration, job_dir, values=read, metrics=metrics)
+    return Trial(number, params, read, status, None, duration, job_dir, metrics=metrics)
 
 
 def _job_dir(ret: JobReturn) -> Optional[str]:

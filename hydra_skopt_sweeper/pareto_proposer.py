@@ -27,6 +27,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy.special import logsumexp
 
+from .feasibility import Feasibility
 from .model import Fantasies, GPModel, GPPosterior, log_scale_columns
 from .pareto import RegionGrid, RegionStack, chebyshev, non_dominated
 from .policy import LossScale
@@ -49,15 +50,27 @@ class HypervolumeImprovement:
     """
 
     models: Tuple[Any, ...]  # one GPPosterior, or one Fantasies, per objective
-    regions: RegionStack  # one region per fantasy (one when nothing is pending)
+    regions: Optional[RegionStack]  # one region per fantasy; None before a feasible point
     first: Optional[RegionStack] = None  # the first fantasy's region alone, to screen on
     screen: int = 0
+    # metric constraints: the log probability of satisfying them is added (alone, before any
+    # told point satisfied them)
+    feasibility: Optional[Feasibility] = None
 
     @property
     def model(self) -> Any:
         return self.models[0]
 
     def score(self, X: np.ndarray) -> np.ndarray:
+        if self.regions is None:
+            assert self.feasibility is not None
+            return self.feasibility.log_probability(X)
+        if self.feasibility is None:
+            return self._improvement(X)
+        return self._improvement(X) + self.feasibility.log_probability(X)
+
+    def _improvement(self, X: np.ndarray) -> np.ndarray:
+        assert self.regions is not None
         if self.screen and self.first is not None and len(X) > self.screen:
             ranked = np.argsort(-self._score(X, self.first, 1), kind="stable")[: self.screen]
             values = np.full(len(X), _LOG_FLOOR - 1.0)  # below every screened row
@@ -108,14 +121,16 @@ class ParetoProposer(BatchProposer):
             for _ in range(n_objectives - 1)]
         self._fits: Optional[Tuple[int, List[GPPosterior], List[LossScale]]] = None
 
-    def tell(self, points: Sequence[Point], losses: Sequence[Any]) -> None:
-        """Record finished points and their loss vectors; a vector of another length, or with
-        a value that is not finite, is refused."""
+    def tell(self, points: Sequence[Point], losses: Sequence[Any],
+             slacks: Optional[Sequence[Optional[Sequence[float]]]] = None) -> None:
+        """Record finished points and their loss vectors (and constraint slacks, as
+        :meth:`.BatchProposer.tell`); a vector of another length, or with a value that is not
+        finite, is refused."""
         vectors = [np.asarray(loss, dtype=float).reshape(-1) for loss in losses]
         for vector in vectors:
             if vector.size != self.n_objectives or not np.all(np.isfinite(vector)):
                 raise ValueError(f"loss vector {vector.tolist()} must hold {self.n_objectives} finite losses")
-        super().tell(points, [float(vector[0]) for vector in vectors])
+        super().tell(points, [float(vector[0]) for vector in vectors], slacks)
         self._losses.extend(vectors)
 
     def recommend(self, points: Sequence[Point]) -> Tuple[int, float]:
@@ -153,12 +168,15 @@ class ParetoProposer(BatchProposer):
         models, scales = self._fit_all()
         self._fitted = True
         fitted = np.column_stack([model.predict(X)[0] for model in models])
-        on_front = non_dominated(fitted)
+        feasibility, feasible = self._feasibility(X)
+        on_front = np.zeros(len(X), dtype=bool)
+        on_front[feasible] = non_dominated(fitted[feasible])  # the feasible front
         front = fitted[on_front]
-        reference = self._reference(scales, front)
+        reference = self._reference(scales, front) if len(front) else None
         batch_rows: List[np.ndarray] = list(self._pending.values())
-        acquisition = self._acquisition(models, front, reference, batch_rows)
-        candidates = self._candidates(X[on_front][: self.policy.n_centres * 4])
+        acquisition = self._acquisition(models, front, reference, batch_rows, feasibility)
+        centres = X[on_front] if on_front.any() else X[np.argsort(-feasibility.log_probability(X))] if feasibility else X
+        candidates = self._candidates(centres[: self.policy.n_centres * 4])
         points: List[Point] = []
         for index in range(n_points):
             if len(candidates) == 0:
@@ -171,14 +189,18 @@ class ParetoProposer(BatchProposer):
             points.append(point)
             self._mark_pending(point)
             if index + 1 < n_points:
-                acquisition = self._acquisition(models, front, reference, batch_rows)
+                acquisition = self._acquisition(models, front, reference, batch_rows, feasibility)
         return points
 
-    def _acquisition(self, models: Sequence[GPPosterior], front: np.ndarray, reference: np.ndarray,
-                     pending: Sequence[np.ndarray]) -> HypervolumeImprovement:
-        """The improvement over ``front``, with ``pending`` rows' outcomes fantasised."""
+    def _acquisition(self, models: Sequence[GPPosterior], front: np.ndarray, reference: Optional[np.ndarray],
+                     pending: Sequence[np.ndarray], feasibility: Optional[Feasibility]) -> HypervolumeImprovement:
+        """The improvement over ``front``, with ``pending`` rows' outcomes fantasised; with no
+        feasible front yet (``reference`` None), the probability of feasibility alone."""
+        if reference is None:
+            return HypervolumeImprovement(tuple(models), None, feasibility=feasibility)
         if not pending or self.policy.n_fantasies <= 0:
-            return HypervolumeImprovement(tuple(models), RegionStack.of([RegionGrid.of(front, reference)]))
+            return HypervolumeImprovement(tuple(models), RegionStack.of([RegionGrid.of(front, reference)]),
+                                          feasibility=feasibility)
         rows = np.array(pending)
         fantasies = [Fantasies(model, rows, self.policy.n_fantasies, self._rng) for model in models]
         regions = []
@@ -188,7 +210,7 @@ class ParetoProposer(BatchProposer):
             regions.append(RegionGrid.of(joined[non_dominated(joined)], reference))
         screen = self.policy.pareto_screen if self.n_objectives > 2 else 0
         return HypervolumeImprovement(tuple(fantasies), RegionStack.of(regions),
-                                      RegionStack.of(regions[:1]) if screen else None, screen)
+                                      RegionStack.of(regions[:1]) if screen else None, screen, feasibility)
 
     def _ask_scalarised(self, n_points: int) -> List[Point]:
         """ParEGO: this ask's random weights scalarise the losses, then the single-objective

@@ -48,6 +48,7 @@ from .candidate_search import (
 )
 from .columns import ColumnLayout, row_key
 from .errors import SweeperConfigError, SweepStoppedError
+from .feasibility import Feasibility, fit_feasibility
 from .model import Fantasies, ForestModel, GPModel, GPPosterior, Surrogate, log_scale_columns
 from .policy import LossScale, Policy
 from .search_space import to_plain
@@ -119,6 +120,10 @@ class BatchProposer:
         ``canonical(point) -> point``: the one point that stands for all the points it equals
         (conditional parameters that do not apply at their fixed value); every point is seen
         through it, so no two proposals differ only where it does not matter.
+    n_constraints : int
+        Constraints on what a trial measures (:mod:`.metrics`), whose slacks :meth:`tell` is
+        given: a GP each (:mod:`.feasibility`) weighs the acquisition by the probability of
+        satisfying them, and the incumbent is the best told point that satisfied them.
     """
 
     def __init__(
@@ -135,6 +140,7 @@ class BatchProposer:
         n_calls: Optional[int] = None,
         policy: Policy = Policy(),
         canonical: Optional[Callable[[Point], Point]] = None,
+        n_constraints: int = 0,
     ) -> None:
         _check_choice("initial_point_generator", initial_point_generator, INITIAL_POINT_GENERATORS)
         _check_choice("acq_func", acq_func, ACQ_FUNCS)
@@ -161,6 +167,10 @@ class BatchProposer:
         self._gp = (GPModel(self.columns, self._rng.randint(2**31 - 1), policy=policy,
                             warp_columns=log_scale_columns(self.columns, ratio=policy.log_scale_ratio))
                     if base_estimator == "GP" else None)
+        self.n_constraints = n_constraints
+        self._constraint_gps = [
+            GPModel(self.columns, self._rng.randint(2**31 - 1), policy=policy) for _ in range(n_constraints)]
+        self._slacks: List[np.ndarray] = []  # per told point, NaN where it measured nothing
         self._X: List[np.ndarray] = []  # told points, normalised
         self._y: List[float] = []  # their losses
         self._seen: Dict[Tuple, str] = {}  # key -> "told" | "pending" | "excluded"
@@ -211,10 +221,14 @@ class BatchProposer:
             )
         return points
 
-    def tell(self, points: Sequence[Point], losses: Sequence[float]) -> None:
-        """Record finished points; non-finite losses are refused, never passed to the model."""
+    def tell(self, points: Sequence[Point], losses: Sequence[float],
+             slacks: Optional[Sequence[Optional[Sequence[float]]]] = None) -> None:
+        """Record finished points; non-finite losses are refused, never passed to the model.
+        ``slacks``: with ``n_constraints``, each point's slack on each constraint (None for a
+        point that measured nothing, a failed one told a penalty)."""
         if len(points) != len(losses):
             raise ValueError(f"{len(points)} points but {len(losses)} losses")
+
         if not points:
             return
         values = []
@@ -235,6 +249,10 @@ class BatchProposer:
             self._seen[key] = "told"
             self._X.append(row)
             self._y.append(value)
+        if self.n_constraints:
+            unknown = np.full(self.n_constraints, np.nan)
+            self._slacks.extend(unknown if s is None else np.asarray(s, dtype=float).reshape(self.n_constraints)
+                                for s in (slacks if slacks is not None else [None] * len(plain)))
         self.n_told += len(plain)
 
     def exclude(self, points: Sequence[Point]) -> None:
@@ -309,15 +327,22 @@ class BatchProposer:
         # the incumbent is the best posterior mean at a told point, not the best draw: on a
         # noisy objective the luckiest draw would make every honest point look hopeless
         fitted_mean = model.predict(X)[0]
-        best, centre = float(np.min(fitted_mean)), X[np.argmin(fitted_mean)]
+        feasibility, feasible = self._feasibility(X)
+        best: Optional[float] = None
+        centre: Optional[np.ndarray] = None
+        if feasible.any():
+            ranked = np.where(feasible, fitted_mean, np.inf)
+            best, centre = float(np.min(ranked)), X[np.argmin(ranked)]
         n_local = self._n_local(n_points)
         lied = self._lied_about(n_points, n_local)
         unknown = [self._pending[key] for key in lied]  # rows whose outcomes the model must guess
         fantasised, base = self._fantasised(model, n_points), model
         if unknown:
             model = self._account_for(model, np.array(unknown), y, n_points, fantasised)
-        acquisition = Acquisition(model, kind, best)
-        candidates = self._candidates(X[np.argsort(fitted_mean)[:self.policy.n_centres]])
+        acquisition = Acquisition(model, kind, best, feasibility)
+        order = np.lexsort((fitted_mean, ~feasible)) if self.n_constraints else np.argsort(fitted_mean)
+        centres = order[:self.policy.n_centres]  # the best feasible ones first
+        candidates = self._candidates(X[centres])
         points: List[Point] = []
         # the points still pending (async refills) count as earlier points of this batch: a
         # confident model's lie there barely moves it, and a point a hair away would teach nothing
@@ -327,7 +352,7 @@ class BatchProposer:
                 candidates = self._fresh_random(n_points - index)
                 if len(candidates) == 0:
                     break
-            local = centre if index >= n_points - n_local else None
+            local = centre if index >= n_points - n_local else None  # none before a feasible point
             row, candidates = self._pick(acquisition, candidates, batch_rows, local, first=index == 0)
             batch_rows.append(row)
             point = self._denormalise(row[None, :])[0]
@@ -340,6 +365,17 @@ class BatchProposer:
                     Fantasies(base, np.array(unknown), self.policy.n_fantasies, self._rng) if fantasised
                     else latest.with_liars(row[None, :], self._lies(latest, row[None, :], y)))
         return points
+
+    def _feasibility(self, X: np.ndarray) -> Tuple[Optional[Feasibility], np.ndarray]:
+        """The constraints' model (None without constraints, or too few measured points) and
+        which told points satisfied them (all, without constraints)."""
+        if not self.n_constraints:
+            return None, np.ones(len(X), dtype=bool)
+        slacks = np.array(self._slacks).reshape(len(X), self.n_constraints)
+        with np.errstate(invalid="ignore"):
+            feasible = np.all(slacks <= 0, axis=1)
+        with _quiet():
+            return fit_feasibility(self._constraint_gps, X, slacks), feasible
 
     def _fantasised(self, model: Surrogate, n_points: int) -> bool:
         """Whether a batch's later points are chosen on fantasies (see ``batch_strategy``):

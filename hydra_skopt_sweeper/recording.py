@@ -17,6 +17,7 @@ from hydra.core.utils import JobReturn, JobStatus
 
 from .errors import SweepStoppedError
 from .journal import TABLE_COLUMNS, Journal, Recommendation, Trial, best_trial, format_params, write_results
+from .metrics import MetricConstraints
 from .objective import Objectives, trial_from
 from .pruning import read_curve, value_at
 from .scheduler import Launch
@@ -30,10 +31,12 @@ log = logging.getLogger(__name__)
 class Recorder:
     """The trials of one sweep, in the order they returned, and their journal."""
 
-    def __init__(self, sweep_dir: Path, settings: SkoptSweeperConf, objectives: Objectives) -> None:
+    def __init__(self, sweep_dir: Path, settings: SkoptSweeperConf, objectives: Objectives,
+                 constraints: Optional[MetricConstraints] = None) -> None:
         self.files = SweepDir(sweep_dir)
         self.settings = settings
         self.objectives = objectives
+        self.constraints = constraints or None
         self.maximize = objectives.maximize[0]  # the first objective's, which a curve reports
         self.journal = Journal(self.files.journal)
         self.trials: List[Trial] = []
@@ -83,28 +86,40 @@ class Recorder:
         """Rewrite the results files; they are derived from the journal, so a failure to
         write them is a warning and the next trial's rewrite tries again."""
         try:
+            feasible = self.feasible if self.constraints is not None else None
+            metric_columns = self.constraints.names if self.constraints is not None else ()
             if self.objectives.several:
                 front = self.front()
                 summary = {"name": "skopt_gp", **front.summary(), "monitor": self.objectives.monitor,
                            "maximize": self.objectives.direction, "n_trials": len(self.trials),
                            "n_failed": sum(1 for t in self.trials if t.failed),
                            "n_pruned": sum(1 for t in self.trials if t.pruned)}
+                if feasible is not None:
+                    summary["n_infeasible"] = sum(1 for t in self.trials if t.ok and not feasible(t))
                 write_results(self.files.root, self.trials, False, summary=summary,
                               objective_columns=self.objective_columns(),
-                              on_front={t.number for t in front.solutions})
+                              on_front={t.number for t in front.solutions}, feasible=feasible,
+                              metric_columns=metric_columns)
             else:
-                write_results(self.files.root, self.trials, self.maximize, recommended)
+                write_results(self.files.root, self.trials, self.maximize, recommended, feasible=feasible,
+                              metric_columns=metric_columns)
         except OSError as error:
             log.warning("Cannot rewrite %s (%s); every trial is still in %s", self.files.results,
                         error, self.journal.path)
 
+    def feasible(self, trial: Trial) -> bool:
+        """Whether a trial satisfied the metric constraints (every trial, without any)."""
+        return self.constraints is None or self.constraints.feasible(trial.metrics)
+
     def best(self) -> Optional[Trial]:
-        """The best completed trial (one objective); None with several."""
-        return None if self.objectives.several else best_trial(self.trials, self.maximize)
+        """The best completed (feasible) trial (one objective); None with several."""
+        if self.objectives.several:
+            return None
+        return best_trial(self.trials, self.maximize, self.feasible if self.constraints is not None else None)
 
     def front(self) -> Front:
-        """The Pareto front of the completed trials (several objectives)."""
-        return Front.of(self.trials, self.objectives, self.settings.reference_point)
+        """The Pareto front of the completed (feasible) trials (several objectives)."""
+        return Front.of([t for t in self.trials if self.feasible(t)], self.objectives, self.settings.reference_point)
 
     def objective_columns(self) -> List[str]:
         """The table's column per objective: its label, ``objective:`` first on a clash."""
@@ -116,9 +131,13 @@ class Recorder:
         if self.objectives.several:
             return self.front().describe()
         best = self.best()
-        return "none" if best is None else f"#{best.number} {best.value:.6g} {format_params(best.params)}"
+        if best is None:
+            return "none" if self.constraints is None else "none feasible yet"
+        return f"#{best.number} {best.value:.6g} {format_params(best.params)}"
 
     def log_returned(self, trial: Trial, took: str, best: bool = True) -> None:
+        if self.constraints is not None and trial.ok and trial.metrics is not None and not self.feasible(trial):
+            took += f", infeasible: {'; '.join(self.constraints.violated(trial.metrics))}"
         if trial.pruned:
             log.info("  #%d pruned at step %s%s (its own best before it was stopped: %s)", trial.number,
                      trial.step, took, "none" if trial.value is None else f"{trial.value:.6g}")
@@ -160,6 +179,20 @@ class Recorder:
                 f"Last error (trial #{failed[-1].number}): {failed[-1].error}. "
                 f"Every trial is in {self.journal.path}."
             )
+
+    def refuse_none_feasible(self) -> None:
+        """A sweep with metric constraints whose completed trials all broke them has found
+        nothing to use: it must not pass for a finished one."""
+        done = [t for t in self.trials if t.ok]
+        if self.constraints is None or not done or any(self.feasible(t) for t in done):
+            return
+        raise SweepStoppedError(
+            f"No trial satisfied hydra.sweeper.metric_constraints ({self.constraints.describe()}): "
+            f"all {len(done)} completed trial(s) broke them, e.g. #{done[-1].number}: "
+            f"{'; '.join(self.constraints.violated(done[-1].metrics or {})) or 'no metrics recorded'}. "
+            f"Loosen them, widen the search space, or run more trials (resume with the same "
+            f"command and a larger hydra.sweeper.n_calls); every trial is in {self.journal.path}."
+        )
 
     def refuse_all_failed(self, searched: bool) -> None:
         """As Hydra's Optuna sweeper raises the first trial's error: a sweep whose every trial

@@ -181,7 +181,7 @@ def _warm_start_from(feed: ModelFeed, space: SearchSpace, path: Path,
                      allowed: Optional[Callable[[List[Any]], bool]]) -> None:
     if not path.is_file():
         raise SweeperConfigError(f"hydra.sweeper.warm_start: {path} is not a file")
-    points, losses, skipped = [], [], 0
+    points, losses, metrics, skipped = [], [], [], 0
     for trial in read_trials(path):
         loss = told_loss(trial, feed.objectives)
         if loss is None:
@@ -197,6 +197,7 @@ def _warm_start_from(feed: ModelFeed, space: SearchSpace, path: Path,
             continue
         points.append(point)
         losses.append(loss)
-    feed.tell(points, losses)
+        metrics.append(trial.metrics)
+    feed.tell(points, losses, metrics)
     log.info("Warm start from %s: %d trial(s) told to the GP, %d skipped (failed, or "
              "outside the current space or constraint)", path, len(points), skipped)

@@ -142,6 +142,9 @@ class SkoptSweeperConf:
     # several objectives: a list of keys ([val_loss, n_params]), or null when the trial
     # returns a list or tuple of values in the objectives' order
     monitor: Any = None
+    # constraints on what each trial measured: inequalities over the keys of the mapping it
+    # returns, e.g. ["n_params <= 1e6", "latency_ms < 20"]; the best trial is the best feasible
+    metric_constraints: List[str] = field(default_factory=list)
     # several objectives: the point (one value per objective, in its own units and
     # direction) the hypervolume is measured from; null: inferred from the trials
     reference_point: Optional[List[float]] = None

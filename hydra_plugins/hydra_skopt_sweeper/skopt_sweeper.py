@@ -47,7 +47,7 @@ class SkoptSweeper(Sweeper):
 
         self.config = config
         self.hydra_context = hydra_context
-        self.task = TimedTask(task_function, objectives=Objectives.of(self.settings.monitor, self.settings.maximize))
+        self.task = TimedTask(task_function, objectives=Objectives.of_settings(self.settings)[0])
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=self.task, config=config
         )

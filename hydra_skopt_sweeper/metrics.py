@@ -1,0 +1,126 @@
+"""Constraints on what a trial measured: ``hydra.sweeper.metric_constraints``.
+
+Each constraint is one inequality, ``A <= B`` (or ``<``, ``>=``, ``>``), over the keys of the
+mapping a trial returns (``n_params <= 1e6``, ``latency_ms / 1000 < 0.02``; a dotted key reads
+a nested mapping, as ``monitor`` does), in the parameter constraint's safe language
+(:mod:`.constraint`): parsed and checked once, before any launch. A trial's *slack* on it is
+``A - B`` (``B - A`` for ``>=`` and ``>``): the inequality holds when the slack is at most 0
+(below 0 for a strict one). A trial is *feasible* when every inequality holds for the metrics
+it returned; the feasibility models learn the slacks.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .constraint import compile_expression, free_names
+from .errors import SweeperConfigError
+
+FIELD = "hydra.sweeper.metric_constraints"
+_OPERATORS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+@dataclass(frozen=True)
+class MetricConstraint:
+    """One compiled inequality; ``names``: the metric keys it reads."""
+
+    source: str
+    names: Tuple[str, ...]
+    strict: bool
+    _slack: Callable[[Mapping[str, Any]], Any]
+
+    def slack(self, metrics: Mapping[str, float]) -> float:
+        """How far the metrics are inside (at most 0) or outside (above 0) the inequality;
+        ``inf`` where it cannot be computed (a division by zero, say)."""
+        try:
+            value = float(self._slack(metrics))
+        except (ArithmeticError, ValueError, TypeError):
+            return math.inf
+        return value if math.isfinite(value) else math.inf
+
+    def holds(self, metrics: Mapping[str, float]) -> bool:
+        slack = self.slack(metrics)
+        return slack < 0 if self.strict else slack <= 0
+
+
+class MetricConstraints:
+    """The sweep's ``metric_constraints``, compiled.
+
+    Parameters
+    ----------
+    specs : sequence of str
+        The inequalities as written.
+    parameters : sequence of str
+        The sweep's parameter names: a constraint over one of them belongs in
+        ``hydra.sweeper.constraint`` and is refused here.
+
+    Raises
+    ------
+    SweeperConfigError
+        An entry that is not one inequality, does not parse, or reads no metric or a parameter.
+    """
+
+    def __init__(self, specs: Sequence[str], parameters: Sequence[str] = ()) -> None:
+        self.constraints = [_compile(str(spec), parameters) for spec in specs]
+
+    def __bool__(self) -> bool:
+        return bool(self.constraints)
+
+    def __len__(self) -> int:
+        return len(self.constraints)
+
+    @property
+    def names(self) -> Tuple[str, ...]:
+        """Every metric key the constraints read, in order."""
+        return tuple(dict.fromkeys(name for c in self.constraints for name in c.names))
+
+    def slacks(self, metrics: Optional[Mapping[str, float]]) -> Optional[List[float]]:
+        """Each constraint's slack, or None when the trial measured nothing."""
+        if metrics is None or any(name not in metrics for name in self.names):
+            return None
+        return [c.slack(metrics) for c in self.constraints]
+
+    def feasible(self, metrics: Optional[Mapping[str, float]]) -> bool:
+        """Whether every inequality holds (False when the trial measured nothing)."""
+        if metrics is None or any(name not in metrics for name in self.names):
+            return False
+        return all(c.holds(metrics) for c in self.constraints)
+
+    def violated(self, metrics: Mapping[str, float]) -> List[str]:
+        """The inequalities that do not hold, each with the metrics it read."""
+        return [f"{c.source} ({', '.join(f'{n} = {metrics[n]:.6g}' for n in c.names)})"
+                for c in self.constraints if not c.holds(metrics)]
+
+    def describe(self) -> str:
+        return ", ".join(repr(c.source) for c in self.constraints)
+
+
+def _compile(source: str, parameters: Sequence[str]) -> MetricConstraint:
+    shown = f"{FIELD}: {source!r}"
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as error:
+        where = f"at column {error.offset}" if error.offset else "at the end"
+        raise SweeperConfigError(f"{shown}: not a valid inequality ({error.msg} {where}); write "
+                                 "one comparison of the returned metrics, e.g. 'n_params <= 1e6'") from None
+    body = tree.body
+    if not (isinstance(body, ast.Compare) and len(body.ops) == 1 and type(body.ops[0]) in _OPERATORS):
+        raise SweeperConfigError(f"{shown}: must be one inequality (<, <=, >, >=) between expressions of "
+                                 "the metrics a trial returns, e.g. 'n_params <= 1e6'; write each "
+                                 "condition as its own entry")
+    names = free_names(body)
+    if not names:
+        raise SweeperConfigError(f"{shown}: reads no metric; name a key of the mapping the trials return")
+    params = [name for name in names if name in parameters
+              or any(p.split(".")[-1] == name for p in parameters)]
+    if params:
+        raise SweeperConfigError(f"{shown}: {', '.join(params)} is a swept parameter, known before launch; "
+                                 "write that condition in hydra.sweeper.constraint")
+    op = body.ops[0]
+    left, right = body.left, body.comparators[0]
+    low, high = (left, right) if isinstance(op, (ast.Lt, ast.LtE)) else (right, left)
+    slack = ast.Expression(body=ast.BinOp(left=low, op=ast.Sub(), right=high))
+    evaluate = compile_expression(source, ast.fix_missing_locations(slack), names, field=FIELD)
+    return MetricConstraint(source, tuple(names), isinstance(op, (ast.Lt, ast.Gt)), evaluate)
