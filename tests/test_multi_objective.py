@@ -256,7 +256,7 @@ def test_bad_input_stops_before_any_launch_naming_field_value_and_what_is_allowe
 @pytest.mark.parametrize("wrong, error", [
     ("missing_b", "monitor='b' is not in the returned mapping; its keys are ['a', 'epoch']"),
     ("three_values", "the task function returned 3 value(s), but the sweep has 2 objectives (a, b)"),
-])
+], ids=["missing_b", "three_values"])
 def test_a_trial_returning_the_wrong_shape_is_a_failed_trial_saying_which(tmp_path, wrong, error):
     sweep(TWO_OBJECTIVES, tmp_path, *SPACE, f"wrong={wrong}", "wrong_above=0", "hydra.sweeper.n_calls=4",
           "hydra.sweeper.n_initial_points=4", "hydra.sweeper.random_state=0")
