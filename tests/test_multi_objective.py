@@ -230,6 +230,24 @@ def test_kill_9_mid_sweep_then_the_same_command_resumes_losing_nothing(tmp_path)
     assert results(tmp_path)["n_trials"] == 10
 
 
+def test_the_constraint_failed_trials_and_a_warm_start_work_with_several_objectives(tmp_path):
+    sweep(TWO_OBJECTIVES, tmp_path / "old", *SPACE, "hydra.sweeper.n_calls=5", "hydra.sweeper.n_initial_points=5",
+          "hydra.sweeper.random_state=0")
+    old = [r for r in journal(tmp_path / "old") if r["params"]["y"] < 0.2]
+    # trials with x above -0.4 return three values: failed, penalised, and the sweep goes on
+    out, err = sweep(TWO_OBJECTIVES, tmp_path / "new", *SPACE, "hydra.sweeper.n_calls=8",
+                     "hydra.sweeper.n_initial_points=2", "hydra.sweeper.random_state=0",
+                     "hydra.sweeper.constraint='y < 0.2'", "wrong=three_values", "wrong_above=-0.4",
+                     f"hydra.sweeper.warm_start=[{tmp_path / 'old' / 'trials.jsonl'}]")
+    assert old and f"{len(old)} trial(s) told to the GP" in out + err
+    records = journal(tmp_path / "new")
+    assert len(records) == 8 and all(r["params"]["y"] < 0.2 for r in records)
+    failed = [r for r in records if r["status"] == "failed"]
+    assert failed and all(r["params"]["x"] > -0.4 for r in failed)
+    assert results(tmp_path / "new")["n_failed"] == len(failed)
+    check_front(tmp_path / "new", [False, True])  # the front of this sweep's own trials
+
+
 # -- bad input: stopped before any launch -------------------------------------------------------------
 
 @pytest.mark.parametrize("app, overrides, message", [
