@@ -186,8 +186,10 @@ def job_runs(job_dir: str) -> List[List[float]]:
 
 
 def test_a_mapping_read_through_monitor_with_two_directions_on_two_async_workers(tmp_path):
+    # the reference point in the objectives' own units: a at most 8, b at least 1
     out, err = sweep(TWO_OBJECTIVES, tmp_path, *SPACE, "sleep=1.0", "hydra.sweeper.n_calls=8",
-                     "hydra.sweeper.n_initial_points=4", "hydra.sweeper.random_state=0", *JOBLIB)
+                     "hydra.sweeper.n_initial_points=4", "hydra.sweeper.random_state=0",
+                     "hydra.sweeper.reference_point=[8.0,1.0]", *JOBLIB)
     by_number = check_front(tmp_path, [False, True])
     assert sorted(by_number) == list(range(8)) and all(r["status"] == "ok" for r in by_number.values())
     for record in by_number.values():  # read by key, in the monitor's order, not sign-flipped
@@ -195,7 +197,7 @@ def test_a_mapping_read_through_monitor_with_two_directions_on_two_async_workers
     # b is maximised: the front is not the one minimising both
     assert non_dominated(list(by_number.values()), [False, True]) != non_dominated(list(by_number.values()), [False, False])
     summary = results(tmp_path)
-    assert summary["monitor"] == ["a", "b"]
+    assert summary["monitor"] == ["a", "b"] and summary["reference_point"] == [8.0, 1.0]
     check_table(tmp_path, ["a", "b"])
     assert "Pareto front (a (min), b (max))" in out + err
     # async: two worker processes, and a slot refilled while the other trial still ran
