@@ -122,8 +122,8 @@ def test_tune_mlp_size_finds_the_front_of_val_loss_against_n_params(tmp_path):
     assert results["monitor"] == ["val_loss", "n_params"] and results["maximize"] == [False, False]
     solutions = {s["number"] for s in results["solutions"]}
     for record in records:  # the front: exactly the trials no other trial beats on both
-        beaten = any(all(o <= v for o, v in zip(other["values"], record["values"])) and other["values"] != record["values"]
-                     for other in records)
+        mine = record["values"]
+        beaten = any(all(o <= v for o, v in zip(other["values"], mine)) and other["values"] != mine for other in records)
         assert (record["number"] in solutions) != beaten, (record, results["solutions"])
     assert results["hypervolume"] > 0 and results["reference_point"] == [1.0, 100000]
     assert "Pareto front (val_loss (min), n_params (min))" in log

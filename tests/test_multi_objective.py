@@ -195,7 +195,8 @@ def test_a_mapping_read_through_monitor_with_two_directions_on_two_async_workers
     for record in by_number.values():  # read by key, in the monitor's order, not sign-flipped
         assert record["values"] == pytest.approx(two_objectives(record["params"]["x"], record["params"]["y"]))
     # b is maximised: the front is not the one minimising both
-    assert non_dominated(list(by_number.values()), [False, True]) != non_dominated(list(by_number.values()), [False, False])
+    records = list(by_number.values())
+    assert non_dominated(records, [False, True]) != non_dominated(records, [False, False])
     summary = results(tmp_path)
     assert summary["monitor"] == ["a", "b"] and summary["reference_point"] == [8.0, 1.0]
     check_table(tmp_path, ["a", "b"])
