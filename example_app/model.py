@@ -15,8 +15,9 @@ class MLPClassifier(pl.LightningModule):
     linear layer to the class logits. Trained with cross-entropy and ``optimizer``: ``adamw``
     or ``sgd`` (with ``momentum``; the app's optimizer config group sets both).
 
-    Logs ``train_loss`` per epoch and ``val_loss``, ``val_acc`` per validation epoch: those are
-    the names ``monitor`` can take in the app's config.
+    Logs ``train_loss`` per epoch and ``val_loss``, ``val_acc``, ``n_params`` (its parameter
+    count, a size to trade against the loss) per validation epoch: those are the names
+    ``monitor`` can take in the app's config.
     """
 
     def __init__(
@@ -52,6 +53,11 @@ class MLPClassifier(pl.LightningModule):
         layers.append(nn.Linear(width, num_classes))
         self.net = nn.Sequential(*layers)
 
+    @property
+    def n_params(self) -> int:
+        """How many numbers the model learns (weights and biases)."""
+        return sum(p.numel() for p in self.parameters())
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
@@ -70,6 +76,9 @@ class MLPClassifier(pl.LightningModule):
     def validation_step(self, batch, batch_idx: int) -> None:
         loss, acc = self._shared_step(batch)
         self.log_dict({"val_loss": loss, "val_acc": acc}, on_step=False, on_epoch=True, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("n_params", float(self.n_params))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         hp = self.hparams

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra_plugins.hydra_skopt_sweeper.skopt_sweeper import available_cpus, launcher_parallelism
 from omegaconf import DictConfig, OmegaConf
@@ -107,6 +107,18 @@ def best_metric(trainer: Any, monitor: str) -> Optional[float]:
                 return float(callback.best_model_score)
     value = trainer.callback_metrics.get(monitor)
     return None if value is None else float(value)
+
+
+def returned_metrics(trainer: Any, monitor: str) -> Dict[str, float]:
+    """What a trial returns when the app's ``return_metrics`` is true: every metric Lightning
+    recorded (``val_acc``, ``n_params``, ...) as a float, with ``monitor`` at its best value
+    (:func:`best_metric`). A sweeper picks its objectives from it by key
+    (``hydra.sweeper.monitor``)."""
+    metrics = {str(name): float(value) for name, value in trainer.callback_metrics.items()}
+    best = best_metric(trainer, monitor)
+    if best is not None:
+        metrics[monitor] = best
+    return metrics
 
 
 def describe_overrides(overrides: List[str], swept: Optional[List[str]] = None, digits: int = 4) -> str:

@@ -5,6 +5,7 @@ value of ``monitor``. This is the task function a Hydra sweeper tunes.
     python example_app/train.py model.lr=0.003 trainer.max_epochs=30
     python example_app/train.py -m experiment=tune_mlp     # Bayesian optimisation, 20 trials
     python example_app/train.py -m experiment=tune_mlp_acc # the same, maximising val_acc
+    python example_app/train.py -m experiment=tune_mlp_size # val_loss against the model's size
     tensorboard --logdir multirun                         # compare the trials (HParams tab)
 
 Every run writes into its own Hydra job dir: TensorBoard events under ``tb/``, the best
@@ -15,6 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Dict, Union
 
 if __package__ in (None, ""):
     # Run as a script (python example_app/train.py): Python put example_app/ itself on
@@ -39,6 +41,7 @@ from example_app.runtime import (  # noqa: E402
     is_finite,
     parallel_jobs,
     quiet_lightning,
+    returned_metrics,
     threads_per_trial,
 )
 
@@ -46,13 +49,14 @@ log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> Union[float, Dict[str, float]]:
     return train(cfg)
 
 
-def train(cfg: DictConfig) -> float:
+def train(cfg: DictConfig) -> Union[float, Dict[str, float]]:
     """Fit the model the config describes; return the best ``cfg.monitor`` over its epochs
-    (NaN when the metric was never logged, which a sweeper counts as a failed trial)."""
+    (NaN when the metric was never logged, which a sweeper counts as a failed trial), or, with
+    ``cfg.return_metrics``, the mapping of every metric with ``cfg.monitor`` at its best."""
     quiet_lightning()
     hydra_cfg = HydraConfig.get()
     threads = threads_per_trial(cfg.get("torch_threads"), parallel_jobs(hydra_cfg))
@@ -74,13 +78,17 @@ def train(cfg: DictConfig) -> float:
     seconds = time.perf_counter() - start
 
     value = best_metric(trainer, cfg.monitor)
-    _report(cfg, hydra_cfg, trainer, value, seconds, threads)
+    _report(cfg, hydra_cfg, trainer, value, seconds, threads, model.n_params)
+    if cfg.get("return_metrics"):
+        return returned_metrics(trainer, cfg.monitor)
     return value if value is not None else float("nan")
 
 
-def _report(cfg, hydra_cfg, trainer: pl.Trainer, value, seconds: float, threads: int) -> None:
+def _report(cfg, hydra_cfg, trainer: pl.Trainer, value, seconds: float, threads: int, n_params: int) -> None:
     """One log line per trial: its overrides, its result, where its TensorBoard logs are."""
     result = f"{cfg.monitor}={value:.4f}" if is_finite(value) else f"{cfg.monitor}={value} (failed)"
+    if cfg.get("return_metrics"):
+        result += f", n_params={n_params}"
     where = ", ".join(_rel(lg.log_dir) for lg in trainer.loggers if getattr(lg, "log_dir", None))
     summary = (
         f"{result} (best of {trainer.current_epoch} epochs, {seconds:.1f} s, "

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from example_app.data import DigitsDataModule  # noqa: E402
 from example_app.model import MLPClassifier  # noqa: E402
-from example_app.runtime import best_metric, parallel_jobs, threads_per_trial  # noqa: E402
+from example_app.runtime import best_metric, parallel_jobs, returned_metrics, threads_per_trial  # noqa: E402
 from hydra_plugins.hydra_skopt_sweeper import skopt_sweeper  # noqa: E402
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -43,6 +43,16 @@ def test_model_saves_its_hyperparameters():
     optimizer = model.configure_optimizers()
     assert optimizer.param_groups[0]["lr"] == 0.003
     assert optimizer.param_groups[0]["weight_decay"] == 1e-5
+
+
+def test_model_counts_and_logs_its_parameters():
+    model = MLPClassifier(input_dim=64, num_classes=10, hidden_size=8, n_layers=1)
+    assert model.n_params == 64 * 8 + 8 + 8 * 10 + 10
+    assert MLPClassifier(hidden_size=8, n_layers=2).n_params == model.n_params + 8 * 8 + 8
+    logged = {}
+    model.log = lambda name, value, **kwargs: logged.update({name: value})
+    model.on_validation_epoch_end()
+    assert logged == {"n_params": float(model.n_params)}
 
 
 def test_model_rejects_bad_hyperparameters():
@@ -195,6 +205,20 @@ def test_best_metric_is_the_checkpoints_best_not_the_last_epoch():
     assert best_metric(bare, "val_acc") is None
 
 
+def test_returned_metrics_are_every_metric_with_the_monitor_at_its_best():
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    checkpoint = ModelCheckpoint(monitor="val_loss", mode="min")
+    checkpoint.best_model_score = torch.tensor(0.25)
+    metrics = {"val_loss": torch.tensor(0.4), "val_acc": torch.tensor(0.75), "n_params": torch.tensor(610.0)}
+    trainer = SimpleNamespace(callbacks=[checkpoint], callback_metrics=metrics)
+    returned = returned_metrics(trainer, "val_loss")
+    assert returned == {"val_loss": 0.25, "val_acc": 0.75, "n_params": 610.0}
+    assert all(type(v) is float for v in returned.values())
+    # the monitor never logged: it is missing, which the sweeper records as a failed trial
+    assert "val_f1" not in returned_metrics(trainer, "val_f1")
+
+
 # ---------------------------------------------------------------- config tree
 
 
@@ -251,6 +275,21 @@ def test_sweep_presets_compose_with_plain_overrides(preset, monitor, mode, maxim
     # every swept key exists in the app's config
     for key in sweeper.params:
         assert OmegaConf.select(cfg, key) is not None, key
+
+
+def test_the_size_preset_trades_val_loss_against_the_parameter_count():
+    cfg = _compose(["experiment=tune_mlp_size", "trainer.max_epochs=2"])
+    assert (cfg.monitor, cfg.mode, cfg.return_metrics) == ("val_loss", "min", True)
+    assert cfg.callbacks.checkpoint.monitor == "val_loss" and cfg.trainer.max_epochs == 2
+    sweeper = cfg.hydra.sweeper
+    assert list(sweeper.monitor) == ["val_loss", "n_params"] and list(sweeper.maximize) == [False, False]
+    assert len(sweeper.reference_point) == 2
+    assert "joblib" in cfg.hydra.launcher._target_ and cfg.hydra.sweep.dir.startswith("multirun/tune_mlp_size/")
+    assert sweeper.params["model.hidden_size"] == "tag(log, int(interval(4, 256)))"
+    for key in sweeper.params:
+        assert OmegaConf.select(cfg, key) is not None, key
+    # the other presets return a float, as before
+    assert _compose(["experiment=tune_mlp"]).return_metrics is False
 
 
 def test_the_optimizer_preset_sweeps_sgds_momentum_only_with_sgd():

@@ -21,7 +21,7 @@ TRAIN = REPO / "example_app" / "train.py"
 N_TRIALS = 4
 
 
-def _sweep(preset: str, sweep_dir: Path) -> subprocess.CompletedProcess:
+def _sweep(preset: str, sweep_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable,
         str(TRAIN),
@@ -33,6 +33,7 @@ def _sweep(preset: str, sweep_dir: Path) -> subprocess.CompletedProcess:
         "hydra.sweeper.batch_size=2",
         "hydra.launcher.n_jobs=2",
         "trainer.max_epochs=2",
+        *extra,
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     lightning_logs = REPO / "lightning_logs"
@@ -100,6 +101,32 @@ def test_tune_mlp_acc_maximises_val_acc(tmp_path):
     proc = _sweep("tune_mlp_acc", sweep_dir)
     best = _check_sweep(sweep_dir, proc, "val_acc", maximize=True)
     assert 0.0 < best <= 1.0, best
+
+
+def test_tune_mlp_size_finds_the_front_of_val_loss_against_n_params(tmp_path):
+    sweep_dir = tmp_path / "tune_mlp_size"
+    proc = _sweep("tune_mlp_size", sweep_dir, "hydra.sweeper.plots=false")
+    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines() if line.strip()]
+    assert len(records) == N_TRIALS and all(r["status"] == "ok" for r in records), records
+    log = proc.stdout + proc.stderr
+    for record in records:
+        job = Path(record["job_dir"])
+        cfg = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
+        hidden, layers = cfg["model"]["hidden_size"], cfg["model"]["n_layers"]
+        # the model's own count: the input layer, the hidden ones, the output layer
+        n_params = 64 * hidden + hidden + (layers - 1) * (hidden * hidden + hidden) + hidden * 10 + 10
+        val_loss, counted = record["values"]
+        assert val_loss == pytest.approx(_checkpoint_best(job), rel=1e-6) and counted == n_params
+        assert f"trial {job.name}: val_loss={val_loss:.4f}, n_params={n_params} " in log
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["monitor"] == ["val_loss", "n_params"] and results["maximize"] == [False, False]
+    solutions = {s["number"] for s in results["solutions"]}
+    for record in records:  # the front: exactly the trials no other trial beats on both
+        mine = record["values"]
+        beaten = any(all(o <= v for o, v in zip(other["values"], mine)) and other["values"] != mine for other in records)
+        assert (record["number"] in solutions) != beaten, (record, results["solutions"])
+    assert results["hypervolume"] > 0 and results["reference_point"] == [1.0, 100000]
+    assert "Pareto front (val_loss (min), n_params (min))" in log
 
 
 def test_the_pruning_callback_stops_poor_trials_gracefully(tmp_path):
