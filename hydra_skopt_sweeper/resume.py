@@ -133,8 +133,10 @@ def recover_unrecorded(record: Recorder, recover: bool = True) -> List[Trial]:
             running.append(number)
             continue
         recovered.append(trial)
+        shown = (f"({', '.join(f'{v:.6g}' for v in trial.values)})" if trial.values is not None
+                 else "no value" if trial.value is None else f"{trial.value:.6g}")
         log.info("#%d finished after the earlier run stopped: recorded from the outcome it left "
-                 "(%s, %s), not run again", number, trial.status, trial.value)
+                 "(%s, %s), not run again", number, trial.status, shown)
     record.add(recovered)
     if running:
         log.warning("Job(s) %s were launched by an earlier run and never recorded: they were "

@@ -227,7 +227,8 @@ def check_objectives(settings: SkoptSweeperConf) -> None:
         if len(reference) != objectives.count:
             raise SweeperConfigError(
                 f"hydra.sweeper.reference_point={list(reference)!r}: must have one value per objective "
-                f"({objectives.count}: {', '.join(objectives.label(i) for i in range(objectives.count))})")
+                f"({objectives.count}: {', '.join(objectives.label(i) for i in range(objectives.count))}), "
+                "each the worst value worth counting; leave it out to infer it from the trials")
         for value in reference:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise SweeperConfigError(

@@ -273,8 +273,6 @@ def test_a_trial_that_finished_unrecorded_is_recorded_with_its_values_on_resume(
     check_front(tmp_path, [False, True])
 
 
-@pytest.mark.xfail(strict=True, reason="resume.recover_unrecorded logs trial.value, which is None "
-                                       "with several objectives: the line says (ok, None)")
 def test_the_log_line_of_a_trial_recovered_on_resume_shows_its_values(tmp_path):
     log = resume_after_an_unrecorded_finish(tmp_path)
     (line,) = [line for line in log.splitlines() if "#3 finished after the earlier run stopped" in line]
