@@ -533,12 +533,31 @@ def _scatter_trials(ax: Any, values: Any, on_front: Any, numbers: Sequence[int],
                             textcoords="offset points", fontsize=6 if small else 8, color="0.25", zorder=6)
 
 
-def _log_scale_if_wide(ax: Any, values: Any, axis: str) -> None:
-    """A log axis for positive values spanning more than three decades (as convergence.png),
-    its ticks labelled as plain numbers (the figure draws no formulas)."""
+def _zoom_to_trials(ax: Any, values: Any) -> None:
+    """Axes that frame the trials (a far reference point would squash them into a corner; the
+    title names it)."""
+    import numpy as np
+
+    for column, (scale, limits) in enumerate(((ax.get_xscale(), ax.set_xlim), (ax.get_yscale(), ax.set_ylim))):
+        drawn = np.asarray(_drawn(values[:, column]), dtype=float)
+        low, high = float(np.min(drawn)), float(np.max(drawn))
+        if scale == "log":
+            limits(low / 1.25, high * 1.25)
+        elif high > low:
+            limits(low - 0.06 * (high - low), high + 0.06 * (high - low))
+
+
+# a front's axis of positive values spanning more than this ratio is drawn on a log scale
+_FRONT_LOG_RATIO = 50.0
+
+
+def _log_scale_if_wide(ax: Any, values: Any, axis: str, ratio: float = 1e3) -> None:
+    """A log axis for positive values spanning more than ``ratio`` (three decades, as
+    convergence.png, unless given), its ticks labelled as plain numbers (the figure draws no
+    formulas)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    if len(values) and min(values) > 0 and max(values) / min(values) > 1e3 and max(values) <= DRAWN_LIMIT:
+    if len(values) and min(values) > 0 and max(values) / min(values) > ratio and max(values) <= DRAWN_LIMIT:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
         scale = ax.xaxis if axis == "x" else ax.yaxis
         scale.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -568,8 +587,9 @@ def _draw_pareto_pair(record: SweepRecord, front: Front, summary: Tuple[str, str
                     label="dominated up to the reference point (area: hypervolume)")
             corner = _user_units(reference, objectives)
             ax.scatter([corner[0]], [corner[1]], marker="+", s=80, color="0.3", zorder=5, label="reference point")
-        _log_scale_if_wide(ax, values[:, 0], "x")
-        _log_scale_if_wide(ax, values[:, 1], "y")
+        _log_scale_if_wide(ax, values[:, 0], "x", ratio=_FRONT_LOG_RATIO)
+        _log_scale_if_wide(ax, values[:, 1], "y", ratio=_FRONT_LOG_RATIO)
+        _zoom_to_trials(ax, values)
         # below the axes: a wide front leaves no empty corner
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize="small", frameon=False)
     ax.set_xlabel(objective_label(objectives, 0))
