@@ -169,6 +169,8 @@ class ParetoProposer(BatchProposer):
         self._fitted = True
         fitted = np.column_stack([model.predict(X)[0] for model in models])
         feasibility, feasible = self._feasibility(X)
+        if feasibility is None and not feasible.any():
+            feasible[:] = True  # too few measured points to model the constraints: the losses alone
         on_front = np.zeros(len(X), dtype=bool)
         on_front[feasible] = non_dominated(fitted[feasible])  # the feasible front
         front = fitted[on_front]

@@ -328,6 +328,8 @@ class BatchProposer:
         # noisy objective the luckiest draw would make every honest point look hopeless
         fitted_mean = model.predict(X)[0]
         feasibility, feasible = self._feasibility(X)
+        if feasibility is None and not feasible.any():
+            feasible[:] = True  # too few measured points to model the constraints: the loss alone
         best: Optional[float] = None
         centre: Optional[np.ndarray] = None
         if feasible.any():

@@ -6,6 +6,7 @@ from skopt.space import Categorical, Integer, Real
 
 from hydra_skopt_sweeper.pareto import hypervolume
 from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
+from hydra_skopt_sweeper.proposer import BatchProposer
 
 
 def zdt1(point):
@@ -94,3 +95,18 @@ def test_a_batch_spreads_out_because_each_point_is_chosen_on_fantasies_of_the_ea
     batch = np.array(proposer.ask(4))
     gaps = [np.linalg.norm(batch[i] - batch[j]) for i in range(4) for j in range(i)]
     assert min(gaps) > 0.05
+
+
+def test_with_too_few_measured_points_for_a_constraint_model_the_losses_alone_choose():
+    """Failed trials told a penalty measure nothing: before two points measured the metrics,
+    the constraint cannot be modelled, and the proposer goes on by the losses alone."""
+    for several in (False, True):
+        kwargs = {"n_objectives": 2} if several else {}
+        cls = ParetoProposer if several else BatchProposer
+        proposer = cls([Real(0, 1), Real(0, 1)], random_state=0, n_calls=12, n_initial_points=3,
+                       n_constraints=1, **kwargs)
+        for _ in range(6):
+            point = proposer.ask(1)
+            losses = zdt1(point[0])
+            proposer.tell(point, [losses if several else losses[1]], [None])
+        assert proposer.model_ready
