@@ -90,6 +90,13 @@ def _check_sweep(sweep_dir: Path, proc, monitor: str, maximize: bool):
     return best
 
 
+def _completed(sweep_dir: Path):
+    """The journal's records, every one of the sweep's trials completed."""
+    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines() if line.strip()]
+    assert len(records) == N_TRIALS and all(r["status"] == "ok" for r in records), records
+    return records
+
+
 def _model_size(job: Path) -> int:
     """The MLP's own parameter count, from a trial's config: the input layer, the hidden ones,
     the output layer."""
@@ -115,8 +122,7 @@ def test_tune_mlp_acc_maximises_val_acc(tmp_path):
 def test_tune_mlp_size_finds_the_front_of_val_loss_against_n_params(tmp_path):
     sweep_dir = tmp_path / "tune_mlp_size"
     proc = _sweep("tune_mlp_size", sweep_dir, "hydra.sweeper.plots=false")
-    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines() if line.strip()]
-    assert len(records) == N_TRIALS and all(r["status"] == "ok" for r in records), records
+    records = _completed(sweep_dir)
     log = proc.stdout + proc.stderr
     for record in records:
         job = Path(record["job_dir"])
@@ -140,8 +146,7 @@ def test_tune_mlp_budget_finds_the_best_val_loss_within_a_parameter_budget(tmp_p
     budget = 3000  # tiny: the wider of the initial models are over it
     proc = _sweep("tune_mlp_budget", sweep_dir, "hydra.sweeper.plots=false",
                   f"hydra.sweeper.metric_constraints=['n_params <= {budget}']")
-    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines() if line.strip()]
-    assert len(records) == N_TRIALS and all(r["status"] == "ok" for r in records), records
+    records = _completed(sweep_dir)
     log = proc.stdout + proc.stderr
     for record in records:
         job = Path(record["job_dir"])
