@@ -12,6 +12,7 @@ from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.feasibility import MIN_POINTS, fit_feasibility
 from hydra_skopt_sweeper.metrics import MetricConstraints
 from hydra_skopt_sweeper.model import GPModel
+from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
 from hydra_skopt_sweeper.proposer import BatchProposer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning", "ignore:divide by zero:RuntimeWarning")
@@ -233,4 +234,21 @@ def test_before_any_feasible_point_the_proposer_heads_for_feasibility(n_constrai
         assert all(p[0] + p[1] < lowest_told for p in proposed), proposed
         assert any(p[0] + p[1] <= 0.3 for p in proposed), proposed
     else:  # without the constraint the model goes for the better values: the control
+        assert all(p[0] + p[1] > 0.3 for p in proposed), proposed
+
+
+@pytest.mark.parametrize("n_constraints", [1, 0], ids=["constrained", "control"])
+def test_with_two_objectives_before_any_feasible_point_the_proposer_heads_for_feasibility(n_constraints):
+    points, losses, slacks = infeasible_history()
+    proposer = ParetoProposer([Real(0.0, 1.0), Real(0.0, 1.0)], n_objectives=2, n_initial_points=0,
+                              random_state=0, n_constraints=n_constraints)
+    # the second objective also prefers large points: the front is among the infeasible ones
+    proposer.tell(points, [[loss, 2.0 - p[0] - p[1]] for p, loss in zip(points, losses)],
+                  slacks if n_constraints else None)
+    proposed = proposer.ask(2)
+    lowest_told = min(p[0] + p[1] for p in points)
+    if n_constraints:
+        assert all(p[0] + p[1] < lowest_told for p in proposed), proposed
+        assert any(p[0] + p[1] <= 0.3 for p in proposed), proposed
+    else:
         assert all(p[0] + p[1] > 0.3 for p in proposed), proposed
