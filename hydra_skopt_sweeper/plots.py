@@ -1077,7 +1077,9 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
             axes[k, k].set_ylim(*_padded(low, high, 0.05))
     fig.suptitle(
         f"Partial dependence of {record.objective_name} ({direction_word(record.maximize)})\n"
-        f"the sweep's {surface.kind} refitted on {len(surface.points)} told trials; red: best trial",
+        f"the sweep's {surface.kind} refitted on {len(surface.points)} told trials; "
+        + ("red: best trial" if record.constraints is None else
+           "red: best feasible trial" if best is not None else "no feasible trial yet"),
         fontsize=9 if small else 11,
     )
     if n_dims == 1:

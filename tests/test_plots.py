@@ -735,6 +735,7 @@ def _spy_collections(monkeypatch):
                                                         "face": collection.get_facecolor().tolist(),
                                                         "edge": collection.get_edgecolor().tolist()})
         drawn["title"] = " ".join(" ".join(ax.get_title() for ax in fig.axes).split())
+        drawn["suptitle"] = fig._suptitle.get_text() if fig._suptitle else ""
         drawn["lines"] = {line.get_label(): line.get_xydata().copy() for ax in fig.axes for line in ax.lines
                           if not line.get_label().startswith("_")}
         return real_save(fig, path)
@@ -774,6 +775,7 @@ def test_convergence_draws_infeasible_trials_apart_and_the_best_so_far_among_the
     best = min((r for r in ranked if r["number"] not in infeasible), key=lambda r: r["value"])
     assert drawn["title"] == (f"Convergence: best feasible {best['value']:.6g} at trial #{best['number']} "
                               "(11 trials, 1 failed, 3 infeasible, 6 batches)")
+    assert "red: best feasible trial" in seen[OBJECTIVE_NAME]["suptitle"]
 
 
 def test_convergence_with_nothing_feasible_yet_says_so(tmp_path, monkeypatch):
@@ -785,6 +787,8 @@ def test_convergence_with_nothing_feasible_yet_says_so(tmp_path, monkeypatch):
     assert drawn["title"] == "Convergence: no feasible trial yet (4 trials, 0 failed, 4 infeasible, 2 batches)"
     assert len(drawn["infeasible (4): breaks 'size <= 1.0'"][0]["points"]) == 4
     assert len(drawn["lines"]["best feasible so far"]) == 0
+    # objective.png: no best marker, and says why
+    assert "no feasible trial yet" in seen[OBJECTIVE_NAME]["suptitle"]
 
 
 def test_without_metric_constraints_convergence_is_drawn_as_before(tmp_path, monkeypatch):
@@ -795,7 +799,7 @@ def test_without_metric_constraints_convergence_is_drawn_as_before(tmp_path, mon
     seen = _spy_collections(monkeypatch)
     draw_plots(tmp_path)
     drawn = seen[CONVERGENCE_NAME]
-    assert set(drawn) == {"trial", "failed (1)", "title", "lines"}
+    assert set(drawn) == {"trial", "failed (1)", "title", "suptitle", "lines"}
     assert len(drawn["trial"][0]["points"]) == 8
     assert set(drawn["lines"]) == {"best so far", "batch boundary"}
     assert drawn["title"].startswith("Convergence: best ") and " infeasible" not in drawn["title"]
