@@ -325,19 +325,18 @@ def compile_constraint(
     text = source.strip()
     if _DOTTED_PATH.match(text) and text not in names:
         return _CallableConstraint(source, _import_callable(source, text, names))
-    tree, slots = _checked(source, names, values, field=FIELD, callables=True)
+    tree, slots = _checked(source, names, values, field=FIELD, allowed=ALLOWED)
     code = compile(tree, f"<{FIELD}>", "eval")
     return _ExpressionConstraint(source, code, slots)
 
 
 def _checked(source: str, names: Sequence[str], values: Optional[Mapping[str, Sequence[Any]]], *,
-             field: str, callables: bool, tree: Optional[ast.Expression] = None) -> Tuple[ast.Expression, Dict[str, str]]:
+             field: str, allowed: str, tree: Optional[ast.Expression] = None) -> Tuple[ast.Expression, Dict[str, str]]:
     """The expression ``source`` parsed (unless ``tree`` is given) and checked against the
     whitelist, its names rewritten to slots; raises :class:`SweeperConfigError` naming
-    ``field``. ``callables``: whether the hints offer a dotted path to a function."""
+    ``field`` and what it ``allowed``."""
     text = source.strip()
-    allowed = ALLOWED if callables else ALLOWED.split("; or a dotted path")[0]
-    instead = "a dotted path to a Python function" if callables else "a simpler expression"
+    instead = "a dotted path to a Python function" if field == FIELD else "a simpler expression"
     too_deep = (f"{field}={source!r}: must nest at most {MAX_DEPTH} levels and have at most "
                 f"{MAX_NODES} parts; split it into simpler conditions, or write it as {instead}")
     if tree is None:
@@ -385,10 +384,12 @@ def free_names(tree: ast.AST) -> List[str]:
     return list(dict.fromkeys(names))
 
 
-def compile_expression(source: str, tree: ast.Expression, names: Sequence[str], *, field: str) -> Callable[[Mapping[str, Any]], Any]:
+def compile_expression(source: str, tree: ast.Expression, names: Sequence[str], *, field: str,
+                       allowed: str) -> Callable[[Mapping[str, Any]], Any]:
     """A checked expression over ``names`` (see :func:`compile_constraint`'s whitelist) as a
-    function of a mapping holding them; its errors propagate."""
-    tree, slots = _checked(source, names, None, field=field, callables=False, tree=tree)
+    function of a mapping holding them; its errors propagate. A refusal names ``field`` and
+    says what is ``allowed``."""
+    tree, slots = _checked(source, names, None, field=field, allowed=allowed, tree=tree)
     code = compile(tree, f"<{field}>", "eval")
 
     def evaluate(values: Mapping[str, Any]) -> Any:

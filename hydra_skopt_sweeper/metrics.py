@@ -5,7 +5,7 @@ mapping a trial returns (``n_params <= 1e6``, ``latency_ms / 1000 < 0.02``; a do
 a nested mapping, as ``monitor`` does), in the parameter constraint's safe language
 (:mod:`.constraint`): parsed and checked once, before any launch. A trial's *slack* on it is
 ``A - B`` (``B - A`` for ``>=`` and ``>``): the inequality holds when the slack is at most 0
-(below 0 for a strict one). A trial is *feasible* when every inequality holds for the metrics
+(below 0 for a strict one, whose boundary is given the smallest positive slack). A trial is *feasible* when every inequality holds for the metrics
 it returned; the feasibility models learn the slacks.
 """
 from __future__ import annotations
@@ -15,10 +15,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .constraint import compile_expression, free_names
+from .constraint import FUNCTIONS, compile_expression, free_names
 from .errors import SweeperConfigError
 
 FIELD = "hydra.sweeper.metric_constraints"
+ALLOWED = ("one inequality (<, <=, >, >=) between expressions of the returned metrics' keys (a dotted "
+           "key reads a nested mapping), number constants, + - * / // % **, and calls with positional "
+           "arguments to " + ", ".join(FUNCTIONS))
 _OPERATORS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 
 
@@ -32,17 +35,19 @@ class MetricConstraint:
     _slack: Callable[[Mapping[str, Any]], Any]
 
     def slack(self, metrics: Mapping[str, float]) -> float:
-        """How far the metrics are inside (at most 0) or outside (above 0) the inequality;
-        ``inf`` where it cannot be computed (a division by zero, say)."""
+        """How far the metrics are inside (at most 0) or outside (above 0) the inequality; a
+        strict one's boundary counts as outside (the smallest positive float); ``inf`` where
+        it cannot be computed (a division by zero, say)."""
         try:
             value = float(self._slack(metrics))
         except (ArithmeticError, ValueError, TypeError):
             return math.inf
-        return value if math.isfinite(value) else math.inf
+        if not math.isfinite(value):
+            return math.inf
+        return math.ulp(0.0) if self.strict and value == 0 else value
 
     def holds(self, metrics: Mapping[str, float]) -> bool:
-        slack = self.slack(metrics)
-        return slack < 0 if self.strict else slack <= 0
+        return self.slack(metrics) <= 0
 
 
 class MetricConstraints:
@@ -98,7 +103,7 @@ class MetricConstraints:
 
 
 def _compile(source: str, parameters: Sequence[str]) -> MetricConstraint:
-    shown = f"{FIELD}: {source!r}"
+    shown = f"{FIELD}={source!r}"
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as error:
@@ -122,5 +127,5 @@ def _compile(source: str, parameters: Sequence[str]) -> MetricConstraint:
     left, right = body.left, body.comparators[0]
     low, high = (left, right) if isinstance(op, (ast.Lt, ast.LtE)) else (right, left)
     slack = ast.Expression(body=ast.BinOp(left=low, op=ast.Sub(), right=high))
-    evaluate = compile_expression(source, ast.fix_missing_locations(slack), names, field=FIELD)
+    evaluate = compile_expression(source, ast.fix_missing_locations(slack), names, field=FIELD, allowed=ALLOWED)
     return MetricConstraint(source, tuple(names), isinstance(op, (ast.Lt, ast.Gt)), evaluate)

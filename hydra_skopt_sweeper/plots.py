@@ -10,7 +10,8 @@ one, or one that was killed:
 * ``convergence.png``: every trial's value (the user's value, not the sign-flipped loss the GP
   is told) against its trial number, the best value so far as a line, batch boundaries as light
   vertical lines, pruned trials as hollow grey dots (their value when stopped) and failed
-  trials as red crosses on the edge of the plot;
+  trials as red crosses on the edge of the plot; with ``metric_constraints``, the trials that
+  broke them as hollow grey diamonds, left out of the best so far;
 * ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`.pruning`), pruned ones
   dashed, the best trial's highlighted;
 * ``objective.png``: the partial dependence of the sweep's own surrogate (:func:`fit_surface`),
@@ -24,7 +25,8 @@ With several objectives, ``convergence.png`` and ``objective.png`` are not drawn
   the Pareto front (:mod:`.solutions`) highlighted and, when few, labelled with their trial
   numbers. Two objectives: one view, the front as a step line and the region it dominates up
   to the reference point shaded (its area is the hypervolume); three or more: a view per pair
-  of objectives, below the diagonal;
+  of objectives, below the diagonal. With ``metric_constraints`` the front is the feasible
+  trials' and the infeasible ones are drawn apart, as hollow grey diamonds;
 * ``hypervolume.png``: the hypervolume of the front so far against trial number, every step
   measured from the final reference point (so the curve never falls), failures and batches
   marked as in ``convergence.png``.
@@ -42,10 +44,11 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import SweeperConfigError
 from .journal import Trial, best_trial, read_trials
+from .metrics import MetricConstraints
 from .objective import Objectives
 from .solutions import Front
 from .sweep_dir import CONVERGENCE, CURVES, HYPERVOLUME, OBJECTIVE, PARETO, SweepDir, atomic_write
@@ -78,10 +81,21 @@ class SweepRecord:
     results: Dict[str, Any] = field(default_factory=dict)
     sweeper: Dict[str, Any] = field(default_factory=dict)  # multirun.yaml's hydra.sweeper
     objectives: Objectives = field(default_factory=Objectives)
+    # hydra.sweeper.metric_constraints, compiled; None when the sweep has none
+    constraints: Optional[MetricConstraints] = None
 
     @property
     def several(self) -> bool:
         return self.objectives.several
+
+    def feasible(self, trial: Trial) -> bool:
+        """Whether a trial satisfied the metric constraints (every trial, without any)."""
+        return self.constraints is None or self.constraints.feasible(trial.metrics)
+
+    @property
+    def infeasible(self) -> List[Trial]:
+        """The completed trials that broke the metric constraints."""
+        return [t for t in self.trials if t.ok and not self.feasible(t)]
 
     @property
     def finished(self) -> List[Trial]:
@@ -96,12 +110,13 @@ class SweepRecord:
         return sum(1 for t in self.trials if t.pruned)
 
     def best(self) -> Optional[Trial]:
-        return best_trial(self.trials, self.maximize)
+        """The best completed trial (the best feasible one, with metric constraints)."""
+        return best_trial(self.trials, self.maximize, None if self.constraints is None else self.feasible)
 
     def front(self) -> Front:
-        """The Pareto front of the completed trials (several objectives), measured from the
-        sweep's ``reference_point`` when it set a usable one."""
-        return Front.of(self.trials, self.objectives, self._reference_point())
+        """The Pareto front of the completed (feasible) trials (several objectives), measured
+        from the sweep's ``reference_point`` when it set a usable one."""
+        return Front.of([t for t in self.trials if self.feasible(t)], self.objectives, self._reference_point())
 
     def _reference_point(self) -> Optional[List[float]]:
         reference = self.sweeper.get("reference_point")
@@ -150,6 +165,7 @@ def load_sweep(sweep_dir: Path) -> SweepRecord:
     if isinstance(n_calls, int) and not isinstance(n_calls, bool):
         record.n_calls = n_calls
     record.objectives = _objectives(maximize, [described_monitor, sweeper.get("monitor")], trials)
+    record.constraints = _constraints(sweeper.get("metric_constraints"), record.space)
     if record.several:
         record.maximize = record.objectives.maximize[0]
         return record
@@ -182,6 +198,18 @@ def _objectives(maximize: Any, monitors: Sequence[Any], trials: Sequence[Trial])
                              [bool(m) for m in maximize])
     except SweeperConfigError:  # an empty list, or keys that are not strings: labelled by position
         return Objectives.of(None, [bool(m) for m in maximize]) if maximize else Objectives()
+
+
+def _constraints(specs: Any, space: Any) -> Optional[MetricConstraints]:
+    """The sweep's ``metric_constraints`` compiled, or None when it has none or they cannot
+    be read (then every trial is drawn as feasible, with a warning)."""
+    if not specs:
+        return None
+    try:
+        return MetricConstraints([str(spec) for spec in specs], [p.name for p in space.params] if space else ())
+    except (SweeperConfigError, TypeError) as error:
+        log.warning("%s; drawing every trial as feasible", error)
+        return None
 
 
 def _resolved_sweeper(multirun: Dict[str, Any]) -> Dict[str, Any]:
@@ -283,13 +311,15 @@ def _save(fig, path: Path) -> Path:
         fig.clear()
 
 
-def best_so_far(trials: Sequence[Trial], maximize: bool) -> List[Tuple[int, float]]:
-    """``(trial number, best value up to it)`` in trial order, in the user's values."""
+def best_so_far(trials: Sequence[Trial], maximize: bool,
+                counted: Optional[Callable[[Trial], bool]] = None) -> List[Tuple[int, float]]:
+    """``(trial number, best value up to it)`` in trial order, in the user's values; only the
+    ``counted`` trials (the feasible ones, say) may set it."""
     pick = max if maximize else min
     series: List[Tuple[int, float]] = []
     best: Optional[float] = None
     for trial in sorted(trials, key=lambda t: t.number):
-        if _usable(trial):
+        if _usable(trial) and (counted is None or counted(trial)):
             best = trial.value if best is None else pick(best, trial.value)
         if best is not None:
             series.append((trial.number, best))
@@ -304,12 +334,18 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     ax = fig.add_subplot()
 
     ok = [t for t in trials if _usable(t)]
+    constrained = record.constraints is not None
+    infeasible = [t for t in ok if not record.feasible(t)]
     if ok:
-        ax.scatter([t.number for t in ok], _drawn([t.value for t in ok]), s=22, color="C0", alpha=0.75,
-                   zorder=3, label="trial")
-        series = best_so_far(trials, maximize)
+        shown = [t for t in ok if record.feasible(t)]
+        ax.scatter([t.number for t in shown], _drawn([t.value for t in shown]), s=22, color="C0", alpha=0.75,
+                   zorder=3, label="feasible trial" if constrained else "trial")
+        if infeasible:
+            _mark_infeasible(ax, record, [t.number for t in infeasible], [t.value for t in infeasible], size=26)
+        series = best_so_far(trials, maximize, record.feasible if constrained else None)
         steps_x, steps_y = [n for n, _ in series], [b for _, b in series]
-        ax.step(steps_x, _drawn(steps_y), where="post", color="C1", lw=2, zorder=4, label="best so far")
+        ax.step(steps_x, _drawn(steps_y), where="post", color="C1", lw=2, zorder=4,
+                label="best feasible so far" if constrained else "best so far")
         values = [t.value for t in ok]
         if min(values) > 0 and max(values) / min(values) > 1e3:
             ax.set_yscale("log")
@@ -326,16 +362,28 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     ax.set_ylabel(f"{record.objective_name} ({direction_word(maximize)})")
     _trial_axis(ax, trials)
     best_trial_ = record.best()
-    counts = _counts(trials, failed, pruned, batches)
+    counts = _counts(trials, failed, pruned, batches, infeasible if constrained else None)
+    best_word = "best feasible" if constrained else "best"
     if best_trial_ is None:
-        ax.set_title(f"Convergence: no successful trial yet ({counts})")
+        ax.set_title(f"Convergence: no {'feasible' if constrained else 'successful'} trial yet ({counts})")
     else:
-        ax.set_title(f"Convergence: best {best_trial_.value:.6g} at trial #{best_trial_.number} ({counts})")
+        title = f"Convergence: {best_word} {best_trial_.value:.6g} at trial #{best_trial_.number}"
+        ax.set_title(f"{title}\n({counts})" if constrained else f"{title} ({counts})")
     ax.grid(True, axis="y", color="0.93")
     if trials:
         ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _mark_infeasible(ax: Any, record: SweepRecord, x: Sequence[float], y: Sequence[float], size: float,
+                     explained: bool = True) -> None:
+    """The trials that broke the metric constraints: hollow grey diamonds, apart from the rest;
+    ``explained``: the legend names the constraints."""
+    assert record.constraints is not None
+    label = f"infeasible ({len(x)})" + (f": breaks {record.constraints.describe()}" if explained else "")
+    ax.scatter(_drawn(x), _drawn(y), s=size, marker="D", facecolors="none", edgecolors="0.5", linewidths=0.9,
+               zorder=2, label=label)
 
 
 def _failed(trials: Sequence[Trial]) -> List[Trial]:
@@ -379,8 +427,11 @@ def _trial_axis(ax: Any, trials: Sequence[Trial]) -> None:
         ax.set_xlim(trials[0].number - 0.7, trials[-1].number + 0.7)
 
 
-def _counts(trials: Sequence[Trial], failed: Sequence[Trial], pruned: Sequence[Trial], batches: int) -> str:
+def _counts(trials: Sequence[Trial], failed: Sequence[Trial], pruned: Sequence[Trial], batches: int,
+            infeasible: Optional[Sequence[Trial]] = None) -> str:
+    """The trials in a title; ``infeasible`` counted when the sweep has metric constraints."""
     return (f"{len(trials)} trials, {len(failed)} failed" + (f", {len(pruned)} pruned" if pruned else "")
+            + (f", {len(infeasible)} infeasible" if infeasible is not None else "")
             + (f", {batches} batches" if batches else ""))
 
 
@@ -422,7 +473,7 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
     if best is not None and best.number in curves:
         curve = curves[best.number]
         ax.plot([s for s, _ in curve], [v for _, v in curve], color="C1", lw=2.5, zorder=5,
-                label=f"best: trial #{best.number}")
+                label=f"{'best feasible' if record.constraints is not None else 'best'}: trial #{best.number}")
     ax.plot([], [], color="C0", lw=0.9, label="completed")
     if record.n_pruned:
         ax.plot([], [], color="0.6", lw=0.9, linestyle="--", label=f"pruned ({record.n_pruned})")
@@ -465,7 +516,7 @@ def reference_origin(record: SweepRecord) -> str:
     """Where the front's reference point comes from, in words."""
     if record._reference_point() is not None:
         return "set by hydra.sweeper.reference_point"
-    return "inferred from the completed trials"
+    return f"inferred from the {'completed' if record.constraints is None else 'feasible'} trials"
 
 
 def _user_units(losses: Any, objectives: Objectives) -> Any:
@@ -504,9 +555,11 @@ def draw_pareto(record: SweepRecord, front: Front, path: Path,
 def _front_summary(record: SweepRecord, front: Front, volume: float) -> Tuple[str, str]:
     """The front's size, and its hypervolume with the reference point."""
     failed = len(_failed(record.trials))
+    done = "completed" if record.constraints is None else "feasible"
+    also = "" if record.constraints is None else f"{len(record.infeasible)} infeasible, "
     if not len(front.trials):
-        return f"Pareto front: no completed trial yet ({len(record.trials)} trials, {failed} failed)", ""
-    return (f"Pareto front: {len(front.solutions)} of {len(front.trials)} completed trials ({failed} failed)",
+        return f"Pareto front: no {done} trial yet ({len(record.trials)} trials, {also}{failed} failed)", ""
+    return (f"Pareto front: {len(front.solutions)} of {len(front.trials)} {done} trials ({also}{failed} failed)",
             f"hypervolume {volume:.6g} from the reference point {_format_point(front.reference_values)}, "
             f"{reference_origin(record)}")
 
@@ -564,12 +617,25 @@ def _log_scale_if_wide(ax: Any, values: Any, axis: str, ratio: float = 1e3) -> N
         scale.set_minor_formatter(NullFormatter())
 
 
+def _infeasible_values(record: SweepRecord) -> Any:
+    """The values (objectives' own units) of the completed trials that broke the metric
+    constraints, a row each; None when there are none."""
+    import numpy as np
+
+    rows = [t.values for t in record.infeasible if t.values is not None and len(t.values) == record.objectives.count
+            and all(_is_finite_number(v) for v in t.values)]
+    return np.array(rows, dtype=float) if rows else None
+
+
 def _draw_pareto_pair(record: SweepRecord, front: Front, summary: Tuple[str, str], path: Path) -> Path:
     import numpy as np
 
     objectives = record.objectives
     fig = _figure((8.0, 6.8))
     ax = fig.add_subplot()
+    infeasible = _infeasible_values(record)
+    if infeasible is not None:
+        _mark_infeasible(ax, record, infeasible[:, 0], infeasible[:, 1], size=24, explained=False)
     if len(front.trials):
         values = _user_units(front.losses, objectives)
         numbers = [t.number for t in front.trials]
@@ -587,9 +653,11 @@ def _draw_pareto_pair(record: SweepRecord, front: Front, summary: Tuple[str, str
                     label="dominated up to the reference point (area: hypervolume)")
             corner = _user_units(reference, objectives)
             ax.scatter([corner[0]], [corner[1]], marker="+", s=80, color="0.3", zorder=5, label="reference point")
-        _log_scale_if_wide(ax, values[:, 0], "x", ratio=_FRONT_LOG_RATIO)
-        _log_scale_if_wide(ax, values[:, 1], "y", ratio=_FRONT_LOG_RATIO)
-        _zoom_to_trials(ax, values)
+        drawn = values if infeasible is None else np.vstack([values, infeasible])
+        _log_scale_if_wide(ax, drawn[:, 0], "x", ratio=_FRONT_LOG_RATIO)
+        _log_scale_if_wide(ax, drawn[:, 1], "y", ratio=_FRONT_LOG_RATIO)
+        _zoom_to_trials(ax, drawn)
+    if len(front.trials) or infeasible is not None:
         # below the axes: a wide front leaves no empty corner
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize="small", frameon=False)
     ax.set_xlabel(objective_label(objectives, 0))
@@ -611,6 +679,7 @@ def _draw_pareto_views(record: SweepRecord, front: Front, summary: Tuple[str, st
     axes = fig.subplots(m - 1, m - 1, squeeze=False)
     values = _user_units(front.losses, objectives) if len(front.trials) else None
     numbers = [t.number for t in front.trials]
+    infeasible = _infeasible_values(record)
     for row in range(m - 1):
         for col in range(m - 1):
             ax = axes[row, col]
@@ -618,6 +687,8 @@ def _draw_pareto_views(record: SweepRecord, front: Front, summary: Tuple[str, st
             if col > row:
                 ax.axis("off")
                 continue
+            if infeasible is not None:
+                _mark_infeasible(ax, record, infeasible[:, x], infeasible[:, y], size=12, explained=False)
             if values is not None:
                 _scatter_trials(ax, values, front.on_front, numbers, x, y, small=True)
                 _log_scale_if_wide(ax, values[:, x], "x")
@@ -634,7 +705,7 @@ def _draw_pareto_views(record: SweepRecord, front: Front, summary: Tuple[str, st
         f"Each view shows two objectives; a trial is on the front when no trial is better on all {m} at once.",
         width=width)
     corner.text(0.0, 1.0, text, transform=corner.transAxes, va="top", ha="left", fontsize=9)
-    if values is not None:
+    if values is not None or infeasible is not None:
         handles, labels = axes[0, 0].get_legend_handles_labels()
         corner.legend(handles, labels, loc="lower left", fontsize="small", frameon=False)
     fig.suptitle(summary[0], fontsize=11)
@@ -692,7 +763,7 @@ def draw_hypervolume(record: SweepRecord, front: Front, path: Path,
     ax.set_ylabel("hypervolume of the front so far")
     _trial_axis(ax, trials)
     ax.set_ylim(bottom=0)
-    counts = _counts(trials, failed, [], batches)
+    counts = _counts(trials, failed, [], batches, None if record.constraints is None else record.infeasible)
     if not series:
         ax.set_title(f"Hypervolume: no completed trial yet ({counts})")
     else:
@@ -955,8 +1026,8 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
     axes_values = [evenly_spaced(p, d, n_points) for p, d in zip(space.params, tspace.dimensions)]
     told = np.array([[_plot_coordinate(p, x) for p, x in zip(space.params, point)] for point in surface.points],
                     dtype=float)
-    best = record.best()
-    best_at = [_plot_coordinate(p, x) for p, x in zip(space.params, space.to_point(best.params))]
+    best = record.best()  # None when no trial satisfied the metric constraints: no marker
+    best_at = None if best is None else [_plot_coordinate(p, x) for p, x in zip(space.params, space.to_point(best.params))]
 
     side = max(5.5, cell * n_dims) if n_dims > 1 else 6.0
     fig = _figure((side, side if n_dims > 1 else 4.5), dpi=dpi)
@@ -979,7 +1050,8 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
                 curve = surface.values(partial_dependence(surface, samples, [columns[j]], [x_columns]))
                 curves.append(curve)
                 ax.plot(xs, curve, color="C0")
-                ax.axvline(best_at[j], linestyle="--", color="r", lw=1)
+                if best_at is not None:
+                    ax.axvline(best_at[j], linestyle="--", color="r", lw=1)
                 if n_dims == 1:  # one parameter: show the trials the model was fitted on as well
                     values = [-loss if record.maximize else loss for loss in surface.losses]
                     ax.scatter(told[:, 0], values, s=16, color="k", zorder=3, label="trials")
@@ -1000,7 +1072,8 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
                 z = surface.values(partial_dependence(surface, samples, [columns[i], columns[j]], [y_columns, x_columns]))
                 ax.contourf(xs, ys, z, 10, cmap=cmap)
                 ax.scatter(told[:, j], told[:, i], s=10, color="k", lw=0.0)
-                ax.scatter([best_at[j]], [best_at[i]], s=100, color="r", lw=0.0, marker="*", zorder=4)
+                if best_at is not None:
+                    ax.scatter([best_at[j]], [best_at[i]], s=100, color="r", lw=0.0, marker="*", zorder=4)
                 bottom, left = i == n_dims - 1, j == 0
                 _option_axis(ax.xaxis, col_param, labelled=bottom)
                 _option_axis(ax.yaxis, row_param, labelled=left)
@@ -1024,7 +1097,9 @@ def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
             axes[k, k].set_ylim(*_padded(low, high, 0.05))
     fig.suptitle(
         f"Partial dependence of {record.objective_name} ({direction_word(record.maximize)})\n"
-        f"the sweep's {surface.kind} refitted on {len(surface.points)} told trials; red: best trial",
+        f"the sweep's {surface.kind} refitted on {len(surface.points)} told trials; "
+        + ("red: best trial" if record.constraints is None else
+           "red: best feasible trial" if best is not None else "no feasible trial yet"),
         fontsize=9 if small else 11,
     )
     if n_dims == 1:

@@ -1,5 +1,7 @@
 """``skopt-report SWEEP_DIR``: the best trials of a sweep as a table (with several objectives,
-its Pareto front and one override line per solution to rerun it), and its plots redrawn.
+its Pareto front and one override line per solution to rerun it), and its plots redrawn. With
+``metric_constraints``, the best feasible trials (the table adds a column per metric they read)
+and how many broke them.
 
 Runnable as ``python -m hydra_skopt_sweeper.sweep_report SWEEP_DIR [--top N] [--plots-only]
 [--no-plots]`` or as the console script ``skopt-report``. It reads only the sweep dir, so it
@@ -34,9 +36,9 @@ PROG = "skopt-report"
 
 
 def rank_trials(record: SweepRecord) -> List[Trial]:
-    """Successful trials, best first (ties: the earlier trial first)."""
+    """Successful (feasible) trials, best first (ties: the earlier trial first)."""
     sign = -1.0 if record.maximize else 1.0
-    return sorted(record.finished, key=lambda t: (sign * t.value, t.number))
+    return sorted((t for t in record.finished if record.feasible(t)), key=lambda t: (sign * t.value, t.number))
 
 
 def format_report(record: SweepRecord, top: int = 10) -> str:
@@ -60,15 +62,21 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
             progress += (f"; {len(trials)} of n_calls={record.n_calls}: still running, or "
                          "stopped early (the same command resumes it)")
     lines.append(progress)
+    constraints = record.constraints
+    if constraints is not None:
+        done = sum(1 for t in trials if t.ok)
+        lines.append(f"Metric constraints {constraints.describe()}: {len(record.infeasible)} of {done} "
+                     "completed trial(s) infeasible (broke them)")
 
     best = record.best()
+    feasible = "" if constraints is None else " feasible"
     if record.several:
         lines.extend(_front_lines(record))
     elif best is None:
-        lines.append("No successful trial yet.")
+        lines.append("No successful trial yet." if constraints is None else "No feasible trial yet.")
     else:
         lines.append("")
-        lines.append(f"Best: trial #{best.number}, value {best.value!r}")
+        lines.append(f"Best{feasible}: trial #{best.number}, value {best.value!r}")
         lines.append(f"  overrides: {_overrides(record, best.params)}")
         if best.job_dir:
             lines.append(f"  job dir: {best.job_dir}")
@@ -77,11 +85,14 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
         ranked = rank_trials(record)[: max(0, top)]
         if ranked:
             lines.append("")
-            lines.append(f"Top {len(ranked)} of {len(record.finished)} successful trial(s):")
-            header = ["rank", "trial", "value", "params", "job dir"]
-            rows = [[str(rank), str(t.number), f"{t.value:.6g}", format_params(t.params, " "), t.job_dir or ""]
+            of = len(record.finished) if constraints is None else len(rank_trials(record))
+            lines.append(f"Top {len(ranked)} of {of}{feasible or ' successful'} trial(s):")
+            metrics = constraints.names if constraints is not None else ()
+            header = ["rank", "trial", "value", *metrics, "params", "job dir"]
+            rows = [[str(rank), str(t.number), f"{t.value:.6g}", *[f"{(t.metrics or {})[m]:.6g}" for m in metrics],
+                     format_params(t.params, " "), t.job_dir or ""]
                     for rank, t in enumerate(ranked, start=1)]
-            lines.extend(_table(header, rows, right_aligned={0, 1, 2}))
+            lines.extend(_table(header, rows, right_aligned=set(range(3 + len(metrics)))))
 
     lines.extend(_pruned_lines(record))
     failed = [t for t in trials if t.failed]
@@ -98,11 +109,12 @@ def _front_lines(record: SweepRecord) -> List[str]:
     point, and each solution's overrides."""
     front = record.front()
     solutions = front.solutions
+    done = "completed" if record.constraints is None else "feasible"
     if not solutions:
-        return ["No completed trial yet."]
+        return [f"No {done} trial yet."]
     objectives = record.objectives
     reference = ", ".join(f"{v:.6g}" for v in front.reference_values or [])
-    lines = ["", f"Pareto front: {len(solutions)} of {len(front.trials)} completed trial(s); hypervolume "
+    lines = ["", f"Pareto front: {len(solutions)} of {len(front.trials)} {done} trial(s); hypervolume "
                  f"{front.hypervolume:.6g} from the reference point ({reference}), {reference_origin(record)}"]
     solutions = sorted(solutions, key=lambda t: (objectives.losses(t.values)[0], t.number))
     header = ["trial"] + [objective_label(objectives, i) for i in range(objectives.count)] + ["params", "job dir"]

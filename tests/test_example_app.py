@@ -292,6 +292,24 @@ def test_the_size_preset_trades_val_loss_against_the_parameter_count():
     assert _compose(["experiment=tune_mlp"]).return_metrics is False
 
 
+def test_the_budget_preset_asks_for_the_best_val_loss_under_a_parameter_count():
+    from hydra_skopt_sweeper.metrics import MetricConstraints
+
+    cfg = _compose(["experiment=tune_mlp_budget", "trainer.max_epochs=2"])
+    assert (cfg.monitor, cfg.mode, cfg.return_metrics) == ("val_loss", "min", True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper.monitor == "val_loss" and sweeper.maximize is False
+    assert "joblib" in cfg.hydra.launcher._target_ and cfg.hydra.sweep.dir.startswith("multirun/tune_mlp_budget/")
+    for key in sweeper.params:
+        assert OmegaConf.select(cfg, key) is not None, key
+    constraints = MetricConstraints(list(sweeper.metric_constraints), list(sweeper.params))
+    assert constraints.names == ("n_params",)
+    # the budget rules out the largest models of the space and keeps the small ones
+    sizes = [MLPClassifier(hidden_size=hidden, n_layers=layers).n_params
+             for hidden, layers in [(4, 1), (64, 1), (256, 1), (256, 2)]]
+    assert [constraints.feasible({"n_params": size}) for size in sizes] == [True, True, False, False]
+
+
 def test_the_optimizer_preset_sweeps_sgds_momentum_only_with_sgd():
     from hydra.utils import instantiate
 

@@ -6,6 +6,7 @@ Skipped only when torch or pytorch_lightning cannot be imported (the `example` e
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,21 @@ def _check_sweep(sweep_dir: Path, proc, monitor: str, maximize: bool):
     return best
 
 
+def _completed(sweep_dir: Path):
+    """The journal's records, every one of the sweep's trials completed."""
+    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines() if line.strip()]
+    assert len(records) == N_TRIALS and all(r["status"] == "ok" for r in records), records
+    return records
+
+
+def _model_size(job: Path) -> int:
+    """The MLP's own parameter count, from a trial's config: the input layer, the hidden ones,
+    the output layer."""
+    cfg = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
+    hidden, layers = cfg["model"]["hidden_size"], cfg["model"]["n_layers"]
+    return 64 * hidden + hidden + (layers - 1) * (hidden * hidden + hidden) + hidden * 10 + 10
+
+
 def test_tune_mlp_minimises_val_loss(tmp_path):
     sweep_dir = tmp_path / "tune_mlp"
     proc = _sweep("tune_mlp", sweep_dir)
@@ -106,15 +122,11 @@ def test_tune_mlp_acc_maximises_val_acc(tmp_path):
 def test_tune_mlp_size_finds_the_front_of_val_loss_against_n_params(tmp_path):
     sweep_dir = tmp_path / "tune_mlp_size"
     proc = _sweep("tune_mlp_size", sweep_dir, "hydra.sweeper.plots=false")
-    records = [json.loads(line) for line in (sweep_dir / "trials.jsonl").read_text().splitlines() if line.strip()]
-    assert len(records) == N_TRIALS and all(r["status"] == "ok" for r in records), records
+    records = _completed(sweep_dir)
     log = proc.stdout + proc.stderr
     for record in records:
         job = Path(record["job_dir"])
-        cfg = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
-        hidden, layers = cfg["model"]["hidden_size"], cfg["model"]["n_layers"]
-        # the model's own count: the input layer, the hidden ones, the output layer
-        n_params = 64 * hidden + hidden + (layers - 1) * (hidden * hidden + hidden) + hidden * 10 + 10
+        n_params = _model_size(job)
         val_loss, counted = record["values"]
         assert val_loss == pytest.approx(_checkpoint_best(job), rel=1e-6) and counted == n_params
         assert f"trial {job.name}: val_loss={val_loss:.4f}, n_params={n_params} " in log
@@ -127,6 +139,32 @@ def test_tune_mlp_size_finds_the_front_of_val_loss_against_n_params(tmp_path):
         assert (record["number"] in solutions) != beaten, (record, results["solutions"])
     assert results["hypervolume"] > 0 and results["reference_point"] == [1.0, 100000]
     assert "Pareto front (val_loss (min), n_params (min))" in log
+
+
+def test_tune_mlp_budget_finds_the_best_val_loss_within_a_parameter_budget(tmp_path):
+    sweep_dir = tmp_path / "tune_mlp_budget"
+    budget = 3000  # tiny: the wider of the initial models are over it
+    proc = _sweep("tune_mlp_budget", sweep_dir, "hydra.sweeper.plots=false",
+                  f"hydra.sweeper.metric_constraints=['n_params <= {budget}']")
+    records = _completed(sweep_dir)
+    log = proc.stdout + proc.stderr
+    for record in records:
+        job = Path(record["job_dir"])
+        n_params = _model_size(job)
+        assert record["metrics"] == {"n_params": n_params}  # what the model logged, as counted
+        assert record["value"] == pytest.approx(_checkpoint_best(job), rel=1e-6)
+        if n_params > budget:
+            said = re.search(rf"#{record['number']} -> {record['value']:.6g}\b[^\n]*", log).group(0)
+            assert f", infeasible: n_params <= {budget} (n_params = {n_params})" in said, said
+    feasible = [r for r in records if r["metrics"]["n_params"] <= budget]
+    infeasible = [r for r in records if r["metrics"]["n_params"] > budget]
+    assert feasible and infeasible, [r["metrics"] for r in records]
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    best = min(feasible, key=lambda r: r["value"])
+    assert results["best_trial"] == best["number"] and results["best_value"] == best["value"]
+    assert results["recommended_trial"] in {r["number"] for r in feasible}
+    assert results["n_infeasible"] == len(infeasible)
+    assert f"{len(infeasible)} infeasible. Best feasible #{best['number']}" in log
 
 
 def test_the_pruning_callback_stops_poor_trials_gracefully(tmp_path):

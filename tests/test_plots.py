@@ -9,6 +9,7 @@ import threading
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hydra_skopt_sweeper import plot_refresher, plots
@@ -697,3 +698,151 @@ def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):
     assert_png(tmp_path / PARETO_NAME)
     assert not (tmp_path / CONVERGENCE_NAME).exists()
     assert "Traceback" not in (tmp_path / PLOTS_LOG).read_text()
+
+
+# -- metric constraints: infeasible trials drawn apart ---------------------------------------------
+
+BUDGET = "size <= 1.0"
+
+
+def constrain(sweep_dir, records, size_of, spec=BUDGET):
+    """Make a synthetic sweep dir one with ``metric_constraints`` (multirun.yaml, as the sweep
+    saves it): each completed trial measured ``size``; returns the numbers of the infeasible ones."""
+    import yaml
+
+    sweep_dir = Path(sweep_dir)
+    for record in records:
+        if record["status"] == "ok":
+            record["metrics"] = {"size": size_of(record)}
+    (sweep_dir / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (sweep_dir / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"sweeper": {"metric_constraints": [spec]}}}))
+    return {r["number"] for r in records if r["status"] == "ok" and r["metrics"]["size"] > 1.0}
+
+
+def _spy_collections(monkeypatch):
+    """The points of each labelled scatter of each saved figure, by file name and label, with
+    its markers' face and edge colours."""
+    seen = {}
+    real_save = plots._save
+
+    def spy(fig, path):
+        drawn = seen.setdefault(Path(path).name, {})
+        for ax in fig.axes:
+            for collection in ax.collections:
+                label = collection.get_label()
+                if not label.startswith("_"):
+                    drawn.setdefault(label, []).append({"points": collection.get_offsets().tolist(),
+                                                        "face": collection.get_facecolor().tolist(),
+                                                        "edge": collection.get_edgecolor().tolist()})
+        drawn["title"] = " ".join(" ".join(ax.get_title() for ax in fig.axes).split())
+        drawn["suptitle"] = fig._suptitle.get_text() if fig._suptitle else ""
+        drawn["lines"] = {line.get_label(): line.get_xydata().copy() for ax in fig.axes for line in ax.lines
+                          if not line.get_label().startswith("_")}
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    return seen
+
+
+def test_convergence_draws_infeasible_trials_apart_and_the_best_so_far_among_the_feasible(tmp_path, monkeypatch):
+    records = write_sweep(tmp_path, SPACES["one"], n_ok=10, n_failed=1, batch=2)
+    # the three best values are over the budget
+    ranked = sorted((r for r in records if r["status"] == "ok"), key=lambda r: r["value"])
+    over = {r["number"] for r in ranked[:3]}
+    infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] in over else 0.5)
+    assert infeasible == over
+    seen = _spy_collections(monkeypatch)
+    assert_png(draw_plots(tmp_path)["convergence"])
+    drawn = seen[CONVERGENCE_NAME]
+    (hollow,) = drawn["infeasible (3): breaks 'size <= 1.0'"]
+    assert sorted(int(x) for x, _ in hollow["points"]) == sorted(infeasible)
+    assert hollow["face"] == [] or all(face[3] == 0 for face in hollow["face"])  # hollow
+    assert all(edge[:3] == [0.5, 0.5, 0.5] for edge in hollow["edge"])  # grey
+    (feasible,) = drawn["feasible trial"]
+    ok = {r["number"]: r["value"] for r in records if r["status"] == "ok"}
+    assert sorted(int(x) for x, _ in feasible["points"]) == sorted(set(ok) - infeasible)
+    # the line follows the feasible trials only: the running best of their values
+    line = drawn["lines"]["best feasible so far"]
+    running, expected = math.inf, []
+    for number in sorted(r["number"] for r in records):
+        if number in ok and number not in infeasible:
+            running = min(running, ok[number])
+        if running < math.inf:
+            expected.append((number, running))
+    assert [int(x) for x, _ in line] == [n for n, _ in expected]
+    assert [y for _, y in line] == pytest.approx([v for _, v in expected])
+    assert min(y for _, y in line) > min(ok.values())  # never the infeasible best
+    best = min((r for r in ranked if r["number"] not in infeasible), key=lambda r: r["value"])
+    assert drawn["title"] == (f"Convergence: best feasible {best['value']:.6g} at trial #{best['number']} "
+                              "(11 trials, 1 failed, 3 infeasible, 6 batches)")
+    assert "red: best feasible trial" in seen[OBJECTIVE_NAME]["suptitle"]
+
+
+def test_convergence_with_nothing_feasible_yet_says_so(tmp_path, monkeypatch):
+    records = write_sweep(tmp_path, SPACES["one"], n_ok=4)
+    constrain(tmp_path, records, lambda r: 2.0)
+    seen = _spy_collections(monkeypatch)
+    draw_plots(tmp_path)
+    drawn = seen[CONVERGENCE_NAME]
+    assert drawn["title"] == "Convergence: no feasible trial yet (4 trials, 0 failed, 4 infeasible, 2 batches)"
+    assert len(drawn["infeasible (4): breaks 'size <= 1.0'"][0]["points"]) == 4
+    assert len(drawn["lines"]["best feasible so far"]) == 0
+    # objective.png: no best marker, and says why
+    assert "no feasible trial yet" in seen[OBJECTIVE_NAME]["suptitle"]
+
+
+def test_without_metric_constraints_convergence_is_drawn_as_before(tmp_path, monkeypatch):
+    records = write_sweep(tmp_path, SPACES["one"], n_ok=8, n_failed=1)
+    for record in records:  # metrics in the journal, but no constraint reads them
+        record["metrics"] = {"size": 2.0}
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    seen = _spy_collections(monkeypatch)
+    draw_plots(tmp_path)
+    drawn = seen[CONVERGENCE_NAME]
+    assert set(drawn) == {"trial", "failed (1)", "title", "suptitle", "lines"}
+    assert len(drawn["trial"][0]["points"]) == 8
+    assert set(drawn["lines"]) == {"best so far", "batch boundary"}
+    assert drawn["title"].startswith("Convergence: best ") and " infeasible" not in drawn["title"]
+
+
+def test_unreadable_metric_constraints_draw_every_trial_as_feasible_with_a_warning(tmp_path, caplog):
+    records = write_sweep(tmp_path, SPACES["one"], n_ok=4)
+    constrain(tmp_path, records, lambda r: 2.0, spec="size <=")
+    record = load_sweep(tmp_path)
+    assert record.constraints is None and record.best() is not None
+    assert "hydra.sweeper.metric_constraints='size <=': not a valid inequality" in caplog.text
+
+
+def test_the_pareto_front_is_the_feasible_trials_and_the_infeasible_are_drawn_apart(tmp_path, monkeypatch):
+    from hydra_skopt_sweeper.pareto import non_dominated
+
+    records = write_front_sweep(tmp_path, 2, n_trials=24)
+    done = [r for r in records if r["status"] == "ok"]
+    front = np.array([r["values"] for r in done])
+    on_front = [r["number"] for r, on in zip(done, non_dominated(front)) if on]
+    over = set(on_front[::2])  # half the unconstrained front breaks the budget
+    infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] in over else 0.5)
+    seen = _spy_collections(monkeypatch)
+    written = draw_plots(tmp_path)
+    assert_png(written["pareto"])
+    drawn = seen[PARETO_NAME]
+    (hollow,) = drawn[f"infeasible ({len(infeasible)})"]
+    by_number = {r["number"]: r["values"] for r in done}
+    assert np.allclose(sorted(map(tuple, hollow["points"])), sorted(tuple(by_number[n]) for n in infeasible))
+    kept = [r for r in done if r["number"] not in infeasible]
+    kept_front = [r["values"] for r, on in zip(kept, non_dominated(np.array([r["values"] for r in kept]))) if on]
+    (front_points,) = [points for label, points in drawn.items() if label.startswith("on the front")]
+    assert np.allclose(sorted(map(tuple, front_points[0]["points"])), sorted(map(tuple, kept_front)))
+    assert drawn["title"].startswith(f"Pareto front: {len(kept_front)} of {len(kept)} feasible trials "
+                                     f"({len(infeasible)} infeasible, 1 failed)")
+    assert "inferred from the feasible trials" in drawn["title"]
+    assert f"(24 trials, 1 failed, {len(infeasible)} infeasible, 12 batches)" in seen[HYPERVOLUME_NAME]["title"]
+
+
+def test_three_objectives_draw_the_infeasible_trials_in_every_view(tmp_path, monkeypatch):
+    records = write_front_sweep(tmp_path, 3, n_trials=16)
+    infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] % 4 == 0 else 0.5)
+    seen = _spy_collections(monkeypatch)
+    draw_plots(tmp_path)
+    views = seen[PARETO_NAME][f"infeasible ({len(infeasible)})"]
+    assert len(views) == 3 and all(len(view["points"]) == len(infeasible) for view in views)

@@ -351,3 +351,68 @@ def test_a_front_in_named_objectives_and_directions_from_a_set_reference_point(t
     # the area from each front point to (acc 0, size 100): 0.2 * 60 + 0.2 * 85 + 0.5 * 90
     assert "hypervolume 74 from the reference point (0, 100), set by hydra.sweeper.reference_point" in out
     assert "#1 overrides: model.w=0.25" in out and "#2 overrides" not in out
+
+
+# -- metric constraints: the best feasible trials ------------------------------------------------------
+
+def write_constrained_sweep(path, values, sizes, monitor=None, spec="size <= 1.0"):
+    """A sweep dir with ``metric_constraints`` (multirun.yaml): trial i returned values[i]
+    (a list: several objectives) and measured size sizes[i]."""
+    path.mkdir()
+    several = isinstance(values[0], list)
+    (path / "search_space.json").write_text(json.dumps({
+        "params": {"x": {"kind": "real", "override_key": "x", "low": 0.0, "high": 10.0, "log": False}},
+        "maximize": [False] * len(values[0]) if several else False, "monitor": monitor}))
+    (path / "trials.jsonl").write_text("".join(json.dumps({
+        "number": i, "params": {"x": float(i)}, "value": None if several else v, "status": "ok", "batch": i + 1,
+        "job_dir": f"/j/{i}", "metrics": {"size": s}, **({"values": v} if several else {})}) + "\n"
+        for i, (v, s) in enumerate(zip(values, sizes))))
+    (path / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"sweeper": {"metric_constraints": [spec]}}}))
+
+
+def test_the_report_lists_the_best_feasible_trials_and_counts_the_infeasible(tmp_path, capsys):
+    path = tmp_path / "sweep"
+    # trials 1 and 3 have the best values but break the budget
+    write_constrained_sweep(path, [0.5, 0.1, 0.4, 0.2, 0.9], [0.5, 3.0, 1.0, 1.5, 0.2])
+    assert report.main([str(path), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "Metric constraints 'size <= 1.0': 2 of 5 completed trial(s) infeasible (broke them)" in out
+    assert "Best feasible: trial #2, value 0.4" in out and "Best: " not in out
+    assert "Top 3 of 3 feasible trial(s):" in out
+    assert table_rows(out) == [(1, 2, 0.4), (2, 0, 0.5), (3, 4, 0.9)]
+    header = next(line for line in out.splitlines() if line.startswith("rank"))
+    assert header.split()[:4] == ["rank", "trial", "value", "size"]
+    assert [line.split()[3] for line in out.splitlines() if line.strip().startswith(("1 ", "2 ", "3 "))] == ["1", "0.5", "0.2"]
+
+
+def test_a_report_with_nothing_feasible_says_so(tmp_path, capsys):
+    path = tmp_path / "sweep"
+    write_constrained_sweep(path, [0.5, 0.1], [2.0, 3.0])
+    assert report.main([str(path), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 completed trial(s) infeasible" in out and "No feasible trial yet." in out
+    assert "Top" not in out
+
+
+def test_the_front_of_a_constrained_sweep_holds_only_feasible_trials(tmp_path, capsys):
+    path = tmp_path / "sweep"
+    # 0, 1 and 2 form the unconstrained front; 1 breaks the budget, so 3 joins the feasible one
+    write_constrained_sweep(path, [[1.0, 4.0], [2.0, 2.0], [4.0, 1.0], [3.0, 3.0], [5.0, 5.0]],
+                            [0.5, 2.0, 0.5, 0.5, 0.5], monitor=["a", "b"])
+    assert report.main([str(path), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 5 completed trial(s) infeasible" in out
+    assert "Pareto front: 3 of 4 feasible trial(s)" in out
+    assert [int(row[0]) for row in front_rows(out)] == [0, 3, 2]
+
+
+def test_without_metric_constraints_the_report_reads_as_before(tmp_path, capsys):
+    path = tmp_path / "sweep"
+    write_constrained_sweep(path, [0.5, 0.1], [2.0, 3.0])
+    (path / "multirun.yaml").unlink()
+    assert report.main([str(path), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "Best: trial #1, value 0.1" in out and "Top 2 of 2 successful trial(s):" in out
+    assert "feasible" not in out and "Metric constraints" not in out
+    header = next(line for line in out.splitlines() if line.startswith("rank"))
+    assert header.split() == ["rank", "trial", "value", "params", "job", "dir"]
