@@ -1,19 +1,22 @@
 """How ``make test`` spreads the suite over pytest-xdist workers (``-n N``).
 
 Each test is a unit of its own, except the tests that share something machine-wide or
-expensive, which form one unit, run one after another on one worker (:func:`shared_unit`):
-Ray (``ray stop --force`` stops every Ray here, and a local ``ray.init()`` joins a cluster
-``ray start`` left running), the one SLURM on this machine (fixed ports, one set-up), and a
-module-scoped sweep that a module's tests read. Units start longest first (:data:`LONG_FIRST`),
-so that no long test starts last. Without xdist nothing here changes the run.
+expensive, which form one unit, run one after another on one worker (:func:`shared_unit`): the
+Ray cluster tests (a module-scoped cluster, and ``ray start --head`` binds fixed ports), the Ray
+launcher tests (each sweep brings up a whole local Ray: one at a time), the one SLURM on this
+machine (fixed ports, one set-up), and a module-scoped sweep that a module's tests read. The two
+Ray units run side by side: the cluster keeps its own temp dir, so a local ``ray.init()`` never
+joins it, and stopping it stops no other Ray (see tests/test_ray_cluster.py). Units start
+longest first (:data:`LONG_FIRST`), so that no long test starts last. Without xdist nothing
+here changes the run.
 """
 from typing import Optional
 
 import pytest
 
-# the tests that start Ray: the cluster tests, and the Ray launcher's ("[ray-..." parameters)
-RAY_MODULES = ("tests/test_ray_cluster.py",)
-RAY_PARAMETRIZED = ("tests/test_launchers.py",)
+# the tests that start a Ray cluster, and those that start a local Ray (the "[ray-..." parameters)
+RAY_CLUSTER_MODULES = ("tests/test_ray_cluster.py",)
+RAY_LOCAL_PARAMETRIZED = ("tests/test_launchers.py",)
 # modules whose tests share a module-scoped fixture (a SLURM, a finished sweep): set up once
 SHARED_MODULES = ("tests/test_slurm.py", "tests/test_report.py")
 # modules whose tests take longest, in the order their units are handed out; the rest follow
@@ -28,8 +31,10 @@ LONG_FIRST = (
 def shared_unit(nodeid: str) -> Optional[str]:
     """The unit a test must share with others, or None when it can run on any worker."""
     module, _, rest = nodeid.partition("::")
-    if module in RAY_MODULES or (module in RAY_PARAMETRIZED and "[ray-" in rest):
-        return "ray"
+    if module in RAY_CLUSTER_MODULES:
+        return "ray cluster"
+    if module in RAY_LOCAL_PARAMETRIZED and "[ray-" in rest:
+        return "ray local"
     if module in SHARED_MODULES:
         return module
     return None
