@@ -22,7 +22,8 @@ SHARED_MODULES = ("tests/test_slurm.py", "tests/test_report.py")
 # modules whose tests take longest, in the order their units are handed out; the rest follow
 LONG_FIRST = (
     "tests/test_ray_cluster.py", "tests/test_launchers.py", "tests/test_example_e2e.py", "tests/test_slurm.py",
-    "tests/test_template_app.py", "tests/test_robustness.py", "tests/test_scheduling.py",
+    "tests/test_template_app.py", "tests/test_metric_constraints.py", "tests/test_multi_objective.py",
+    "tests/test_robustness.py", "tests/test_scheduling.py",
     "tests/test_sweep_integration.py", "tests/test_pruning.py", "tests/test_hydra_suite.py",
     "tests/test_report.py",
 )
