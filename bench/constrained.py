@@ -37,7 +37,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: E402
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -87,37 +87,52 @@ def run_random(problem: ConstrainedProblem, seed: int) -> Dict[str, Any]:
     return {"values": [m[0] for m in measured], "slacks": [m[1] for m in measured], "params": params}
 
 
-def run_optuna(problem: ConstrainedProblem, sampler: str, batch: int, seed: int) -> Dict[str, Any]:
-    command = [ensure_optuna5_venv(), str(OPTUNA_RUNNER), "--problem", problem.name, "--seed", str(seed),
-               "--batch", str(batch), "--sampler", sampler]
-    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    if out.returncode != 0:
-        raise RuntimeError(f"optuna_{sampler} {problem.name} b{batch} s{seed} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def run_optuna(problem: ConstrainedProblem, sampler: str, batch: int, seeds: Sequence[int]) -> Iterator[Dict[str, Any]]:
+    """Each seed's run, as it ends; all of them in one process (torch and Optuna imported once)."""
+    command = [ensure_optuna5_venv(), str(OPTUNA_RUNNER), "--problem", problem.name,
+               "--seeds", ",".join(map(str, seeds)), "--batch", str(batch), "--sampler", sampler]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"}) as process:
+        for line in process.stdout:
+            yield json.loads(line)
+        error = process.stderr.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"optuna_{sampler} {problem.name} b{batch} s{seeds} failed:\n{error[-3000:]}")
 
 
-def run_one(method: str, name: str, batch: int, seed: int, fresh: bool) -> Dict[str, Any]:
-    cache = RUNS / f"{name}-{method}-b{batch}-s{seed}.json"
-    if cache.exists() and not fresh:
-        return json.loads(cache.read_text())
+def cache_path(method: str, name: str, batch: int, seed: int) -> Path:
+    return RUNS / f"{name}-{method}-b{batch}-s{seed}.json"
+
+
+def run_task(method: str, name: str, batch: int, seeds: Sequence[int], fresh: bool) -> List[Dict[str, Any]]:
+    """The runs of ``seeds``, from the cache where it has them; each new one cached as it ends."""
     import warnings
 
     warnings.simplefilter("ignore")
     problem = PROBLEMS[name]
+    done = {s: json.loads(cache_path(method, name, batch, s).read_text()) for s in seeds
+            if cache_path(method, name, batch, s).exists() and not fresh}
+    todo = [s for s in seeds if s not in done]
     commit = sweeper_commit()  # the sweeper may change under a long run: each run says what it measured
-    started = time.perf_counter()
-    if method == "skopt_gp":
-        record = run_skopt(problem, batch, seed)
+
+    def timed(run: Callable[[int], Dict[str, Any]]) -> Iterator[Dict[str, Any]]:
+        for seed in todo:
+            started = time.perf_counter()
+            yield {"seed": seed, **run(seed), "seconds": time.perf_counter() - started}
+
+    if method.startswith("optuna"):
+        new = run_optuna(problem, method.split("_")[1], batch, todo) if todo else iter(())
     elif method == "random":
-        record = run_random(problem, seed)
+        new = timed(lambda seed: run_random(problem, seed))
     else:
-        record = run_optuna(problem, method.split("_")[1], batch, seed)
-    record.update(method=method, problem=name, batch=batch, seed=seed, seconds=time.perf_counter() - started,
-                  commit=commit)
-    RUNS.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(record))
-    print(f"  {name} {method} b{batch} s{seed}: {record['seconds']:.1f} s", flush=True)
-    return record
+        new = timed(lambda seed: run_skopt(problem, batch, seed))
+    for record in new:
+        record.update(method=method, problem=name, batch=batch, commit=commit)
+        RUNS.mkdir(parents=True, exist_ok=True)
+        cache_path(method, name, batch, record["seed"]).write_text(json.dumps(record))
+        print(f"  {name} {method} b{batch} s{record['seed']}: {record['seconds']:.1f} s", flush=True)
+        done[record["seed"]] = record
+    return [done[s] for s in seeds]
 
 
 def feasible(record: Dict[str, Any]) -> np.ndarray:
@@ -294,12 +309,14 @@ def main() -> None:
     seeds = range(first_seed, first_seed + args.seeds)
     # the slowest runs first, so the pool's two workers finish together
     order = {"optuna_gp": 0, "skopt_gp": 1, "optuna_tpe": 2, "random": 3}
-    tasks = sorted(((m, p, b, s) for p in problems for m in methods
-                    for b in ([batches[0]] if m in BATCHLESS else batches) for s in seeds),
+    # an Optuna task runs every seed in one process; the others run one seed each
+    tasks = sorted(((m, p, b, group) for p in problems for m in methods
+                    for b in ([batches[0]] if m in BATCHLESS else batches)
+                    for group in ([tuple(seeds)] if m.startswith("optuna") else [(s,) for s in seeds])),
                    key=lambda t: order.get(t[0], 9))
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        records = list(pool.map(run_one, *zip(*tasks), [args.fresh] * len(tasks)))
+        records = [r for rs in pool.map(run_task, *zip(*tasks), [args.fresh] * len(tasks)) for r in rs]
     print(f"{len(records)} runs in {time.perf_counter() - started:.0f} s", flush=True)
     results = Results(records, batches)
 
