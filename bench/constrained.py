@@ -300,6 +300,7 @@ def main() -> None:
     parser.add_argument("--report", help="report name in results/ (default: the suite's)")
     args = parser.parse_args()
     suite_problems, suite_first, report = SUITES[args.suite]
+    report = args.report or report
     first_seed = suite_first if args.first_seed is None else args.first_seed
     problems = args.problems.split(",") if args.problems else suite_problems
     batches = [int(b) for b in args.batches.split(",")]
