@@ -5,7 +5,8 @@
     .venv/bin/python bench/constrained.py --suite tuning --first-seed 0   (for trying a proposer change)
 
 This module owns running every method on a constrained problem (bench/constrained_problems.py),
-caching the runs, scoring them and the report. All in-process or raw, no Hydra:
+caching the runs, scoring them and the report (results/constrained[_tuning]_<first>-<last
+seed>.md). All in-process or raw, no Hydra:
 
 - skopt_gp: this sweeper's proposer with its defaults, told each trial's slacks
   (``BatchProposer(dimensions, n_constraints=k, n_initial_points=10, n_calls=budget)``);
@@ -297,10 +298,8 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (each in its own process)")
     parser.add_argument("--fresh", action="store_true", help="ignore cached runs")
-    parser.add_argument("--report", help="report name in results/ (default: the suite's)")
     args = parser.parse_args()
-    suite_problems, suite_first, report = SUITES[args.suite]
-    report = args.report or report
+    suite_problems, suite_first, suite_report = SUITES[args.suite]
     first_seed = suite_first if args.first_seed is None else args.first_seed
     problems = args.problems.split(",") if args.problems else suite_problems
     batches = [int(b) for b in args.batches.split(",")]
@@ -339,7 +338,7 @@ def main() -> None:
     sections.append(f"Targets ({set_line}, {seeds_line}):\n\n" + "\n".join(f"- {line}" for line in lines))
     sections.append("Sweeper commit at each run: " + "; ".join(
         f"{m}: " + ", ".join(f"{c} ({cs.count(c)})" for c in sorted(set(cs))) for m, cs in results.commits.items()))
-    path = write_report(report, f"Metric constraints ({args.suite} problems): best feasible regret vs the anchors",
+    path = write_report(f"{suite_report}_{first_seed}-{first_seed + args.seeds - 1}", f"Metric constraints ({args.suite} problems): best feasible regret vs the anchors",
                         "bench/constrained.py " + " ".join(sys.argv[1:]), sections)
     print(f"report: {path}")
 
