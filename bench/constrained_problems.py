@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from problems import BRANIN_MIN, Param, Problem, ackley, branin, grid, hartmann6, integer, real
+from problems import Param, Problem, ackley, branin, grid, hartmann6, integer, real
 
 Slacks = Callable[[Dict[str, Any]], Sequence[float]]
 MLP_TABLE = Path(__file__).resolve().parent / "data" / "mlp_digits.json"
