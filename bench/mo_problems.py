@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from problems import Param, grid, integer, real
+from problems import Param, Problem, grid, integer, real
 
 # points per axis of the dense samples of the synthetic fronts (their hypervolumes are exact to ~1e-4)
 _FRONT_SAMPLES_2D = 200_001
@@ -68,14 +68,10 @@ class MOProblem:
     held_out: bool = False
     about: str = field(default="", compare=False)
 
-    def dimensions(self) -> list:
-        return [p.dimension() for p in self.params]
-
-    def point_params(self, point: Sequence[Any]) -> Dict[str, Any]:
-        return {p.name: p.value(c) for p, c in zip(self.params, point)}
-
-    def canonical(self, params: Dict[str, Any]) -> Dict[str, Any]:
-        return {p.name: p.canonical(params[p.name]) for p in self.params}
+    # the space's helpers of a single-objective problem: they read only ``params``
+    dimensions = Problem.dimensions
+    point_params = Problem.point_params
+    canonical = Problem.canonical
 
 
 def _box(d: int) -> Tuple[Param, ...]:

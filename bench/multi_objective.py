@@ -331,37 +331,38 @@ def timing_section(settings: Sequence[str]) -> str:
 # --- the plot --------------------------------------------------------------------------------
 
 def plot(results: Results, problems: List[str], batches: List[int], methods: List[str], path: Path) -> None:
+    """Median gap (and quartiles) against trials: a row per batch size, a column per problem."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(batch, problem) for batch in batches for problem in problems]
-    ncols = min(4, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
-    for ax, (batch, problem) in zip(axes.flat, panels):
-        spec = MO_PROBLEMS[problem]
-        steps = list(range(5, spec.budget + 1, 5))
-        for method in methods:
-            key = results.key(problem, method, batch)
-            if key not in results.records:
-                continue
-            gaps = np.array([[(results.best[problem] - hypervolume_of(r["losses"][:n], spec)) / results.best[problem]
-                              for n in steps] for r in results.records[key]])
-            q25, q50, q75 = np.percentile(np.maximum(gaps, 1e-4), [25, 50, 75], axis=0)
-            line, = ax.plot(steps, q50, label=method)
-            ax.fill_between(steps, q25, q75, color=line.get_color(), alpha=0.12)
-        ax.set_yscale("log")
-        ax.set_title(f"{problem} ({suite(problem)}), batch {batch}")
-        ax.set_xlabel("trials")
-        ax.set_ylabel("hypervolume gap")
-        ax.grid(True, which="both", alpha=0.3)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
+    fig, axes = plt.subplots(len(batches), len(problems), figsize=(4.2 * len(problems), 3.4 * len(batches)),
+                             squeeze=False)
+    for row, batch in enumerate(batches):
+        for column, problem in enumerate(problems):
+            ax, spec = axes[row][column], MO_PROBLEMS[problem]
+            steps = list(range(5, spec.budget + 1, 5))
+            for method in methods:
+                records = results.records.get(results.key(problem, method, batch), [])
+                if not records:
+                    continue
+                gaps = [[1 - hypervolume_of(r["losses"][:n], spec) / results.best[problem] for n in steps] for r in records]
+                low, median, high = np.percentile(np.maximum(gaps, 1e-4), [25, 50, 75], axis=0)
+                drawn, = ax.plot(steps, median, label=method)
+                ax.fill_between(steps, low, high, color=drawn.get_color(), alpha=0.12)
+            ax.set(yscale="log", title=f"{problem} ({suite(problem)}), batch {batch}", xlabel="trials",
+                   ylabel="hypervolume gap")
+            ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
+
+
+def emit(sections: List[str], intro: str, body: str) -> None:
+    """Print a table, and add it to the report under its introduction."""
+    print(body)
+    sections.append(f"{intro}:\n\n{body}")
 
 
 def main() -> None:
@@ -414,15 +415,11 @@ def main() -> None:
     sections = [f"Seeds: {seeds_line}. Problems: tuning = {', '.join(MO_TUNING)} (the proposer may be tuned on "
                 f"them, on seeds {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1}); held-out = {', '.join(MO_HELD_OUT)} "
                 f"(never tuned on).\n\n" + problems_table(results, problems)]
-    main_rows = main_table(results, problems, batches, shown)
-    print(main_rows)
-    sections.append(f"Hypervolume (HV) of all trials at the budget against the reference point, and the gap "
-                    f"(HV* - HV) / HV*, {seeds_line}; s per ask: the method's mean decision seconds per point "
-                    f"asked during the runs:\n\n" + main_rows)
-    ratios = ratio_table(results, problems, batches, ours)
-    print(ratios)
-    sections.append(f"Ratios of median hypervolumes ({ours} / anchor, same batch; TPE, NSGA-II and random at batch 1) "
-                    f"and median gaps, {seeds_line}:\n\n" + ratios)
+    emit(sections, f"Hypervolume (HV) of all trials at the budget against the reference point, and the gap "
+                   f"(HV* - HV) / HV*, {seeds_line}; s per ask: the method's mean decision seconds per point asked "
+                   f"during the runs", main_table(results, problems, batches, shown))
+    emit(sections, f"Ratios of median hypervolumes ({ours} / anchor, same batch; TPE, NSGA-II and random at batch 1) "
+                   f"and median gaps, {seeds_line}", ratio_table(results, problems, batches, ours))
     lines = target_lines(results, problems, batches, ours)
     for line in lines:
         print(line)
