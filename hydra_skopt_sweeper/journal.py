@@ -260,12 +260,18 @@ def results_summary(
         "recommended_trial": pick.number if pick else None,
         "recommended_job_dir": pick.job_dir if pick else None,
         "maximize": maximize,
-        "n_trials": len(trials),
-        "n_failed": sum(1 for t in trials if t.failed),
-        "n_pruned": sum(1 for t in trials if t.pruned),
-        **({} if feasible is None else
-           {"n_infeasible": sum(1 for t in trials if t.ok and not feasible(t))}),
+        **trial_counts(trials, feasible),
     }
+
+
+def trial_counts(trials: Sequence[Trial], feasible: Optional[Callable[[Trial], bool]] = None) -> Dict[str, int]:
+    """The results file's counts: trials, failed, pruned, and with metric constraints
+    (``feasible``) the completed trials that broke them."""
+    counts = {"n_trials": len(trials), "n_failed": sum(1 for t in trials if t.failed),
+              "n_pruned": sum(1 for t in trials if t.pruned)}
+    if feasible is not None:
+        counts["n_infeasible"] = sum(1 for t in trials if t.ok and not feasible(t))
+    return counts
 
 
 def write_results(
@@ -288,6 +294,11 @@ def write_results(
 def format_params(params: Mapping[str, Any], separator: str = ", ") -> str:
     """Params for a log line or a table cell: floats to 6 significant digits."""
     return separator.join(f"{k}={_format_value(v)}" for k, v in params.items()) or "(no params)"
+
+
+def format_values(values: Sequence[float]) -> str:
+    """Several objectives' values for a log line: ``(0.134851, 1660)``."""
+    return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
 
 
 def _format_value(value: Any) -> str:

@@ -18,7 +18,7 @@ from hydra.core.utils import JobReturn
 
 from .errors import SweepStoppedError
 from .feed import ModelFeed
-from .journal import Recommendation, Trial, format_params
+from .journal import Recommendation, Trial, format_params, format_values
 from .lock import SweepLock
 from .objective import Objectives, to_loss
 from .plot_refresher import PlotRefresher, pictures
@@ -102,8 +102,7 @@ class SweepLoop:
         # maximize null: minimise, unless the Optuna keys said otherwise
         self.objectives, self.constraints = Objectives.of_settings(settings, [p.name for p in space.params])
         if self.objectives.several:
-            self.objective_name = ", ".join(
-                f"{self.objectives.label(i)} ({'max' if up else 'min'})" for i, up in enumerate(self.objectives.maximize))
+            self.objective_name = ", ".join(self.objectives.labelled(i) for i in range(self.objectives.count))
         else:
             self.objective_name = self.objectives.names[0] or objective_name or "the value each trial returns"
         self.settings = settings
@@ -441,8 +440,7 @@ class SweepLoop:
                      len(self.trials), n_failed, f", {n_pruned} pruned" if n_pruned else "",
                      self.objective_name, front.describe())
             for trial in front.solutions:
-                log.info("  #%d (%s): %s", trial.number, ", ".join(f"{v:.6g}" for v in trial.values or []),
-                         format_params(trial.params))
+                log.info("  #%d %s: %s", trial.number, format_values(trial.values or []), format_params(trial.params))
         log.info("Results: %s, every trial: %s", self.record.files.results, self.record.journal.path)
         drawn = pictures(self.sweep_dir, self.objectives.several, plots_drawn) if self.plots.started else []
         if drawn:

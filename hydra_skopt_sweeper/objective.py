@@ -114,6 +114,10 @@ class Objectives:
         name = self.names[index]
         return name if name is not None else (f"objective {index}" if self.several else "value")
 
+    def labelled(self, index: int) -> str:
+        """Objective ``index`` with its direction, as the log, an axis or a column names it."""
+        return f"{self.label(index)} ({'max' if self.maximize[index] else 'min'})"
+
     def read(self, returned: Any) -> Union[float, List[float]]:
         """The value (one objective) or the values (several) a trial returned, not yet
         sign-flipped; raises :class:`TrialValueError`."""

@@ -503,11 +503,6 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
 _LABELLED_FRONT = 15
 
 
-def objective_label(objectives: Objectives, index: int) -> str:
-    """Objective ``index`` as an axis or a column names it: its label and direction."""
-    return f"{objectives.label(index)} ({'max' if objectives.maximize[index] else 'min'})"
-
-
 def _format_point(values: Optional[Sequence[float]]) -> str:
     return "(" + ", ".join(f"{v:.4g}" for v in values or []) + ")"
 
@@ -660,8 +655,8 @@ def _draw_pareto_pair(record: SweepRecord, front: Front, summary: Tuple[str, str
     if len(front.trials) or infeasible is not None:
         # below the axes: a wide front leaves no empty corner
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize="small", frameon=False)
-    ax.set_xlabel(objective_label(objectives, 0))
-    ax.set_ylabel(objective_label(objectives, 1))
+    ax.set_xlabel(objectives.labelled(0))
+    ax.set_ylabel(objectives.labelled(1))
     ax.set_title(_wrapped(*summary), fontsize=10)
     ax.grid(True, color="0.93")
     fig.tight_layout()
@@ -696,9 +691,9 @@ def _draw_pareto_views(record: SweepRecord, front: Front, summary: Tuple[str, st
             ax.grid(True, color="0.93")
             ax.tick_params(labelsize=7 if small else 8)
             if row == m - 2:
-                ax.set_xlabel(objective_label(objectives, x), fontsize=8 if small else 10)
+                ax.set_xlabel(objectives.labelled(x), fontsize=8 if small else 10)
             if col == 0:
-                ax.set_ylabel(objective_label(objectives, y), fontsize=8 if small else 10)
+                ax.set_ylabel(objectives.labelled(y), fontsize=8 if small else 10)
     corner = axes[0, 1]  # the empty cells right of the first view
     width = 30 * (m - 2)
     text = _wrapped(summary[1], width=width) + "\n\n" + _wrapped(

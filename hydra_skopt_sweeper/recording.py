@@ -16,7 +16,17 @@ from typing import Dict, List, Optional, Sequence, Set
 from hydra.core.utils import JobReturn, JobStatus
 
 from .errors import SweepStoppedError
-from .journal import TABLE_COLUMNS, Journal, Recommendation, Trial, best_trial, format_params, write_results
+from .journal import (
+    TABLE_COLUMNS,
+    Journal,
+    Recommendation,
+    Trial,
+    best_trial,
+    format_params,
+    format_values,
+    trial_counts,
+    write_results,
+)
 from .metrics import MetricConstraints
 from .objective import Objectives, trial_from
 from .pruning import read_curve, value_at
@@ -91,11 +101,7 @@ class Recorder:
             if self.objectives.several:
                 front = self.front()
                 summary = {"name": "skopt_gp", **front.summary(), "monitor": self.objectives.monitor,
-                           "maximize": self.objectives.direction, "n_trials": len(self.trials),
-                           "n_failed": sum(1 for t in self.trials if t.failed),
-                           "n_pruned": sum(1 for t in self.trials if t.pruned)}
-                if feasible is not None:
-                    summary["n_infeasible"] = sum(1 for t in self.trials if t.ok and not feasible(t))
+                           "maximize": self.objectives.direction, **trial_counts(self.trials, feasible)}
                 write_results(self.files.root, self.trials, False, summary=summary,
                               objective_columns=self.objective_columns(),
                               on_front={t.number for t in front.solutions}, feasible=feasible,
@@ -144,7 +150,7 @@ class Recorder:
         elif trial.ok and trial.values is not None:
             front = self.front()
             joined = "joins the front" if front.contains(trial) else "dominated"
-            message = f"  #{trial.number} -> ({', '.join(f'{v:.6g}' for v in trial.values)}){took}: {joined}"
+            message = f"  #{trial.number} -> {format_values(trial.values)}{took}: {joined}"
             if best:
                 message += f"; {front.describe()}"
             log.info(message)

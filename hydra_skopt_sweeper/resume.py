@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .errors import SweeperConfigError
 from .feed import ModelFeed, returned_together, told_loss
-from .journal import FAILED, Journal, Trial, read_trials
+from .journal import FAILED, Journal, Trial, format_values, read_trials
 from .objective import read_outcome
 from .recording import Recorder
 from .scheduler import Launch, reserved, unrecorded
@@ -133,7 +133,7 @@ def recover_unrecorded(record: Recorder, recover: bool = True) -> List[Trial]:
             running.append(number)
             continue
         recovered.append(trial)
-        shown = (f"({', '.join(f'{v:.6g}' for v in trial.values)})" if trial.values is not None
+        shown = (format_values(trial.values) if trial.values is not None
                  else "no value" if trial.value is None else f"{trial.value:.6g}")
         log.info("#%d finished after the earlier run stopped: recorded from the outcome it left "
                  "(%s, %s), not run again", number, trial.status, shown)

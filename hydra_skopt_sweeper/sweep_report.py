@@ -27,7 +27,6 @@ from .plots import (
     draw_plots,
     load_sweep,
     min_trials_for_objective,
-    objective_label,
     reference_origin,
 )
 from .sweep_dir import CONVERGENCE, HYPERVOLUME, JOURNAL, OBJECTIVE, PARETO, SPACE, SweepDir
@@ -45,7 +44,7 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
     """The report's text; ``top``: the rows of the best-trials table (a front is shown whole)."""
     trials = record.trials
     if record.several:
-        labels = ", ".join(objective_label(record.objectives, i) for i in range(record.objectives.count))
+        labels = ", ".join(record.objectives.labelled(i) for i in range(record.objectives.count))
         lines = [f"Sweep {record.sweep_dir} ({labels})"]
     else:
         lines = [f"Sweep {record.sweep_dir} ({record.objective_name}, {direction_word(record.maximize)})"]
@@ -117,7 +116,7 @@ def _front_lines(record: SweepRecord) -> List[str]:
     lines = ["", f"Pareto front: {len(solutions)} of {len(front.trials)} {done} trial(s); hypervolume "
                  f"{front.hypervolume:.6g} from the reference point ({reference}), {reference_origin(record)}"]
     solutions = sorted(solutions, key=lambda t: (objectives.losses(t.values)[0], t.number))
-    header = ["trial"] + [objective_label(objectives, i) for i in range(objectives.count)] + ["params", "job dir"]
+    header = ["trial"] + [objectives.labelled(i) for i in range(objectives.count)] + ["params", "job dir"]
     rows = [[str(t.number)] + [f"{v:.6g}" for v in t.values] + [format_params(t.params, " "), t.job_dir or ""]
             for t in solutions]
     lines.extend(_table(header, rows, right_aligned=set(range(objectives.count + 1))))

@@ -7,6 +7,7 @@ from skopt.space import Categorical, Integer, Real
 from hydra_skopt_sweeper.pareto import hypervolume
 from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
 from hydra_skopt_sweeper.proposer import BatchProposer
+from tests.test_proposer import run as drive
 
 
 def zdt1(point):
@@ -16,13 +17,8 @@ def zdt1(point):
 
 
 def run(proposer, objective, n_calls, batch):
-    losses = []
-    while len(losses) < n_calls:
-        points = proposer.ask(min(batch, n_calls - len(losses)))
-        values = [objective(p) for p in points]
-        proposer.tell(points, values)
-        losses += values
-    return np.array(losses)
+    """The loss vectors of a run driven as test_proposer's ``run`` drives one."""
+    return np.array([losses for _, losses in drive(proposer, objective, n_calls, batch)])
 
 
 def test_the_front_it_finds_beats_random_search_on_a_convex_front():
