@@ -99,15 +99,6 @@ def _volume(front: np.ndarray, reference: np.ndarray) -> float:
     return float(volume)
 
 
-def hypervolume_improvement(losses: np.ndarray, candidates: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """How much each candidate loss vector (a row of ``candidates``) alone would add to the
-    hypervolume of ``losses``."""
-    base = hypervolume(losses, reference)
-    losses = np.asarray(losses, dtype=float).reshape(-1, np.asarray(reference).size)
-    return np.array([hypervolume(np.vstack([losses, candidate[None, :]]), reference) - base
-                     for candidate in np.asarray(candidates, dtype=float)])
-
-
 @dataclass(frozen=True)
 class RegionGrid:
     """The region below a reference point that no front point dominates (unbounded below),

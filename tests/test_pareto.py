@@ -9,10 +9,17 @@ from hydra_skopt_sweeper.pareto import (
     chebyshev,
     dominates,
     hypervolume,
-    hypervolume_improvement,
     non_dominated,
     reference_point,
 )
+
+
+def hypervolume_improvement(losses, candidates, reference):
+    """What each candidate alone adds to the hypervolume of ``losses``, by two volumes."""
+    base = hypervolume(losses, reference)
+    losses = np.asarray(losses, dtype=float).reshape(-1, np.asarray(reference).size)
+    return np.array([hypervolume(np.vstack([losses, candidate[None, :]]), reference) - base
+                     for candidate in np.asarray(candidates, dtype=float)])
 
 
 def brute_front(losses):
