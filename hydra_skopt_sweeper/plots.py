@@ -14,8 +14,8 @@ one, or one that was killed:
   broke them as hollow grey diamonds, left out of the best so far;
 * ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`.pruning`), pruned ones
   dashed, the best trial's highlighted;
-* ``objective.png``: the partial dependence of the sweep's own surrogate (:func:`fit_surface`),
-  once there are enough successful trials (:func:`min_trials_for_objective`). Categorical
+* ``objective.png``: the partial dependence of the sweep's own surrogate (:func:`.surface.fit_surface`),
+  once there are enough successful trials (:func:`.surface.min_trials_for_objective`). Categorical
   parameters show their options; grid parameters (``range`` with a step) are searched as an
   index and shown with their real values.
 
@@ -31,231 +31,27 @@ With several objectives, ``convergence.png`` and ``objective.png`` are not drawn
   measured from the final reference point (so the curve never falls), failures and batches
   marked as in ``convergence.png``.
 
-It imports neither matplotlib nor skopt at import time. It may use :mod:`.model`,
-:mod:`.columns`, :mod:`.policy` and :mod:`.proposer` (the model) and :mod:`.solutions` (the
-front), never :mod:`.loop`.
+It imports neither matplotlib nor skopt at import time. It reads the sweep through
+:mod:`.sweep_record`, the refitted model through :mod:`.surface` and the front through
+:mod:`.solutions`; never :mod:`.loop`.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .errors import SweeperConfigError
-from .journal import Trial, best_trial, read_trials
-from .metrics import MetricConstraints
+from .journal import Trial
 from .objective import Objectives
 from .solutions import Front
-from .sweep_dir import CONVERGENCE, CURVES, HYPERVOLUME, OBJECTIVE, PARETO, SweepDir, atomic_write
+from .surface import DRAWN_LIMIT, drawn, evenly_spaced, fit_surface, partial_dependence
+from .sweep_dir import CONVERGENCE, CURVES, HYPERVOLUME, OBJECTIVE, PARETO, atomic_write
+from .sweep_record import SweepRecord, direction_word, is_finite_number, load_sweep, usable
 
 log = logging.getLogger(__name__)
-
-# the largest value drawn: axis limits and contour levels are computed from differences of
-# the values, which must stay within float range
-DRAWN_LIMIT = sys.float_info.max / 16
-
-
-def min_trials_for_objective(n_dims: int) -> int:
-    """Successful trials needed before ``objective.png`` is drawn: a GP needs a few points."""
-    return max(3, n_dims + 1)
-
-
-# -- reading a sweep dir ----------------------------------------------------------------------
-
-
-@dataclass
-class SweepRecord:
-    """What a sweep dir says about its sweep; any piece may be missing while it runs."""
-
-    sweep_dir: Path
-    trials: List[Trial]
-    space: Optional[Any] = None  # SearchSpace, or None before search_space.json exists
-    maximize: bool = False
-    objective_name: str = "objective"
-    n_calls: Optional[int] = None
-    results: Dict[str, Any] = field(default_factory=dict)
-    sweeper: Dict[str, Any] = field(default_factory=dict)  # multirun.yaml's hydra.sweeper
-    objectives: Objectives = field(default_factory=Objectives)
-    # hydra.sweeper.metric_constraints, compiled; None when the sweep has none
-    constraints: Optional[MetricConstraints] = None
-
-    @property
-    def several(self) -> bool:
-        return self.objectives.several
-
-    def feasible(self, trial: Trial) -> bool:
-        """Whether a trial satisfied the metric constraints (every trial, without any)."""
-        return self.constraints is None or self.constraints.feasible(trial.metrics)
-
-    @property
-    def infeasible(self) -> List[Trial]:
-        """The completed trials that broke the metric constraints."""
-        return [t for t in self.trials if t.ok and not self.feasible(t)]
-
-    @property
-    def finished(self) -> List[Trial]:
-        return [t for t in self.trials if _usable(t)]
-
-    @property
-    def n_failed(self) -> int:
-        return sum(1 for t in self.trials if t.failed)
-
-    @property
-    def n_pruned(self) -> int:
-        return sum(1 for t in self.trials if t.pruned)
-
-    def best(self) -> Optional[Trial]:
-        """The best completed trial (the best feasible one, with metric constraints)."""
-        return best_trial(self.trials, self.maximize, None if self.constraints is None else self.feasible)
-
-    def front(self) -> Front:
-        """The Pareto front of the completed (feasible) trials (several objectives), measured
-        from the sweep's ``reference_point`` when it set a usable one."""
-        return Front.of([t for t in self.trials if self.feasible(t)], self.objectives, self._reference_point())
-
-    def _reference_point(self) -> Optional[List[float]]:
-        reference = self.sweeper.get("reference_point")
-        if reference is None:
-            return None
-        if (not isinstance(reference, list) or len(reference) != self.objectives.count
-                or not all(_is_finite_number(v) for v in reference)):
-            log.warning("hydra.sweeper.reference_point=%r: not one finite number per objective; "
-                        "inferring the reference point from the trials instead", reference)
-            return None
-        return [float(v) for v in reference]
-
-
-def load_sweep(sweep_dir: Path) -> SweepRecord:
-    """Read a sweep dir: journal (a torn last line is skipped), space, direction, labels."""
-    sweep_dir = Path(sweep_dir)
-    files = SweepDir(sweep_dir)
-    trials = sorted(read_trials(files.journal), key=lambda t: t.number)
-    record = SweepRecord(sweep_dir=sweep_dir, trials=trials)
-
-    results = _read_yaml(files.results)
-    record.results = results if isinstance(results, dict) else {}
-    sweeper: Dict[str, Any] = {}
-    multirun = _read_yaml(files.multirun)
-    if isinstance(multirun, dict):
-        sweeper = _resolved_sweeper(multirun)
-    record.sweeper = dict(sweeper)
-
-    maximize: Any = None
-    described_monitor: Any = None
-    space_file = files.space
-    if space_file.is_file():
-        try:
-            described = json.loads(space_file.read_text(encoding="utf-8"))
-            from .search_space import SearchSpace
-
-            record.space = SearchSpace.from_description(described.get("params", {}))
-            maximize = described.get("maximize")
-            described_monitor = described.get("monitor")
-            sweeper = {**sweeper, **({"n_calls": described["n_calls"]} if "n_calls" in described else {})}
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            log.warning("%s: unreadable (%s); drawing without the search space", space_file, error)
-    if maximize is None:
-        maximize = record.results.get("maximize", sweeper.get("maximize"))
-    n_calls = sweeper.get("n_calls")
-    if isinstance(n_calls, int) and not isinstance(n_calls, bool):
-        record.n_calls = n_calls
-    record.objectives = _objectives(maximize, [described_monitor, sweeper.get("monitor")], trials)
-    record.constraints = _constraints(sweeper.get("metric_constraints"), record.space)
-    if record.several:
-        record.maximize = record.objectives.maximize[0]
-        return record
-    record.maximize = bool(maximize[0] if isinstance(maximize, list) and len(maximize) == 1 else maximize)
-    # the name of what the trials return: the sweeper's monitor key, else the app's own
-    # top-level `monitor` (a Lightning convention, e.g. the example app's val_loss) or
-    # `optimized_metric` (lightning-hydra-template's)
-    monitor = sweeper.get("monitor")
-    for key in ("monitor", "optimized_metric"):
-        if not (isinstance(monitor, str) and monitor) and isinstance(multirun, dict):
-            monitor = multirun.get(key)
-    if isinstance(monitor, str) and monitor and "${" not in monitor:
-        record.objective_name = monitor
-    return record
-
-
-def _objectives(maximize: Any, monitors: Sequence[Any], trials: Sequence[Trial]) -> Objectives:
-    """The sweep's objectives from its directions (a list of them: several objectives) and the
-    first list of monitor keys among ``monitors``; a journal whose trials hold several values
-    without a list of directions is read as minimising each."""
-    names = next((m for m in monitors if isinstance(m, list)), None)
-    if not isinstance(maximize, list):
-        counts = {len(t.values) for t in trials if t.values is not None}
-        if len(counts) != 1 or max(counts) < 2:
-            return Objectives()
-        log.warning("the sweep dir names no direction for its %d objectives: drawn as minimised", max(counts))
-        maximize = [False] * max(counts)
-    try:
-        return Objectives.of(names if names is not None and len(names) == len(maximize) else None,
-                             [bool(m) for m in maximize])
-    except SweeperConfigError:  # an empty list, or keys that are not strings: labelled by position
-        return Objectives.of(None, [bool(m) for m in maximize]) if maximize else Objectives()
-
-
-def _constraints(specs: Any, space: Any) -> Optional[MetricConstraints]:
-    """The sweep's ``metric_constraints`` compiled, or None when it has none or they cannot
-    be read (then every trial is drawn as feasible, with a warning)."""
-    if not specs:
-        return None
-    try:
-        return MetricConstraints([str(spec) for spec in specs], [p.name for p in space.params] if space else ())
-    except (SweeperConfigError, TypeError) as error:
-        log.warning("%s; drawing every trial as feasible", error)
-        return None
-
-
-def _resolved_sweeper(multirun: Dict[str, Any]) -> Dict[str, Any]:
-    """``hydra.sweeper`` of a saved multirun.yaml, each field's interpolations resolved against
-    the saved config where they can be (``monitor: ${optimized_metric}``), else left out."""
-    from omegaconf import OmegaConf
-
-    config = OmegaConf.create(multirun)
-    node = OmegaConf.select(config, "hydra.sweeper")
-    if node is None or not OmegaConf.is_dict(node):
-        return {}
-    sweeper: Dict[str, Any] = {}
-    for key in node:
-        try:
-            value = node[key]
-            sweeper[str(key)] = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-        except Exception:  # e.g. ${hydra:...} needs a running Hydra: that field is unknown here
-            continue
-    return sweeper
-
-
-def _read_yaml(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        import yaml
-
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except Exception as error:  # a half-written or hand-edited file: labels only, carry on
-        log.debug("%s: unreadable (%s)", path, error)
-        return None
-
-
-def _usable(trial: Trial) -> bool:
-    """Completed with a finite value, or (several objectives) finite values."""
-    if trial.values is not None:
-        return trial.ok and all(_is_finite_number(v) for v in trial.values)
-    return trial.ok and trial.value is not None and math.isfinite(trial.value)
-
-
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def direction_word(maximize: bool) -> str:
-    return "maximised" if maximize else "minimised"
 
 
 # -- drawing ------------------------------------------------------------------------------------
@@ -319,7 +115,7 @@ def best_so_far(trials: Sequence[Trial], maximize: bool,
     series: List[Tuple[int, float]] = []
     best: Optional[float] = None
     for trial in sorted(trials, key=lambda t: t.number):
-        if _usable(trial) and (counted is None or counted(trial)):
+        if usable(trial) and (counted is None or counted(trial)):
             best = trial.value if best is None else pick(best, trial.value)
         if best is not None:
             series.append((trial.number, best))
@@ -333,18 +129,18 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     fig = _figure((8.0, 4.8))
     ax = fig.add_subplot()
 
-    ok = [t for t in trials if _usable(t)]
+    ok = [t for t in trials if usable(t)]
     constrained = record.constraints is not None
     infeasible = [t for t in ok if not record.feasible(t)]
     if ok:
         shown = [t for t in ok if record.feasible(t)]
-        ax.scatter([t.number for t in shown], _drawn([t.value for t in shown]), s=22, color="C0", alpha=0.75,
+        ax.scatter([t.number for t in shown], drawn([t.value for t in shown]), s=22, color="C0", alpha=0.75,
                    zorder=3, label="feasible trial" if constrained else "trial")
         if infeasible:
             _mark_infeasible(ax, record, [t.number for t in infeasible], [t.value for t in infeasible], size=26)
         series = best_so_far(trials, maximize, record.feasible if constrained else None)
         steps_x, steps_y = [n for n, _ in series], [b for _, b in series]
-        ax.step(steps_x, _drawn(steps_y), where="post", color="C1", lw=2, zorder=4,
+        ax.step(steps_x, drawn(steps_y), where="post", color="C1", lw=2, zorder=4,
                 label="best feasible so far" if constrained else "best so far")
         values = [t.value for t in ok]
         if min(values) > 0 and max(values) / min(values) > 1e3:
@@ -352,7 +148,7 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
 
     pruned = [t for t in trials if t.pruned and t.value is not None and math.isfinite(t.value)]
     if pruned:
-        ax.scatter([t.number for t in pruned], _drawn([t.value for t in pruned]), s=22, facecolors="none",
+        ax.scatter([t.number for t in pruned], drawn([t.value for t in pruned]), s=22, facecolors="none",
                    edgecolors="0.55", zorder=3, label=f"pruned ({len(pruned)}): value when stopped")
     failed = _failed(trials)
     _mark_failed(ax, failed, edge=0.04 if maximize else 0.96)
@@ -382,13 +178,13 @@ def _mark_infeasible(ax: Any, record: SweepRecord, x: Sequence[float], y: Sequen
     ``explained``: the legend names the constraints."""
     assert record.constraints is not None
     label = f"infeasible ({len(x)})" + (f": breaks {record.constraints.describe()}" if explained else "")
-    ax.scatter(_drawn(x), _drawn(y), s=size, marker="D", facecolors="none", edgecolors="0.5", linewidths=0.9,
+    ax.scatter(drawn(x), drawn(y), s=size, marker="D", facecolors="none", edgecolors="0.5", linewidths=0.9,
                zorder=2, label=label)
 
 
 def _failed(trials: Sequence[Trial]) -> List[Trial]:
     """Trials with no value to draw: failed, or completed with a value that is not finite."""
-    return [t for t in trials if t.failed or (t.ok and not _usable(t))]
+    return [t for t in trials if t.failed or (t.ok and not usable(t))]
 
 
 def _mark_failed(ax: Any, failed: Sequence[Trial], edge: float) -> None:
@@ -434,10 +230,6 @@ def _counts(trials: Sequence[Trial], failed: Sequence[Trial], pruned: Sequence[T
             + (f", {len(infeasible)} infeasible" if infeasible is not None else "")
             + (f", {batches} batches" if batches else ""))
 
-
-def _drawn(values: Sequence[float]) -> List[float]:
-    """Values as drawn: within DRAWN_LIMIT, so that the axis can be scaled to them."""
-    return [min(max(v, -DRAWN_LIMIT), DRAWN_LIMIT) for v in values]
 
 
 def _padded(low: float, high: float, fraction: float) -> Tuple[float, float]:
@@ -570,14 +362,14 @@ def _scatter_trials(ax: Any, values: Any, on_front: Any, numbers: Sequence[int],
                     small: bool = False) -> None:
     """Dominated trials faint, front trials bold and, when few, labelled with their numbers."""
     dominated = ~on_front
-    ax.scatter(_drawn(values[dominated, x]), _drawn(values[dominated, y]), s=14 if small else 22, color="C0",
+    ax.scatter(drawn(values[dominated, x]), drawn(values[dominated, y]), s=14 if small else 22, color="C0",
                alpha=0.45, lw=0, zorder=3, label=f"dominated ({int(dominated.sum())})")
-    ax.scatter(_drawn(values[on_front, x]), _drawn(values[on_front, y]), s=22 if small else 36, color="C1",
+    ax.scatter(drawn(values[on_front, x]), drawn(values[on_front, y]), s=22 if small else 36, color="C1",
                edgecolors="black", linewidths=0.6, zorder=5, label=f"on the front ({int(on_front.sum())})")
     if 0 < on_front.sum() <= _LABELLED_FRONT:
         for number, row, on in zip(numbers, values, on_front):
             if on:
-                ax.annotate(f"#{number}", (_drawn([row[x]])[0], _drawn([row[y]])[0]), xytext=(4, 3),
+                ax.annotate(f"#{number}", (drawn([row[x]])[0], drawn([row[y]])[0]), xytext=(4, 3),
                             textcoords="offset points", fontsize=6 if small else 8, color="0.25", zorder=6)
 
 
@@ -587,8 +379,8 @@ def _zoom_to_trials(ax: Any, values: Any) -> None:
     import numpy as np
 
     for column, (scale, limits) in enumerate(((ax.get_xscale(), ax.set_xlim), (ax.get_yscale(), ax.set_ylim))):
-        drawn = np.asarray(_drawn(values[:, column]), dtype=float)
-        low, high = float(np.min(drawn)), float(np.max(drawn))
+        shown = np.asarray(drawn(values[:, column]), dtype=float)
+        low, high = float(np.min(shown)), float(np.max(shown))
         if scale == "log":
             limits(low / 1.25, high * 1.25)
         elif high > low:
@@ -618,7 +410,7 @@ def _infeasible_values(record: SweepRecord) -> Any:
     import numpy as np
 
     rows = [t.values for t in record.infeasible if t.values is not None and len(t.values) == record.objectives.count
-            and all(_is_finite_number(v) for v in t.values)]
+            and all(is_finite_number(v) for v in t.values)]
     return np.array(rows, dtype=float) if rows else None
 
 
@@ -636,7 +428,7 @@ def _draw_pareto_pair(record: SweepRecord, front: Front, summary: Tuple[str, str
         numbers = [t.number for t in front.trials]
         _scatter_trials(ax, values, front.on_front, numbers, 0, 1)
         stairs = _user_units(_staircase(front.losses[front.on_front]), objectives)
-        ax.plot(_drawn(stairs[:, 0]), _drawn(stairs[:, 1]), color="C1", lw=2, zorder=4, label="front")
+        ax.plot(drawn(stairs[:, 0]), drawn(stairs[:, 1]), color="C1", lw=2, zorder=4, label="front")
         reference = front.reference
         inside = front.losses[front.on_front & np.all(front.losses < reference, axis=1)]
         if len(inside) and np.all(np.abs(reference) <= DRAWN_LIMIT):
@@ -648,10 +440,10 @@ def _draw_pareto_pair(record: SweepRecord, front: Front, summary: Tuple[str, str
                     label="dominated up to the reference point (area: hypervolume)")
             corner = _user_units(reference, objectives)
             ax.scatter([corner[0]], [corner[1]], marker="+", s=80, color="0.3", zorder=5, label="reference point")
-        drawn = values if infeasible is None else np.vstack([values, infeasible])
-        _log_scale_if_wide(ax, drawn[:, 0], "x", ratio=_FRONT_LOG_RATIO)
-        _log_scale_if_wide(ax, drawn[:, 1], "y", ratio=_FRONT_LOG_RATIO)
-        _zoom_to_trials(ax, drawn)
+        shown = values if infeasible is None else np.vstack([values, infeasible])
+        _log_scale_if_wide(ax, shown[:, 0], "x", ratio=_FRONT_LOG_RATIO)
+        _log_scale_if_wide(ax, shown[:, 1], "y", ratio=_FRONT_LOG_RATIO)
+        _zoom_to_trials(ax, shown)
     if len(front.trials) or infeasible is not None:
         # below the axes: a wide front leaves no empty corner
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize="small", frameon=False)
@@ -746,10 +538,10 @@ def draw_hypervolume(record: SweepRecord, front: Front, path: Path,
     ax = fig.add_subplot()
     series = hypervolume_so_far(front) if series is None else series
     if series:
-        ax.step([n for n, _ in series], _drawn([v for _, v in series]), where="post", color="C1", lw=2,
+        ax.step([n for n, _ in series], drawn([v for _, v in series]), where="post", color="C1", lw=2,
                 zorder=4, label="hypervolume so far")
         grew = [(n, v) for (n, v), (_, before) in zip(series, [(None, 0.0)] + series[:-1]) if v > before]
-        ax.scatter([n for n, _ in grew], _drawn([v for _, v in grew]), s=22, color="C1", edgecolors="black",
+        ax.scatter([n for n, _ in grew], drawn([v for _, v in grew]), s=22, color="C1", edgecolors="black",
                    linewidths=0.6, zorder=5, label=f"trial that grew it ({len(grew)})")
     failed = _failed(trials)
     _mark_failed(ax, failed, edge=0.04)
@@ -776,203 +568,6 @@ def draw_hypervolume(record: SweepRecord, front: Front, path: Path,
 # -- objective.png: the sweep's own surrogate ------------------------------------------------------
 
 
-@dataclass
-class Surface:
-    """The sweep's surrogate refitted on what the loop told it, read in the user's values.
-
-    ``rows`` are points in skopt's normalised space (``tspace``), as :mod:`.model` sees
-    them; ``points`` and ``losses`` are what was told (see :func:`told_points`), the losses
-    as drawn (within :data:`DRAWN_LIMIT`).
-    """
-
-    tspace: Any  # skopt Space, normalised
-    model: Any  # model.Surrogate, in scaled-loss units
-    scale: Any  # policy.LossScale
-    maximize: bool
-    points: List[List[Any]]
-    losses: List[float]
-    kind: str  # "GP", "RF" or "ET"
-
-    def __post_init__(self) -> None:
-        self.losses = _drawn(self.losses)
-
-    def mean(self, rows: Any) -> Any:
-        """The model's mean at ``rows``, in scaled-loss units."""
-        from .model import GPPosterior
-
-        if isinstance(self.model, GPPosterior):
-            return self.model.mean(rows)
-        return self.model.predict(rows)[0]
-
-    def values(self, scaled: Any) -> Any:
-        """Scaled losses -> the user's values (the loss scale undone, the sign of a maximised
-        objective restored), within :data:`DRAWN_LIMIT` so that axes and contour levels can
-        be computed."""
-        import numpy as np
-
-        scaled = np.asarray(scaled, dtype=float)
-        losses = np.array([self.scale.inverse(s) for s in scaled.ravel()]).reshape(scaled.shape)
-        losses = np.clip(losses, -DRAWN_LIMIT, DRAWN_LIMIT)
-        return -losses if self.maximize else losses
-
-    def predict(self, rows: Any) -> Any:
-        """The model's mean at ``rows`` in the user's values."""
-        return self.values(self.mean(rows))
-
-
-def told_points(record: SweepRecord) -> Tuple[List[List[Any]], List[float]]:
-    """The points and losses the loop tells the proposer, read back from the journal by the
-    same rule (:class:`.feed.ModelFeed`, with the sweep's ``on_failure``); points outside the
-    space (a hand-edited journal) are skipped."""
-    from .feed import ModelFeed, returned_together
-    from .objective import Objectives
-
-    told = _Told()
-    feed = ModelFeed(told, Objectives(maximize=(record.maximize,)), str(record.sweeper.get("on_failure", "penalize")))
-    for group in returned_together(record.trials):
-        returned = []
-        for trial in group:
-            try:
-                point = record.space.to_point(trial.params)
-            except ValueError:
-                continue
-            returned.append((record.space.canonical(point) if record.space.conditional else point, trial))
-        feed.returned(returned)
-    return told.points, told.losses
-
-
-@dataclass
-class _Told:
-    """A learner that only keeps what it is told."""
-
-    points: List[List[Any]] = field(default_factory=list)
-    losses: List[float] = field(default_factory=list)
-
-    def tell(self, points: Sequence[List[Any]], losses: Sequence[float]) -> None:
-        self.points += points
-        self.losses += losses
-
-    def exclude(self, points: Sequence[List[Any]]) -> None:
-        pass
-
-
-def fit_surface(record: SweepRecord) -> Optional[Surface]:
-    """The surrogate the sweep's proposer fits, refitted on the journal's trials; None with
-    fewer than :func:`min_trials_for_objective` successful trials.
-
-    A :class:`.proposer.BatchProposer` with the sweep's ``base_estimator`` is told the
-    journal's points and its own fit is taken (:meth:`~.proposer.BatchProposer.surrogate`):
-    the same space, loss scale, kernel, priors and input warps, with the default
-    :class:`.policy.Policy`. As close as the sweep dir allows, not bit for bit: the sweep's GP warm-starts its
-    hyperparameters from its previous fit and settles its warps as the data grow, where this
-    fit starts once from the defaults on all the data; RF and ET grow other trees than the
-    sweep's (another seed). A sweep run with a non-default policy is drawn with the default.
-
-    Parameters
-    ----------
-    record : SweepRecord
-        The sweep dir as read by :func:`load_sweep`; ``record.sweeper`` gives the
-        ``base_estimator`` and ``on_failure`` the sweep ran with.
-
-    Returns
-    -------
-    Surface or None
-    """
-    from .proposer import BatchProposer
-
-    if len(record.finished) < min_trials_for_objective(len(record.space.params)):
-        return None
-    points, losses = told_points(record)
-    kind = str(record.sweeper.get("base_estimator", "GP")).upper()
-    kind = kind if kind in ("RF", "ET") else "GP"
-    proposer = BatchProposer(record.space.dimensions(), n_initial_points=0, base_estimator=kind, random_state=0)
-    proposer.tell(points, losses)
-    model, scale = proposer.surrogate()
-    tspace = proposer.tspace
-    return Surface(tspace, model, scale, record.maximize, points, losses, kind)
-
-
-def evenly_spaced(param: Any, dim: Any, n_points: int) -> Tuple[Any, Any]:
-    """Up to ``n_points`` evenly spaced values of one parameter along its plot axis.
-
-    Parameters
-    ----------
-    param : search_space.Param
-        Real and integer ranges are spaced evenly on their axis (a log range geometrically);
-        every option of a categorical or grid parameter is taken, thinned to ``n_points``.
-    dim : skopt Dimension
-        The parameter's dimension in the normalised space.
-    n_points : int
-
-    Returns
-    -------
-    xs : ndarray
-        Coordinates on the axis: the value, or the index of a categorical or grid option.
-    columns : ndarray, shape (len(xs), the dimension's number of normalised columns)
-        The same values in the normalised space.
-    """
-    import numpy as np
-
-    if param.kind in ("real", "int"):
-        spaced = np.geomspace if param.log else np.linspace
-        xs = spaced(param.low, param.high, n_points)
-        if param.kind == "int":
-            xs = np.unique(np.round(xs)).astype(int)
-        columns = dim.transform(xs)
-    else:
-        count = len(param.labels)
-        xs = np.unique(np.linspace(0, count - 1, min(count, n_points)).round().astype(int))
-        columns = dim.transform([xs[k] if param.kind == "grid" else param.labels[xs[k]] for k in range(len(xs))])
-    return xs, np.asarray(columns, dtype=float).reshape(len(xs), -1)
-
-
-# Rows x training points per model call in the partial dependence: the GP's temporaries stay
-# cache-sized whatever the number of trials.
-_PREDICT_CHUNK_ELEMENTS = 50_000
-
-
-def partial_dependence(surface: Surface, samples: Any, columns: Sequence[slice], grids: Sequence[Any]) -> Any:
-    """The model's mean over ``samples`` with ``columns[k]`` set to each row of ``grids[k]``.
-
-    Samples that agree outside ``columns`` give the same rows, so each distinct one is
-    predicted once and weighted by its count.
-
-    Parameters
-    ----------
-    surface : Surface
-    samples : ndarray, shape (n_samples, n_columns)
-        Rows of the normalised space the other parameters are averaged over.
-    columns : sequence of slice
-        The normalised columns of each parameter set.
-    grids : sequence of ndarray
-        For each, its values in those columns (``evenly_spaced``'s second result).
-
-    Returns
-    -------
-    ndarray, one axis per grid
-        The mean, in scaled-loss units (:meth:`Surface.values` reads them as the user's).
-    """
-    import numpy as np
-
-    samples = np.asarray(samples, dtype=float)
-    fixed = np.zeros(samples.shape[1], dtype=bool)
-    for c in columns:
-        fixed[c] = True
-    _, first, counts = np.unique(samples[:, ~fixed], axis=0, return_index=True, return_counts=True)
-    distinct, weights = samples[first], counts / counts.sum()
-    shape = tuple(len(g) for g in grids)
-    cells = np.array(np.unravel_index(np.arange(int(np.prod(shape))), shape)).T
-    n_train = len(surface.points) or 1
-    per_chunk = max(1, _PREDICT_CHUNK_ELEMENTS // (len(distinct) * n_train))
-    means = []
-    for start in range(0, len(cells), per_chunk):
-        chunk = cells[start:start + per_chunk]
-        rows = np.tile(distinct, (len(chunk), 1))
-        for k, (c, grid) in enumerate(zip(columns, grids)):
-            rows[:, c] = np.repeat(grid[chunk[:, k]], len(distinct), axis=0)
-        means.append(surface.mean(rows).reshape(len(chunk), len(distinct)) @ weights)
-    return np.concatenate(means).reshape(shape)
-
 
 def _plot_coordinate(param: Any, x: Any) -> Any:
     """Where a point's coordinate goes on its axis: categorical options at their index."""
@@ -996,7 +591,7 @@ def _option_axis(axis: Any, param: Any, labelled: bool) -> None:
 
 
 def draw_objective(record: SweepRecord, path: Path) -> Optional[Path]:
-    """The partial dependence of the sweep's surrogate (:func:`fit_surface`): one curve per
+    """The partial dependence of the sweep's surrogate (:func:`.surface.fit_surface`): one curve per
     parameter on the diagonal, one contour map per pair below it, the told points as black
     dots and the best trial as a red star; None while there are too few successful trials."""
     import numpy as np

@@ -21,14 +21,9 @@ from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
 from .journal import Trial, format_params
-from .plots import (
-    SweepRecord,
-    direction_word,
-    draw_plots,
-    load_sweep,
-    min_trials_for_objective,
-    reference_origin,
-)
+from .plots import draw_plots, reference_origin
+from .surface import min_trials_for_objective
+from .sweep_record import SweepRecord, direction_word, load_sweep
 from .sweep_dir import CONVERGENCE, HYPERVOLUME, JOURNAL, OBJECTIVE, PARETO, SPACE, SweepDir
 
 PROG = "skopt-report"

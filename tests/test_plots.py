@@ -14,13 +14,9 @@ import pytest
 
 from hydra_skopt_sweeper import plot_refresher, plots
 from hydra_skopt_sweeper.plot_refresher import PlotRefresher
-from hydra_skopt_sweeper.plots import (
-    best_so_far,
-    draw_plots,
-    fit_surface,
-    load_sweep,
-    min_trials_for_objective,
-)
+from hydra_skopt_sweeper.plots import best_so_far, draw_plots
+from hydra_skopt_sweeper.surface import DRAWN_LIMIT, evenly_spaced, fit_surface, min_trials_for_objective
+from hydra_skopt_sweeper.sweep_record import load_sweep
 from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME, PLOTS_LOG
 from hydra_skopt_sweeper.sweep_dir import HYPERVOLUME as HYPERVOLUME_NAME, PARETO as PARETO_NAME
 
@@ -319,7 +315,7 @@ def test_evenly_spaced_values_per_kind():
     })
     dims = Space(normalize_dimensions(space.dimensions())).dimensions
     (lr, lr_columns), (n, n_columns), (opt, opt_columns), (layers, _) = (
-        plots.evenly_spaced(p, d, 5) for p, d in zip(space.params, dims))
+        evenly_spaced(p, d, 5) for p, d in zip(space.params, dims))
     np.testing.assert_allclose(lr, [1e-4, 10**-3.25, 10**-2.5, 10**-1.75, 1e-1])  # even on the log axis
     np.testing.assert_allclose(lr_columns.ravel(), [0, 0.25, 0.5, 0.75, 1], atol=1e-12)
     assert list(n) == [0, 1, 2, 3] and n_columns.shape == (4, 1)  # every grid option, by index
@@ -509,7 +505,7 @@ def test_a_value_as_large_as_a_float_allows_still_draws_every_plot(tmp_path, spa
     assert_png(written["objective"], min_bytes=5_000)
     surface = fit_surface(load_sweep(tmp_path))
     values = surface.predict(surface.tspace.transform(surface.tspace.rvs(50, random_state=0)))
-    assert all(math.isfinite(v) and abs(v) <= plots.DRAWN_LIMIT for v in values)
+    assert all(math.isfinite(v) and abs(v) <= DRAWN_LIMIT for v in values)
 
 
 def test_options_and_names_with_dollar_signs_are_drawn_as_written(tmp_path):
@@ -681,7 +677,7 @@ def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tm
     assert_png(written["hypervolume"])
     (x_low, x_high), (y_low, y_high) = seen[PARETO_NAME]["limits"][0]
     for x, y in (r["values"] for r in records if r["status"] == "ok"):  # every trial in view
-        assert x_low <= min(x, plots.DRAWN_LIMIT) <= x_high and y_low <= y <= y_high
+        assert x_low <= min(x, DRAWN_LIMIT) <= x_high and y_low <= y <= y_high
 
 
 def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):

@@ -38,7 +38,7 @@ def test_the_templates_optuna_file_runs_under_skopt_gp_and_maximises(tmp_path):
     assert results["maximize"] is True and results["best_value"] == max(r["value"] for r in records)
     assert set(results["best_params"]) == {"model.optimizer.lr", "data.batch_size", "model.net.lin1_size",
                                            "model.net.lin2_size", "model.net.lin3_size"}
-    from hydra_skopt_sweeper.plots import load_sweep
+    from hydra_skopt_sweeper.sweep_record import load_sweep
 
     record = load_sweep(tmp_path)
     assert record.objective_name == "val/acc_best"  # the plots' axis label
