@@ -2,7 +2,8 @@
 
 Each constraint is one inequality, ``A <= B`` (or ``<``, ``>=``, ``>``), over the keys of the
 mapping a trial returns (``n_params <= 1e6``, ``latency_ms / 1000 < 0.02``; a dotted key reads
-a nested mapping, as ``monitor`` does), in the parameter constraint's safe language
+a nested mapping, as ``monitor`` does; a key that is no Python name, such as Lightning's
+``val/acc``, is written between backticks: ```val/acc` >= 0.9``), in the parameter constraint's safe language
 (:mod:`.constraint`): parsed and checked once, before any launch. A trial's *slack* on it is
 ``A - B`` (``B - A`` for ``>=`` and ``>``): the inequality holds when the slack is at most 0
 (below 0 for a strict one, whose boundary is given the smallest positive slack). A trial is *feasible* when every inequality holds for the metrics
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -20,9 +22,10 @@ from .errors import SweeperConfigError
 
 FIELD = "hydra.sweeper.metric_constraints"
 ALLOWED = ("one inequality (<, <=, >, >=) between expressions of the returned metrics' keys (a dotted "
-           "key reads a nested mapping), number constants, + - * / // % **, and calls with positional "
+           "key reads a nested mapping; `a key/like this` between backticks), number constants, + - * / // % **, and calls with positional "
            "arguments to " + ", ".join(FUNCTIONS))
 _OPERATORS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_QUOTED_KEY = re.compile(r"`([^`]*)`")
 
 
 @dataclass(frozen=True)
@@ -102,20 +105,43 @@ class MetricConstraints:
         return ", ".join(repr(c.source) for c in self.constraints)
 
 
+def _unquoted(source: str, shown: str) -> Tuple[str, Dict[str, str]]:
+    """``source`` with each backtick-quoted key replaced by a name the parser reads, and those
+    names' keys."""
+    keys: Dict[str, str] = {}
+
+    def name(match: "re.Match[str]") -> str:
+        key = match.group(1).strip()
+        if not key:
+            raise SweeperConfigError(f"{shown}: empty backticks; write a metric key between them, e.g. `val/acc`")
+        slot = f"quoted_key_{len(keys)}"
+        keys[slot] = key
+        return f" {slot} "
+
+    text = _QUOTED_KEY.sub(name, source)
+    if "`" in text:
+        raise SweeperConfigError(f"{shown}: a backtick is not closed; write a key that is no Python "
+                                 "name between two backticks, e.g. `val/acc` >= 0.9")
+    return text, keys
+
+
 def _compile(source: str, parameters: Sequence[str]) -> MetricConstraint:
     shown = f"{FIELD}={source!r}"
+    text, quoted = _unquoted(source, shown)
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        where = f"at column {error.offset}" if error.offset else "at the end"
-        raise SweeperConfigError(f"{shown}: not a valid inequality ({error.msg} {where}); write "
+        # a column of the text with its quoted keys replaced would point elsewhere in the source
+        where = "" if quoted else f" at column {error.offset}" if error.offset else " at the end"
+        raise SweeperConfigError(f"{shown}: not a valid inequality ({error.msg}{where}); write "
                                  "one comparison of the returned metrics, e.g. 'n_params <= 1e6'") from None
     body = tree.body
     if not (isinstance(body, ast.Compare) and len(body.ops) == 1 and type(body.ops[0]) in _OPERATORS):
         raise SweeperConfigError(f"{shown}: must be one inequality (<, <=, >, >=) between expressions of "
                                  "the metrics a trial returns, e.g. 'n_params <= 1e6'; write each "
                                  "condition as its own entry")
-    names = free_names(body)
+    slots = free_names(body)
+    names = [quoted.get(slot, slot) for slot in slots]
     if not names:
         raise SweeperConfigError(f"{shown}: reads no metric; name a key of the mapping the trials return")
     params = [name for name in names if name in parameters
@@ -127,5 +153,11 @@ def _compile(source: str, parameters: Sequence[str]) -> MetricConstraint:
     left, right = body.left, body.comparators[0]
     low, high = (left, right) if isinstance(op, (ast.Lt, ast.LtE)) else (right, left)
     slack = ast.Expression(body=ast.BinOp(left=low, op=ast.Sub(), right=high))
-    evaluate = compile_expression(source, ast.fix_missing_locations(slack), names, field=FIELD, allowed=ALLOWED)
+    evaluate = compile_expression(source, ast.fix_missing_locations(slack), slots, field=FIELD, allowed=ALLOWED)
+    if quoted:
+        plain = evaluate
+
+        def evaluate(metrics: Mapping[str, Any]) -> Any:
+            return plain({slot: metrics[quoted.get(slot, slot)] for slot in slots})
+
     return MetricConstraint(source, tuple(names), isinstance(op, (ast.Lt, ast.Gt)), evaluate)

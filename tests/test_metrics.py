@@ -65,6 +65,16 @@ def test_a_dotted_key_reads_the_metric_of_that_name_and_the_names_are_in_order()
     assert constraints.violated(metrics) == ["val.latency_ms <= 20 (val.latency_ms = 25)"]
 
 
+def test_a_key_between_backticks_reads_the_metric_of_that_name_whatever_its_characters():
+    # Lightning logs "val/acc"; unquoted, val/acc would divide val by acc
+    constraints = MetricConstraints(["`val/acc` >= 0.9", "n_params * `lat ms` < 10", "`n_params` <= 5"])
+    assert constraints.names == ("val/acc", "n_params", "lat ms")
+    metrics = {"val/acc": 0.8, "n_params": 2.0, "lat ms": 4.0, "val": 1.0, "acc": 1.0}
+    assert constraints.slacks(metrics) == pytest.approx([0.1, -2.0, -3.0])
+    assert constraints.violated(metrics) == ["`val/acc` >= 0.9 (val/acc = 0.8)"]
+    assert constraints.feasible(dict(metrics, **{"val/acc": 0.95}))
+
+
 def test_slacks_and_feasibility_of_a_trial_that_measured_nothing_or_not_everything():
     constraints = MetricConstraints(["a <= 1", "b > 0"])
     assert constraints.slacks(None) is None and constraints.slacks({"a": 0.0}) is None
@@ -103,6 +113,10 @@ def test_no_constraints_is_false_and_reads_nothing():
     ("open('x') <= a", "the call \"open('x')\" is not allowed"),
     ("max(a, key=abs) <= 1", "uses keyword arguments"),
     ("a <= 2 ** 99999", "an integer power over"),
+    ("`val/acc >= 0.9", "a backtick is not closed"),
+    ("`` >= 0.9", "empty backticks"),
+    ("`val/acc` >= `lr`", "lr is a swept parameter"),
+    ("`a` `b` >= 1", "not a valid inequality (invalid syntax)"),
 ])
 def test_a_spec_that_is_not_one_safe_inequality_over_metrics_is_refused_naming_field_and_value(spec, message):
     with pytest.raises(SweeperConfigError) as error:
