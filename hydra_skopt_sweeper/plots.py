@@ -142,7 +142,7 @@ def best_so_far(trials: Sequence[Trial], maximize: bool,
 
 # a value axis follows the good trials (value_axis_limit): the best half of the completed ones,
 # and this many times their spread beyond the worst of them
-_AXIS_REACH = 3.0
+_AXIS_REACH = 6.0
 _AXIS_MIN_TRIALS = 4
 
 
@@ -863,7 +863,7 @@ def draw_importance(importance: Sequence[Importance], path: Path) -> Optional[Pa
     most = max(len(entry.params) for entry in panels)
     longest = max(len(p.name) for entry in panels for p in entry.params)
     width = 2.2 + 0.07 * min(longest, 40) + 3.4
-    fig = _figure((width * n_cols, (1.6 + 0.32 * most) * n_rows + 0.5))
+    fig = _figure((width * n_cols, max(1.2 + 0.32 * most, 2.2) * n_rows + 1.2))
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     for ax in axes[len(panels):]:
         ax.set_visible(False)
@@ -886,9 +886,9 @@ def draw_importance(importance: Sequence[Importance], path: Path) -> Optional[Pa
         ax.set_title(f"{entry.objective} ({entry.n_trials} trials)", fontsize=10)
         ax.grid(True, axis="x", color="0.93")
         ax.set_axisbelow(True)
-        ax.legend(loc="lower right", fontsize="x-small")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize="small", frameon=False)
     fig.suptitle("Which parameters matter: Sobol indices of the sweep's model, the largest on top", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1))
     return _save(fig, path)
 
 
@@ -1056,11 +1056,14 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
     coloured.set_array(np.clip(np.array(colours, dtype=float), colour_axis.low, colour_axis.high))
     ax.add_collection(coloured)
     highlighted = [t for t in completed if t.number in best_numbers]
-    label = _best_label(record, highlighted)
+    label = _best_label(record, highlighted) if highlighted else None
+    few = len(highlighted) <= 10  # a large front drawn thinner, so that it hides less
     for trial in sorted(highlighted, key=lambda t: t.number):
         for piece in segments(trial):
-            ax.plot(piece[:, 0], piece[:, 1], color="white", lw=4.0, zorder=4, solid_capstyle="round")
-            ax.plot(piece[:, 0], piece[:, 1], color="C3", lw=2.0, zorder=5, label=label)
+            if few:
+                ax.plot(piece[:, 0], piece[:, 1], color="white", lw=4.0, zorder=4, solid_capstyle="round")
+            ax.plot(piece[:, 0], piece[:, 1], color="C3", lw=2.0 if few else 1.1, alpha=1 if few else 0.75,
+                    zorder=5, label=label)
             label = None
     # the axes: a vertical line each, its ticks labelled with real values
     small = n_axes > 10
@@ -1091,7 +1094,7 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
         f"coloured by {names[len(params)]}",
         f"{failed} failed trials not drawn" + (f"; {', '.join(clipped)}: the axis follows the good trials, "
                                                 "the others sit on its edge" if clipped else ""),
-        width=int(12 * fig.get_figwidth())), fontsize=10)
+        width=int(11 * fig.get_figwidth())), fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07 - 0.035 * lines_below), ncol=4, fontsize="small",
               frameon=False)
     fig.tight_layout()

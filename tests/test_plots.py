@@ -19,6 +19,8 @@ from hydra_skopt_sweeper.surface import DRAWN_LIMIT, evenly_spaced, fit_surface,
 from hydra_skopt_sweeper.sweep_record import load_sweep
 from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME, PLOTS_LOG
 from hydra_skopt_sweeper.sweep_dir import HYPERVOLUME as HYPERVOLUME_NAME, PARETO as PARETO_NAME
+from hydra_skopt_sweeper.sweep_dir import IMPORTANCE as IMPORTANCE_NAME, PARALLEL as PARALLEL_NAME
+from hydra_skopt_sweeper.sweep_dir import SLICES as SLICES_NAME
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -107,8 +109,11 @@ def test_draws_both_pictures(tmp_path, kind, n_ok):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Hydra's tests run sweeps with -Werror
         written = draw_plots(tmp_path)
-    assert written == {"convergence": tmp_path / CONVERGENCE_NAME, "objective": tmp_path / OBJECTIVE_NAME,
-                       "curves": None}  # no trial reported a curve
+    assert {name: written[name] for name in ("convergence", "objective", "curves")} == {
+        "convergence": tmp_path / CONVERGENCE_NAME, "objective": tmp_path / OBJECTIVE_NAME,
+        "curves": None}  # no trial reported a curve
+    assert set(written) == {"convergence", "objective", "curves", "importance", "parallel", "slices"}
+    assert (written["parallel"], written["slices"]) == (tmp_path / PARALLEL_NAME, tmp_path / SLICES_NAME)
     assert_png(tmp_path / CONVERGENCE_NAME)
     image = assert_png(tmp_path / OBJECTIVE_NAME)
     if kind == "ten":  # a 10 x 10 grid of panels needs room to be readable
@@ -238,7 +243,7 @@ def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
     save = plots._save
 
     def inspect_then_save(fig, path):  # _save clears the figure
-        axes = np.array(fig.axes, dtype=object).reshape(2, 2)
+        axes = np.array(fig.axes[:4], dtype=object).reshape(2, 2)  # then the colour bar
         # the curve of layers, and the contour map's rows
         for name, axis in (("curve", axes[1, 1].xaxis), ("map", axes[1, 0].yaxis)):
             low, high = axis.get_view_interval()
@@ -583,7 +588,10 @@ def test_several_objectives_draw_the_front_and_the_hypervolume(tmp_path, n_objec
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         written = draw_plots(tmp_path)
-    assert written == {"pareto": tmp_path / PARETO_NAME, "hypervolume": tmp_path / HYPERVOLUME_NAME, "curves": None}
+    assert {name: written[name] for name in ("pareto", "hypervolume", "curves")} == {
+        "pareto": tmp_path / PARETO_NAME, "hypervolume": tmp_path / HYPERVOLUME_NAME, "curves": None}
+    assert set(written) == {"pareto", "hypervolume", "curves", "importance", "parallel"}
+    assert_png(written["parallel"])
     assert_png(written["pareto"])
     assert_png(written["hypervolume"])
     # convergence.png and objective.png are pictures of one objective
@@ -593,7 +601,7 @@ def test_several_objectives_draw_the_front_and_the_hypervolume(tmp_path, n_objec
 
 def test_one_objective_draws_no_front(tmp_path):
     write_sweep(tmp_path, SPACES["one"], n_ok=6)
-    assert set(draw_plots(tmp_path)) == {"convergence", "objective", "curves"}
+    assert set(draw_plots(tmp_path)) == {"convergence", "objective", "curves", "importance", "parallel", "slices"}
     assert not (tmp_path / PARETO_NAME).exists() and not (tmp_path / HYPERVOLUME_NAME).exists()
 
 
