@@ -1153,13 +1153,14 @@ def draw_slices(record: SweepRecord, path: Path, importance: Optional[Sequence[I
     best = record.best()
     n_cols = min(4, len(params))
     n_rows = math.ceil(len(params) / n_cols)
-    fig = _figure((3.1 * n_cols + 1.2, 2.7 * n_rows + 1.3))
+    fig = _figure((3.1 * n_cols + 2.0, 2.7 * n_rows + 1.5))
     axes = fig.subplots(n_rows, n_cols, squeeze=False, sharey=True)
     norm = Normalize(completed[0].number, max(completed[-1].number, completed[0].number + 1))
     jitter = np.random.RandomState(0)  # spreads the points of one option apart, the same each drawing
     points = None
     for ax, param in zip(axes.ravel(), params):
-        spread = 0.12 if param.kind in ("grid", "categorical") else 0.0
+        few_values = param.kind == "int" and not param.log and param.high - param.low <= 12
+        spread = 0.12 if param.kind in ("grid", "categorical") or few_values else 0.0
         at = {t.number: _slice_coordinate(param, t) + shift for t, shift in
               zip(completed, jitter.uniform(-spread, spread, len(completed)))}
         shown = [t for t in inside if math.isfinite(at[t.number])]
@@ -1199,9 +1200,12 @@ def draw_slices(record: SweepRecord, path: Path, importance: Optional[Sequence[I
         (f"{left_out} less important parameters left out; " if left_out else "")
         + "pruned and failed trials not drawn" + ("; triangles: beyond the axis, which follows the good trials"
                                                   if beyond else ""), width=int(12 * fig.get_figwidth())), fontsize=10)
-    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    # fixed margins in inches (tight_layout would cost a rendering of every panel)
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    fig.subplots_adjust(left=0.75 / width, right=1 - 1.3 / width, bottom=0.75 / height, top=1 - 0.9 / height,
+                        wspace=0.12, hspace=0.55)
     if points is not None:
-        bar = fig.colorbar(points, cax=fig.add_axes([0.945, 0.15, 0.012, 0.6]))
+        bar = fig.colorbar(points, cax=fig.add_axes([1 - 0.95 / width, 0.15, 0.15 / width, 0.6]))
         bar.set_label("trial number", fontsize=9)
         bar.ax.tick_params(labelsize=8)
     return _save(fig, path)
