@@ -1,9 +1,8 @@
 """Pictures of a sweep, drawn from its directory alone.
 
-It owns ``convergence.png``, ``objective.png`` and ``curves.png`` (one objective),
-``pareto.png`` and ``hypervolume.png`` (several objectives), how they are drawn from
-what the loop writes (``trials.jsonl``, ``search_space.json``, ``.curves/``, and for labels and
-the model's settings ``multirun.yaml``). :mod:`.plot_refresher` redraws them while a sweep
+It owns the pictures :func:`draw_plots` writes (:func:`picture_names`) and how they are drawn
+from what the loop writes (``trials.jsonl``, ``search_space.json``, ``.curves/``, and for labels
+and the model's settings ``multirun.yaml``). :mod:`.plot_refresher` redraws them while a sweep
 runs; ``skopt-report`` at any time. The same pictures come from a finished sweep, a running
 one, or one that was killed:
 
@@ -11,15 +10,23 @@ one, or one that was killed:
   is told) against its trial number, the best value so far as a line, batch boundaries as light
   vertical lines, pruned trials as hollow grey dots (their value when stopped) and failed
   trials as red crosses on the edge of the plot; with ``metric_constraints``, the trials that
-  broke them as hollow grey diamonds, left out of the best so far;
+  broke them as hollow grey diamonds, left out of the best so far. The value axis follows the
+  good trials (:func:`value_axis_limit`): the others are triangles on its edge;
 * ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`.pruning`), pruned ones
   dashed, the best trial's highlighted;
 * ``objective.png``: the partial dependence of the sweep's own surrogate (:func:`.surface.fit_surface`),
-  once there are enough successful trials (:func:`.surface.min_trials_for_objective`). Categorical
-  parameters show their options; grid parameters (``range`` with a step) are searched as an
-  index and shown with their real values.
+  once there are enough successful trials (:func:`.surface.min_trials_for_objective`); its
+  contour maps on one colour scale, whose bar says which end is better; with many parameters,
+  the most important ones. Categorical parameters show their options; grid parameters (``range``
+  with a step) are searched as an index and shown with their real values;
+* ``slices.png`` (one objective): each trial's value against each parameter, a panel each;
+* ``importance.png``: each parameter's share of the variance of the model's mean
+  (:mod:`.importance`), a panel per objective;
+* ``parallel.png``: parallel coordinates, a line per trial across the parameters and the
+  objectives, coloured by the (first) objective.
 
-With several objectives, ``convergence.png`` and ``objective.png`` are not drawn; instead:
+With several objectives, ``convergence.png``, ``objective.png`` and ``slices.png`` are not
+drawn; instead:
 
 * ``pareto.png``: every completed trial in the objectives' own units and directions, those on
   the Pareto front (:mod:`.solutions`) highlighted and, when few, labelled with their trial
@@ -32,8 +39,8 @@ With several objectives, ``convergence.png`` and ``objective.png`` are not drawn
   marked as in ``convergence.png``.
 
 It imports neither matplotlib nor skopt at import time. It reads the sweep through
-:mod:`.sweep_record`, the refitted model through :mod:`.surface` and the front through
-:mod:`.solutions`; never :mod:`.loop`.
+:mod:`.sweep_record`, the refitted model through :mod:`.surface`, the importance through
+:mod:`.importance` and the front through :mod:`.solutions`; never :mod:`.loop`.
 """
 from __future__ import annotations
 
@@ -817,33 +824,30 @@ def draw_objective(record: SweepRecord, path: Path, *, surface: Optional[Surface
         left = min(0.25, 0.05 + 0.075 * longest * (0.6 if small else 1.0) / side)
         fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=max(0.1, 0.75 / side),
                             top=1 - 1.15 / side, wspace=0.35, hspace=0.35)
-        # in the empty corner right of the first curve
-        start, corner = axes[0, max(1, n_dims - 3)].get_position(), axes[0, n_dims - 1].get_position()
-        left = start.x0 + 0.35 * start.width
-        bar = fig.add_axes([left, corner.y0 + 0.45 * corner.height, corner.x1 - left - 0.15 * corner.width,
-                            0.1 * corner.height])
-        _label_better_bar(fig.colorbar(filled, cax=bar, orientation="horizontal"),
-                          f"{record.objective_name} (maps)", record.maximize, horizontal=True, small=small)
+        # in the empty top right corner, clear of the first curve's labels
+        # (the last curve's labels are in the cell above it)
+        row = max(0, min(n_dims - 3, 2))
+        corner, lowest = axes[0, n_dims - 1].get_position(), axes[row, n_dims - 1].get_position()
+        bottom = lowest.y0 + (0.45 if row == n_dims - 2 else 0.1) * lowest.height
+        bar = fig.add_axes([corner.x0 + 0.5 * corner.width, bottom, 0.07 * corner.width,
+                            corner.y1 - 0.1 * corner.height - bottom])
+        _label_better_bar(fig.colorbar(filled, cax=bar), f"{record.objective_name} (maps)", record.maximize,
+                          small=small)
     return _save(fig, path)
 
 
-def _label_better_bar(bar: Any, label: str, maximize: bool, horizontal: bool = False, small: bool = False) -> None:
-    """Name a colour bar of values and its two ends, "better" at the top (or right)."""
+def _label_better_bar(bar: Any, label: str, maximize: bool, small: bool = False) -> None:
+    """Name a vertical colour bar of values and its two ends, "better" at the top."""
     from matplotlib.ticker import MaxNLocator
 
     size = 7 if small else 9
     bar.set_label(label, fontsize=size)
     bar.ax.tick_params(labelsize=size - 1)
-    if not maximize:  # the lowest value is the best: at the top (right)
-        (bar.ax.invert_xaxis if horizontal else bar.ax.invert_yaxis)()
-    (bar.ax.xaxis if horizontal else bar.ax.yaxis).set_major_locator(MaxNLocator(4))
-    if horizontal:
-        bar.ax.xaxis.set_label_position("top")
-        bar.ax.text(1.03, 0.5, "better", transform=bar.ax.transAxes, ha="left", va="center", fontsize=size)
-        bar.ax.text(-0.03, 0.5, "worse", transform=bar.ax.transAxes, ha="right", va="center", fontsize=size)
-    else:
-        bar.ax.text(0.5, 1.02, "better", transform=bar.ax.transAxes, ha="center", va="bottom", fontsize=size)
-        bar.ax.text(0.5, -0.02, "worse", transform=bar.ax.transAxes, ha="center", va="top", fontsize=size)
+    bar.ax.yaxis.set_major_locator(MaxNLocator(5))
+    if not maximize:  # the lowest value is the best: at the top
+        bar.ax.invert_yaxis()
+    bar.ax.text(0.5, 1.02, "better", transform=bar.ax.transAxes, ha="center", va="bottom", fontsize=size)
+    bar.ax.text(0.5, -0.02, "worse", transform=bar.ax.transAxes, ha="center", va="top", fontsize=size)
 
 
 # -- importance.png, parallel.png, slices.png: which parameters matter --------------------------------
@@ -887,7 +891,7 @@ def draw_importance(importance: Sequence[Importance], path: Path) -> Optional[Pa
         ax.grid(True, axis="x", color="0.93")
         ax.set_axisbelow(True)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize="small", frameon=False)
-    fig.suptitle("Which parameters matter: Sobol indices of the sweep's model, the largest on top", fontsize=11)
+    fig.suptitle("Which parameters matter\nSobol indices of the sweep's model, the largest on top", fontsize=10)
     fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1))
     return _save(fig, path)
 

@@ -945,8 +945,8 @@ def test_the_colour_bars_say_which_end_is_better(tmp_path, monkeypatch, maximize
     draw_plots(tmp_path)
     for name in (OBJECTIVE_NAME, PARALLEL_NAME):
         (bar,) = [ax for ax in seen[name]["axes"] if {"better", "worse"} <= set(ax["texts"])]
-        # "better" is at the top (the right) of the bar: the low end there when minimising
-        low, high = bar["ylim"] if name == PARALLEL_NAME else bar["xlim"]
+        # "better" is at the top of the bar: the low end there when minimising
+        low, high = bar["ylim"]
         assert (low < high) == maximize
 
 
