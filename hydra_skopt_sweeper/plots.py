@@ -222,7 +222,7 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
         ax.set_title(f"Convergence: no {'feasible' if constrained else 'successful'} trial yet ({counts})")
     else:
         title = f"Convergence: {best_word} {best_trial_.value:.6g} at trial #{best_trial_.number}"
-        ax.set_title(f"{title}\n({counts})" if constrained else f"{title} ({counts})")
+        ax.set_title(f"{title}\n({counts})" if constrained else _wrapped(f"{title} ({counts})", width=90))
     ax.grid(True, axis="y", color="0.93")
     if trials:
         ax.legend(loc="best", fontsize="small")
@@ -807,7 +807,7 @@ def draw_objective(record: SweepRecord, path: Path, *, surface: Optional[Surface
         for k in range(n_dims):
             axes[k, k].set_ylim(*_padded(low, high, 0.05))
     which = (f"the {n_dims} most important of {len(space.params)} parameters, in that order "
-             f"({left_out} left out); " if left_out else "")
+             f"({left_out} left out)\n" if left_out else "")
     fig.suptitle(
         f"Partial dependence of {record.objective_name} ({direction_word(record.maximize)})\n"
         f"{which}the sweep's {surface.kind} refitted on {len(surface.points)} told trials; "
@@ -823,7 +823,7 @@ def draw_objective(record: SweepRecord, path: Path, *, surface: Optional[Surface
                        for v in (p.choices if p.kind == "grid" else p.labels)] + [5])
         left = min(0.25, 0.05 + 0.075 * longest * (0.6 if small else 1.0) / side)
         fig.subplots_adjust(left=left, right=1 - 0.8 / side, bottom=max(0.1, 0.75 / side),
-                            top=1 - 1.15 / side, wspace=0.35, hspace=0.35)
+                            top=1 - (1.35 if left_out else 1.15) / side, wspace=0.35, hspace=0.35)
         # in the empty top right corner, clear of the first curve's labels
         # (the last curve's labels are in the cell above it)
         row = max(0, min(n_dims - 3, 2))
@@ -843,7 +843,10 @@ def _label_better_bar(bar: Any, label: str, maximize: bool, small: bool = False)
     size = 7 if small else 9
     bar.set_label(label, fontsize=size)
     bar.ax.tick_params(labelsize=size - 1)
-    bar.ax.yaxis.set_major_locator(MaxNLocator(5))
+    low, high = bar.norm.vmin, bar.norm.vmax
+    if bar.ax.get_yscale() != "log" and low is not None and high is not None and high > low:
+        # a few round values (a contour set's bar would tick every level)
+        bar.set_ticks([t for t in MaxNLocator(5).tick_values(low, high) if low <= t <= high])
     if not maximize:  # the lowest value is the best: at the top
         bar.ax.invert_yaxis()
     bar.ax.text(0.5, 1.02, "better", transform=bar.ax.transAxes, ha="center", va="bottom", fontsize=size)
@@ -1034,7 +1037,7 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
     # the worse first, so that the good lines lie on top
     feasible.sort(key=lambda t: values[t.number][0] if colour_up else -values[t.number][0])
     n_axes = len(names)
-    fig = _figure((max(8.0, 1.05 * n_axes + 2.5), 5.8))
+    fig = _figure((min(18.0, max(8.0, 1.05 * n_axes + 2.5)), 5.8 if n_axes <= 12 else 6.5))
     ax = fig.add_subplot()
     many = len(completed) > 60
     if pruned:
@@ -1087,6 +1090,8 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
         ax.spines[spine].set_visible(False)
     bar = fig.colorbar(coloured, ax=ax, fraction=0.025, pad=0.02)
     bar.solids.set_alpha(1)
+    if colour_axis.log:
+        _plain_log_ticks(bar.ax.yaxis)
     _label_better_bar(bar, names[len(params)], colour_up, small=True)
     failed = len(_failed(record.trials))
     clipped = [record.objectives.labelled(k) if record.several else record.objective_name
