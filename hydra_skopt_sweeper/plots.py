@@ -1013,17 +1013,11 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
     x = np.arange(len(names), dtype=float)
 
     def segments(trial: Trial) -> List[Any]:
-        """The line's stretches between axes where it has a value (a gap at an inactive one)."""
+        """The trial's line through the axes where it has a value (over an inactive
+        conditional parameter's), as a list of one polyline, or none."""
         y = line(trial)
-        runs, run = [], []
-        for xk, yk in zip(x, y):
-            if math.isfinite(yk):
-                run.append((xk, yk))
-            elif run:
-                runs.append(run)
-                run = []
-        runs.append(run)
-        return [np.array(r) for r in runs if len(r) > 1]
+        has = np.isfinite(y)
+        return [np.column_stack([x[has], y[has]])] if has.sum() > 1 else []
 
     if record.several:
         front = record.front()
@@ -1103,7 +1097,7 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
         f"coloured by {names[len(params)]}",
         f"{failed} failed trials not drawn" + (f"; {', '.join(clipped)}: the axis follows the good trials, "
                                                 "the others sit on its edge" if clipped else ""),
-        width=int(11 * fig.get_figwidth())), fontsize=10)
+        width=int(10 * fig.get_figwidth())), fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07 - 0.035 * lines_below), ncol=4, fontsize="small",
               frameon=False)
     fig.tight_layout()

@@ -1042,3 +1042,30 @@ def test_slices_draw_at_most_the_most_important_parameters(tmp_path, monkeypatch
     assert panels == order[:12]
     assert "8 less important parameters left out" in drawn["suptitle"]
     assert "by importance" in drawn["suptitle"]
+
+
+def test_parallel_lines_pass_over_the_axis_of_an_inactive_conditional_parameter(tmp_path, monkeypatch):
+    space = {"opt": SPACES["three"]["opt"], "x": dict(REAL, override_key="x"),
+             "momentum": {"kind": "real", "override_key": "momentum", "low": 0.0, "high": 0.99, "log": False,
+                          "when": "opt == 'sgd'"}}
+    records = write_sweep(tmp_path, space, n_ok=12)
+    for record in records:
+        if record["params"]["opt"] != "sgd":
+            del record["params"]["momentum"]
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    record = load_sweep(tmp_path)
+    points = {}
+    real_save = plots._save
+
+    def spy(fig, path):
+        from matplotlib.collections import LineCollection
+
+        (coloured,) = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+        points["lines"] = sorted(len(segment) for segment in coloured.get_segments())
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    plots.draw_parallel(record, tmp_path / PARALLEL_NAME)
+    best = record.best().number
+    # one line per trial but the best (drawn apart): through opt, x, momentum where it has one, the value
+    assert points["lines"] == sorted(4 if r["params"]["opt"] == "sgd" else 3 for r in records if r["number"] != best)
