@@ -943,15 +943,16 @@ def _unit_ticks(param: Any) -> List[Tuple[float, str]]:
 
 
 class _ValueAxis:
-    """One objective's axis in parallel.png: its values mapped to [0, 1], following the good
-    trials (:func:`value_axis_limit`; values beyond sit on the edge), on a log scale when they
-    are positive and span more than three decades."""
+    """One objective's axis in parallel.png: its values mapped to [0, 1], framing the completed
+    trials' values that follow the good ones (:func:`value_axis_limit`); values beyond (and
+    pruned trials' beyond the completed ones) sit on the edge. On a log scale when the values
+    framed are positive and span more than three decades."""
 
     def __init__(self, completed: Sequence[float], others: Sequence[float], maximize: bool) -> None:
         limit = value_axis_limit(completed, maximize)
-        shown = [v for v in list(completed) + list(others) if not _beyond(v, limit, maximize)]
-        self.clipped = len(shown) < len(completed) + len(others)
+        shown = [v for v in completed if not _beyond(v, limit, maximize)]
         self.low, self.high = (min(shown), max(shown)) if shown else (0.0, 1.0)
+        self.clipped = any(not self.low <= v <= self.high for v in list(completed) + list(others))
         self.log = self.low > 0 and self.high / self.low > 1e3
 
     def _scaled(self, value: float) -> float:
@@ -1095,8 +1096,8 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
     ax.set_title(_wrapped(
         f"Parallel coordinates: {len(completed)} completed trials across the {order}, "
         f"coloured by {names[len(params)]}",
-        f"{failed} failed trials not drawn" + (f"; {', '.join(clipped)}: the axis follows the good trials, "
-                                                "the others sit on its edge" if clipped else ""),
+        f"{failed} failed trials not drawn" + (f"; {', '.join(clipped)}: the axis frames the good completed "
+                                                "trials, the others sit on its edge" if clipped else ""),
         width=int(10 * fig.get_figwidth())), fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07 - 0.035 * lines_below), ncol=4, fontsize="small",
               frameon=False)
