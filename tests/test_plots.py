@@ -894,9 +894,9 @@ def test_the_new_pictures_are_drawn_with_an_importance_and_the_importance_one_wa
         assert written[name] == tmp_path / file_name
         assert_png(written[name])
     (tmp_path / IMPORTANCE_NAME).unlink()
-    assert draw_plots(record, importance=[])["importance"] is None
+    assert plots.draw_importance([], tmp_path / IMPORTANCE_NAME) is None
     empty = fake_importance(record, order=[])  # an objective without parameters: nothing to draw either
-    assert draw_plots(record, importance=empty)["importance"] is None
+    assert plots.draw_importance(empty, tmp_path / IMPORTANCE_NAME) is None
     assert not (tmp_path / IMPORTANCE_NAME).exists()
     assert plots.picture_names(False) == ("convergence.png", "objective.png", "slices.png", "importance.png",
                                           "parallel.png", "curves.png")
