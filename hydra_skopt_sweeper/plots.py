@@ -1096,7 +1096,7 @@ def draw_parallel(record: SweepRecord, path: Path, importance: Optional[Sequence
     ax.set_title(_wrapped(
         f"Parallel coordinates: {len(completed)} completed trials across the {order}, "
         f"coloured by {names[len(params)]}",
-        f"{failed} failed trials not drawn" + (f"; {', '.join(clipped)}: the axis frames the good completed "
+        f"failed trials, not drawn: {failed}" + (f"; {', '.join(clipped)}: the axis frames the good completed "
                                                 "trials, the others sit on its edge" if clipped else ""),
         width=int(10 * fig.get_figwidth())), fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07 - 0.035 * lines_below), ncol=4, fontsize="small",

@@ -1010,7 +1010,7 @@ def test_parallel_draws_completed_and_pruned_trials_and_says_the_failed_are_left
     drawn = seen[PARALLEL_NAME]
     (main,) = [ax for ax in drawn["axes"] if ax["title"]]
     assert "Parallel coordinates: 9 completed trials" in main["title"]
-    assert "2 failed trials not drawn" in main["title"]
+    assert "failed trials, not drawn: 2" in main["title"]
     assert "pruned (1): value when stopped" in main["collections"]
     assert f"best: trial #{best.number}" in main["lines"]
     # the options of a categorical parameter label its axis
