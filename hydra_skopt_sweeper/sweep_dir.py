@@ -10,8 +10,9 @@ so it is also their only interface. Its layout::
     trials.csv                 one row per trial (journal)
     search_space.json          the space, direction and metric the journal belongs to (journal)
     multirun.yaml              the composed config, saved by the shim (plots read its labels)
-    convergence.png, objective.png, curves.png   the pictures of one objective (plots)
-    pareto.png, hypervolume.png, curves.png      the pictures of several objectives (plots)
+    convergence.png, objective.png, slices.png   the pictures of one objective (plots)
+    pareto.png, hypervolume.png                  the pictures of several objectives (plots)
+    importance.png, parallel.png, curves.png     the pictures of either (plots)
     .outcomes/<n>.json         what job n returned, left by the job itself (objective)
     .outcomes/<n>.launched     job number n is taken, with the params it was launched with:
                                reserved before its launch (scheduler)
@@ -41,6 +42,9 @@ OBJECTIVE = "objective.png"
 CURVES = "curves.png"
 PARETO = "pareto.png"
 HYPERVOLUME = "hypervolume.png"
+IMPORTANCE = "importance.png"
+PARALLEL = "parallel.png"
+SLICES = "slices.png"
 OUTCOMES_DIR = ".outcomes"
 CURVES_DIR = ".curves"
 PLOTS_LOG = ".plots.log"

@@ -19,6 +19,8 @@ from hydra_skopt_sweeper.surface import DRAWN_LIMIT, evenly_spaced, fit_surface,
 from hydra_skopt_sweeper.sweep_record import load_sweep
 from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME, PLOTS_LOG
 from hydra_skopt_sweeper.sweep_dir import HYPERVOLUME as HYPERVOLUME_NAME, PARETO as PARETO_NAME
+from hydra_skopt_sweeper.sweep_dir import IMPORTANCE as IMPORTANCE_NAME, PARALLEL as PARALLEL_NAME
+from hydra_skopt_sweeper.sweep_dir import SLICES as SLICES_NAME
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -107,8 +109,11 @@ def test_draws_both_pictures(tmp_path, kind, n_ok):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Hydra's tests run sweeps with -Werror
         written = draw_plots(tmp_path)
-    assert written == {"convergence": tmp_path / CONVERGENCE_NAME, "objective": tmp_path / OBJECTIVE_NAME,
-                       "curves": None}  # no trial reported a curve
+    assert {name: written[name] for name in ("convergence", "objective", "curves")} == {
+        "convergence": tmp_path / CONVERGENCE_NAME, "objective": tmp_path / OBJECTIVE_NAME,
+        "curves": None}  # no trial reported a curve
+    assert set(written) == {"convergence", "objective", "curves", "importance", "parallel", "slices"}
+    assert (written["parallel"], written["slices"]) == (tmp_path / PARALLEL_NAME, tmp_path / SLICES_NAME)
     assert_png(tmp_path / CONVERGENCE_NAME)
     image = assert_png(tmp_path / OBJECTIVE_NAME)
     if kind == "ten":  # a 10 x 10 grid of panels needs room to be readable
@@ -238,7 +243,7 @@ def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
     save = plots._save
 
     def inspect_then_save(fig, path):  # _save clears the figure
-        axes = np.array(fig.axes, dtype=object).reshape(2, 2)
+        axes = np.array(fig.axes[:4], dtype=object).reshape(2, 2)  # then the colour bar
         # the curve of layers, and the contour map's rows
         for name, axis in (("curve", axes[1, 1].xaxis), ("map", axes[1, 0].yaxis)):
             low, high = axis.get_view_interval()
@@ -583,7 +588,10 @@ def test_several_objectives_draw_the_front_and_the_hypervolume(tmp_path, n_objec
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         written = draw_plots(tmp_path)
-    assert written == {"pareto": tmp_path / PARETO_NAME, "hypervolume": tmp_path / HYPERVOLUME_NAME, "curves": None}
+    assert {name: written[name] for name in ("pareto", "hypervolume", "curves")} == {
+        "pareto": tmp_path / PARETO_NAME, "hypervolume": tmp_path / HYPERVOLUME_NAME, "curves": None}
+    assert set(written) == {"pareto", "hypervolume", "curves", "importance", "parallel"}
+    assert_png(written["parallel"])
     assert_png(written["pareto"])
     assert_png(written["hypervolume"])
     # convergence.png and objective.png are pictures of one objective
@@ -593,7 +601,7 @@ def test_several_objectives_draw_the_front_and_the_hypervolume(tmp_path, n_objec
 
 def test_one_objective_draws_no_front(tmp_path):
     write_sweep(tmp_path, SPACES["one"], n_ok=6)
-    assert set(draw_plots(tmp_path)) == {"convergence", "objective", "curves"}
+    assert set(draw_plots(tmp_path)) == {"convergence", "objective", "curves", "importance", "parallel", "slices"}
     assert not (tmp_path / PARETO_NAME).exists() and not (tmp_path / HYPERVOLUME_NAME).exists()
 
 
@@ -842,3 +850,222 @@ def test_three_objectives_draw_the_infeasible_trials_in_every_view(tmp_path, mon
     draw_plots(tmp_path)
     views = seen[PARETO_NAME][f"infeasible ({len(infeasible)})"]
     assert len(views) == 3 and all(len(view["points"]) == len(infeasible) for view in views)
+
+
+# -- importance.png, parallel.png, slices.png, and what the importance changes -----------------------
+
+def fake_importance(record, order=None, objectives=None):
+    """An importance as importance_of gives it, made by hand: ``order`` (the parameters'
+    names, the most important first; the space's order unless given) with falling indices."""
+    from hydra_skopt_sweeper.importance import Importance, ParamImportance
+
+    names = record.space.names if order is None else order
+    params = tuple(ParamImportance(name, first=0.5 / (k + 1), total=0.8 / (k + 1), first_sd=0.01, total_sd=0.05)
+                   for k, name in enumerate(names))
+    return [Importance(label, params, len(record.finished)) for label in (objectives or ["objective (min)"])]
+
+
+def _spy_texts(monkeypatch):
+    """Every saved figure by file name: the texts of its axes, its axes' titles, labels and limits."""
+    seen = {}
+    real_save = plots._save
+
+    def spy(fig, path):
+        seen[Path(path).name] = {
+            "texts": [t.get_text() for ax in fig.axes for t in ax.texts],
+            "axes": [{"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+                      "xlim": ax.get_xlim(), "ylim": ax.get_ylim(), "visible": ax.get_visible(),
+                      "texts": [t.get_text() for t in ax.texts],
+                      "collections": [c.get_label() for c in ax.collections],
+                      "lines": [line.get_label() for line in ax.lines]} for ax in fig.axes],
+            "suptitle": fig._suptitle.get_text() if fig._suptitle else "",
+        }
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    return seen
+
+
+def test_the_new_pictures_are_drawn_with_an_importance_and_the_importance_one_waits_for_it(tmp_path):
+    write_sweep(tmp_path, SPACES["three"], n_ok=12, n_failed=2)
+    record = load_sweep(tmp_path)
+    written = draw_plots(record, importance=fake_importance(record))
+    for name, file_name in (("importance", IMPORTANCE_NAME), ("parallel", PARALLEL_NAME), ("slices", SLICES_NAME)):
+        assert written[name] == tmp_path / file_name
+        assert_png(written[name])
+    (tmp_path / IMPORTANCE_NAME).unlink()
+    assert plots.draw_importance([], tmp_path / IMPORTANCE_NAME) is None
+    empty = fake_importance(record, order=[])  # an objective without parameters: nothing to draw either
+    assert plots.draw_importance(empty, tmp_path / IMPORTANCE_NAME) is None
+    assert not (tmp_path / IMPORTANCE_NAME).exists()
+    assert plots.picture_names(False) == ("convergence.png", "objective.png", "slices.png", "importance.png",
+                                          "parallel.png", "curves.png")
+    assert plots.picture_names(True) == ("pareto.png", "hypervolume.png", "importance.png", "parallel.png",
+                                         "curves.png")
+
+
+def test_parallel_and_slices_wait_for_two_completed_trials(tmp_path):
+    write_sweep(tmp_path, SPACES["three"], n_ok=1, n_failed=1)
+    written = draw_plots(tmp_path)
+    assert (written["parallel"], written["slices"]) == (None, None)
+    assert not (tmp_path / PARALLEL_NAME).exists() and not (tmp_path / SLICES_NAME).exists()
+    write_sweep(tmp_path, SPACES["three"], n_ok=2, n_failed=2)
+    written = draw_plots(tmp_path)
+    assert_png(written["parallel"])
+    assert_png(written["slices"])
+
+
+def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_path, monkeypatch):
+    write_sweep(tmp_path, SPACES["three"], n_ok=10)
+    fits, asked = [], []
+    real_fit = plots.fit_surface
+
+    def fit(record):
+        fits.append(real_fit(record))
+        return fits[-1]
+
+    def importance_of(record, *, surface=None):
+        asked.append(surface)
+        return fake_importance(record)
+
+    monkeypatch.setattr(plots, "fit_surface", fit)
+    monkeypatch.setattr(plots, "importance_of", importance_of)
+    written = draw_plots(tmp_path)
+    assert len(fits) == 1 and asked == fits  # objective.png's model, fitted once, and the importance's
+    assert_png(written["importance"])
+    asked.clear()
+    draw_plots(tmp_path, importance=[])  # given: not computed again
+    assert asked == []
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_the_colour_bars_say_which_end_is_better(tmp_path, monkeypatch, maximize):
+    write_sweep(tmp_path, SPACES["three"], n_ok=12, maximize=maximize)
+    seen = _spy_texts(monkeypatch)
+    draw_plots(tmp_path)
+    for name in (OBJECTIVE_NAME, PARALLEL_NAME):
+        (bar,) = [ax for ax in seen[name]["axes"] if {"better", "worse"} <= set(ax["texts"])]
+        # "better" is at the top of the bar: the low end there when minimising
+        low, high = bar["ylim"]
+        assert (low < high) == maximize
+
+
+def test_objective_draws_only_the_most_important_parameters_in_their_order(tmp_path, monkeypatch):
+    write_sweep(tmp_path, SPACES["ten"], n_ok=14)
+    record = load_sweep(tmp_path)
+    order = ["act", "p7", "layers", "p0", "p3", "p5", "p1", "p2", "p4", "p6"]
+    seen = _spy_texts(monkeypatch)
+    draw_plots(record, importance=fake_importance(record, order))
+    drawn = seen[OBJECTIVE_NAME]
+    # the diagonal's curves are labelled on top: one per parameter drawn, in the importance's order
+    curves = [ax["xlabel"] for ax in drawn["axes"] if ax["visible"] and ax["lines"] and ax["ylabel"]]
+    assert curves == order[:6]
+    assert "the 6 most important of 10 parameters, in that order (4 left out)" in drawn["suptitle"]
+    # no more than the limit: the space's own order, whatever the importance says
+    write_sweep(tmp_path / "three", SPACES["three"], n_ok=12)
+    record = load_sweep(tmp_path / "three")
+    draw_plots(record, importance=fake_importance(record, ["opt", "n", "x"]))
+    drawn = seen[OBJECTIVE_NAME]
+    assert [ax["xlabel"] for ax in drawn["axes"] if ax["visible"] and ax["lines"] and ax["ylabel"]] == ["x", "n", "opt"]
+    assert "left out" not in drawn["suptitle"]
+
+
+def test_value_axis_limit_follows_the_best_half():
+    limit = plots.value_axis_limit
+    # the best half of [1, 2, 3, 4, 100] is 1, 2, 3: spread 2, so the axis ends at 3 + 6 * 2
+    assert limit([4, 100, 1, 3, 2], maximize=False) == 15.0
+    assert limit([-4, -100, -1, -3, -2], maximize=True) == -15.0
+    # an even count: the best half of 8 values is 4
+    assert limit([0.5, 0.1, 0.2, 0.4, 0.3, 9, 8, 7], maximize=False) == pytest.approx(0.4 + 6 * 0.3)
+    assert limit([1, 2, 50], maximize=False) is None  # too few to tell the good from the rest
+    assert limit([1, 1, 1, 5, 9], maximize=False) is None  # the good half all equal: no scale
+    assert limit([float("nan"), float("inf"), 1, 2, 3, 4, 100], maximize=False) == 15.0  # only finite values count
+
+
+def test_convergence_draws_the_trials_far_beyond_the_good_ones_on_its_edge(tmp_path, monkeypatch):
+    records = write_sweep(tmp_path, SPACES["one"], n_ok=10)
+    good = [0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.13, 0.14, 0.12, 0.09]
+    for record, value in zip(records, good):
+        record["value"] = value
+    records[3]["value"] = 5.0  # diverged
+    records[6].update(status="pruned", value=1.0)  # stopped early, at a poor value
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    seen = _spy_collections(monkeypatch)
+    draw_plots(tmp_path)
+    drawn = seen[CONVERGENCE_NAME]
+    (beyond,) = drawn["beyond the axis (2)"]
+    assert sorted(int(x) for x, _ in beyond["points"]) == [3, 6]
+    assert all(y == 1.0 for _, y in beyond["points"])  # on the top edge (axes fraction): minimised
+    assert sorted(int(x) for x, _ in drawn["trial"][0]["points"]) == [0, 1, 2, 4, 5, 7, 8, 9]
+    assert drawn["pruned (1): value when stopped"][0]["points"] == []  # counted, drawn on the edge
+
+
+def test_parallel_draws_completed_and_pruned_trials_and_says_the_failed_are_left_out(tmp_path, monkeypatch):
+    records = write_sweep(tmp_path, SPACES["three"], n_ok=10, n_failed=2)
+    records[4].update(status="pruned")
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    seen = _spy_texts(monkeypatch)
+    best = load_sweep(tmp_path).best()
+    draw_plots(tmp_path)
+    drawn = seen[PARALLEL_NAME]
+    (main,) = [ax for ax in drawn["axes"] if ax["title"]]
+    assert "Parallel coordinates: 9 completed trials" in main["title"]
+    assert "failed trials, not drawn: 2" in main["title"]
+    assert "pruned (1): value when stopped" in main["collections"]
+    assert f"best: trial #{best.number}" in main["lines"]
+    # the options of a categorical parameter label its axis
+    assert {"adam", "sgd", "rmsprop", "16", "64"} <= set(main["texts"])
+
+
+def test_parallel_marks_infeasible_trials_and_several_objectives_highlight_the_front(tmp_path, monkeypatch):
+    records = write_front_sweep(tmp_path, 2, n_trials=16)
+    infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] % 5 == 0 else 0.5)
+    seen = _spy_texts(monkeypatch)
+    written = draw_plots(tmp_path)
+    assert written.get("slices") is None and not (tmp_path / SLICES_NAME).exists()  # one objective's picture
+    (main,) = [ax for ax in seen[PARALLEL_NAME]["axes"] if ax["title"]]
+    assert f"infeasible ({len(infeasible)}): breaks 'size <= 1.0'" in main["collections"]
+    front = load_sweep(tmp_path).front()
+    assert f"on the front ({int(front.on_front.sum())})" in main["lines"]
+
+
+def test_slices_draw_at_most_the_most_important_parameters(tmp_path, monkeypatch):
+    space = {f"q{i}": dict(REAL, override_key=f"q{i}") for i in range(20)}
+    write_sweep(tmp_path, space, n_ok=6)
+    record = load_sweep(tmp_path)
+    order = [f"q{i}" for i in reversed(range(20))]
+    seen = _spy_texts(monkeypatch)
+    assert_png(plots.draw_slices(record, tmp_path / SLICES_NAME, fake_importance(record, order)))
+    drawn = seen[SLICES_NAME]
+    panels = [ax["xlabel"] for ax in drawn["axes"] if ax["visible"] and ax["xlabel"] != "trial number"
+              and ax["xlabel"]]
+    assert panels == order[:12]
+    assert "8 less important parameters left out" in drawn["suptitle"]
+    assert "by importance" in drawn["suptitle"]
+
+
+def test_parallel_lines_pass_over_the_axis_of_an_inactive_conditional_parameter(tmp_path, monkeypatch):
+    space = {"opt": SPACES["three"]["opt"], "x": dict(REAL, override_key="x"),
+             "momentum": {"kind": "real", "override_key": "momentum", "low": 0.0, "high": 0.99, "log": False,
+                          "when": "opt == 'sgd'"}}
+    records = write_sweep(tmp_path, space, n_ok=12)
+    for record in records:
+        if record["params"]["opt"] != "sgd":
+            del record["params"]["momentum"]
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    record = load_sweep(tmp_path)
+    points = {}
+    real_save = plots._save
+
+    def spy(fig, path):
+        from matplotlib.collections import LineCollection
+
+        (coloured,) = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+        points["lines"] = sorted(len(segment) for segment in coloured.get_segments())
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    plots.draw_parallel(record, tmp_path / PARALLEL_NAME)
+    best = record.best().number
+    # one line per trial but the best (drawn apart): through opt, x, momentum where it has one, the value
+    assert points["lines"] == sorted(4 if r["params"]["opt"] == "sgd" else 3 for r in records if r["number"] != best)
