@@ -12,6 +12,7 @@ so it is also their only interface. Its layout::
     multirun.yaml              the composed config, saved by the shim (plots read its labels)
     convergence.png, objective.png, curves.png   the pictures of one objective (plots)
     pareto.png, hypervolume.png, curves.png      the pictures of several objectives (plots)
+    report.html                one self-contained page of the sweep (report_page)
     .outcomes/<n>.json         what job n returned, left by the job itself (objective)
     .outcomes/<n>.launched     job number n is taken, with the params it was launched with:
                                reserved before its launch (scheduler)
@@ -41,6 +42,7 @@ OBJECTIVE = "objective.png"
 CURVES = "curves.png"
 PARETO = "pareto.png"
 HYPERVOLUME = "hypervolume.png"
+REPORT = "report.html"
 OUTCOMES_DIR = ".outcomes"
 CURVES_DIR = ".curves"
 PLOTS_LOG = ".plots.log"
