@@ -1,0 +1,233 @@
+"""report_page.py (report.html): what the page says, that it needs nothing outside itself, that the
+drawing process and ``skopt-report --html`` write it, and (in a real headless Chromium) that it
+loads without errors, shows its pictures, sorts and filters.
+
+The browser tests drive Debian's ``chromium`` through its ``chromedriver`` with Selenium, the
+driver's path given so that Selenium never looks for one to download. Under ``make test``
+(SKOPT_REQUIRE_BROWSER=1, Chromium installed by tests/engines/chromium_up.sh) a missing browser
+fails them; elsewhere they skip with the reason.
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hydra_skopt_sweeper import plot_refresher, report_page, sweep_report
+from hydra_skopt_sweeper.importance import Importance, ParamImportance
+from hydra_skopt_sweeper.plots import draw_plots, picture_names
+from hydra_skopt_sweeper.report_page import REFRESH_S, render_page, write_page
+from hydra_skopt_sweeper.sweep_dir import REPORT
+from hydra_skopt_sweeper.sweep_record import load_sweep
+
+APP = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+# a categorical option with every character HTML, attributes and scripts treat specially
+NASTY = "<b>&amp;\"q'</b></script><script>alert(1)</script>"
+SPACE = {
+    "lr": {"kind": "real", "override_key": "lr", "low": 1e-4, "high": 1e-1, "log": True},
+    "layers": {"kind": "int", "override_key": "layers", "low": 1, "high": 6, "log": False},
+    "note": {"kind": "categorical", "override_key": "note", "choices": ["plain", NASTY],
+             "labels": ["plain", NASTY]},
+}
+
+
+def trial(number, value, status="ok", lr=0.01, layers=2, note="plain", **extra):
+    return {"number": number, "params": {"lr": lr, "layers": layers, "note": note}, "value": value,
+            "status": status, "error": "RuntimeError: diverged <boom>" if status == "failed" else None,
+            "duration_s": 1.0 + number, "job_dir": None, "batch": number // 2 + 1, **extra}
+
+
+def make_sweep(sweep_dir, records, maximize=False, n_calls=None, sweeper=None):
+    """A sweep dir as the loop writes it: search_space.json, trials.jsonl, and multirun.yaml
+    when ``sweeper`` (its hydra.sweeper) is given; every job dir under the sweep dir."""
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    described = {"params": SPACE, "maximize": maximize, **({"n_calls": n_calls} if n_calls else {})}
+    (sweep_dir / "search_space.json").write_text(json.dumps(described))
+    for record in records:
+        record["job_dir"] = str(sweep_dir / str(record["number"]))
+    (sweep_dir / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    if sweeper is not None:
+        (sweep_dir / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"sweeper": sweeper}}))
+    return sweep_dir
+
+
+def mixed_trials():
+    """Ten trials: #6 is the best, #3 was pruned at a better value than any, #4 and #8 failed,
+    #7 holds the nasty option."""
+    values = [0.9, 0.7, 0.8, 0.1, None, 0.6, 0.25, 0.5, None, 0.4]
+    records = [trial(n, v, lr=0.001 * (n + 1), layers=1 + n % 6) for n, v in enumerate(values)]
+    records[3].update(status="pruned", step=2)
+    for n in (4, 8):
+        records[n].update(status="failed", error="RuntimeError: diverged <boom>")
+    records[7]["params"]["note"] = NASTY
+    return records
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    return make_sweep(tmp_path / "sweep", mixed_trials(), n_calls=10)
+
+
+class Page(HTMLParser):
+    """What the tests read of a page: its tags' attributes, the trial rows, the text."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.rows, self.text, self.scripts, self._code = [], [], [], 0, None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "tr" and "data-n" in attributes:
+            self.rows.append(attributes)
+        self.scripts += tag == "script"
+        self._code = tag if tag in ("script", "style") else None
+
+    def handle_endtag(self, tag):
+        self._code = None
+
+    def handle_data(self, data):
+        if self._code is None:  # the text shown, not the page's own style and script
+            self.text.append(data)
+
+    @property
+    def words(self):
+        return " ".join(" ".join(self.text).split())
+
+    def attribute(self, tag, name):
+        return [a[name] for t, a in self.tags if t == tag and name in a]
+
+    def refresh(self):
+        return [a.get("content") for t, a in self.tags if t == "meta" and a.get("http-equiv") == "refresh"]
+
+
+def page_of(sweep_dir, importance=None, live=False):
+    return Page(render_page(load_sweep(sweep_dir), importance=importance, live=live))
+
+
+# -- what the page says ------------------------------------------------------------------------------
+
+
+def test_every_string_from_the_sweep_is_escaped(sweep):
+    text = render_page(load_sweep(sweep), importance=None, live=False)
+    page = Page(text)
+    assert NASTY not in text and "alert(1)</script>" not in text
+    assert page.scripts == 1  # the page's own script, no other
+    assert NASTY in page.words  # shown as written
+    assert "RuntimeError: diverged <boom>" in page.words
+
+
+def test_every_trial_has_a_row_pruned_and_failed_included_and_the_best_marked(sweep):
+    page = page_of(sweep)
+    assert [int(r["data-n"]) for r in page.rows] == list(range(10))
+    status = {int(r["data-n"]): r["data-status"] for r in page.rows}
+    assert status[3] == "pruned" and status[4] == status[8] == "failed"
+    assert sum(s == "ok" for s in status.values()) == 7
+    marked = [int(r["data-n"]) for r in page.rows if "best" in r["class"].split()]
+    assert marked == [6]
+    assert "st-pruned" in page.rows[3]["class"] and "st-failed" in page.rows[4]["class"]
+
+
+def test_the_best_trial_and_its_overrides(sweep):
+    page = page_of(sweep)
+    assert "Trial #6: objective = 0.25" in page.words
+    assert "lr=0.007 layers=1 note=plain" in page.words
+    assert "10 trial(s) of n_calls=10, 7 completed, 2 failed, 1 pruned" in page.words
+
+
+def test_the_recommended_trial_is_shown_with_its_overrides(sweep):
+    (sweep / "optimization_results.yaml").write_text(yaml.safe_dump(
+        {"recommended_trial": 9, "recommended_value": 0.3, "best_value": 0.25}))
+    page = page_of(sweep)
+    assert "Recommended: trial #9, predicted value 0.3 (observed 0.4)" in page.words
+    assert "lr=0.01 layers=4 note=plain" in page.words
+
+
+def test_metric_constraints_mark_the_infeasible_and_pick_the_best_feasible(tmp_path):
+    records = mixed_trials()
+    for r in records:
+        r["metrics"] = {"size": 10.0}
+    records[6]["metrics"] = {"size": 1000.0}  # the lowest value breaks the constraint
+    sweep = make_sweep(tmp_path, records, n_calls=10, sweeper={"metric_constraints": ["size <= 100"]})
+    page = page_of(sweep)
+    status = {int(r["data-n"]): r["data-status"] for r in page.rows}
+    assert status[6] == "infeasible"
+    assert "Best feasible trial" in page.words and "Trial #9: objective = 0.4" in page.words
+    assert "1 infeasible" in page.words and "size" in [h for h in page.words.split()]
+
+
+def test_the_importance_table_when_there_is_one(sweep):
+    importance = [Importance("objective (minimised)", (
+        ParamImportance("layers", first=0.5, total=0.62, first_sd=0.04, total_sd=0.05),
+        ParamImportance(NASTY, first=0.1, total=0.2, first_sd=0.01, total_sd=0.02)), n_trials=7)]
+    page = page_of(sweep, importance=importance)
+    assert "Importance" in page.words and "(model fitted on 7 trials)" in page.words
+    assert "layers 0.620 ± 0.050 0.500 ± 0.040" in page.words
+    assert f"{NASTY} 0.200 ± 0.020 0.100 ± 0.010" in page.words
+    assert "Importance" not in page_of(sweep, importance=[]).words
+
+
+def test_a_live_page_reloads_itself_and_says_so(sweep):
+    page = page_of(sweep, live=True)
+    assert page.refresh() == [str(REFRESH_S)]
+    assert f"live: the sweep is running; this page reloads every {REFRESH_S} s" in page.words
+
+
+def test_a_finished_page_does_not_reload_and_a_stopped_one_says_so(sweep, tmp_path):
+    page = page_of(sweep, live=False)
+    assert page.refresh() == [] and "finished" in page.words and "reloads" not in page.words
+    killed = make_sweep(tmp_path / "killed", mixed_trials()[:6], n_calls=10)
+    page = page_of(killed, live=False)
+    assert page.refresh() == [] and "stopped after 6 of n_calls=10 trials" in page.words
+
+
+def test_nothing_on_the_page_points_outside_it(sweep):
+    draw_plots(load_sweep(sweep))
+    text = render_page(load_sweep(sweep), importance=None, live=True)
+    page = Page(text)
+    assert not re.search(r"https?:", text, re.IGNORECASE)
+    assert page.attribute("img", "src") and all(s.startswith("data:image/png;base64,") for s in page.attribute("img", "src"))
+    assert all(s.startswith("data:") for t, a in page.tags for k, s in a.items() if k == "src")
+    assert page.attribute("link", "href") == ["data:,"]
+    assert all(h.startswith("file:///") for h in page.attribute("a", "href"))
+    assert (sweep / "7").as_uri() in page.attribute("a", "href")
+    assert "<style>" in text and "<script>" in text and not page.attribute("script", "src")
+
+
+def test_every_picture_drawn_is_embedded_in_picture_order(sweep):
+    draw_plots(load_sweep(sweep))
+    page = page_of(sweep)
+    drawn = [name for name in picture_names(False) if (sweep / name).is_file()]
+    assert len(drawn) >= 2
+    assert page.attribute("img", "alt") == drawn
+    for name, src in zip(drawn, page.attribute("img", "src")):
+        assert base64.b64decode(src.split(",", 1)[1]) == (sweep / name).read_bytes()
+
+
+def test_several_objectives_show_the_front_and_a_column_per_objective(tmp_path):
+    points = [(1.0, 1.0), (2.0, 3.0), (3.0, 2.0), (4.0, 5.0), None]  # (loss, acc): #2 is dominated by #1
+    records = [dict(trial(n, None, lr=0.001 * (n + 1)), values=None if p is None else list(p))
+               for n, p in enumerate(points)]
+    records[4].update(status="failed")
+    sweep = make_sweep(tmp_path, records, maximize=[False, True], sweeper={"monitor": ["loss", "acc"]})
+    page = page_of(sweep)
+    assert "loss (min), acc (max)" in page.words
+    assert "3 of 4 completed trial(s) on the front" in page.words
+    for n in (0, 1, 3):
+        assert f"lr={0.001 * (n + 1)!r} layers=2 note=plain" in page.words
+    marked = sorted(int(r["data-n"]) for r in page.rows if "best" in r["class"].split())
+    assert marked == [0, 1, 3]
+    heads = [a.get("data-first") for t, a in page.tags if t == "th" and "data-first" in a]
+    assert heads.count("desc") == 1  # acc's first click puts the largest first
