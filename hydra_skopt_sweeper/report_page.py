@@ -209,14 +209,19 @@ def _trials_section(record: SweepRecord) -> str:
             'placeholder="text in any cell (every word)" autocomplete="off"></label> '
             f'<label>Status <select id="status"><option value="">all ({len(record.trials)})</option>{options}'
             '</select></label> <span id="shown"></span></div>\n'
-            f"<p class=\"hint\">Click a column's header to sort by it (the value's first click puts the best "
-            f"first), again to reverse; {marked} highlighted.</p>\n"
+            f"<p class=\"hint\">Click a column's header to sort by it, again to reverse; the value's first "
+            f"click puts the best first (pruned and infeasible trials after the completed ones); {marked} "
+            "highlighted.</p>\n"
             f'<div class="scroll"><table id="trials"><thead><tr>{head}</tr></thead>\n<tbody>\n'
             + "\n".join(rows) + "\n</tbody></table></div></section>")
 
 
 def _columns(record: SweepRecord) -> List[_Column]:
     trials = record.trials
+
+    def counted(trial: Trial) -> bool:
+        return _status(record, trial) == "ok"
+
     columns = [_Column("#", lambda t: _num_cell(t.number, str(t.number)), numeric=True),
                _Column("status", lambda t: _text_cell(_status(record, t), title=t.error_line if t.failed else ""))]
     if record.several:
@@ -227,7 +232,7 @@ def _columns(record: SweepRecord) -> List[_Column]:
         for i in range(record.objectives.count):
             maximize = record.objectives.maximize[i]
             columns.append(_Column(record.objectives.labelled(i), lambda t, i=i: _value_cell(
-                t.values[i] if t.values is not None and i < len(t.values) else None),
+                t.values[i] if t.values is not None and i < len(t.values) else None, counted(t)),
                 numeric=True, first="desc" if maximize else "asc"))
     else:
         ranks = {t.number: rank for rank, t in enumerate(rank_trials(record), start=1)}
@@ -235,7 +240,7 @@ def _columns(record: SweepRecord) -> List[_Column]:
                                numeric=True, title="among the completed" + (" feasible" if record.constraints
                                                                             else "") + " trials, best first"))
         columns.append(_Column(f"{record.objective_name} ({direction_word(record.maximize)})",
-                               lambda t: _value_cell(t.value), numeric=True,
+                               lambda t: _value_cell(t.value, counted(t)), numeric=True,
                                first="desc" if record.maximize else "asc"))
     for metric in _keys(t.metrics for t in trials):
         columns.append(_Column(metric, lambda t, m=metric: _value_cell((t.metrics or {}).get(m)), numeric=True))
@@ -276,14 +281,19 @@ def _keys(mappings: Iterable[Optional[dict]]) -> List[str]:
     return list(seen)
 
 
-def _num_cell(key: Optional[float], text: str) -> str:
+def _num_cell(key: Optional[float], text: str, after: bool = False) -> str:
+    """A cell that sorts by ``key`` (missing: last either way); ``after``: after every cell of
+    its column that is not, either way."""
     sort = "" if key is None else repr(key)
-    return f'<td class="num" data-sort="{sort}">{_e(text)}</td>'
+    group = ' data-group="1"' if after else ""
+    return f'<td class="num" data-sort="{sort}"{group}>{_e(text)}</td>'
 
 
-def _value_cell(value: Optional[float]) -> str:
+def _value_cell(value: Optional[float], counted: bool = True) -> str:
+    """An objective's value; one not ``counted`` (a pruned or an infeasible trial's) sorts after
+    the counted ones, so that the first click on the column puts the best trial first."""
     finite = value if is_finite_number(value) else None
-    return _num_cell(finite, "" if finite is None else _number(finite))
+    return _num_cell(finite, "" if finite is None else _number(finite), after=not counted)
 
 
 def _param_cell(value: Any) -> str:
@@ -420,6 +430,7 @@ _SCRIPT = r"""
     if (numeric) { var x = parseFloat(text); return isNaN(x) ? null : x; }
     return text;
   }
+  function group(row, col) { return Number(row.cells[col].getAttribute("data-group") || 0); }
   function sortBy(col, dir) {
     var heads = table.tHead.rows[0].cells;
     var numeric = heads[col].classList.contains("num");
@@ -430,6 +441,8 @@ _SCRIPT = r"""
       var order = 0;
       if (x === null || y === null) {
         order = x === null ? (y === null ? 0 : 1) : -1;  // missing values last, either way
+      } else if (group(a, col) !== group(b, col)) {
+        order = group(a, col) - group(b, col);  // pruned and infeasible after the rest, either way
       } else {
         order = dir * (numeric ? (x < y ? -1 : x > y ? 1 : 0)
                                : x.localeCompare(y, undefined, {numeric: true, sensitivity: "base"}));

@@ -231,3 +231,232 @@ def test_several_objectives_show_the_front_and_a_column_per_objective(tmp_path):
     assert marked == [0, 1, 3]
     heads = [a.get("data-first") for t, a in page.tags if t == "th" and "data-first" in a]
     assert heads.count("desc") == 1  # acc's first click puts the largest first
+
+
+# -- who writes it ------------------------------------------------------------------------------------
+
+
+def _follow_once(monkeypatch, sweep_dir):
+    """Run the drawing process's main in this process: one request, then its input closes."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"\n")
+    os.close(write_end)
+    monkeypatch.setattr(sys, "stdin", os.fdopen(read_end, "rb"))
+    monkeypatch.setattr(os, "nice", lambda increment: 0)  # this test process keeps its priority
+    return plot_refresher.main([str(sweep_dir), "--follow"])
+
+
+def test_the_drawing_process_writes_a_live_page_then_the_last_one(sweep, monkeypatch):
+    written, real = [], plot_refresher.write_page
+    monkeypatch.setattr(plot_refresher, "write_page",
+                        lambda record, **kw: written.append(kw["live"]) or real(record, **kw))
+    assert _follow_once(monkeypatch, sweep) == 0
+    assert written == [True, False]
+    page = Page((sweep / REPORT).read_text())
+    assert page.refresh() == [] and "finished" in page.words
+    assert "convergence.png" in page.attribute("img", "alt")
+
+
+def test_a_page_or_importance_that_fails_stops_no_drawing(sweep, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(plot_refresher, "importance_of", broken)
+    assert _follow_once(monkeypatch, sweep) == 0  # the page is written without importance
+    assert (sweep / REPORT).is_file() and "broken on purpose" in capsys.readouterr().err
+    for name in ("convergence.png", REPORT):
+        (sweep / name).unlink()
+    monkeypatch.setattr(plot_refresher, "write_page", broken)
+    assert _follow_once(monkeypatch, sweep) == 1  # reported as a failure ...
+    assert (sweep / "convergence.png").is_file() and not (sweep / REPORT).exists()  # ... after the drawing
+
+
+def test_the_end_of_a_sweep_names_the_page_with_the_pictures(sweep):
+    assert plot_refresher.pictures(sweep, False, drawn=False)[-1] == sweep / REPORT
+    assert sweep / REPORT not in plot_refresher.pictures(sweep, False, drawn=True)  # not written yet
+    write_page(load_sweep(sweep), importance=None, live=False)
+    assert plot_refresher.pictures(sweep, False, drawn=True) == [sweep / REPORT]
+
+
+def test_a_real_sweep_leaves_its_finished_page(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    done = subprocess.run(
+        [sys.executable, str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
+         "x=interval(-2, 2)", "opt=choice(adam, sgd)", "hydra.sweeper.n_calls=4",
+         "hydra.sweeper.n_initial_points=2", "hydra.sweeper.batch_size=2"],
+        capture_output=True, text=True, timeout=300)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert re.search(rf"Plots: .*{re.escape(str(sweep_dir / REPORT))}", out), out
+    _wait_for(lambda: (sweep_dir / REPORT).is_file() and "finished" in Page((sweep_dir / REPORT).read_text()).words)
+    page = Page((sweep_dir / REPORT).read_text())
+    assert page.refresh() == [] and len(page.rows) == 4
+    assert "convergence.png" in page.attribute("img", "alt")
+
+
+def _wait_for(condition, timeout=120.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_skopt_report_html_draws_and_writes_the_page(sweep, capsys):
+    assert sweep_report.main([str(sweep), "--html"]) == 0
+    out = capsys.readouterr().out
+    page_path = sweep / REPORT
+    assert f"Wrote {page_path} ({page_path.resolve().as_uri()})" in out
+    page = Page(page_path.read_text())
+    assert "convergence.png" in page.attribute("img", "alt") and "finished" in page.words
+
+
+def test_skopt_report_html_of_a_killed_sweep_without_plots(tmp_path, capsys):
+    sweep = make_sweep(tmp_path, mixed_trials()[:7], n_calls=20)
+    with open(sweep / "trials.jsonl", "a") as journal:
+        journal.write('{"number": 7, "params": {"lr"')  # torn by the kill
+    assert sweep_report.main([str(sweep), "--html", "--no-plots", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    assert list(sweep.glob("*.png")) == []
+    page = Page((sweep / REPORT).read_text())
+    assert page.attribute("img", "src") == [] and "None drawn yet" in page.words
+    assert "stopped after 7 of n_calls=20 trials" in page.words and len(page.rows) == 7
+
+
+# -- in a real browser ------------------------------------------------------------------------------------
+
+
+def _fail_or_skip(reason):
+    if os.environ.get("SKOPT_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module, driven through Debian's chromedriver."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _fail_or_skip("selenium is not installed: pip install -e '.[dev]'")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        _fail_or_skip("Chromium or chromedriver is missing: apt-get install chromium chromium-driver "
+                      "(make test installs them, as root)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1400,1000"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:  # the driver's path given: Selenium never looks for one to download
+        driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    except Exception as error:
+        _fail_or_skip(f"Chromium did not start: {error}")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """Two pages with their pictures: the mixed sweep minimised (live) and maximised (finished)."""
+    made = {}
+    for maximize in (False, True):
+        records = mixed_trials()
+        if maximize:  # the same order of merit, the values mirrored
+            for r in records:
+                r["value"] = None if r["value"] is None else 1.0 - r["value"]
+        sweep = make_sweep(tmp_path_factory.mktemp("max" if maximize else "min"), records, maximize=maximize,
+                           n_calls=10)
+        record = load_sweep(sweep)
+        draw_plots(record)
+        made[maximize] = write_page(record, importance=None, live=not maximize)
+    return made
+
+
+def _open(browser, page):
+    """The page as first opened: without the sorting and filter an earlier test left it with."""
+    browser.get(page.as_uri())
+    browser.execute_script("sessionStorage.clear();")
+    browser.get(page.as_uri())
+    return browser
+
+
+def _rows(browser):
+    """The shown rows' trial numbers, in their order."""
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll('#trials tbody tr'))"
+        ".filter(function (r) { return !r.hidden; }).map(function (r) { return Number(r.dataset.n); });")
+
+
+def _header(browser, starts):
+    from selenium.webdriver.common.by import By
+
+    return next(th for th in browser.find_elements(By.CSS_SELECTOR, "#trials thead th") if th.text.startswith(starts))
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_the_page_loads_without_errors_and_every_picture_shows(browser, pages, maximize):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, pages[maximize])
+    browser.find_element(By.CSS_SELECTOR, "button.copy").click()
+    images = browser.execute_script(
+        "return Array.from(document.images).map(function (i) { return [i.alt, i.complete, i.naturalWidth]; });")
+    drawn = [name for name in picture_names(False) if (pages[maximize].parent / name).is_file()]
+    assert [alt for alt, _, _ in images] == drawn and len(drawn) >= 2
+    assert all(complete and width > 0 for _, complete, width in images), images
+    assert browser.find_element(By.ID, "shown").text == "10 of 10 trial(s) shown"  # its script ran
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_the_values_first_click_puts_the_best_first_and_the_second_reverses(browser, pages, maximize):
+    _open(browser, pages[maximize])
+    assert _rows(browser) == list(range(10))
+    _header(browser, "objective").click()
+    # completed best first, then the pruned #3 (better than any when stopped), failures last
+    assert _rows(browser) == [6, 9, 7, 5, 1, 2, 0, 3, 4, 8]
+    _header(browser, "objective").click()
+    assert _rows(browser) == [0, 2, 1, 5, 7, 9, 6, 3, 4, 8]
+    _header(browser, "lr").click()
+    assert _rows(browser) == list(range(10))  # numerically: 0.01 after 0.009
+    _header(browser, "#").click()
+    _header(browser, "#").click()
+    assert _rows(browser) == list(range(9, -1, -1))
+
+
+def test_the_filter_box_and_the_status_selector_hide_the_other_rows(browser, pages):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, pages[False])
+    box = browser.find_element(By.ID, "filter")
+    box.send_keys("diverged")
+    assert _rows(browser) == [4, 8]
+    box.clear()
+    box.send_keys("alert(1) 0.008")  # every word, in any cell
+    assert _rows(browser) == [7]
+    box.clear()
+    box.send_keys(" ")
+    assert _rows(browser) == list(range(10))
+    Select(browser.find_element(By.ID, "status")).select_by_value("pruned")
+    assert _rows(browser) == [3]
+    assert browser.find_element(By.ID, "shown").text == "1 of 10 trial(s) shown"
+
+
+def test_a_reload_keeps_the_sorting_and_the_filter(browser, pages):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, pages[True])
+    _header(browser, "objective").click()
+    browser.find_element(By.ID, "filter").send_keys("plain")
+    before = _rows(browser)
+    assert 7 not in before and before[0] == 6
+    browser.refresh()  # what a live page's meta refresh does every REFRESH_S seconds
+    assert browser.find_element(By.ID, "filter").get_attribute("value") == "plain"
+    assert _rows(browser) == before
