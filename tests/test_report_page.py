@@ -85,6 +85,7 @@ class Page(HTMLParser):
     def __init__(self, text):
         super().__init__(convert_charrefs=True)
         self.tags, self.rows, self.text, self.scripts, self._code = [], [], [], 0, None
+        self.codes = []  # the copyable override lines
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
@@ -93,13 +94,15 @@ class Page(HTMLParser):
         if tag == "tr" and "data-n" in attributes:
             self.rows.append(attributes)
         self.scripts += tag == "script"
-        self._code = tag if tag in ("script", "style") else None
+        self._code = tag if tag in ("script", "style", "code") else None
 
     def handle_endtag(self, tag):
         self._code = None
 
     def handle_data(self, data):
-        if self._code is None:  # the text shown, not the page's own style and script
+        if self._code == "code":
+            self.codes.append(data)
+        if self._code in (None, "code"):  # the text shown, not the page's own style and script
             self.text.append(data)
 
     @property
@@ -143,7 +146,7 @@ def test_every_trial_has_a_row_pruned_and_failed_included_and_the_best_marked(sw
 def test_the_best_trial_and_its_overrides(sweep):
     page = page_of(sweep)
     assert "Trial #6: objective = 0.25" in page.words
-    assert "lr=0.007 layers=1 note=plain" in page.words
+    assert page.codes == ["lr=0.007 layers=1 note=plain"]
     assert "10 trial(s) of n_calls=10, 7 completed, 2 failed, 1 pruned" in page.words
 
 
@@ -152,7 +155,7 @@ def test_the_recommended_trial_is_shown_with_its_overrides(sweep):
         {"recommended_trial": 9, "recommended_value": 0.3, "best_value": 0.25}))
     page = page_of(sweep)
     assert "Recommended: trial #9, predicted value 0.3 (observed 0.4)" in page.words
-    assert "lr=0.01 layers=4 note=plain" in page.words
+    assert page.codes == ["lr=0.007 layers=1 note=plain", "lr=0.01 layers=4 note=plain"]
 
 
 def test_metric_constraints_mark_the_infeasible_and_pick_the_best_feasible(tmp_path):
@@ -225,8 +228,7 @@ def test_several_objectives_show_the_front_and_a_column_per_objective(tmp_path):
     page = page_of(sweep)
     assert "loss (min), acc (max)" in page.words
     assert "3 of 4 completed trial(s) on the front" in page.words
-    for n in (0, 1, 3):
-        assert f"lr={0.001 * (n + 1)!r} layers=2 note=plain" in page.words
+    assert page.codes == [f"lr={0.001 * (n + 1)!r} layers=2 note=plain" for n in (0, 1, 3)]
     marked = sorted(int(r["data-n"]) for r in page.rows if "best" in r["class"].split())
     assert marked == [0, 1, 3]
     heads = [a.get("data-first") for t, a in page.tags if t == "th" and "data-first" in a]
