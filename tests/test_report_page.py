@@ -233,6 +233,8 @@ def test_several_objectives_show_the_front_and_a_column_per_objective(tmp_path):
     assert marked == [0, 1, 3]
     heads = [a.get("data-first") for t, a in page.tags if t == "th" and "data-first" in a]
     assert heads.count("desc") == 1  # acc's first click puts the largest first
+    text = render_page(load_sweep(sweep), importance=None, live=False)
+    assert len(re.findall(r'<td class="num" data-sort="0">yes</td>', text)) == 3  # the "front" column
 
 
 # -- who writes it ------------------------------------------------------------------------------------
