@@ -90,7 +90,7 @@ def _header(record: SweepRecord, live: bool) -> str:
     if batches:
         counts.append(f"{batches} batch(es)")
     lines = [f'<h1>{_e(_objectives_label(record))}</h1>',
-             f'<p class="sweep-dir">{_e(str(record.sweep_dir))}</p>',
+             f'<p class="sweep-dir">{_e(str(record.sweep_dir.resolve()))}</p>',
              f'<p id="state" class="state {state}">{_e(words)} <span class="when">(written {_e(written)})</span></p>',
              f'<p id="progress">{_e(", ".join(counts))}</p>']
     if record.constraints is not None:
@@ -112,7 +112,7 @@ def _best_section(record: SweepRecord) -> str:
              f"{_job_dir_sentence(record, best)}</p>",
              _override_block(_overrides(record, best.params))]
     for line in _recommendation_lines(record, best):
-        parts.append(_text_line(line))
+        parts.append(_text_line(record, line))
     parts.append("</section>")
     return "\n".join(p for p in parts if p)
 
@@ -318,7 +318,7 @@ def _job_dir_link(record: SweepRecord, job_dir: str) -> str:
     """The job dir as a ``file://`` link, named by its path inside the sweep dir where it is there."""
     path = Path(job_dir)
     try:
-        shown = str(path.relative_to(record.sweep_dir)) + "/"
+        shown = str(path.relative_to(record.sweep_dir.resolve())) + "/"
     except ValueError:
         shown = job_dir
     if not path.is_absolute():
@@ -339,13 +339,15 @@ def _override_block(overrides: str) -> str:
             '<button type="button" class="copy" title="copy the overrides">copy</button></div>')
 
 
-def _text_line(line: str) -> str:
-    """A line of the text report: its overrides copyable, the rest a paragraph."""
+def _text_line(record: SweepRecord, line: str) -> str:
+    """A line of the text report: its overrides copyable, its job dir a link, the rest a paragraph."""
     text = line.strip()
     if not text:
         return ""
     if text.startswith("overrides: "):
         return _override_block(text[len("overrides: "):])
+    if text.startswith("job dir: "):
+        return f"<p>Job dir {_job_dir_link(record, text[len('job dir: '):])}</p>"
     return f"<p>{_e(text)}</p>"
 
 
