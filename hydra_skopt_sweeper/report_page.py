@@ -348,7 +348,7 @@ def _text_line(record: SweepRecord, line: str) -> str:
         return _override_block(text[len("overrides: "):])
     if text.startswith("job dir: "):
         return f"<p>Job dir {_job_dir_link(record, text[len('job dir: '):])}</p>"
-    return f"<p>{_e(text)}</p>"
+    return f"<p>{_e(text[:1].upper() + text[1:])}</p>"
 
 
 def _objectives_label(record: SweepRecord) -> str:
