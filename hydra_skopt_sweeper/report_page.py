@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import time
 from pathlib import Path
-from typing import Any, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Set
 
 from .journal import Trial
 from .plots import picture_names, reference_origin
@@ -181,7 +180,7 @@ class _Column:
     """One column of the trial table: its header, whether it sorts as numbers, which way its
     first click sorts (``desc``: the largest first), and each trial's cell."""
 
-    def __init__(self, header: str, cell: Any, numeric: bool = False, first: str = "asc",
+    def __init__(self, header: str, cell: Callable[[Trial], str], numeric: bool = False, first: str = "asc",
                  title: str = "") -> None:
         self.header, self.cell, self.numeric, self.first, self.title = header, cell, numeric, first, title
 
@@ -192,8 +191,8 @@ class _Column:
 
 
 def _trials_section(record: SweepRecord) -> str:
-    columns = _columns(record)
     best_numbers = _best_numbers(record)
+    columns = _columns(record, best_numbers)
     counts = {s: sum(1 for t in record.trials if _status(record, t) == s) for s in STATUSES}
     options = "".join(f'<option value="{s}">{s} ({counts[s]})</option>' for s in STATUSES if counts[s])
     rows = []
@@ -216,7 +215,8 @@ def _trials_section(record: SweepRecord) -> str:
             + "\n".join(rows) + "\n</tbody></table></div></section>")
 
 
-def _columns(record: SweepRecord) -> List[_Column]:
+def _columns(record: SweepRecord, best_numbers: Set[int]) -> List[_Column]:
+    """The table's columns; ``best_numbers``: with several objectives, the front's trials."""
     trials = record.trials
 
     def counted(trial: Trial) -> bool:
@@ -225,9 +225,8 @@ def _columns(record: SweepRecord) -> List[_Column]:
     columns = [_Column("#", lambda t: _num_cell(t.number, str(t.number)), numeric=True),
                _Column("status", lambda t: _text_cell(_status(record, t), title=t.error_line if t.failed else ""))]
     if record.several:
-        front = {t.number for t in record.front().solutions}
-        columns.append(_Column("front", lambda t: _num_cell(0 if t.number in front else None,
-                                                            "yes" if t.number in front else ""),
+        columns.append(_Column("front", lambda t: _num_cell(0 if t.number in best_numbers else None,
+                                                            "yes" if t.number in best_numbers else ""),
                                numeric=True, title="on the Pareto front"))
         for i in range(record.objectives.count):
             maximize = record.objectives.maximize[i]
@@ -265,7 +264,8 @@ def _status(record: SweepRecord, trial: Trial) -> str:
     return trial.status if trial.status in STATUSES else "failed"
 
 
-def _best_numbers(record: SweepRecord) -> set:
+def _best_numbers(record: SweepRecord) -> Set[int]:
+    """The trials the table highlights: the best one, or the Pareto front's."""
     if record.several:
         return {t.number for t in record.front().solutions}
     best = record.best()
@@ -362,7 +362,7 @@ def _number(value: float) -> str:
 
 
 def _share(value: float) -> str:
-    return f"{value:.3f}" if is_finite_number(value) and not math.isnan(value) else "?"
+    return f"{value:.3f}" if is_finite_number(value) else "?"
 
 
 def _e(text: str) -> str:
