@@ -144,13 +144,13 @@ def _importance_section(importance: Sequence[Any]) -> str:
              "total effect (alone and with the others) and first order (alone), with their uncertainty.</p>"]
     for item in importance:
         parts.append(f"<h3>{_e(item.objective)} <small>(model fitted on {item.n_trials} trials)</small></h3>")
-        parts.append('<table class="importance"><thead><tr><th>parameter</th><th>total effect</th>'
+        parts.append('<table class="importance"><thead><tr><th>parameter</th><th colspan="2">total effect</th>'
                      "<th>first order</th></tr></thead><tbody>")
         for p in item.params:
             width = min(100.0, max(0.0, 100.0 * p.total)) if is_finite_number(p.total) else 0.0
             parts.append(f"<tr><td>{_e(p.name)}</td>"
-                         f'<td class="num"><span class="bar" style="width:{width:.1f}px"></span>'
-                         f"{_share(p.total)} &plusmn; {_share(p.total_sd)}</td>"
+                         f'<td class="bar-cell"><span class="bar" style="width:{width:.1f}px"></span></td>'
+                         f'<td class="num">{_share(p.total)} &plusmn; {_share(p.total_sd)}</td>'
                          f'<td class="num">{_share(p.first)} &plusmn; {_share(p.first_sd)}</td></tr>')
         parts.append("</tbody></table>")
     parts.append("</section>")
@@ -387,8 +387,8 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:4px 8px;border-bottom:1px solid #e6e9ed;text-align:left;white-space:nowrap}
 td.num,th.num{text-align:right}
 table.front td:last-child{white-space:normal;min-width:420px}
-table.importance td{min-width:90px}.bar{display:inline-block;height:9px;background:#6d9eeb;margin-right:8px;
- vertical-align:middle;border-radius:2px}
+table.importance td.bar-cell{width:104px;padding-right:0}.bar{display:inline-block;height:10px;
+ background:#6d9eeb;vertical-align:middle;border-radius:2px}
 figure{margin:0}.figures{display:flex;flex-wrap:wrap;gap:16px 24px;align-items:flex-start}figcaption{font-weight:600;margin-bottom:4px}
 figure img{max-width:100%;height:auto;border:1px solid #e6e9ed}
 .controls{display:flex;gap:16px;align-items:center;flex-wrap:wrap;margin:6px 0}
