@@ -474,10 +474,15 @@ _SCRIPT = r"""
 
   if (table) {
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
-      th.addEventListener("click", function () {
+      var sortHere = function () {
         var dir = sorted.col === col ? -sorted.dir : (th.getAttribute("data-first") === "desc" ? -1 : 1);
         sortBy(col, dir);
         save();
+      };
+      th.tabIndex = 0;  // sortable from the keyboard too
+      th.addEventListener("click", sortHere);
+      th.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sortHere(); }
       });
     });
     filter.addEventListener("input", function () { applyFilter(); save(); });
