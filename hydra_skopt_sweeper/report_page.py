@@ -10,8 +10,8 @@ pictures as base64 ``data:`` URIs, nothing fetched from anywhere, so that it ope
 escaped, and no data is embedded as script.
 
 The drawing process (:mod:`.plot_refresher`) writes it after each drawing while the sweep runs
-(``live``: the page reloads itself every :data:`REFRESH_S` seconds, keeping its sorting,
-filter and scroll position) and once more when the sweep has ended or its sweeper died;
+(``live``: the page reloads itself every :data:`REFRESH_S` seconds, keeping its sorting and
+filter) and once more when the sweep has ended or its sweeper died;
 ``skopt-report --html`` writes it for any sweep dir. It reads the sweep through
 :mod:`.sweep_record` and the text report's override and recommendation lines through
 :mod:`.sweep_report`; never :mod:`.loop`.
@@ -404,7 +404,8 @@ figure img{max-width:100%;height:auto;border:1px solid #e6e9ed}
 #trials tbody tr:hover td{background:#eef4fb}
 """
 
-# sorting, filtering, copying; the state (sort, filter, scroll) survives a live page's reload
+# sorting, filtering, copying; the sorting and the filter survive a live page's reload (the browser
+# keeps the scroll position itself)
 _SCRIPT = r"""
 (function () {
   "use strict";
@@ -421,7 +422,7 @@ _SCRIPT = r"""
   function save() {
     try {
       sessionStorage.setItem(storeKey, JSON.stringify({col: sorted.col, dir: sorted.dir, q: filter.value,
-        status: status.value, y: window.scrollY}));
+        status: status.value}));
     } catch (e) { /* storage refused (private mode): the state is just not kept */ }
   }
 
@@ -497,9 +498,7 @@ _SCRIPT = r"""
       sortBy(state.col, state.dir === -1 ? -1 : 1);
     }
     applyFilter();
-    if (typeof state.y === "number") { window.scrollTo(0, state.y); }
   }
-  window.addEventListener("pagehide", save);
 
   document.addEventListener("click", function (event) {
     var button = event.target;

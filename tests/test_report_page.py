@@ -464,3 +464,26 @@ def test_a_reload_keeps_the_sorting_and_the_filter(browser, pages):
     browser.refresh()  # what a live page's meta refresh does every REFRESH_S seconds
     assert browser.find_element(By.ID, "filter").get_attribute("value") == "plain"
     assert _rows(browser) == before
+
+
+def test_a_live_page_reloads_itself_keeping_the_sorting_the_filter_and_the_scroll(browser, pages, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    monkeypatch.setattr(report_page, "REFRESH_S", 1)
+    folder = pages[False].parent / "fast"
+    folder.mkdir()
+    for picture in pages[False].parent.glob("*.png"):
+        shutil.copy(picture, folder)
+    fast = write_page(load_sweep(pages[False].parent), importance=None, live=True, out_dir=folder)
+    _open(browser, fast)
+    _header(browser, "objective").click()
+    browser.find_element(By.ID, "filter").send_keys("ok")
+    browser.execute_script("window.scrollTo(0, 900); window.notReloaded = true;")
+    assert browser.execute_script("return window.scrollY;") == 900
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return window.notReloaded === undefined;"))
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState;") == "complete")
+    assert browser.find_element(By.ID, "filter").get_attribute("value") == "ok"
+    assert _rows(browser) == [6, 9, 7, 5, 1, 2, 0]
+    assert browser.execute_script("return window.scrollY;") == 900
+    browser.get("about:blank")  # it would go on reloading
