@@ -28,8 +28,6 @@ from hydra_skopt_sweeper.sweep_dir import REPORT
 from hydra_skopt_sweeper.sweep_record import load_sweep
 
 APP = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 # a categorical option with every character HTML, attributes and scripts treat specially
 NASTY = "<b>&amp;\"q'</b></script><script>alert(1)</script>"
@@ -168,7 +166,7 @@ def test_metric_constraints_mark_the_infeasible_and_pick_the_best_feasible(tmp_p
     status = {int(r["data-n"]): r["data-status"] for r in page.rows}
     assert status[6] == "infeasible"
     assert "Best feasible trial" in page.words and "Trial #9: objective = 0.4" in page.words
-    assert "1 infeasible" in page.words and "size" in [h for h in page.words.split()]
+    assert "1 infeasible" in page.words and "size" in page.words.split()
 
 
 def test_the_importance_table_when_there_is_one(sweep):
