@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import html
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Set
 
@@ -176,13 +177,16 @@ def _pictures_section(record: SweepRecord, folder: Path) -> str:
 # -- the trial table ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class _Column:
-    """One column of the trial table: its header, whether it sorts as numbers, which way its
-    first click sorts (``desc``: the largest first), and each trial's cell."""
+    """One column of the trial table: its header, each trial's cell, whether it sorts as
+    numbers, which way its first click sorts (``desc``: the largest first), its tooltip."""
 
-    def __init__(self, header: str, cell: Callable[[Trial], str], numeric: bool = False, first: str = "asc",
-                 title: str = "") -> None:
-        self.header, self.cell, self.numeric, self.first, self.title = header, cell, numeric, first, title
+    header: str
+    cell: Callable[[Trial], str]
+    numeric: bool = False
+    first: str = "asc"
+    title: str = ""
 
     def th(self) -> str:
         css = ' class="num"' if self.numeric else ""
