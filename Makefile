@@ -31,14 +31,18 @@ demo: $(STAMP)
 	$(PY) example_app/train.py -m experiment=tune_mlp
 	@d=$$(ls -d multirun/tune_mlp/*/ | tail -1); \
 	echo "Sweep dir: $$d (optimization_results.yaml, trials.csv, convergence.png, objective.png, curves.png)"; \
+	echo "Everything on one page: $${d}report.html"; \
 	echo "Best trials and plots: $(VENV)/bin/skopt-report $$d"; \
 	echo "Every trial in TensorBoard: $(VENV)/bin/tensorboard --logdir $$d"
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist); tests/conftest.py keeps the tests that
-# share an engine on this machine (Ray, SLURM) or a module's sweep together, on one worker.
+# share an engine on this machine (Ray, SLURM), a browser or a module's sweep together, on one worker.
+# The report page's browser tests need Debian's Chromium: installed first when missing (as root);
+# if it cannot be, those tests fail with the reason (SKOPT_REQUIRE_BROWSER=1) instead of skipping.
 TEST_WORKERS ?= 4
 test: $(TEST_STAMP)
-	SKOPT_REQUIRE_LAUNCHERS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	-bash tests/engines/chromium_up.sh
+	SKOPT_REQUIRE_LAUNCHERS=1 SKOPT_REQUIRE_BROWSER=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf multirun outputs lightning_logs .pytest_cache

@@ -1,8 +1,12 @@
-"""Redrawing a sweep's plots in the background while it runs, never holding the sweep.
+"""Redrawing a sweep's plots and its report page in the background while it runs, never
+holding the sweep.
 
 The loop asks :class:`PlotRefresher` to redraw; one detached process per sweep
 (``python -m hydra_skopt_sweeper.plot_refresher SWEEP_DIR --follow``, :func:`follow`) draws
-with :func:`.plots.draw_plots`, from the sweep dir alone.
+with :func:`.plots.draw_plots`, from the sweep dir alone, and after each drawing writes
+``report.html`` (:func:`.report_page.write_page`), a page that reloads itself while the sweep
+runs. When its input closes (the sweep has ended, or its sweeper died) it writes the page
+once more, as the sweep's last state.
 """
 from __future__ import annotations
 
@@ -13,8 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from .sweep_dir import CURVES, JOURNAL, SweepDir
+from .importance import importance_of
 from .plots import draw_plots, picture_names
+from .report_page import write_page
+from .sweep_dir import CURVES, JOURNAL, REPORT, SweepDir
+from .sweep_record import SweepRecord, load_sweep
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +111,12 @@ class PlotRefresher:
 
 
 def pictures(sweep_dir: Path, several: bool, drawn: bool) -> List[Path]:
-    """The pictures to name at the end of a sweep of one objective or ``several``: those in
-    ``sweep_dir`` once its last drawing has ``drawn``; while it still runs, those it draws."""
+    """The pictures and the report page to name at the end of a sweep of one objective or
+    ``several``: those in ``sweep_dir`` once its last drawing has ``drawn``; while it still
+    runs, those it draws."""
     from .pruning import read_curves
 
-    names = picture_names(several)
+    names = picture_names(several) + (REPORT,)
     if drawn:
         return [Path(sweep_dir) / name for name in names if (Path(sweep_dir) / name).is_file()]
     return [Path(sweep_dir) / name for name in names if name != CURVES or read_curves(sweep_dir)]
@@ -147,16 +155,56 @@ def follow(sweep_dir: Path, requests: int, draw: Callable[[Path], Any] = draw_pl
     return drawn, failed
 
 
-def _draw_sweep_dir(sweep_dir: Path) -> None:
-    if not SweepDir(sweep_dir).journal.is_file():
-        raise FileNotFoundError(f"{sweep_dir} has no {JOURNAL}")
-    draw_plots(sweep_dir)
+class Drawings:
+    """What the drawing process makes of one sweep dir: its pictures and its report page, the
+    parameters' importance computed once per state of the sweep for both."""
+
+    def __init__(self, sweep_dir: Path) -> None:
+        self.sweep_dir = Path(sweep_dir)
+        self._importance: List[Any] = []
+        self._importance_of: Optional[int] = None  # the number of trials it was computed from
+
+    def draw(self, live: bool = True) -> None:
+        """Draw the pictures, then write the page (``live``: it reloads itself), even when a
+        picture failed; that failure is raised after."""
+        record = self._record()
+        importance = self.importance(record)
+        try:
+            draw_plots(record)
+        finally:
+            write_page(record, importance=importance, live=live)
+
+    def finish(self) -> None:
+        """Write the page once more as the sweep's last state (no reloading); nothing when the
+        sweep dir has no journal."""
+        if SweepDir(self.sweep_dir).journal.is_file():
+            record = self._record()
+            write_page(record, importance=self.importance(record), live=False)
+
+    def importance(self, record: SweepRecord) -> List[Any]:
+        """:func:`.importance.importance_of` the record, recomputed only when trials came; an
+        error is reported on stderr and leaves the page without importance."""
+        import traceback
+
+        if self._importance_of != len(record.trials):
+            try:
+                self._importance = importance_of(record)
+            except Exception:  # the pictures and the page come first
+                traceback.print_exc()
+                self._importance = []
+            self._importance_of = len(record.trials)
+        return self._importance
+
+    def _record(self) -> SweepRecord:
+        if not SweepDir(self.sweep_dir).journal.is_file():
+            raise FileNotFoundError(f"{self.sweep_dir} has no {JOURNAL}")
+        return load_sweep(self.sweep_dir)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m hydra_skopt_sweeper.plot_refresher SWEEP_DIR [--follow]``: draw once, or (what
-    :class:`PlotRefresher` starts) once per request on stdin until it closes. Exit status 1
-    when a drawing failed."""
+    """``python -m hydra_skopt_sweeper.plot_refresher SWEEP_DIR [--follow]``: draw once and write
+    the page, or (what :class:`PlotRefresher` starts) once per request on stdin until it closes,
+    then the page as the sweep's last state. Exit status 1 when a drawing or a page failed."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m hydra_skopt_sweeper.plot_refresher")
@@ -166,10 +214,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if hasattr(os, "nice"):
         os.nice(10)  # the trials come first
     logging.basicConfig(level=logging.ERROR, format="plots: %(levelname)s: %(message)s")
-    if args.follow:
-        return 1 if follow(args.sweep_dir, sys.stdin.fileno(), _draw_sweep_dir)[1] else 0
-    _draw_sweep_dir(args.sweep_dir)
-    return 0
+    drawings = Drawings(args.sweep_dir)
+    if not args.follow:
+        drawings.draw(live=False)
+        return 0
+    failed = follow(args.sweep_dir, sys.stdin.fileno(), lambda _: drawings.draw())[1]
+    try:
+        drawings.finish()
+    except Exception:  # reported like a drawing that failed
+        import traceback
+
+        traceback.print_exc()
+        failed += 1
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ so it is also their only interface. Its layout::
     convergence.png, objective.png, slices.png   the pictures of one objective (plots)
     pareto.png, hypervolume.png                  the pictures of several objectives (plots)
     importance.png, parallel.png, curves.png     the pictures of either (plots)
+    report.html                one self-contained page of the sweep (report_page)
     .outcomes/<n>.json         what job n returned, left by the job itself (objective)
     .outcomes/<n>.launched     job number n is taken, with the params it was launched with:
                                reserved before its launch (scheduler)
@@ -45,6 +46,7 @@ HYPERVOLUME = "hypervolume.png"
 IMPORTANCE = "importance.png"
 PARALLEL = "parallel.png"
 SLICES = "slices.png"
+REPORT = "report.html"
 OUTCOMES_DIR = ".outcomes"
 CURVES_DIR = ".curves"
 PLOTS_LOG = ".plots.log"

@@ -4,9 +4,11 @@ its Pareto front and one override line per solution to rerun it), and its plots 
 and how many broke them.
 
 Runnable as ``python -m hydra_skopt_sweeper.sweep_report SWEEP_DIR [--top N] [--plots-only]
-[--no-plots]`` or as the console script ``skopt-report``. It reads only the sweep dir, so it
+[--no-plots] [--html]`` or as the console script ``skopt-report``. It reads only the sweep dir, so it
 works on a finished sweep, on one still running, and on one that was killed (a torn last
-journal line is skipped; no ``optimization_results.yaml`` is needed).
+journal line is skipped; no ``optimization_results.yaml`` is needed). ``--html`` also writes
+the sweep's self-contained ``report.html`` (:mod:`.report_page`; its pictures drawn first
+unless ``--no-plots``) and prints its path and ``file://`` URL.
 
 Exit status: 0, or 2 with one line on stderr when the directory holds no ``trials.jsonl``.
 """
@@ -20,11 +22,12 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
+from .importance import importance_of
 from .journal import Trial, format_params
 from .plots import draw_plots, reference_origin
 from .surface import min_trials_for_objective
 from .sweep_record import SweepRecord, direction_word, load_sweep
-from .sweep_dir import CONVERGENCE, HYPERVOLUME, JOURNAL, OBJECTIVE, PARETO, SPACE, SweepDir
+from .sweep_dir import CONVERGENCE, HYPERVOLUME, JOURNAL, OBJECTIVE, PARETO, REPORT, SPACE, SweepDir
 
 PROG = "skopt-report"
 
@@ -226,6 +229,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--plots-only", action="store_true", help="redraw the plots, print no table")
     group.add_argument("--no-plots", action="store_true", help="print the table, draw nothing")
+    parser.add_argument("--html", action="store_true",
+                        help=f"also write {REPORT}, one self-contained page of the sweep (pictures, importance, "
+                             "every trial in a sortable table), and print its path")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     args = parser.parse_args(argv)
 
@@ -240,12 +246,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     record = load_sweep(sweep_dir)
     if not args.plots_only and not args.quiet:
         print(format_report(record, top=args.top))
+    importance = importance_of(record) if args.html else None
     if not args.no_plots:
         written = draw_plots(record)
         if not args.quiet:
             if not args.plots_only:
                 print()
             print("\n".join(_plots_message(record, written)))
+    if args.html:
+        from .report_page import write_page  # it reads this module's lines: imported here, not above
+
+        page = write_page(record, importance=importance, live=False)
+        if not args.quiet:
+            print(f"Wrote {page} ({page.resolve().as_uri()})")
     return 0
 
 

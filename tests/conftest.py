@@ -4,7 +4,8 @@ Each test is a unit of its own, except the tests that share something machine-wi
 expensive, which form one unit, run one after another on one worker (:func:`shared_unit`): the
 Ray cluster tests (a module-scoped cluster, and ``ray start --head`` binds fixed ports), the Ray
 launcher tests (each sweep brings up a whole local Ray: one at a time), the one SLURM on this
-machine (fixed ports, one set-up), and a module-scoped sweep that a module's tests read. The two
+machine (fixed ports, one set-up), a module-scoped sweep that a module's tests read, and the
+report page's headless browser. The two
 Ray units run side by side: the cluster keeps its own temp dir, so a local ``ray.init()`` never
 joins it, and stopping it stops no other Ray (see tests/test_ray_cluster.py). Units start
 longest first (:data:`LONG_FIRST`), so that no long test starts last. Without xdist nothing
@@ -17,8 +18,8 @@ import pytest
 # the tests that start a Ray cluster, and those that start a local Ray (the "[ray-..." parameters)
 RAY_CLUSTER_MODULES = ("tests/test_ray_cluster.py",)
 RAY_LOCAL_PARAMETRIZED = ("tests/test_launchers.py",)
-# modules whose tests share a module-scoped fixture (a SLURM, a finished sweep): set up once
-SHARED_MODULES = ("tests/test_slurm.py", "tests/test_report.py")
+# modules whose tests share a module-scoped fixture (a SLURM, a finished sweep, a browser): set up once
+SHARED_MODULES = ("tests/test_slurm.py", "tests/test_report.py", "tests/test_report_page.py")
 # modules whose tests take longest, in the order their units are handed out; the rest follow
 LONG_FIRST = (
     "tests/test_ray_cluster.py", "tests/test_launchers.py", "tests/test_example_e2e.py", "tests/test_slurm.py",
