@@ -103,6 +103,18 @@ class Policy:
     chebyshev_augment: float = 0.05
 
 
+# -- the importance of the parameters (importance.py): Monte Carlo sizes of its Sobol indices
+# base rows of the design the model's mean is read on ((k + 2) times as many rows for k
+# parameters): the indices' Monte Carlo error stays a few hundredths, read in milliseconds
+IMPORTANCE_SAMPLES = 1024
+# base rows of the smaller design the GP's joint posterior draws are taken at: one Cholesky
+# factorisation of (k + 2) times as many rows, under half a second at ten parameters
+IMPORTANCE_DRAW_SAMPLES = 96
+# joint posterior draws (or, for a forest, bootstrap resamples) the spread of an index is read
+# from: enough for its standard deviation to be good to about a tenth of itself
+IMPORTANCE_DRAWS = 64
+
+
 # Losses up to 2**LARGEST_EXPONENT in size are scaled as they are; larger ones are first divided
 # by a power of two (exact), so that their spread and their squares stay within float range
 LARGEST_EXPONENT = 400
