@@ -181,3 +181,40 @@ def test_the_report_has_an_importance_section(tmp_path):
     assert [row[0] for row in rows[:2]] == ["strong", "weak"]
     assert rows[0][2] == "±" and float(rows[0][1]) > 0.8
     assert "Importance" not in format_report(write_sweep(tmp_path / "few", ADDITIVE, additive, 3))
+
+
+def _recorder(sweep_dir):
+    from hydra_skopt_sweeper.objective import Objectives
+    from hydra_skopt_sweeper.recording import Recorder
+    from hydra_skopt_sweeper.settings import SkoptSweeperConf
+
+    recorder = Recorder(sweep_dir, SkoptSweeperConf(), Objectives())
+    recorder.trials = load_sweep(sweep_dir).trials
+    return recorder
+
+
+def test_the_results_file_gets_the_importance_only_at_the_end(tmp_path, caplog):
+    write_sweep(tmp_path, ADDITIVE, additive, 20)
+    recorder = _recorder(tmp_path)
+    recorder.write_results(None)  # as each trial returns: not measured
+    assert "importance" not in yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    with caplog.at_level("INFO"):
+        recorder.write_results(None, final=True)
+    written = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    assert list(written["importance"])[:2] == ["strong", "weak"] and written["n_trials"] == 20
+    assert "Importance for objective (min) (total effect ± sd): strong 0.9" in caplog.text
+
+
+def test_a_failure_to_measure_is_a_warning_not_a_failed_sweep(tmp_path, caplog, monkeypatch):
+    from hydra_skopt_sweeper import importance
+
+    def broken(record):
+        raise RuntimeError("the model diverged")
+
+    monkeypatch.setattr(importance, "importance_of", broken)
+    write_sweep(tmp_path, ADDITIVE, additive, 20)
+    recorder = _recorder(tmp_path)
+    recorder.write_results(None, final=True)
+    written = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    assert "importance" not in written and written["n_trials"] == 20
+    assert "Cannot measure the importance of the parameters (RuntimeError: the model diverged)" in caplog.text
