@@ -128,21 +128,25 @@ def measure(surface: Any, space: Any, label: str, *, n_samples: int = IMPORTANCE
         The objective's label with its direction.
     """
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from .columns import ColumnLayout
     from .model import GPPosterior
 
     layout = ColumnLayout.of(surface.tspace)
     rng = np.random.RandomState(seed)
-    design = SaltelliDesign.draw(layout, space, n_samples, rng)
-    means = _means(surface, design.rows)[:, None]
-    first, total = design.indices(means)
-    if isinstance(surface.model, GPPosterior):
-        small = SaltelliDesign.draw(layout, space, n_draw_samples, rng)
-        first_draws, total_draws = small.indices(posterior_draws(surface.model, small.rows, n_draws, rng))
-    else:
-        resamples = rng.randint(0, n_samples, size=(n_draws, n_samples))
-        first_draws, total_draws = design.indices(means, resamples)
+    # one BLAS thread, as the proposer's fits: threads spinning on a busy machine (trials
+    # beside the sweeper) make a factorisation of this size many times slower, not faster
+    with threadpool_limits(limits=1, user_api="blas"):
+        design = SaltelliDesign.draw(layout, space, n_samples, rng)
+        means = _means(surface, design.rows)[:, None]
+        first, total = design.indices(means)
+        if isinstance(surface.model, GPPosterior):
+            small = SaltelliDesign.draw(layout, space, n_draw_samples, rng)
+            first_draws, total_draws = small.indices(posterior_draws(surface.model, small.rows, n_draws, rng))
+        else:
+            resamples = rng.randint(0, n_samples, size=(n_draws, n_samples))
+            first_draws, total_draws = design.indices(means, resamples)
     params = [ParamImportance(p.name, _rounded(np.clip(first[i, 0], 0.0, 1.0)),
                               _rounded(np.clip(total[i, 0], 0.0, 1.0)),
                               _rounded(np.std(first_draws[i])), _rounded(np.std(total_draws[i])))
