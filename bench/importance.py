@@ -46,7 +46,6 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-OPTUNA5_VENV = BENCH / ".venv-optuna5"
 SIZES = (30, 100)
 N_INITIAL = 10
 METHODS = ("skopt_gp", "ped_anova", "fanova")
@@ -197,13 +196,13 @@ def optuna_worker() -> None:
 
 
 def ensure_optuna5_venv() -> str:
-    python = OPTUNA5_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {OPTUNA5_VENV} ...", flush=True)
-        subprocess.run(["python3.11", "-m", "venv", str(OPTUNA5_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "optuna>=5", "numpy", "scipy", "scikit-learn"],
-                       check=True)
-    return str(python)
+    """bench/.venv-optuna5 (sample_efficiency.py's), with scikit-learn for fANOVA's forest."""
+    from sample_efficiency import OPTUNA5_VENV, ensure_venv
+
+    python = ensure_venv(OPTUNA5_VENV, [["optuna>=5", "numpy", "scipy", "scikit-learn"]])
+    if subprocess.run([python, "-c", "import sklearn"], capture_output=True).returncode != 0:
+        subprocess.run([python, "-m", "pip", "install", "-q", "scikit-learn"], check=True)
+    return python
 
 
 def optuna_rankings(jobs: List[Dict[str, Any]]) -> List[Dict[str, List[str]]]:
@@ -266,7 +265,7 @@ def main() -> None:
     if args.optuna_worker:
         optuna_worker()
         return
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(BENCH)]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     names = args.problems.split(",")
     # (problem, source, size) -> method -> [(top-1, top-k)] over seeds

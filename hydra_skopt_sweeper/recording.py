@@ -112,7 +112,7 @@ class Recorder:
                               metric_columns=metric_columns)
             else:
                 summary = {**results_summary(self.trials, self.maximize, recommended, feasible=feasible), **added}
-                write_results(self.files.root, self.trials, self.maximize, summary=summary,
+                write_results(self.files.root, self.trials, self.maximize, summary=summary, feasible=feasible,
                               metric_columns=metric_columns)
         except OSError as error:
             log.warning("Cannot rewrite %s (%s); every trial is still in %s", self.files.results,
