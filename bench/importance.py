@@ -24,7 +24,8 @@ without a single dominant one are scored on the set only); ``top-k``, how often 
 parameters ranked first are exactly the known set of the k that matter. The importance's
 constants (policy.IMPORTANCE_*) were set before this benchmark ran and not tuned on it: every
 problem and seed here is held out. The time of importance_of (with the model's refit, and
-alone) on a 10-parameter space at 50 and 200 random trials, median of 3.
+alone) on two 10-parameter spaces (one with a conditional parameter) at 50 and 200 random
+trials, median of 3 (``--timing-only``: that table alone).
 
 Imports only the standard library and numpy at module level (the Optuna venv runs it too, as
 ``--optuna-worker``, reading jobs on stdin).
@@ -116,7 +117,16 @@ PROBLEMS: Dict[str, Problem] = {
                        lambda p: (math.log10(p["lr"]) + 2.5) ** 2 / 3 + 0.15 * (math.log10(p["wd"]) + 6),
                        "lr", ("lr", "wd"), noise_sd=0.05),
 }
-TIMING_SPACE = {**{f"p{i}": real() for i in range(8)}, "layers": integer(1, 6), "act": categorical("relu", "tanh")}
+# the spaces importance_of is timed on: ten parameters, and ten with a conditional one
+TIMING_SPACES = {
+    "10 params": ({**{f"p{i}": real() for i in range(8)}, "layers": integer(1, 6), "act": categorical("relu", "tanh")},
+                  lambda p: sum((p[f"p{i}"] - 0.5) ** 2 * (i + 1) for i in range(8)) + 0.1 * p["layers"]
+                  + (p["act"] == "tanh")),
+    "10 params, 1 conditional": ({"opt": categorical("adam", "sgd"), "momentum": {**real(), "when": "opt == 'sgd'"},
+                                  **{f"p{i}": real() for i in range(7)}, "layers": integer(1, 6)},
+                                 lambda p: sum((p[f"p{i}"] - 0.5) ** 2 * (i + 1) for i in range(7))
+                                 + 0.1 * p["layers"] + (p["momentum"] if p["opt"] == "sgd" else 0.5)),
+}
 
 
 # -- the trials ---------------------------------------------------------------------------------
@@ -226,32 +236,43 @@ def score(problem: Problem, ranking: Sequence[str]) -> Tuple[Optional[bool], boo
     return first, set(ranking[:len(problem.top)]) == set(problem.top)
 
 
-def timing(seed: int = 0) -> Dict[Tuple[int, str], float]:
-    """Median seconds of importance_of with its refit ('with refit') and on a fitted surface ('alone')."""
+def timing(seed: int = 0) -> Dict[Tuple[str, int, str], float]:
+    """Median seconds of importance_of on each of TIMING_SPACES at 50 and 200 random trials,
+    with its refit ('with refit') and on a fitted surface ('alone')."""
     from hydra_skopt_sweeper.importance import importance_of
     from hydra_skopt_sweeper.surface import fit_surface
     from hydra_skopt_sweeper.sweep_record import load_sweep
 
-    problem = Problem(TIMING_SPACE, lambda p: sum((p[f"p{i}"] - 0.5) ** 2 * (i + 1) for i in range(8))
-                      + 0.1 * p["layers"] + (p["act"] == "tanh"), None, ())
-    spent: Dict[Tuple[int, str], float] = {}
-    for n in (50, 200):
-        with tempfile.TemporaryDirectory() as directory:
-            write_sweep_dir(Path(directory), problem.space, trials(problem, "random", seed, n))
-            record = load_sweep(Path(directory))
-            importance_of(record)  # imports and first calls out of the timing
-            with_refit, alone = [], []
-            for _ in range(3):
-                start = time.perf_counter()
-                surface = fit_surface(record)
-                fitted = time.perf_counter()
-                importance_of(record, surface=surface)
-                done = time.perf_counter()
-                with_refit.append(done - start)
-                alone.append(done - fitted)
-            spent[(n, "with refit")] = float(np.median(with_refit))
-            spent[(n, "alone")] = float(np.median(alone))
+    spent: Dict[Tuple[str, int, str], float] = {}
+    for name, (space, function) in TIMING_SPACES.items():
+        problem = Problem(space, function, None, ())
+        for n in (50, 200):
+            with tempfile.TemporaryDirectory() as directory:
+                write_sweep_dir(Path(directory), problem.space, trials(problem, "random", seed, n))
+                record = load_sweep(Path(directory))
+                importance_of(record)  # imports and first calls out of the timing
+                with_refit, alone = [], []
+                for _ in range(3):
+                    start = time.perf_counter()
+                    surface = fit_surface(record)
+                    fitted = time.perf_counter()
+                    importance_of(record, surface=surface)
+                    done = time.perf_counter()
+                    with_refit.append(done - start)
+                    alone.append(done - fitted)
+                spent[(name, n, "with refit")] = float(np.median(with_refit))
+                spent[(name, n, "alone")] = float(np.median(alone))
     return spent
+
+
+def format_timing(spent: Dict[Tuple[str, int, str], float]) -> str:
+    lines = ["Seconds of importance_of, random trials, median of 3 on this machine "
+             "(`bench/importance.py --timing-only`):", "",
+             "| space | trials | with the model's refit | alone (a fitted surface given) |", "|---|---|---|---|"]
+    for name in TIMING_SPACES:
+        for n in (50, 200):
+            lines.append(f"| {name} | {n} | {spent[(name, n, 'with refit')]:.2f} | {spent[(name, n, 'alone')]:.2f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -260,12 +281,16 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--out", default=str(BENCH / "reports" / "importance.md"))
+    parser.add_argument("--timing-only", action="store_true", help="print the timing table only")
     parser.add_argument("--optuna-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.optuna_worker:
         optuna_worker()
         return
     sys.path[:0] = [str(ROOT), str(BENCH)]
+    if args.timing_only:
+        print(format_timing(timing()))
+        return
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     names = args.problems.split(",")
     # (problem, source, size) -> method -> [(top-1, top-k)] over seeds
@@ -300,7 +325,7 @@ def _share(results: Sequence[Tuple[Optional[bool], bool]], which: int) -> Option
 
 
 def format_report(scores: Dict[Tuple[str, str, int], Dict[str, List[Tuple[Optional[bool], bool]]]],
-                  seeds: Sequence[int], spent: Dict[Tuple[int, str], float], optuna: str) -> str:
+                  seeds: Sequence[int], spent: Dict[Tuple[str, int, str], float], optuna: str) -> str:
     today = datetime.date.today().isoformat()
     lines = [f"# Parameter importance ({today})", "",
              f"`.venv/bin/python bench/importance.py --seeds {len(seeds)} --first-seed {seeds[0]}`; seeds "
@@ -329,11 +354,7 @@ def format_report(scores: Dict[Tuple[str, str, int], Dict[str, List[Tuple[Option
                 hit, count = totals.get((method, size, which), [0, 0])
                 cells.append(f"**{hit}/{count}** ({100 * hit / max(count, 1):.0f}%)")
         lines.append(f"| all | both | {size} | " + " | ".join(cells) + " |")
-    lines += ["", "Seconds of importance_of on a 10-parameter space (8 reals, an integer, a categorical), "
-              "random trials, median of 3 on this machine:", "",
-              "| trials | with the model's refit | alone (a fitted surface given) |", "|---|---|---|"]
-    for n in (50, 200):
-        lines.append(f"| {n} | {spent[(n, 'with refit')]:.2f} | {spent[(n, 'alone')]:.2f} |")
+    lines += ["", format_timing(spent)]
     return "\n".join(lines)
 
 
