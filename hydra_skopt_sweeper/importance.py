@@ -39,7 +39,7 @@ from .sweep_record import SweepRecord
 
 log = logging.getLogger(__name__)
 
-# model rows x training points read at once: the kernel's temporaries stay a few tens of MB
+# model rows x training points read at once: the kernel's temporaries stay bounded whatever the trials
 _MEAN_CHUNK_ELEMENTS = 2_000_000
 # the digits an index is written with
 _DIGITS = 4

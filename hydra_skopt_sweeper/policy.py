@@ -105,13 +105,13 @@ class Policy:
 
 # -- the importance of the parameters (importance.py): Monte Carlo sizes of its Sobol indices
 # base rows of the design the model's mean is read on ((k + 2) times as many rows for k
-# parameters): the indices' Monte Carlo error stays a few hundredths, read in milliseconds
+# parameters): its Monte Carlo error well below the gaps a ranking reads, for little next to a refit
 IMPORTANCE_SAMPLES = 1024
-# base rows of the smaller design the GP's joint posterior draws are taken at: one Cholesky
-# factorisation of (k + 2) times as many rows, under half a second at ten parameters
+# base rows of the smaller design the GP's joint posterior is drawn at: the draws' factorisation
+# grows as the cube of (k + 2) times this, and a spread needs fewer rows than the index itself
 IMPORTANCE_DRAW_SAMPLES = 96
-# joint posterior draws (or, for a forest, bootstrap resamples) the spread of an index is read
-# from: enough for its standard deviation to be good to about a tenth of itself
+# joint posterior draws (for a forest, bootstrap resamples) an index's spread is read from:
+# enough that the standard deviation is itself a steady number
 IMPORTANCE_DRAWS = 64
 
 

@@ -130,8 +130,8 @@ def fit_surface(record: SweepRecord, objective: int = 0) -> Optional[Surface]:
         The sweep dir as read by :func:`load_sweep`; ``record.sweeper`` gives the
         ``base_estimator`` and ``on_failure`` the sweep ran with.
     objective : int
-        With several objectives, which one's model (each objective has a GP of its own, as
-        :class:`.pareto_proposer.ParetoProposer` fits them); ignored with one.
+        With several objectives, which one's model: a GP of its own, whatever the
+        ``base_estimator``, as :class:`.pareto_proposer.ParetoProposer` fits them; ignored with one.
 
     Returns
     -------
@@ -145,7 +145,7 @@ def fit_surface(record: SweepRecord, objective: int = 0) -> Optional[Surface]:
     if not points:
         return None
     kind = str(record.sweeper.get("base_estimator", "GP")).upper()
-    kind = kind if kind in ("RF", "ET") else "GP"
+    kind = kind if kind in ("RF", "ET") and not record.several else "GP"
     proposer = BatchProposer(record.space.dimensions(), n_initial_points=0, base_estimator=kind, random_state=0)
     proposer.tell(points, losses)
     model, scale = proposer.surrogate()
