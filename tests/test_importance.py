@@ -150,7 +150,8 @@ def test_a_conditional_parameter_is_measured_where_its_condition_holds(tmp_path)
 def test_several_objectives_have_one_importance_each(tmp_path):
     space = {"a": real(), "b": real(), "c": real()}
     record = write_sweep(tmp_path, space, lambda p: [5 * p["a"] + p["c"], 5 * p["b"] + p["c"]], 25,
-                         maximize=[False, True])
+                         maximize=[False, True], estimator="RF")
+    assert fit_surface(record, 1).kind == "GP"  # a GP per objective, as the sweep fitted them
     importances = importance_of(record)
     assert [i.objective for i in importances] == ["objective 0 (min)", "objective 1 (max)"]
     assert [i.params[0].name for i in importances] == ["a", "b"]
