@@ -1,7 +1,7 @@
 """Parameter importance: does importance_of rank the parameters that matter first, as often as
 Optuna 5's PED-ANOVA and fANOVA do on the same trials? And what does it cost?
 
-    .venv/bin/python bench/importance.py [--seeds 8] [--first-seed 100] [--out bench/reports/importance.md]
+    .venv/bin/python bench/importance.py [--seeds 8] [--first-seed 100] [--out bench/results/importance.md] [--timing-only]
 
 Synthetic problems whose dominant parameters are known by construction (see PROBLEMS: an
 additive function with very different weights, Sobol's G-function, a mixed space with a
@@ -280,7 +280,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--out", default=str(BENCH / "reports" / "importance.md"))
+    parser.add_argument("--out", default=str(BENCH / "results" / "importance.md"))
     parser.add_argument("--timing-only", action="store_true", help="print the timing table only")
     parser.add_argument("--optuna-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
