@@ -398,8 +398,8 @@ class SweepLoop:
                 and len(self.trials) % self.batch_size < len(trials)):
             self.plots.refresh(self.sweep_dir, version=len(self.trials))
 
-    def _write_results(self) -> None:
-        self.record.write_results(self._recommendation())
+    def _write_results(self, final: bool = False) -> None:
+        self.record.write_results(self._recommendation(), final)
 
     def _recommendation(self) -> Optional[Recommendation]:
         """The successful trial the model expects to be best, and its predicted value."""
@@ -421,7 +421,7 @@ class SweepLoop:
         best = self.record.best()
         n_failed = sum(1 for t in self.trials if t.failed)
         n_pruned = sum(1 for t in self.trials if t.pruned)
-        self._write_results()
+        self._write_results(final=True)
         if best is not None or (self.objectives.several and any(t.ok for t in self.trials)):
             self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if asked already
         plots_drawn = self.plots.wait(timeout=_PLOTS_WAIT_S)

@@ -103,6 +103,18 @@ class Policy:
     chebyshev_augment: float = 0.05
 
 
+# -- the importance of the parameters (importance.py): Monte Carlo sizes of its Sobol indices
+# base rows of the design the model's mean is read on ((k + 2) times as many rows for k
+# parameters): its Monte Carlo error well below the gaps a ranking reads, for little next to a refit
+IMPORTANCE_SAMPLES = 1024
+# base rows of the smaller design the GP's joint posterior is drawn at: the draws' factorisation
+# grows as the cube of (k + 2) times this, and a spread needs fewer rows than the index itself
+IMPORTANCE_DRAW_SAMPLES = 96
+# joint posterior draws (for a forest, bootstrap resamples) an index's spread is read from:
+# enough that the standard deviation is itself a steady number
+IMPORTANCE_DRAWS = 64
+
+
 # Losses up to 2**LARGEST_EXPONENT in size are scaled as they are; larger ones are first divided
 # by a power of two (exact), so that their spread and their squares stay within float range
 LARGEST_EXPONENT = 400

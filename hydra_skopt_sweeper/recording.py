@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 from hydra.core.utils import JobReturn, JobStatus
 
@@ -24,6 +24,7 @@ from .journal import (
     best_trial,
     format_params,
     format_values,
+    results_summary,
     trial_counts,
     write_results,
 )
@@ -92,26 +93,47 @@ class Recorder:
             ) from None
         self.trials.extend(trials)
 
-    def write_results(self, recommended: Optional[Recommendation]) -> None:
+    def write_results(self, recommended: Optional[Recommendation], final: bool = False) -> None:
         """Rewrite the results files; they are derived from the journal, so a failure to
-        write them is a warning and the next trial's rewrite tries again."""
+        write them is a warning and the next trial's rewrite tries again. ``final``: the
+        sweep's end, where the importance of the parameters is added (:meth:`importance`)."""
+        importance = self.importance() if final else None
+        added = {"importance": importance} if importance else {}
         try:
             feasible = self.feasible if self.constraints is not None else None
             metric_columns = self.constraints.names if self.constraints is not None else ()
             if self.objectives.several:
                 front = self.front()
                 summary = {"name": "skopt_gp", **front.summary(), "monitor": self.objectives.monitor,
-                           "maximize": self.objectives.direction, **trial_counts(self.trials, feasible)}
+                           "maximize": self.objectives.direction, **trial_counts(self.trials, feasible), **added}
                 write_results(self.files.root, self.trials, False, summary=summary,
                               objective_columns=self.objective_columns(),
                               on_front={t.number for t in front.solutions}, feasible=feasible,
                               metric_columns=metric_columns)
             else:
-                write_results(self.files.root, self.trials, self.maximize, recommended, feasible=feasible,
+                summary = {**results_summary(self.trials, self.maximize, recommended, feasible=feasible), **added}
+                write_results(self.files.root, self.trials, self.maximize, summary=summary, feasible=feasible,
                               metric_columns=metric_columns)
         except OSError as error:
             log.warning("Cannot rewrite %s (%s); every trial is still in %s", self.files.results,
                         error, self.journal.path)
+
+    def importance(self) -> Optional[Dict[str, Any]]:
+        """The importance of the parameters (:func:`.importance.importance_of`, on the model
+        refitted from the sweep dir) as the results file writes it, its top parameters logged;
+        None while too few trials succeeded. It only informs, so a failure is a warning."""
+        from .importance import importance_of, results_entry
+        from .sweep_record import load_sweep
+
+        try:
+            found = importance_of(load_sweep(self.files.root))
+        except Exception as error:  # a report on the sweep must never fail it
+            log.warning("Cannot measure the importance of the parameters (%s: %s); the results "
+                        "are written without it", type(error).__name__, error)
+            return None
+        for importance in found:
+            log.info("Importance for %s (total effect ± sd): %s", importance.objective, importance.describe())
+        return results_entry(found) if found else None
 
     def feasible(self, trial: Trial) -> bool:
         """Whether a trial satisfied the metric constraints (every trial, without any)."""

@@ -73,15 +73,17 @@ class Surface:
         return self.values(self.mean(rows))
 
 
-def told_points(record: SweepRecord) -> Tuple[List[List[Any]], List[float]]:
+def told_points(record: SweepRecord, objective: int = 0) -> Tuple[List[List[Any]], List[float]]:
     """The points and losses the loop tells the proposer, read back from the journal by the
     same rule (:class:`.feed.ModelFeed`, with the sweep's ``on_failure``); points outside the
-    space (a hand-edited journal) are skipped."""
+    space (a hand-edited journal) are skipped. With several objectives, the losses of the
+    ``objective``-th (a failure penalised with that objective's worst loss)."""
     from .feed import ModelFeed, returned_together
     from .objective import Objectives
 
-    told = _Told()
-    feed = ModelFeed(told, Objectives(maximize=(record.maximize,)), str(record.sweeper.get("on_failure", "penalize")))
+    told = _Told(objective if record.several else None)
+    objectives = record.objectives if record.several else Objectives(maximize=(record.maximize,))
+    feed = ModelFeed(told, objectives, str(record.sweeper.get("on_failure", "penalize")))
     for group in returned_together(record.trials):
         returned = []
         for trial in group:
@@ -96,20 +98,21 @@ def told_points(record: SweepRecord) -> Tuple[List[List[Any]], List[float]]:
 
 @dataclass
 class _Told:
-    """A learner that only keeps what it is told."""
+    """A learner that only keeps what it is told (of loss vectors, the ``objective``-th)."""
 
+    objective: Optional[int] = None
     points: List[List[Any]] = field(default_factory=list)
     losses: List[float] = field(default_factory=list)
 
-    def tell(self, points: Sequence[List[Any]], losses: Sequence[float]) -> None:
+    def tell(self, points: Sequence[List[Any]], losses: Sequence[Any]) -> None:
         self.points += points
-        self.losses += losses
+        self.losses += losses if self.objective is None else [loss[self.objective] for loss in losses]
 
     def exclude(self, points: Sequence[List[Any]]) -> None:
         pass
 
 
-def fit_surface(record: SweepRecord) -> Optional[Surface]:
+def fit_surface(record: SweepRecord, objective: int = 0) -> Optional[Surface]:
     """The surrogate the sweep's proposer fits, refitted on the journal's trials; None with
     fewer than :func:`min_trials_for_objective` successful trials.
 
@@ -126,6 +129,9 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
     record : SweepRecord
         The sweep dir as read by :func:`load_sweep`; ``record.sweeper`` gives the
         ``base_estimator`` and ``on_failure`` the sweep ran with.
+    objective : int
+        With several objectives, which one's model: a GP of its own, whatever the
+        ``base_estimator``, as :class:`.pareto_proposer.ParetoProposer` fits them; ignored with one.
 
     Returns
     -------
@@ -135,14 +141,17 @@ def fit_surface(record: SweepRecord) -> Optional[Surface]:
 
     if len(record.finished) < min_trials_for_objective(len(record.space.params)):
         return None
-    points, losses = told_points(record)
+    points, losses = told_points(record, objective)
+    if not points:
+        return None
     kind = str(record.sweeper.get("base_estimator", "GP")).upper()
-    kind = kind if kind in ("RF", "ET") else "GP"
+    kind = kind if kind in ("RF", "ET") and not record.several else "GP"
     proposer = BatchProposer(record.space.dimensions(), n_initial_points=0, base_estimator=kind, random_state=0)
     proposer.tell(points, losses)
     model, scale = proposer.surrogate()
     tspace = proposer.tspace
-    return Surface(tspace, model, scale, record.maximize, points, losses, kind)
+    maximize = record.objectives.maximize[objective] if record.several else record.maximize
+    return Surface(tspace, model, scale, maximize, points, losses, kind)
 
 
 def evenly_spaced(param: Any, dim: Any, n_points: int) -> Tuple[Any, Any]:

@@ -91,6 +91,7 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
                     for rank, t in enumerate(ranked, start=1)]
             lines.extend(_table(header, rows, right_aligned=set(range(3 + len(metrics)))))
 
+    lines.extend(_importance_lines(record))
     lines.extend(_pruned_lines(record))
     failed = [t for t in trials if t.failed]
     if failed:
@@ -122,6 +123,25 @@ def _front_lines(record: SweepRecord) -> List[str]:
     lines.append("Each solution's overrides (add them to the app's command line to rerun it):")
     width = max(len(str(t.number)) for t in solutions) + 1
     lines.extend(f"  {'#' + str(t.number):<{width}} overrides: {_overrides(record, t.params)}" for t in solutions)
+    return lines
+
+
+def _importance_lines(record: SweepRecord) -> List[str]:
+    """Which parameters mattered (:func:`.importance.importance_of`, measured on the model
+    refitted from the sweep dir): a table per objective, the largest total effect first."""
+    try:
+        found = importance_of(record)
+    except Exception as error:  # the rest of the report stands without it
+        return ["", f"Importance: not measured ({type(error).__name__}: {error})"]
+    lines = []
+    for importance in found:
+        lines.append("")
+        lines.append(f"Importance for {importance.objective}: the share of the model's variation over the "
+                     f"search space each parameter explains, from {importance.n_trials} trial(s)")
+        rows = [[p.name, f"{p.total:.3f} ± {p.total_sd:.3f}", f"{p.first:.3f} ± {p.first_sd:.3f}"]
+                for p in importance.params]
+        lines.extend(_table(["parameter", "total (with interactions)", "first-order (alone)"], rows,
+                            right_aligned={1, 2}))
     return lines
 
 

@@ -153,6 +153,11 @@ def test_the_optuna_example_finds_a_front_of_grid_points(binh_korn_sweep):
     summary = results(sweep_dir)
     assert summary["monitor"] is None and len(summary["reference_point"]) == 2
     assert len(summary["solutions"]) >= 5  # a front, not a best point
+    # x's grid spans more of each objective than y's: it comes first for both
+    importance = summary["importance"]
+    assert list(importance) == ["objective 0 (min)", "objective 1 (min)"]
+    assert all(list(entry) == ["x", "y"] for entry in importance.values())
+    assert "Importance for objective 1 (min) (total effect ± sd): x " in log
     check_table(sweep_dir, ["objective 0", "objective 1"])
     # the log: the Optuna keys mapped, pruning off, each trial's arrival, the final front
     assert "mapped direction=['minimize', 'minimize'] -> maximize=[false, false]" in log

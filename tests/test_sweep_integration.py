@@ -50,6 +50,9 @@ def test_sphere_reaches_the_optimum_and_writes_every_file(tmp_path, launcher):
     assert summary["best_value"] <= 0.5
     assert summary["best_value"] == min(r["value"] for r in records)
     assert set(summary["best_params"]) == {"x", "y"}
+    # written at the end: x's range holds more of the sphere's variation than y's
+    assert list(summary["importance"]) == ["x", "y"]
+    assert summary["importance"]["x"]["total"] > summary["importance"]["y"]["total"] > 0.1
     # noise-free: the model's pick is a successful trial, and it predicts about what it returned
     recommended = next(r for r in records if r["number"] == summary["recommended_trial"])
     assert recommended["params"] == summary["recommended_params"]
