@@ -98,6 +98,17 @@ def importance_of(record: SweepRecord, *, surface: Optional[Any] = None, n_sampl
     return found
 
 
+def with_model(record: SweepRecord) -> Tuple[Optional[Any], List[Importance]]:
+    """The one objective's refitted model (:func:`.surface.fit_surface`; None with several
+    objectives or too few trials) and :func:`importance_of` measured on it: one fit for the
+    pictures, the report page and ``skopt-report``."""
+    from .surface import fit_surface
+
+    one = record.space is not None and bool(record.space.params) and not record.several
+    surface = fit_surface(record) if one else None
+    return surface, importance_of(record, surface=surface)
+
+
 def objective_label(record: SweepRecord, index: int) -> str:
     """How an :class:`Importance` names objective ``index``: its label and direction."""
     if record.several:

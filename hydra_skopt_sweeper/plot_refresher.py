@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from .importance import importance_of
+from .importance import with_model
 from .plots import draw_plots, picture_names
 from .report_page import write_page
 from .sweep_dir import CURVES, JOURNAL, REPORT, SweepDir
@@ -161,16 +161,16 @@ class Drawings:
 
     def __init__(self, sweep_dir: Path) -> None:
         self.sweep_dir = Path(sweep_dir)
-        self._importance: List[Any] = []
-        self._importance_of: Optional[int] = None  # the number of trials it was computed from
+        self._model: Tuple[Any, List[Any]] = (None, [])  # the refitted model and its importance
+        self._model_of: Optional[int] = None  # the number of trials they were computed from
 
     def draw(self, live: bool = True) -> None:
         """Draw the pictures, then write the page (``live``: it reloads itself), even when a
         picture failed; that failure is raised after."""
         record = self._record()
-        importance = self.importance(record)
+        surface, importance = self.model(record)
         try:
-            draw_plots(record)
+            draw_plots(record, importance=importance, surface=surface)
         finally:
             write_page(record, importance=importance, live=live)
 
@@ -179,21 +179,21 @@ class Drawings:
         sweep dir has no journal."""
         if SweepDir(self.sweep_dir).journal.is_file():
             record = self._record()
-            write_page(record, importance=self.importance(record), live=False)
+            write_page(record, importance=self.model(record)[1], live=False)
 
-    def importance(self, record: SweepRecord) -> List[Any]:
-        """:func:`.importance.importance_of` the record, recomputed only when trials came; an
-        error is reported on stderr and leaves the page without importance."""
+    def model(self, record: SweepRecord) -> Tuple[Any, List[Any]]:
+        """:func:`.importance.with_model` of the record, recomputed only when trials came; an
+        error is reported on stderr and leaves the pictures and the page without importance."""
         import traceback
 
-        if self._importance_of != len(record.trials):
+        if self._model_of != len(record.trials):
             try:
-                self._importance = importance_of(record)
+                self._model = with_model(record)
             except Exception:  # the pictures and the page come first
                 traceback.print_exc()
-                self._importance = []
-            self._importance_of = len(record.trials)
-        return self._importance
+                self._model = (None, [])
+            self._model_of = len(record.trials)
+        return self._model
 
     def _record(self) -> SweepRecord:
         if not SweepDir(self.sweep_dir).journal.is_file():

@@ -67,13 +67,16 @@ log = logging.getLogger(__name__)
 
 
 def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None, *,
-               importance: Optional[List[Importance]] = None) -> Dict[str, Optional[Path]]:
+               importance: Optional[List[Importance]] = None, surface: Optional[Surface] = None
+               ) -> Dict[str, Optional[Path]]:
     """Draw a sweep's pictures (:func:`picture_names`): with one objective ``convergence.png``,
     ``objective.png``, ``slices.png``; with several ``pareto.png`` and ``hypervolume.png``;
     with either ``importance.png``, ``parallel.png`` and ``curves.png``.
 
     ``importance``: :func:`.importance.importance_of` of the sweep, when already computed;
     None: computed here, from the model ``objective.png`` draws (fitted once for both).
+    ``surface``: that model (one objective), when already fitted
+    (:func:`.importance.with_model` gives both).
 
     Returns the path of each picture by name (``"convergence"``, ``"objective"``, ``"slices"``;
     ``"pareto"``, ``"hypervolume"``; ``"importance"``, ``"parallel"``, ``"curves"``), None for
@@ -99,7 +102,8 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None, *,
             written = {"pareto": draw_pareto(record, front, out_dir / PARETO, series),
                        "hypervolume": draw_hypervolume(record, front, out_dir / HYPERVOLUME, series)}
         else:
-            surface = fit_surface(record) if has_params else None
+            if surface is None and has_params:
+                surface = fit_surface(record)
             if importance is None:
                 importance = importance_of(record, surface=surface) if surface is not None else []
             written = {"convergence": draw_convergence(record, out_dir / CONVERGENCE),

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from .importance import importance_of
+from .importance import Importance, importance_of, with_model
 from .journal import Trial, format_params
 from .plots import draw_plots, reference_origin
 from .surface import min_trials_for_objective
@@ -38,8 +38,9 @@ def rank_trials(record: SweepRecord) -> List[Trial]:
     return sorted((t for t in record.finished if record.feasible(t)), key=lambda t: (sign * t.value, t.number))
 
 
-def format_report(record: SweepRecord, top: int = 10) -> str:
-    """The report's text; ``top``: the rows of the best-trials table (a front is shown whole)."""
+def format_report(record: SweepRecord, top: int = 10, importance: Optional[List[Importance]] = None) -> str:
+    """The report's text; ``top``: the rows of the best-trials table (a front is shown whole);
+    ``importance``: :func:`.importance.importance_of` of the sweep when already measured."""
     trials = record.trials
     if record.several:
         labels = ", ".join(record.objectives.labelled(i) for i in range(record.objectives.count))
@@ -91,7 +92,7 @@ def format_report(record: SweepRecord, top: int = 10) -> str:
                     for rank, t in enumerate(ranked, start=1)]
             lines.extend(_table(header, rows, right_aligned=set(range(3 + len(metrics)))))
 
-    lines.extend(_importance_lines(record))
+    lines.extend(_importance_lines(record, importance))
     lines.extend(_pruned_lines(record))
     failed = [t for t in trials if t.failed]
     if failed:
@@ -126,11 +127,12 @@ def _front_lines(record: SweepRecord) -> List[str]:
     return lines
 
 
-def _importance_lines(record: SweepRecord) -> List[str]:
+def _importance_lines(record: SweepRecord, found: Optional[List[Importance]] = None) -> List[str]:
     """Which parameters mattered (:func:`.importance.importance_of`, measured on the model
-    refitted from the sweep dir): a table per objective, the largest total effect first."""
+    refitted from the sweep dir unless ``found``): a table per objective, the largest total
+    effect first."""
     try:
-        found = importance_of(record)
+        found = importance_of(record) if found is None else found
     except Exception as error:  # the rest of the report stands without it
         return ["", f"Importance: not measured ({type(error).__name__}: {error})"]
     lines = []
@@ -264,11 +266,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         format=f"{PROG}: %(levelname)s: %(message)s")
 
     record = load_sweep(sweep_dir)
+    try:  # one fit of the model for the table, the pictures and the page
+        surface, importance = with_model(record)
+    except Exception:  # the text says so; the pictures and the page go without
+        surface, importance = None, None
     if not args.plots_only and not args.quiet:
-        print(format_report(record, top=args.top))
-    importance = importance_of(record) if args.html else None
+        print(format_report(record, top=args.top, importance=importance))
     if not args.no_plots:
-        written = draw_plots(record)
+        written = draw_plots(record, importance=importance or [], surface=surface)
         if not args.quiet:
             if not args.plots_only:
                 print()
@@ -276,7 +281,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.html:
         from .report_page import write_page  # it reads this module's lines: imported here, not above
 
-        page = write_page(record, importance=importance, live=False)
+        page = write_page(record, importance=importance or [], live=False)
         if not args.quiet:
             print(f"Wrote {page} ({page.resolve().as_uri()})")
     return 0

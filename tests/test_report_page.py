@@ -259,11 +259,31 @@ def test_the_drawing_process_writes_a_live_page_then_the_last_one(sweep, monkeyp
     assert "convergence.png" in page.attribute("img", "alt")
 
 
+def test_one_drawing_fits_the_model_once_for_the_pictures_the_importance_and_the_page(sweep, monkeypatch):
+    from hydra_skopt_sweeper import plots, surface
+
+    fits = []
+
+    def counted(*args, **kwargs):
+        fits.append(args)
+        return real(*args, **kwargs)
+
+    real = surface.fit_surface
+    monkeypatch.setattr(surface, "fit_surface", counted)
+    monkeypatch.setattr(plots, "fit_surface", counted)
+    drawings = plot_refresher.Drawings(sweep)
+    drawings.draw()
+    page = Page((sweep / REPORT).read_text())
+    assert len(fits) == 1 and (sweep / "importance.png").is_file() and "Importance" in page.words
+    drawings.finish()  # the same trials: the page reuses what the drawing measured
+    assert len(fits) == 1
+
+
 def test_a_page_or_importance_that_fails_stops_no_drawing(sweep, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("broken on purpose")
 
-    monkeypatch.setattr(plot_refresher, "importance_of", broken)
+    monkeypatch.setattr(plot_refresher, "with_model", broken)
     assert _follow_once(monkeypatch, sweep) == 0  # the page is written without importance
     assert (sweep / REPORT).is_file() and "broken on purpose" in capsys.readouterr().err
     for name in ("convergence.png", REPORT):
