@@ -30,7 +30,7 @@ $(TEST_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(PY) example_app/train.py -m experiment=tune_mlp
 	@d=$$(ls -d multirun/tune_mlp/*/ | tail -1); \
-	echo "Sweep dir: $$d (optimization_results.yaml, trials.csv, convergence.png, objective.png, curves.png)"; \
+	echo "Sweep dir: $$d (optimization_results.yaml, trials.csv, the pictures: convergence, objective, slices, importance, parallel, curves)"; \
 	echo "Everything on one page: $${d}report.html"; \
 	echo "Best trials and plots: $(VENV)/bin/skopt-report $$d"; \
 	echo "Every trial in TensorBoard: $(VENV)/bin/tensorboard --logdir $$d"
