@@ -5,7 +5,8 @@ the report page, each timed, and the page's size.
 
 On hand-made sweep dirs (a journal and a search space, as the loop writes them) of 10
 parameters (8 reals, an int, a categorical) with one objective and with two, at each size:
-``load_sweep``, ``importance_of``, ``draw_plots`` and ``write_page`` timed (wall) in this process,
+``load_sweep``, ``importance.with_model`` (the model refitted and its importance), ``draw_plots``
+and ``write_page`` timed (wall) in this process,
 in the order the drawing process runs them, and the CPU of the whole redraw (the wall time
 grows with the machine's load, the CPU much less); medians of ``--repeats`` runs, the imports
 paid before timing, as the drawing process pays them once. Writes results/report_cost.md.
@@ -66,7 +67,7 @@ def make_sweep(sweep_dir: Path, n_trials: int, objectives: int, seed: int = 0) -
 
 
 def measure(sweep_dir: Path, repeats: int) -> dict:
-    from hydra_skopt_sweeper.importance import importance_of
+    from hydra_skopt_sweeper.importance import with_model
     from hydra_skopt_sweeper.plots import draw_plots
     from hydra_skopt_sweeper.report_page import write_page
     from hydra_skopt_sweeper.sweep_record import load_sweep
@@ -80,10 +81,10 @@ def measure(sweep_dir: Path, repeats: int) -> dict:
         record = load_sweep(sweep_dir)
         times["load"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        importance = importance_of(record)
+        surface, importance = with_model(record)  # as the drawing process: one fit for all
         times["importance"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        draw_plots(record)
+        draw_plots(record, importance=importance, surface=surface)
         times["draw"].append(time.perf_counter() - start)
         start = time.perf_counter()
         page = write_page(record, importance=importance, live=True)
@@ -115,7 +116,7 @@ def main() -> int:
                 rows.append([objectives, n, round(m["load"], 3), round(m["importance"], 3), round(m["draw"], 2),
                              round(m["page"], 3), round(m["total"], 2), round(m["cpu"], 2), f"{m['bytes'] / 1024:.0f} KiB"])
                 print(f"objectives={objectives} trials={n}: {m['total']:.2f} s", flush=True)
-    header = ["objectives", "trials", "load_sweep s", "importance_of s", "draw_plots s", "write_page s",
+    header = ["objectives", "trials", "load_sweep s", "model + importance s", "draw_plots s", "write_page s",
               "one redraw s", "its CPU s", "report.html"]
     text = table(header, rows)
     print(text)
