@@ -15,11 +15,13 @@ categorical is one parameter (all its one-hot columns move together).
   ``total``: the share that goes away when only it is fixed (alone and in every interaction).
   Both are read from a Saltelli design (base rows A and B, and for each parameter A with that
   parameter's columns from B), with Saltelli's first-order and Jansen's total-effect
-  estimators, clipped to [0, 1].
-* ``first_sd``, ``total_sd``: for a GP, the standard deviation of the same indices over joint
-  draws of the GP's posterior at a smaller design of the same kind: how much the data leave
-  the number open (it shrinks as trials accrue). For a forest (RF, ET), which has no joint
-  posterior, the bootstrap of the design's base rows: the Monte Carlo error alone.
+  estimators, clipped to [0, 1], the first-order at most the total (as it is in exact
+  arithmetic; the estimators' own errors may invert them).
+* ``first_sd``, ``total_sd``: the Monte Carlo error of the estimate (the bootstrap of the
+  design's base rows) and, for a GP, how much the data leave the number open: the standard
+  deviation of the same indices over joint draws of the GP's posterior at a smaller design of
+  the same kind (it shrinks as trials accrue); the two added as independent errors. A forest
+  (RF, ET) has no joint posterior: the Monte Carlo error alone.
 * A conditional parameter (``when:``) is measured where its condition holds: its indices are
   the ones of the model restricted to the base rows where the condition holds (its total from
   the rows of A that meet it, its first-order from the pairs of rows of A and B that both meet
@@ -152,15 +154,18 @@ def measure(surface: Any, space: Any, label: str, *, n_samples: int = IMPORTANCE
         design = SaltelliDesign.draw(layout, space, n_samples, rng)
         means = _means(surface, design.rows)[:, None]
         first, total = design.indices(means)
+        resamples = rng.randint(0, n_samples, size=(n_draws, n_samples))
+        first_mc, total_mc = design.indices(means, resamples)
+        first_sd, total_sd = np.std(first_mc, axis=1), np.std(total_mc, axis=1)
         if isinstance(surface.model, GPPosterior):
             small = SaltelliDesign.draw(layout, space, n_draw_samples, rng)
             first_draws, total_draws = small.indices(posterior_draws(surface.model, small.rows, n_draws, rng))
-        else:
-            resamples = rng.randint(0, n_samples, size=(n_draws, n_samples))
-            first_draws, total_draws = design.indices(means, resamples)
-    params = [ParamImportance(p.name, _rounded(np.clip(first[i, 0], 0.0, 1.0)),
-                              _rounded(np.clip(total[i, 0], 0.0, 1.0)),
-                              _rounded(np.std(first_draws[i])), _rounded(np.std(total_draws[i])))
+            first_sd = np.hypot(first_sd, np.std(first_draws, axis=1))
+            total_sd = np.hypot(total_sd, np.std(total_draws, axis=1))
+    total = np.clip(total[:, 0], 0.0, 1.0)
+    first = np.minimum(np.clip(first[:, 0], 0.0, 1.0), total)
+    params = [ParamImportance(p.name, _rounded(first[i]), _rounded(total[i]), _rounded(first_sd[i]),
+                              _rounded(total_sd[i]))
               for i, p in enumerate(space.params)]
     params.sort(key=lambda p: -p.total)  # stable: ties keep the space's order
     return Importance(label, tuple(params), len(surface.points))

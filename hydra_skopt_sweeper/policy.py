@@ -106,11 +106,11 @@ class Policy:
 # -- the importance of the parameters (importance.py): Monte Carlo sizes of its Sobol indices
 # base rows of the design the model's mean is read on ((k + 2) times as many rows for k
 # parameters): its Monte Carlo error well below the gaps a ranking reads, for little next to a refit
-IMPORTANCE_SAMPLES = 1024
+IMPORTANCE_SAMPLES = 2048
 # base rows of the smaller design the GP's joint posterior is drawn at: the draws' factorisation
 # grows as the cube of (k + 2) times this, and a spread needs fewer rows than the index itself
 IMPORTANCE_DRAW_SAMPLES = 96
-# joint posterior draws (for a forest, bootstrap resamples) an index's spread is read from:
+# joint posterior draws, and bootstrap resamples of the design, an index's spread is read from:
 # enough that the standard deviation is itself a steady number
 IMPORTANCE_DRAWS = 64
 
