@@ -24,10 +24,10 @@ from typing import Any, List, Optional, Sequence
 
 from .importance import Importance, importance_of, with_model
 from .journal import Trial, format_params
-from .plots import draw_plots, reference_origin
+from .plots import draw_plots, picture_names, reference_origin
 from .surface import min_trials_for_objective
 from .sweep_record import SweepRecord, direction_word, load_sweep
-from .sweep_dir import CONVERGENCE, HYPERVOLUME, JOURNAL, OBJECTIVE, PARETO, REPORT, SPACE, SweepDir
+from .sweep_dir import JOURNAL, OBJECTIVE, REPORT, SPACE, SweepDir
 
 PROG = "skopt-report"
 
@@ -219,22 +219,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_aligned=f
 
 
 def _plots_message(record: SweepRecord, written: dict) -> List[str]:
-    if record.several:
-        return [f"Wrote {path}" for path in (written.get("pareto"), written.get("hypervolume"), written.get("curves"))
-                if path]
-    lines = []
-    if written.get("convergence"):
-        lines.append(f"Wrote {written['convergence']}")
-    if written.get("objective"):
-        lines.append(f"Wrote {written['objective']}")
-    elif record.space is None:
+    """A line per picture drawn, in the order drawn; with one objective, why ``objective.png``
+    is not drawn yet."""
+    lines = [f"Wrote {path}" for path in written.values() if path]
+    if record.several or written.get("objective"):
+        return lines
+    if record.space is None:
         lines.append(f"No {OBJECTIVE}: the sweep dir has no {SPACE}")
     elif record.space.params:
         need = min_trials_for_objective(len(record.space.params))
         lines.append(f"No {OBJECTIVE} yet: the GP needs {need} successful trials, "
                      f"there are {len(record.finished)}")
-    if written.get("curves"):
-        lines.append(f"Wrote {written['curves']}")
     return lines
 
 
@@ -242,8 +237,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Show the best trials of a hydra-skopt-sweeper sweep (with several objectives, its "
-                    f"Pareto front) and redraw its plots ({CONVERGENCE}, {OBJECTIVE}; with several "
-                    f"objectives {PARETO}, {HYPERVOLUME}).",
+                    "Pareto front) and the parameters' importance, and redraw its plots ("
+                    f"{', '.join(picture_names(False))}; with several objectives "
+                    f"{', '.join(picture_names(True))}).",
     )
     parser.add_argument("sweep_dir", help="the sweep dir (hydra.sweep.dir) holding trials.jsonl")
     parser.add_argument("--top", type=int, default=10, metavar="N",

@@ -14,6 +14,7 @@ import yaml
 from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper import sweep_report as report
+from hydra_skopt_sweeper.plots import picture_names
 from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,6 +227,10 @@ def test_plots_only_writes_the_pictures_and_no_table(sweep_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "rank" not in done.stdout and "Best:" not in done.stdout
     assert f"Wrote {copy / CONVERGENCE_NAME}" in done.stdout
+    # a line for every picture drawn, the new ones too
+    assert {line for line in done.stdout.splitlines() if line.startswith("Wrote ")} == {
+        f"Wrote {copy / name}" for name in picture_names(False) if (copy / name).is_file()}
+    assert f"Wrote {copy / 'parallel.png'}" in done.stdout
     for name in (CONVERGENCE_NAME, OBJECTIVE_NAME):
         data = (copy / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
