@@ -29,7 +29,7 @@ from .journal import Trial
 from .plots import picture_names, reference_origin
 from .sweep_dir import REPORT, atomic_write_text
 from .sweep_record import SweepRecord, direction_word, is_finite_number
-from .sweep_report import _overrides, _recommendation_lines, rank_trials
+from .sweep_report import override_line, rank_trials, recommendation_lines
 
 # how often a live page reloads itself
 REFRESH_S = 15
@@ -86,9 +86,8 @@ def _header(record: SweepRecord, live: bool) -> str:
               f"{sum(1 for t in trials if t.ok)} completed", f"{record.n_failed} failed", f"{record.n_pruned} pruned"]
     if record.constraints is not None:
         counts.append(f"{len(record.infeasible)} infeasible")
-    batches = len({t.batch for t in trials if t.batch is not None})
-    if batches:
-        counts.append(f"{batches} batch(es)")
+    if record.n_batches:
+        counts.append(f"{record.n_batches} batch(es)")
     lines = [f'<h1>{_e(_objectives_label(record))}</h1>',
              f'<p class="sweep-dir">{_e(str(record.sweep_dir.resolve()))}</p>',
              f'<p id="state" class="state {state}">{_e(words)} <span class="when">(written {_e(written)})</span></p>',
@@ -110,8 +109,8 @@ def _best_section(record: SweepRecord) -> str:
     parts = [f'<section id="best"><h2>Best{feasible} trial</h2>',
              f"<p>Trial #{best.number}: {_e(record.objective_name)} = <b>{_e(_number(best.value))}</b>"
              f"{_job_dir_sentence(record, best)}</p>",
-             _override_block(_overrides(record, best.params))]
-    for line in _recommendation_lines(record, best):
+             _override_block(override_line(record, best.params))]
+    for line in recommendation_lines(record, best):
         parts.append(_text_line(record, line))
     parts.append("</section>")
     return "\n".join(p for p in parts if p)
@@ -129,7 +128,7 @@ def _front_section(record: SweepRecord) -> str:
     header = "".join(f"<th>{_e(objectives.labelled(i))}</th>" for i in range(objectives.count))
     rows = "\n".join(
         f"<tr><td>#{t.number}</td>" + "".join(f"<td class=\"num\">{_e(_number(v))}</td>" for v in t.values or [])
-        + f"<td>{_override_block(_overrides(record, t.params))}</td></tr>" for t in solutions)
+        + f"<td>{_override_block(override_line(record, t.params))}</td></tr>" for t in solutions)
     return (f'<section id="best"><h2>Pareto front</h2>\n<p>{len(solutions)} of {len(front.trials)} {done} '
             f"trial(s) on the front; hypervolume {_e(_number(front.hypervolume))} from the reference point "
             f"({_e(reference)}), {_e(reference_origin(record))}. Each solution's overrides rerun it.</p>\n"

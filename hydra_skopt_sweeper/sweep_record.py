@@ -67,6 +67,11 @@ class SweepRecord:
     def n_pruned(self) -> int:
         return sum(1 for t in self.trials if t.pruned)
 
+    @property
+    def n_batches(self) -> int:
+        """How many distinct launches (batch numbers) the journal's trials carry."""
+        return len({t.batch for t in self.trials if t.batch is not None})
+
     def best(self) -> Optional[Trial]:
         """The best completed trial (the best feasible one, with metric constraints)."""
         return best_trial(self.trials, self.maximize, None if self.constraints is None else self.feasible)

@@ -47,12 +47,11 @@ def format_report(record: SweepRecord, top: int = 10, importance: Optional[List[
         lines = [f"Sweep {record.sweep_dir} ({labels})"]
     else:
         lines = [f"Sweep {record.sweep_dir} ({record.objective_name}, {direction_word(record.maximize)})"]
-    batches = len({t.batch for t in trials if t.batch is not None})
     progress = f"{len(trials)} trial(s), {record.n_failed} failed"
     if record.n_pruned:
         progress += f", {record.n_pruned} pruned"
-    if batches:
-        progress += f", {batches} batch(es)"
+    if record.n_batches:
+        progress += f", {record.n_batches} batch(es)"
     if record.n_calls is not None:
         if len(trials) >= record.n_calls:
             progress += f"; complete (n_calls={record.n_calls})"
@@ -75,10 +74,10 @@ def format_report(record: SweepRecord, top: int = 10, importance: Optional[List[
     else:
         lines.append("")
         lines.append(f"Best{feasible}: trial #{best.number}, value {best.value!r}")
-        lines.append(f"  overrides: {_overrides(record, best.params)}")
+        lines.append(f"  overrides: {override_line(record, best.params)}")
         if best.job_dir:
             lines.append(f"  job dir: {best.job_dir}")
-        lines.extend(_recommendation_lines(record, best))
+        lines.extend(recommendation_lines(record, best))
 
         ranked = rank_trials(record)[: max(0, top)]
         if ranked:
@@ -123,7 +122,7 @@ def _front_lines(record: SweepRecord) -> List[str]:
     lines.append("")
     lines.append("Each solution's overrides (add them to the app's command line to rerun it):")
     width = max(len(str(t.number)) for t in solutions) + 1
-    lines.extend(f"  {'#' + str(t.number):<{width}} overrides: {_overrides(record, t.params)}" for t in solutions)
+    lines.extend(f"  {'#' + str(t.number):<{width}} overrides: {override_line(record, t.params)}" for t in solutions)
     return lines
 
 
@@ -164,7 +163,7 @@ def _pruned_lines(record: SweepRecord) -> List[str]:
     return lines
 
 
-def _recommendation_lines(record: SweepRecord, best: Trial) -> List[str]:
+def recommendation_lines(record: SweepRecord, best: Trial) -> List[str]:
     """The model's pick (``recommended_*`` in the results file), where the sweep wrote one."""
     number, predicted = record.results.get("recommended_trial"), record.results.get("recommended_value")
     if isinstance(number, bool) or not isinstance(number, int) or not _is_number(predicted):
@@ -182,7 +181,7 @@ def _recommendation_lines(record: SweepRecord, best: Trial) -> List[str]:
     lines = ["", f"Recommended: trial #{number}, predicted value {predicted:.6g} (observed {pick.value!r}): "
              "the best the model expects among the tried points; on a noisy objective it is less "
              f"often a lucky draw than the best{outside}",
-             f"  overrides: {_overrides(record, pick.params)}"]
+             f"  overrides: {override_line(record, pick.params)}"]
     if pick.job_dir:
         lines.append(f"  job dir: {pick.job_dir}")
     return lines
@@ -192,7 +191,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _overrides(record: SweepRecord, params: Any) -> str:
+def override_line(record: SweepRecord, params: Any) -> str:
     """The best params as Hydra overrides, every digit kept (to paste on a command line)."""
     from .search_space import format_value
 
