@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/constrained.py [--suite held-out] [--seeds 5] [--first-seed 100]
         [--batches 1,4] [--methods skopt_gp,optuna_gp,optuna_tpe,random] [--jobs 2]
-    .venv/bin/python bench/constrained.py --suite tuning --first-seed 0   (for trying a proposer change)
+    .venv/bin/python bench/constrained.py --suite tuning [--policy feasibility_power=2]   (trying a proposer change)
 
 This module owns running every method on a constrained problem (bench/constrained_problems.py),
 caching the runs, scoring them and the report (results/constrained[_tuning]_<first>-<last
@@ -60,12 +60,14 @@ SUITES = {"held-out": (HELD_OUT, 100, "constrained"), "tuning": (TUNING, 0, "con
 Key = Tuple[str, str, int]  # (problem, method, batch)
 
 
-def run_skopt(problem: ConstrainedProblem, batch: int, seed: int) -> Dict[str, Any]:
-    """This sweeper's proposer, told values and slacks, ``batch`` asked then told."""
+def run_skopt(problem: ConstrainedProblem, batch: int, seed: int, settings: Sequence[str] = ()) -> Dict[str, Any]:
+    """This sweeper's proposer, told values and slacks, ``batch`` asked then told; ``settings``
+    (``name=value``) change its policy."""
     from hydra_skopt_sweeper.proposer import BatchProposer
+    from quick import policy
 
     proposer = BatchProposer(problem.dimensions(), n_constraints=problem.n_constraints, random_state=seed,
-                             n_calls=problem.budget, n_initial_points=N_INITIAL)
+                             n_calls=problem.budget, n_initial_points=N_INITIAL, policy=policy(list(settings)))
     record: Dict[str, List[Any]] = {"values": [], "slacks": [], "params": []}
     while len(record["values"]) < problem.budget:
         points = proposer.ask(min(batch, problem.budget - len(record["values"])))
@@ -101,18 +103,20 @@ def run_optuna(problem: ConstrainedProblem, sampler: str, batch: int, seeds: Seq
         raise RuntimeError(f"optuna_{sampler} {problem.name} b{batch} s{seeds} failed:\n{error[-3000:]}")
 
 
-def cache_path(method: str, name: str, batch: int, seed: int) -> Path:
-    return RUNS / f"{name}-{method}-b{batch}-s{seed}.json"
+def cache_path(method: str, name: str, batch: int, seed: int, settings: Sequence[str] = ()) -> Path:
+    tag = "".join(f"-{s}" for s in settings) if method == "skopt_gp" else ""
+    return RUNS / f"{name}-{method}{tag}-b{batch}-s{seed}.json"
 
 
-def run_task(method: str, name: str, batch: int, seeds: Sequence[int], fresh: bool) -> List[Dict[str, Any]]:
+def run_task(method: str, name: str, batch: int, seeds: Sequence[int], fresh: bool,
+             settings: Sequence[str] = ()) -> List[Dict[str, Any]]:
     """The runs of ``seeds``, from the cache where it has them; each new one cached as it ends."""
     import warnings
 
     warnings.simplefilter("ignore")
     problem = PROBLEMS[name]
-    done = {s: json.loads(cache_path(method, name, batch, s).read_text()) for s in seeds
-            if cache_path(method, name, batch, s).exists() and not fresh}
+    done = {s: json.loads(cache_path(method, name, batch, s, settings).read_text()) for s in seeds
+            if cache_path(method, name, batch, s, settings).exists() and not fresh}
     todo = [s for s in seeds if s not in done]
     commit = sweeper_commit()  # the sweeper may change under a long run: each run says what it measured
 
@@ -126,11 +130,11 @@ def run_task(method: str, name: str, batch: int, seeds: Sequence[int], fresh: bo
     elif method == "random":
         new = timed(lambda seed: run_random(problem, seed))
     else:
-        new = timed(lambda seed: run_skopt(problem, batch, seed))
+        new = timed(lambda seed: run_skopt(problem, batch, seed, settings))
     for record in new:
         record.update(method=method, problem=name, batch=batch, commit=commit)
         RUNS.mkdir(parents=True, exist_ok=True)
-        cache_path(method, name, batch, record["seed"]).write_text(json.dumps(record))
+        cache_path(method, name, batch, record["seed"], settings).write_text(json.dumps(record))
         print(f"  {name} {method} b{batch} s{record['seed']}: {record['seconds']:.1f} s", flush=True)
         done[record["seed"]] = record
     return [done[s] for s in seeds]
@@ -298,6 +302,8 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (each in its own process)")
     parser.add_argument("--fresh", action="store_true", help="ignore cached runs")
+    parser.add_argument("--policy", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="run skopt_gp with these Policy changes (for the tuning suite)")
     args = parser.parse_args()
     suite_problems, suite_first, suite_report = SUITES[args.suite]
     first_seed = suite_first if args.first_seed is None else args.first_seed
@@ -316,12 +322,15 @@ def main() -> None:
                    key=lambda t: order.get(t[0], 9))
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        records = [r for rs in pool.map(run_task, *zip(*tasks), [args.fresh] * len(tasks)) for r in rs]
+        records = [r for rs in pool.map(run_task, *zip(*tasks), [args.fresh] * len(tasks),
+                                        [tuple(args.policy)] * len(tasks)) for r in rs]
     print(f"{len(records)} runs in {time.perf_counter() - started:.0f} s", flush=True)
     results = Results(records, batches)
 
     seeds_line = seeds_text(first_seed, args.seeds)
     set_line = "held-out problems (never tuned on)" if args.suite == "held-out" else "tuning problems"
+    if args.policy:
+        set_line += f", skopt_gp with {' '.join(args.policy)}"
     sections = [f"Problems: the {set_line}; {seeds_line}.\n\n" + problems_section(problems)]
     main_rows = main_table(results, problems, batches, methods, args.seeds)
     print(main_rows)
@@ -338,7 +347,8 @@ def main() -> None:
     sections.append(f"Targets ({set_line}, {seeds_line}):\n\n" + "\n".join(f"- {line}" for line in lines))
     sections.append("Sweeper commit at each run: " + "; ".join(
         f"{m}: " + ", ".join(f"{c} ({cs.count(c)})" for c in sorted(set(cs))) for m, cs in results.commits.items()))
-    path = write_report(f"{suite_report}_{first_seed}-{first_seed + args.seeds - 1}", f"Metric constraints ({args.suite} problems): best feasible regret vs the anchors",
+    tag = "".join(f"_{setting}" for setting in args.policy)
+    path = write_report(f"{suite_report}_{first_seed}-{first_seed + args.seeds - 1}{tag}", f"Metric constraints ({args.suite} problems): best feasible regret vs the anchors",
                         "bench/constrained.py " + " ".join(sys.argv[1:]), sections)
     print(f"report: {path}")
 

@@ -94,6 +94,36 @@ def _hartmann6_cut(p: Dict[str, Any]) -> List[float]:
     return [p["x4"] + p["x5"] - 0.8]
 
 
+# --- tuning: Rosenbrock on a disk, and on a cubic and a line: the optimum (1, 1) on the boundary
+
+def _rosenbrock(p: Dict[str, Any]) -> float:
+    x, y = _xy(p)
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+def _rosenbrock_disk(p: Dict[str, Any]) -> List[float]:
+    x, y = _xy(p)
+    return [x**2 + y**2 - 2.0]
+
+
+def _rosenbrock_cubic(p: Dict[str, Any]) -> List[float]:
+    x, y = _xy(p)
+    return [(x - 1) ** 3 - y + 1, x + y - 2]
+
+
+# --- tuning: Mishra's bird, multimodal, in a disk ---------------------------------------------
+
+def _mishra_bird(p: Dict[str, Any]) -> float:
+    x, y = _xy(p)
+    return math.sin(y) * math.exp((1 - math.cos(x)) ** 2) + math.cos(x) * math.exp((1 - math.sin(y)) ** 2) \
+        + (x - y) ** 2
+
+
+def _mishra_disk(p: Dict[str, Any]) -> List[float]:
+    x, y = _xy(p)
+    return [(x + 5) ** 2 + (y + 5) ** 2 - 25.0]
+
+
 # --- held-out: Townsend (modified), a feasible region bounded by a wavy closed curve ----------
 
 def _townsend(p: Dict[str, Any]) -> float:
@@ -262,6 +292,18 @@ _PROBLEM_LIST = [
         slacks=_hartmann6_cut, constraints=("x4 + x5 <= 0.8",),
         about="tuning: Hartmann6 with its global minimum cut off: the optimum is its second well (a third "
               "of the box feasible)"),
+    ConstrainedProblem(
+        "rosenbrock_disk", 40, _box(2, -1.5, 1.5), 0.0, _rosenbrock, slacks=_rosenbrock_disk,
+        constraints=("x0^2 + x1^2 <= 2",),
+        about="tuning: Rosenbrock in a disk (70% of the box), optimum (1, 1) on its boundary"),
+    ConstrainedProblem(
+        "rosenbrock_cubic", 40, (real("x0", -1.5, 1.5), real("x1", -0.5, 2.5)), 0.0, _rosenbrock,
+        slacks=_rosenbrock_cubic, constraints=("(x0 - 1)^3 - x1 + 1 <= 0", "x0 + x1 <= 2"),
+        about="tuning: Rosenbrock under a cubic and a line, optimum (1, 1) where both boundaries meet"),
+    ConstrainedProblem(
+        "mishra_bird", 40, (real("x0", -10.0, 0.0), real("x1", -6.5, 0.0)), -106.76453674926464, _mishra_bird,
+        slacks=_mishra_disk, constraints=("(x0 + 5)^2 + (x1 + 5)^2 <= 25",),
+        about="tuning: Mishra's bird in a disk (83% of the box), multimodal, optimum inside"),
     ConstrainedProblem(
         "townsend", 40, (real("x0", -2.25, 2.25), real("x1", -2.5, 1.75)), -2.0239883632845794, _townsend,
         slacks=_townsend_slack, held_out=True,

@@ -88,13 +88,17 @@ Key = Tuple[str, str, int]  # (problem, method, batch)
 
 
 def ensure_venv(venv: Path, installs: Sequence[Sequence[str]]) -> str:
-    """A python3.11 venv at ``venv``, created on first use with one ``pip install`` per entry."""
+    """A python3.11 venv at ``venv``, created on first use with one ``pip install`` per entry;
+    one whose installs did not all finish (no ``.installed`` stamp) is completed."""
     python = venv / "bin" / "python"
-    if not python.exists():
-        print(f"creating {venv} ({'; '.join(' '.join(i) for i in installs)}) ...", flush=True)
-        subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
+    stamp = venv / ".installed"
+    if not stamp.exists():
+        print(f"setting up {venv} ({'; '.join(' '.join(i) for i in installs)}) ...", flush=True)
+        if not python.exists():
+            subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
         for packages in installs:
             subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
+        stamp.write_text("\n".join(" ".join(packages) for packages in installs) + "\n")
     return str(python)
 
 

@@ -28,7 +28,7 @@ class Surrogate(Protocol):
 class Feasible(Protocol):
     """What the acquisition needs of a feasibility model (:class:`.feasibility.Feasibility`)."""
 
-    def log_probability(self, X: np.ndarray) -> np.ndarray: ...
+    def weigh(self, X: np.ndarray, improvement: Optional[np.ndarray]) -> np.ndarray: ...
 
 # exploration parameters, in units of the standardised loss: EI and PI without a margin
 # (as Optuna's GPSampler; a margin slows the final convergence), skopt's kappa for LCB
@@ -54,7 +54,7 @@ class Acquisition:
     model: Surrogate
     kind: str
     incumbent: Optional[float]
-    # metric constraints: the function plus the log probability of satisfying them; with no
+    # metric constraints: the function weighed by the probability of satisfying them; with no
     # feasible point yet (``incumbent`` None) that probability alone
     feasibility: Optional[Feasible] = None
 
@@ -62,10 +62,8 @@ class Acquisition:
         """The function's value at each row of ``X`` (higher is better)."""
         if self.feasibility is None:
             return self.model.acquire(self.kind, X, self.incumbent)  # type: ignore[arg-type]
-        values = self.feasibility.log_probability(X)
-        if self.incumbent is not None:
-            values = values + self.model.acquire(self.kind, X, self.incumbent)
-        return values
+        improvement = None if self.incumbent is None else self.model.acquire(self.kind, X, self.incumbent)
+        return self.feasibility.weigh(X, improvement)
 
     def on(self, model: Surrogate) -> "Acquisition":
         """The same function and incumbent on another model (one told more pending points)."""

@@ -53,8 +53,8 @@ class HypervolumeImprovement:
     regions: Optional[RegionStack]  # one region per fantasy; None before a feasible point
     first: Optional[RegionStack] = None  # the first fantasy's region alone, to screen on
     screen: int = 0
-    # metric constraints: the log probability of satisfying them is added (alone, before any
-    # told point satisfied them)
+    # metric constraints: the improvement weighed by the probability of satisfying them (that
+    # probability alone, before any told point satisfied them)
     feasibility: Optional[Feasibility] = None
 
     @property
@@ -62,12 +62,9 @@ class HypervolumeImprovement:
         return self.models[0]
 
     def score(self, X: np.ndarray) -> np.ndarray:
-        if self.regions is None:
-            assert self.feasibility is not None
-            return self.feasibility.log_probability(X)
         if self.feasibility is None:
             return self._improvement(X)
-        return self._improvement(X) + self.feasibility.log_probability(X)
+        return self.feasibility.weigh(X, None if self.regions is None else self._improvement(X))
 
     def _improvement(self, X: np.ndarray) -> np.ndarray:
         assert self.regions is not None

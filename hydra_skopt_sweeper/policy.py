@@ -77,6 +77,11 @@ class Policy:
     # no two points of a batch closer than this, while candidates allow
     min_gap: float = 1e-3
 
+    # -- metric constraints (feasibility.py)
+    # the acquisition weighs improvement by the probability of feasibility raised to this power:
+    # above 1, the trials that refine an optimum on a constraint's boundary stay on its feasible side
+    feasibility_power: float = 2.0
+
     # -- the late phase: a batch of q points catches up on the q - 1 model updates it misses
     # share of n_calls after which all but the first point of a batch are chosen near the best
     local_from: float = 0.7

@@ -377,7 +377,7 @@ class BatchProposer:
         with np.errstate(invalid="ignore"):
             feasible = np.all(slacks <= 0, axis=1)
         with _quiet():
-            return fit_feasibility(self._constraint_gps, X, slacks), feasible
+            return fit_feasibility(self._constraint_gps, X, slacks, power=self.policy.feasibility_power), feasible
 
     def _fantasised(self, model: Surrogate, n_points: int) -> bool:
         """Whether a batch's later points are chosen on fantasies (see ``batch_strategy``):

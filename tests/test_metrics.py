@@ -3,6 +3,7 @@
 (feasibility.py), and the proposer that uses it: a feasible optimum found where random
 search misses it, and feasibility sought before any feasible point."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hydra_skopt_sweeper.feasibility import MIN_POINTS, fit_feasibility
 from hydra_skopt_sweeper.metrics import MetricConstraints
 from hydra_skopt_sweeper.model import GPModel
 from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
+from hydra_skopt_sweeper.policy import Policy
 from hydra_skopt_sweeper.proposer import BatchProposer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning", "ignore:divide by zero:RuntimeWarning")
@@ -180,6 +182,14 @@ def test_an_infinite_slack_is_told_as_worse_than_any_measured_one():
     assert p[0] > 0.9 and p[1] < 0.1
 
 
+def test_weighing_adds_the_power_times_the_log_probability_and_with_nothing_to_weigh_is_that_probability():
+    feasibility = fit_feasibility([one_d_gp()], X_TOY, toy_slacks(X_TOY), power=3.0)
+    improvement = np.array([0.0, -1.0, 2.0, 1.0])
+    log_probability = feasibility.log_probability(PROBE)
+    assert feasibility.weigh(PROBE, improvement) == pytest.approx(improvement + 3.0 * log_probability)
+    assert feasibility.weigh(PROBE, None) == pytest.approx(log_probability)
+
+
 @pytest.mark.parametrize("measured", [0, 1])
 def test_fewer_than_two_measured_points_give_no_model(measured):
     assert MIN_POINTS == 2
@@ -213,12 +223,12 @@ def best_feasible(points):
     return min((corner(p) for p in points if over_budget(p)[0] <= 0), default=math.inf)
 
 
-def constrained_run(seed: int, n_calls: int):
+def constrained_run(seed: int, n_calls: int, batch_size: int = 2, policy: Policy = Policy()):
     proposer = BatchProposer([Real(0.0, 1.0), Real(0.0, 1.0)], n_initial_points=6, random_state=seed,
-                             n_calls=n_calls, n_constraints=1)
+                             n_calls=n_calls, n_constraints=1, policy=policy)
     points = []
     while len(points) < n_calls:
-        batch = proposer.ask(2)
+        batch = proposer.ask(batch_size)
         proposer.tell(batch, [corner(p) for p in batch], [over_budget(p) for p in batch])
         points += batch
     return points
@@ -231,6 +241,20 @@ def test_the_proposer_with_a_constraint_beats_random_search_at_the_feasible_opti
                       for seed in seeds]
     assert all(r < 0.01 for r in regrets), regrets
     assert all(r < q for r, q in zip(regrets, random_regrets)), (regrets, random_regrets)
+
+
+@pytest.mark.parametrize("policy", [Policy(), replace(Policy(), feasibility_power=1.0)], ids=["default", "control"])
+def test_the_trials_that_refine_an_optimum_on_the_boundary_stay_on_its_feasible_side(policy):
+    # the optimum (0.5, 0.5) lies on x + y = 1, and the loss keeps falling beyond it: weighed by
+    # the plain probability of feasibility (the control), about a third of the later trials cross
+    runs = [constrained_run(seed, 20, 1, policy) for seed in range(2)]
+    later = [p for points in runs for p in points[6:]]
+    share = np.mean([over_budget(p)[0] > 0 for p in later])
+    assert all(best_feasible(points) - FEASIBLE_OPTIMUM < 1e-3 for points in runs)
+    if policy == Policy():
+        assert share <= 0.1, share
+    else:
+        assert share >= 0.25, share
 
 
 def infeasible_history():
