@@ -123,7 +123,8 @@ class BatchProposer:
     n_constraints : int
         Constraints on what a trial measures (:mod:`.metrics`), whose slacks :meth:`tell` is
         given: a GP each (:mod:`.feasibility`) weighs the acquisition by the probability of
-        satisfying them, and the incumbent is the best told point that satisfied them.
+        satisfying them, raised to ``policy.feasibility_power``, and the incumbent is the best
+        told point that satisfied them.
     """
 
     def __init__(
