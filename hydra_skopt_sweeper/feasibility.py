@@ -39,6 +39,13 @@ class Feasibility:
             total += log_ndtr((threshold - mean) / np.maximum(std, 1e-12))
         return total
 
+    def draw(self, X: np.ndarray, n: int, rng: np.random.RandomState) -> np.ndarray:
+        """``n`` joint draws of whether each row of ``X`` satisfies every constraint (rows x n)."""
+        feasible = np.ones((len(X), n), dtype=bool)
+        for model, threshold in zip(self.models, self.thresholds):
+            feasible &= model.outcomes(X, n, rng) <= threshold
+        return feasible
+
     def weigh(self, X: np.ndarray, improvement: Optional[np.ndarray]) -> np.ndarray:
         """The constrained acquisition at each row of ``X``: ``improvement`` (an acquisition's
         log values there) plus ``power`` times the log probability of feasibility; the log

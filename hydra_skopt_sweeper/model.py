@@ -148,6 +148,13 @@ class GPPosterior(Surrogate):
         Xw, cross, v = self._whitened(X)
         return cross @ self.alpha, self.kernel(Xw) - v.T @ v
 
+    def outcomes(self, X: np.ndarray, n: int, rng: np.random.RandomState) -> np.ndarray:
+        """``n`` joint draws of what trials at the rows of ``X`` would return, observation noise
+        included (rows x n)."""
+        mean, cov = self.joint(X)
+        cov[np.diag_indices_from(cov)] += self.noise
+        return mean[:, None] + _cholesky(cov) @ rng.randn(len(X), n)
+
     def _whitened(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``X`` warped, its kernel with the data, and that kernel solved against ``L``."""
         Xw = self.warp(X)
@@ -177,15 +184,16 @@ class Fantasies(Surrogate):
     a lie (one made-up value per pending point) only guesses at it.
     """
 
-    def __init__(self, base: GPPosterior, pending: np.ndarray, n: int, rng: np.random.RandomState) -> None:
-        mean, cov = base.joint(pending)
-        cov[np.diag_indices_from(cov)] += base.noise
-        outcomes = mean[:, None] + _cholesky(cov) @ rng.randn(len(pending), n)  # (pending, n)
-        self.shared = base.with_liars(pending, mean)  # the covariance every fantasy shares
+    def __init__(self, base: GPPosterior, pending: np.ndarray, n: int, rng: np.random.RandomState, *,
+                 counts: Optional[np.ndarray] = None) -> None:
+        outcomes = base.outcomes(pending, n, rng)  # (pending, n)
+        self.shared = base.with_liars(pending, base.mean(pending))  # the covariance every fantasy shares
         values = np.vstack([np.repeat(base.y[:, None], n, axis=1), outcomes])
         self.alphas = cho_solve((self.shared.L, True), values, check_finite=False)
         self.outcomes = outcomes  # pending x n: each fantasy's draw at the pending points
-        self.lowest = outcomes.min(axis=0)
+        # ``counts`` (pending x n, bool): which draws may set the incumbent (with metric
+        # constraints, those drawn feasible)
+        self.lowest = np.where(True if counts is None else counts, outcomes, np.inf).min(axis=0)
 
     def predict(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         means, std = self.predict_each(X)

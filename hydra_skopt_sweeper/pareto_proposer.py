@@ -202,10 +202,11 @@ class ParetoProposer(BatchProposer):
                                           feasibility=feasibility)
         rows = np.array(pending)
         fantasies = [Fantasies(model, rows, self.policy.n_fantasies, self._rng) for model in models]
+        counts = self._feasible_draws(feasibility, rows)  # a pending point joins a fantasy's front only if feasible there
         regions = []
         for draw in range(self.policy.n_fantasies):
             drawn = np.column_stack([f.outcomes[:, draw] for f in fantasies])
-            joined = np.vstack([front, drawn])
+            joined = np.vstack([front, drawn if counts is None else drawn[counts[:, draw]]])
             regions.append(RegionGrid.of(joined[non_dominated(joined)], reference))
         screen = self.policy.pareto_screen if self.n_objectives > 2 else 0
         return HypervolumeImprovement(tuple(fantasies), RegionStack.of(regions),

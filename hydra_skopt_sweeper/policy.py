@@ -81,6 +81,9 @@ class Policy:
     # the acquisition weighs improvement by the probability of feasibility raised to this power:
     # above 1, the trials that refine an optimum on a constraint's boundary stay on its feasible side
     feasibility_power: float = 2.0
+    # a batch's fantasised outcome at a pending point counts as an incumbent only where the
+    # constraints, drawn with it, hold
+    fantasise_feasibility: bool = True
 
     # -- the late phase: a batch of q points catches up on the q - 1 model updates it misses
     # share of n_calls after which all but the first point of a batch are chosen near the best

@@ -341,7 +341,7 @@ class BatchProposer:
         unknown = [self._pending[key] for key in lied]  # rows whose outcomes the model must guess
         fantasised, base = self._fantasised(model, n_points), model
         if unknown:
-            model = self._account_for(model, np.array(unknown), y, n_points, fantasised)
+            model = self._account_for(model, np.array(unknown), y, n_points, fantasised, feasibility)
         acquisition = Acquisition(model, kind, best, feasibility)
         order = np.lexsort((fitted_mean, ~feasible)) if self.n_constraints else np.argsort(fitted_mean)
         centres = order[:self.policy.n_centres]  # the best feasible ones first
@@ -365,9 +365,22 @@ class BatchProposer:
                 unknown.append(row)
                 latest = acquisition.model
                 acquisition = acquisition.on(
-                    Fantasies(base, np.array(unknown), self.policy.n_fantasies, self._rng) if fantasised
+                    self._fantasies(base, np.array(unknown), feasibility) if fantasised
                     else latest.with_liars(row[None, :], self._lies(latest, row[None, :], y)))
         return points
+
+    def _fantasies(self, model: GPPosterior, pending: np.ndarray, feasibility: Optional[Feasibility]) -> Fantasies:
+        """The model on fantasies of the ``pending`` rows' outcomes; with metric constraints, a
+        draw sets its fantasy's incumbent only where its constraints are drawn satisfied."""
+        return Fantasies(model, pending, self.policy.n_fantasies, self._rng,
+                         counts=self._feasible_draws(feasibility, pending))
+
+    def _feasible_draws(self, feasibility: Optional[Feasibility], pending: np.ndarray) -> Optional[np.ndarray]:
+        """Which fantasised outcomes at the ``pending`` rows count (pending x fantasies): those
+        whose constraints, drawn with them, hold (``policy.fantasise_feasibility``); None: all."""
+        if feasibility is None or not self.policy.fantasise_feasibility:
+            return None
+        return feasibility.draw(pending, self.policy.n_fantasies, self._rng)
 
     def _feasibility(self, X: np.ndarray) -> Tuple[Optional[Feasibility], np.ndarray]:
         """The constraints' model (None without constraints, or too few measured points) and
@@ -387,10 +400,10 @@ class BatchProposer:
                 and isinstance(model, GPPosterior))
 
     def _account_for(self, model: Surrogate, pending: np.ndarray, y: np.ndarray, n_points: int,
-                     fantasised: bool) -> Surrogate:
+                     fantasised: bool, feasibility: Optional[Feasibility]) -> Surrogate:
         """The model a batch starts from, given the points still pending from before."""
         if fantasised:
-            return Fantasies(model, pending, self.policy.n_fantasies, self._rng)
+            return self._fantasies(model, pending, feasibility)
         stds = self.policy.refill_kb_stds if n_points == 1 else self.policy.kb_stds
         return model.with_liars(pending, self._lies(model, pending, y, stds))
 

@@ -12,7 +12,7 @@ from skopt.space import Real, Space
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.feasibility import MIN_POINTS, fit_feasibility
 from hydra_skopt_sweeper.metrics import MetricConstraints
-from hydra_skopt_sweeper.model import GPModel
+from hydra_skopt_sweeper.model import Fantasies, GPModel
 from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
 from hydra_skopt_sweeper.policy import Policy
 from hydra_skopt_sweeper.proposer import BatchProposer
@@ -188,6 +188,49 @@ def test_weighing_adds_the_power_times_the_log_probability_and_with_nothing_to_w
     log_probability = feasibility.log_probability(PROBE)
     assert feasibility.weigh(PROBE, improvement) == pytest.approx(improvement + 3.0 * log_probability)
     assert feasibility.weigh(PROBE, None) == pytest.approx(log_probability)
+
+
+def test_joint_draws_of_feasibility_follow_its_probability():
+    feasibility = fit_feasibility([one_d_gp()], X_TOY, toy_slacks(X_TOY))
+    draws = feasibility.draw(PROBE, 400, np.random.RandomState(0))
+    assert draws.shape == (len(PROBE), 400) and draws.dtype == bool
+    assert draws.mean(axis=1) == pytest.approx(np.exp(feasibility.log_probability(PROBE)), abs=0.08)
+
+
+def test_a_fantasy_lets_only_the_draws_that_count_set_its_incumbent():
+    X = np.linspace(0.0, 1.0, 6)[:, None]
+    base = one_d_gp().fit(X, np.sin(6 * X[:, 0]))
+    pending = np.array([[0.3], [0.7]])
+    every = Fantasies(base, pending, 8, np.random.RandomState(0))
+    counts = np.zeros((2, 8), dtype=bool)
+    counts[1, :4] = True  # the second pending point counts in the first four fantasies only
+    some = Fantasies(base, pending, 8, np.random.RandomState(0), counts=counts)
+    assert np.array_equal(every.outcomes, some.outcomes)
+    assert np.array_equal(every.lowest, every.outcomes.min(axis=0))
+    assert np.array_equal(some.lowest[:4], some.outcomes[1, :4]) and np.all(np.isinf(some.lowest[4:]))
+
+
+@pytest.mark.parametrize("n_constraints", [1, 0], ids=["constrained", "control"])
+def test_a_batch_fantasises_the_feasibility_of_its_earlier_points_with_their_outcomes(n_constraints, monkeypatch):
+    counted = []
+    original = Fantasies.__init__
+
+    def recording_init(self, base, pending, n, rng, **options):
+        counted.append(options.get("counts"))
+        original(self, base, pending, n, rng, **options)
+
+    monkeypatch.setattr(Fantasies, "__init__", recording_init)
+    points, losses, slacks = infeasible_history()
+    slacks = [[p[0] + p[1] - 1.2] for p in points]  # some feasible
+    proposer = BatchProposer([Real(0.0, 1.0), Real(0.0, 1.0)], n_initial_points=0, random_state=0,
+                             n_constraints=n_constraints)
+    proposer.tell(points, losses, slacks if n_constraints else None)
+    proposer.ask(3)
+    assert len(counted) == 2  # before the second and the third point
+    if n_constraints:
+        assert [c.shape for c in counted] == [(1, Policy().n_fantasies), (2, Policy().n_fantasies)]
+    else:
+        assert counted == [None, None]
 
 
 @pytest.mark.parametrize("measured", [0, 1])

@@ -594,9 +594,9 @@ def test_a_batch_picks_each_later_point_on_fantasies_about_all_the_earlier_ones(
     conditioned, picked_on = [], []
     original_init, original_acquire = Fantasies.__init__, Fantasies.acquire
 
-    def recording_init(self, base, pending, n, rng):
+    def recording_init(self, base, pending, n, rng, **options):
         conditioned.append(pending.copy())
-        original_init(self, base, pending, n, rng)
+        original_init(self, base, pending, n, rng, **options)
 
     def recording_acquire(self, kind, X, best):
         picked_on.append((len(self.lowest), len(X)))
