@@ -108,6 +108,8 @@ def with_model(record: SweepRecord) -> Tuple[Optional[Any], List[Importance]]:
 
     one = record.space is not None and bool(record.space.params) and not record.several
     surface = fit_surface(record) if one else None
+    if one and surface is None:
+        return None, []  # too few trials for the model, and so for the importance
     return surface, importance_of(record, surface=surface)
 
 

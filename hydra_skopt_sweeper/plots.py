@@ -51,7 +51,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .importance import Importance, importance_of
+from .importance import Importance, importance_of, with_model
 from .journal import Trial
 from .objective import Objectives
 from .solutions import Front
@@ -74,7 +74,8 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None, *,
     with either ``importance.png``, ``parallel.png`` and ``curves.png``.
 
     ``importance``: :func:`.importance.importance_of` of the sweep, when already computed;
-    None: computed here, from the model ``objective.png`` draws (fitted once for both).
+    None: computed here, from the model ``objective.png`` draws (fitted once for both, by
+    :func:`.importance.with_model`).
     ``surface``: that model (one objective), when already fitted
     (:func:`.importance.with_model` gives both).
 
@@ -93,19 +94,18 @@ def draw_plots(sweep: "SweepRecord | Path", out_dir: Optional[Path] = None, *,
     # never the start of a formula
     with warnings.catch_warnings(), rc_context({"text.parse_math": False}):
         warnings.simplefilter("ignore")
+        if importance is None:
+            surface, importance = with_model(record) if surface is None else (
+                surface, importance_of(record, surface=surface))
+        elif surface is None and has_params and not record.several:
+            surface = fit_surface(record)
         written: Dict[str, Optional[Path]]
         if record.several:
             front = record.front()
             series = hypervolume_so_far(front)
-            if importance is None:
-                importance = importance_of(record) if has_params else []
             written = {"pareto": draw_pareto(record, front, out_dir / PARETO, series),
                        "hypervolume": draw_hypervolume(record, front, out_dir / HYPERVOLUME, series)}
         else:
-            if surface is None and has_params:
-                surface = fit_surface(record)
-            if importance is None:
-                importance = importance_of(record, surface=surface) if surface is not None else []
             written = {"convergence": draw_convergence(record, out_dir / CONVERGENCE),
                        "objective": draw_objective(record, out_dir / OBJECTIVE, surface=surface,
                                                    importance=importance) if surface is not None else None,

@@ -928,8 +928,12 @@ def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_pa
         asked.append(surface)
         return fake_importance(record)
 
-    monkeypatch.setattr(plots, "fit_surface", fit)
-    monkeypatch.setattr(plots, "importance_of", importance_of)
+    from hydra_skopt_sweeper import importance, surface
+
+    for module in (plots, surface):
+        monkeypatch.setattr(module, "fit_surface", fit)
+    for module in (plots, importance):
+        monkeypatch.setattr(module, "importance_of", importance_of)
     written = draw_plots(tmp_path)
     assert len(fits) == 1 and asked == fits  # objective.png's model, fitted once, and the importance's
     assert_png(written["importance"])
