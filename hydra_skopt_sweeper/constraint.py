@@ -467,7 +467,8 @@ def _quiet(logger_name: str) -> Iterator[None]:
         logger.disabled = disabled
 
 
-def check_satisfiable(constraint: Constraint, samples: Iterable[Mapping[str, Any]]) -> int:
+def check_satisfiable(constraint: Constraint, samples: Iterable[Mapping[str, Any]],
+                      because: Optional[str] = None) -> int:
     """Count the sample points that satisfy the constraint, refusing one none satisfy.
 
     Parameters
@@ -476,6 +477,9 @@ def check_satisfiable(constraint: Constraint, samples: Iterable[Mapping[str, Any
         From :func:`compile_constraint`.
     samples : iterable of mapping
         Params dicts of random points of the search space (fixed values included).
+    because : str, optional
+        What fixed the space, when the user just chose it (``"y=5 pinned on the command
+        line"``): the refusal names it as what to change.
 
     Returns
     -------
@@ -495,6 +499,11 @@ def check_satisfiable(constraint: Constraint, samples: Iterable[Mapping[str, Any
     if not any(results):
         errors = getattr(constraint, "errors", [])
         raised = f"; on some it raised {errors[0]}" if errors else ""
+        if because is not None:
+            raise SweeperConfigError(
+                f"{FIELD}={constraint.source!r}: no point satisfies it with {because} (0 of "
+                f"{len(results)} random points{raised}); pin a value the constraint allows, or loosen it"
+            )
         raise SweeperConfigError(
             f"{FIELD}={constraint.source!r}: no point of the search space satisfies it "
             f"(0 of {len(results)} random points{raised}); loosen it or widen the space"

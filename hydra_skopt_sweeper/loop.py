@@ -165,7 +165,8 @@ class SweepLoop:
     def _prepare_sweep_dir(self) -> None:
         """Resume from the journal there, or move an old one aside; write the space file."""
         # n_calls as the sweep reads it (an Optuna-style n_trials included), for the report
-        description = {"params": self.space.describe(), "maximize": self.objectives.direction,
+        description = {"params": self.space.describe(), "pinned": self.space.describe_pins(),
+                       "maximize": self.objectives.direction,
                        "monitor": self.objectives.monitor, "n_calls": self.settings.n_calls}
         afresh = None
         if not self.space.params:
@@ -198,6 +199,8 @@ class SweepLoop:
     def _run(self) -> None:
         if self.saved_config is not None:
             atomic_write_text(SweepDir(self.sweep_dir).multirun, self.saved_config)
+        for note in self.space.command_line_notes():
+            log.info("Search space: %s", note)
         self._prepare_sweep_dir()
         if not self.space.params:
             log.info("No search space (no sweep in hydra.sweeper.params or on the command "

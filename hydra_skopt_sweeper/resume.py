@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import SweeperConfigError
 from .feed import ModelFeed, returned_together, told_loss
@@ -35,15 +35,15 @@ def open_sweep_dir(journal: Journal, description: Dict[str, Any],
                    start_afresh_because: Optional[str] = None) -> List[Trial]:
     """The trials an earlier run of this sweep left in ``journal``, then the space file written.
 
-    ``description`` (``params``: the space's description, ``maximize``, ``monitor``,
-    ``n_calls``) must match the one the earlier run wrote, but for ``n_calls``. With
+    ``description`` (``params``: the space's description, ``pinned``: the command line's pins,
+    ``maximize``, ``monitor``, ``n_calls``) must match the one the earlier run wrote, but for ``n_calls``. With
     ``start_afresh_because`` (a reason, for the log) an earlier journal is moved aside instead
     and no trial is returned.
 
     Raises
     ------
     SweeperConfigError
-        The sweep dir holds a sweep over another space, or of another objective.
+        The sweep dir holds a sweep over another space, with other pins, or of another objective.
     """
     sweep_dir = journal.path.parent
     sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -53,6 +53,7 @@ def open_sweep_dir(journal: Journal, description: Dict[str, Any],
         if start_afresh_because is None:
             previous = json.loads(space_file.read_text()) if space_file.is_file() else None
             if previous is not None:
+                _refuse_other_pins(previous.get("pinned", {}), description.get("pinned", {}), sweep_dir)
                 _refuse_other_space(previous.get("params", {}), description["params"], sweep_dir)
                 _refuse_other_objective(previous, description, sweep_dir)
             trials = journal.read()
@@ -64,14 +65,26 @@ def open_sweep_dir(journal: Journal, description: Dict[str, Any],
     return trials
 
 
+def _refuse_other_pins(previous: Mapping[str, str], current: Mapping[str, str], sweep_dir: Path) -> None:
+    """A pinned key's journaled trials ran at the pinned value: another pin is another sweep."""
+    differences = [f"{key} is pinned now ({now!r}), it was not then" if before is None
+                   else f"{key} was pinned then ({before!r}), it is not now" if now is None
+                   else f"{key} was pinned to {before!r} then, to {now!r} now"
+                   for key, before, now in _changed(previous, current)]
+    if differences:
+        raise SweeperConfigError(
+            f"hydra.sweep.dir={sweep_dir} holds a sweep with other command-line pins ("
+            + "; ".join(differences)
+            + "): its trials ran with other values. Give the same pins as that run, use a new "
+            "hydra.sweep.dir, or set hydra.sweeper.resume=false to move the old journal aside"
+        )
+
+
 def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:
     if dict(previous) == dict(current):
         return
     differences = []
-    for name in sorted(set(previous) | set(current)):
-        before, now = previous.get(name), current.get(name)
-        if before == now:
-            continue
+    for name, before, now in _changed(previous, current):
         if before is None:
             differences.append(f"{name} is new")
         elif now is None:
@@ -85,6 +98,12 @@ def _refuse_other_space(previous: Mapping[str, Any], current: Mapping[str, Any],
         + "). Use a new hydra.sweep.dir, restore the old space, or set hydra.sweeper.resume=false "
         "to move the old journal aside"
     )
+
+
+def _changed(previous: Mapping[str, Any], current: Mapping[str, Any]) -> List[Tuple[str, Any, Any]]:
+    """``(key, then, now)`` for each key whose value differs (None where absent), sorted."""
+    return [(key, previous.get(key), current.get(key)) for key in sorted(set(previous) | set(current))
+            if previous.get(key) != current.get(key)]
 
 
 def _refuse_other_objective(previous: Mapping[str, Any], current: Mapping[str, Any], sweep_dir: Path) -> None:

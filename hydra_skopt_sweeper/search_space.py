@@ -209,13 +209,29 @@ class Param:
         )
 
 
+@dataclass(frozen=True)
+class CommandLineChange:
+    """A key swept in ``hydra.sweeper.params`` that the command line pinned or replaced."""
+
+    argument: str  # as written on the command line, e.g. ``y=0``
+    configured: str  # e.g. ``hydra.sweeper.params.y=choice(-5, 0, 5)``
+
+
 @dataclass
 class SearchSpace:
-    """The swept parameters, in a fixed order, and what every trial receives unchanged."""
+    """The swept parameters, in a fixed order, and what every trial receives unchanged.
+
+    ``pinned`` and ``replaced`` name the keys ``hydra.sweeper.params`` sweeps that the command
+    line fixed to one value, or swept otherwise; ``decided`` the conditional parameters whose
+    condition the fixed values alone decide (searched unconditionally, or not at all).
+    """
 
     params: List[Param]
     fixed_overrides: List[str] = field(default_factory=list)
     fixed_values: Dict[str, Any] = field(default_factory=dict)
+    pinned: Dict[str, CommandLineChange] = field(default_factory=dict)
+    replaced: Dict[str, CommandLineChange] = field(default_factory=dict)
+    decided: Dict[str, Tuple[str, bool]] = field(default_factory=dict)  # name -> (when, holds)
     _conditions: Dict[str, Constraint] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -281,15 +297,19 @@ class SearchSpace:
                 "is conditional (when: ...) and has no value where its condition does not hold; put "
                 "that restriction in its range or its condition"
             )
+        pins = [change.argument for key, change in self.pinned.items() if key in getattr(constraint, "names", ())]
+        # the pin, not the constraint, is what the user just changed: the refusal names it
+        because = f"{' and '.join(pins)} pinned on the command line" if pins else None
         if not self.params:
             if not constraint(dict(self.fixed_values)):
                 raise SweeperConfigError(
                     f"hydra.sweeper.constraint={constraint.source!r}: the fixed values "
                     f"{self.fixed_values} do not satisfy it"
+                    + (f" ({because}); pin a value the constraint allows, or loosen it" if because else "")
                 )
             return constraint
         samples = Space(self.dimensions()).rvs(n_samples=_SATISFIABILITY_SAMPLES, random_state=np.random.RandomState(0))
-        check_satisfiable(constraint, (self.full_params(p) for p in samples))
+        check_satisfiable(constraint, (self.full_params(p) for p in samples), because=because)
         return constraint
 
     def check_conditions(self) -> None:
@@ -322,8 +342,48 @@ class SearchSpace:
             self._conditions[param.name] = condition
         return self._conditions[param.name]
 
+    def decide_conditions(self) -> "SearchSpace":
+        """This space without the conditions that the fixed values alone decide: a parameter
+        whose condition holds for them is searched unconditionally, one whose condition fails
+        (or names a parameter that is never searched) is not searched at all."""
+        never: set = set()
+        params: List[Param] = []
+        decided: Dict[str, Tuple[str, bool]] = {}
+        for p in self.params:
+            if p.when is not None:
+                names = self._condition(p).names
+                if any(name in never for name in names):
+                    decided[p.name] = (p.when, False)
+                elif all(name in self.fixed_values for name in names):
+                    decided[p.name] = (p.when, bool(self._condition(p)(self.fixed_values)))
+                if p.name in decided:
+                    if decided[p.name][1]:
+                        params.append(replace(p, when=None))
+                    else:
+                        never.add(p.name)
+                    continue
+            params.append(p)
+        if not decided:
+            return self
+        return replace(self, params=params, decided=decided, _conditions={})
+
+    def command_line_notes(self) -> List[str]:
+        """What the command line changed of the configured space, one line each, for the log."""
+        notes = [f"{key}: pinned to {change.argument!r} by the command line, not searched "
+                 f"(configured: {change.configured})" for key, change in self.pinned.items()]
+        notes += [f"{key}: searched as {change.argument!r} from the command line (configured: "
+                  f"{change.configured})" for key, change in self.replaced.items()]
+        for name, (when, holds) in self.decided.items():
+            notes.append(f"{name}: its condition {when!r} {'always' if holds else 'never'} holds "
+                         f"with the fixed values, so it is {'searched unconditionally' if holds else 'not searched'}")
+        return notes
+
     def describe(self) -> Dict[str, Dict[str, Any]]:
         return {p.name: p.describe() for p in self.params}
+
+    def describe_pins(self) -> Dict[str, str]:
+        """The command line's pins, as written; a resumed sweep must keep them."""
+        return {key: change.argument for key, change in self.pinned.items()}
 
     @classmethod
     def from_description(cls, described: Mapping[str, Mapping[str, Any]]) -> "SearchSpace":
@@ -342,9 +402,10 @@ def build_search_space(
     params : mapping
         ``hydra.sweeper.params``: name -> sweep string, plain value, or skopt spec mapping.
     arguments : list of str
-        The command-line overrides. A sweep here replaces the entry of ``params`` with the
-        same key (the command line wins); a plain override of a key swept in ``params`` is
-        refused as ambiguous (``key=choice(value)`` pins it).
+        The command-line overrides. What the command line says of a key wins over ``params``,
+        as with Hydra's own sweepers: a sweep replaces the configured one, a plain value pins
+        the key for this sweep (it is not searched; every trial receives it). Both are listed
+        in the space's ``replaced`` and ``pinned``.
     parser : OverridesParser, optional
         Hydra's parser; pass the one built with the app's config loader so that glob choices
         over config groups resolve.
@@ -371,6 +432,8 @@ def build_search_space(
         text = value if isinstance(value, str) else format_value(value)
         entries[name] = (field_name, _parse(parser, f"{name}={text}", field_name))
 
+    configured = {key: _configured_text(where, entry) for key, (where, entry) in entries.items()
+                  if isinstance(entry, Param) or entry.is_sweep_override()}
     seen_on_command_line: Dict[str, str] = {}
     for argument in arguments:
         override = _parse(parser, argument, "command line override")
@@ -381,28 +444,27 @@ def build_search_space(
                 f"{argument!r}); a parameter is either fixed or swept, once"
             )
         seen_on_command_line[key] = argument
-        swept_in_config = key in entries and (
-            isinstance(entries[key][1], Param) or entries[key][1].is_sweep_override()
-        )
-        if swept_in_config and not override.is_sweep_override():
-            raise SweeperConfigError(
-                f"{key} is both swept ({entries[key][0]}) and fixed on the command line "
-                f"({argument!r}); to pin it for this sweep write {key}=choice({argument.split('=', 1)[1]})"
-            )
         entries[key] = ("command line", override)
 
     space = SearchSpace(params=[])
     for key, (where, entry) in entries.items():
-        if isinstance(entry, Param):
-            space.params.append(entry)
-            continue
-        param = _override_to_param(entry, where)
+        param = entry if isinstance(entry, Param) else _override_to_param(entry, where)
         if param is not None:
             space.params.append(param)
         else:
             space.fixed_overrides.append(_fixed_override_text(entry))
             _remember_fixed(space, entry)
-    return space
+        if key in configured and where == "command line":
+            change = space.replaced if param is not None else space.pinned
+            change[key] = CommandLineChange(seen_on_command_line[key], configured[key])
+    return space.decide_conditions()
+
+
+def _configured_text(where: str, entry: Any) -> str:
+    """How ``hydra.sweeper.params`` sweeps a key, for the log line that says the command line
+    changed it."""
+    written = entry.source if isinstance(entry, Param) else entry.input_line or ""
+    return f"{where}={written.split('=', 1)[-1]}"
 
 
 def _refuse_hydra_key(name: str, value: Any, field_name: str) -> None:

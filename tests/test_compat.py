@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hydra_skopt_sweeper.compat import from_optuna
 from hydra_skopt_sweeper.errors import SweeperConfigError
@@ -91,6 +92,29 @@ def test_the_optuna_sweepers_example_config_composes_with_its_sampler_line(tmp_p
     assert len(records) == 5
     assert all(r["params"]["x"] * 2 == int(r["params"]["x"] * 2) and -5.5 <= r["params"]["x"] < 5.5
                and r["params"]["y"] in (-5, 0, 5) for r in records)
+
+
+def test_a_value_on_the_command_line_pins_a_swept_param_as_the_optuna_sweeper_does(tmp_path):
+    # the Optuna sweeper's own test: `python sphere.py -m 'x=choice(0, 1, 2)' y=0`
+    def run(*overrides):
+        return subprocess.run([sys.executable, str(OPTUNA_SPHERE), "-m", f"hydra.sweep.dir={tmp_path}",
+                               "x=choice(0, 1, 2)", *overrides], capture_output=True, text=True, timeout=300)
+
+    done = run("y=0")
+    assert done.returncode == 0, done.stderr
+    assert ("Search space: y: pinned to 'y=0' by the command line, not searched (configured: "
+            "hydra.sweeper.params.y=choice(-5 ,0 ,5))") in done.stdout
+    records = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
+    assert sorted(r["params"]["x"] for r in records) == [0, 1, 2]
+    for record in records:
+        assert "y" not in record["params"]
+        assert "y=0" in yaml.safe_load((Path(record["job_dir"]) / ".hydra" / "overrides.yaml").read_text())
+    results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    assert results["best_params"] == {"x": 0} and results["recommended_params"] == {"x": 0}
+
+    refused = run("y=5")
+    assert refused.returncode != 0
+    assert "holds a sweep with other command-line pins (y was pinned to 'y=0' then, to 'y=5' now)" in refused.stderr
 
 
 def _convert(*args):

@@ -1,5 +1,6 @@
 """Unit tests: the append-only journal and the results file."""
 import json
+import re
 import logging
 
 import pytest
@@ -166,6 +167,25 @@ def test_open_sweep_dir_resumes_the_same_sweep_and_refuses_another(tmp_path):
         open_sweep_dir(journal, _description(maximize=True))
     with pytest.raises(SweeperConfigError, match="different search space .*x: high 1.0 -> 2.0"):
         open_sweep_dir(journal, _description(params={"x": {"kind": "real", "low": 0.0, "high": 2.0}}))
+
+
+def test_open_sweep_dir_refuses_a_resume_with_other_pins_naming_them(tmp_path):
+    journal = Journal(tmp_path / "trials.jsonl")
+    open_sweep_dir(journal, _description(pinned={"y": "y=0"}))
+    journal.append(trials())
+    assert open_sweep_dir(journal, _description(pinned={"y": "y=0"})) == trials()
+    for pinned, named in (({"y": "y=5"}, "y was pinned to 'y=0' then, to 'y=5' now"),
+                          ({}, "y was pinned then ('y=0'), it is not now"),
+                          ({"y": "y=0", "z": "z=1"}, "z is pinned now ('z=1'), it was not then")):
+        with pytest.raises(SweeperConfigError, match=re.escape(f"other command-line pins ({named})")):
+            open_sweep_dir(journal, _description(pinned=pinned))
+
+
+def test_a_sweep_dir_written_before_pins_were_recorded_resumes_without_pins(tmp_path):
+    journal = Journal(tmp_path / "trials.jsonl")
+    open_sweep_dir(journal, _description())  # no "pinned" key
+    journal.append(trials())
+    assert open_sweep_dir(journal, _description(pinned={})) == trials()
 
 
 def test_open_sweep_dir_starting_afresh_moves_the_journal_aside(tmp_path, caplog):

@@ -286,7 +286,6 @@ def not_a_choice(field: str, value: str, allowed: str) -> str:
     (["x=choice()"], "x"),
     (["+hydra.sweeper.params.z={type: real, low: 0, high: 1, prior: normal}"], "prior='normal': must be one of uniform, log-uniform"),
     (["+hydra.sweeper.params.z={type: gaussian, low: 0, high: 1}"], "type='gaussian': must be one of real, int, categorical"),
-    (["+search=mapping", "x=0.5"], "x is both swept"),
     (["hydra.sweeper.n_calls=0"], "hydra.sweeper.n_calls=0: must be an integer >= 1"),
     (["hydra.sweeper.acq_func=UCB"], not_a_choice("acq_func", "UCB", "EI, PI, LCB, gp_hedge")),
     (["hydra.sweeper.batch_strategy=kriging"], not_a_choice("batch_strategy", "kriging", "fantasies, kb_ucb, cl_min, cl_mean, cl_max")),

@@ -230,11 +230,55 @@ def test_command_line_sweep_wins_over_params_and_a_single_choice_pins():
     assert space.fixed_overrides == ["y=0.5", "w=4", "z=hello"]
 
 
-def test_a_param_both_swept_and_fixed_is_refused_with_the_way_to_pin_it():
-    with pytest.raises(SweeperConfigError, match=r"lr is both swept .*lr=choice\(0.1\)"):
-        build_search_space({"lr": "tag(log, interval(1e-4, 1))"}, ["lr=0.1"])
-    with pytest.raises(SweeperConfigError, match="both swept"):
-        build_search_space({"lr": {"type": "real", "low": 0, "high": 1}}, ["lr=0.1"])
+def test_a_plain_value_on_the_command_line_pins_a_swept_param():
+    space = build_search_space({"lr": "tag(log, interval(1e-4, 1))", "wd": {"type": "real", "low": 0, "high": 1},
+                                "x": "interval(0, 1)"}, ["lr=0.1", "wd=0", "x=interval(2, 3)"])
+    assert space.names == ["x"]
+    assert space.fixed_overrides == ["lr=0.1", "wd=0"] and space.fixed_values == {"lr": 0.1, "wd": 0}
+    assert space.describe_pins() == {"lr": "lr=0.1", "wd": "wd=0"}
+    assert space.to_overrides(space.to_params([2.5])) == ["lr=0.1", "wd=0", "x=2.5"]
+    notes = space.command_line_notes()
+    assert notes[0] == ("lr: pinned to 'lr=0.1' by the command line, not searched "
+                        "(configured: hydra.sweeper.params.lr=tag(log, interval(1e-4, 1)))")
+    assert notes[2] == ("x: searched as 'x=interval(2, 3)' from the command line "
+                        "(configured: hydra.sweeper.params.x=interval(0, 1))")
+
+
+CONDITIONAL = {
+    "optimizer": "choice(adam, sgd)",
+    "momentum": {"sweep": "interval(0.8, 0.99)", "when": "optimizer == 'sgd'"},
+    "nesterov": {"sweep": "choice(true, false)", "when": "momentum > 0.9"},
+    "beta": {"sweep": "interval(0.9, 0.999)", "when": "optimizer == 'adam'"},
+    "lr": "interval(0.001, 0.1)",
+}
+
+
+@pytest.mark.parametrize("pin, searched, always", [
+    ("optimizer=sgd", ["momentum", "nesterov", "lr"], {"momentum": True, "beta": False}),
+    ("optimizer=adam", ["beta", "lr"], {"momentum": False, "nesterov": False, "beta": True}),
+])
+def test_pinning_a_parent_decides_its_conditional_children(pin, searched, always):
+    space = build_search_space(CONDITIONAL, [pin])
+    assert space.names == searched
+    assert {name: holds for name, (_, holds) in space.decided.items()} == always
+    # a child the pin decided is searched unconditionally; one that depends on it stays conditional
+    by_name = {p.name: p for p in space.params}
+    assert all(by_name[name].when is None for name, holds in always.items() if holds)
+    if "nesterov" in by_name:
+        assert by_name["nesterov"].when == "momentum > 0.9"
+        assert "nesterov" in space.to_params([0.95, "true", 0.01]) and "nesterov" not in space.to_params([0.85, "true", 0.01])
+    assert any("its condition \"optimizer == 'sgd'\"" in note for note in space.command_line_notes())
+
+
+def test_a_pin_that_breaks_the_constraint_is_refused_naming_both():
+    space = build_search_space({"x": "interval(0, 1)", "y": "choice(0, 5)"}, ["y=5"])
+    with pytest.raises(SweeperConfigError, match=r"constraint='x \+ y < 3': no point satisfies it with y=5 "
+                                                  r"pinned on the command line .*pin a value the constraint allows"):
+        space.compile_constraint("x + y < 3")
+    assert space.compile_constraint("x + y < 9") is not None
+    everything_pinned = build_search_space({"x": "interval(0, 1)"}, ["x=5"])
+    with pytest.raises(SweeperConfigError, match=r"the fixed values \{'x': 5\} do not satisfy it \(x=5 pinned"):
+        everything_pinned.compile_constraint("x < 3")
 
 
 def test_the_same_key_twice_on_the_command_line_is_refused():
