@@ -6,7 +6,7 @@
 A pool of q workers is simulated: trial i (in launch order) takes ``durations[i]`` seconds,
 drawn uniform in [1, 8] from ``numpy.random.default_rng(seed)``, independent of the params
 (the same durations in every mode). Three modes, each with the proposer the sweeper builds
-(``hydra_skopt_sweeper.proposer.BatchProposer`` with the sweeper's defaults, as in
+(``hydra_skopt_sweeper.search.proposer.BatchProposer`` with the sweeper's defaults, as in
 hydra_skopt_sweeper/loop.py: n_initial_points 10, sobol, EI, fantasies (a batch; refills keep lies), GP,
 ``random_state=seed``, ``n_calls`` = the budget so the late phase applies as in a real sweep):
 
@@ -60,10 +60,10 @@ DURATION = (1.0, 8.0)
 
 def proposer_for(spec: Problem, seed: int, policy: Any = None) -> Any:
     """The proposer as hydra_skopt_sweeper/loop.py builds it, with the sweeper's defaults
-    (and ``policy``, a :class:`~hydra_skopt_sweeper.policy.Policy`, where given)."""
+    (and ``policy``, a :class:`~hydra_skopt_sweeper.search.policy.Policy`, where given)."""
+    from hydra_skopt_sweeper.search.policy import Policy
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
     from hydra_skopt_sweeper.settings import SkoptSweeperConf
-    from hydra_skopt_sweeper.policy import Policy
-    from hydra_skopt_sweeper.proposer import BatchProposer
 
     s = SkoptSweeperConf()
     return BatchProposer(spec.dimensions(), n_initial_points=s.n_initial_points,

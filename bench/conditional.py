@@ -57,8 +57,8 @@ def loss(params: Dict[str, Any]) -> float:
 
 
 def run_skopt(seed: int, conditional: bool, random: bool = False) -> Dict[str, Any]:
-    from hydra_skopt_sweeper.proposer import BatchProposer
-    from hydra_skopt_sweeper.search_space import build_search_space
+    from hydra_skopt_sweeper.problem.search_space import build_search_space
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     params = {k: (v if conditional or isinstance(v, str) else v["sweep"]) for k, v in SPACE.items()}
     space = build_search_space(params, [])

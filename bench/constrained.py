@@ -63,8 +63,9 @@ Key = Tuple[str, str, int]  # (problem, method, batch)
 def run_skopt(problem: ConstrainedProblem, batch: int, seed: int, settings: Sequence[str] = ()) -> Dict[str, Any]:
     """This sweeper's proposer, told values and slacks, ``batch`` asked then told; ``settings``
     (``name=value``) change its policy."""
-    from hydra_skopt_sweeper.proposer import BatchProposer
     from quick import policy
+
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     proposer = BatchProposer(problem.dimensions(), n_constraints=problem.n_constraints, random_state=seed,
                              n_calls=problem.budget, n_initial_points=N_INITIAL, policy=policy(list(settings)))
@@ -81,7 +82,7 @@ def run_skopt(problem: ConstrainedProblem, batch: int, seed: int, settings: Sequ
 
 def run_random(problem: ConstrainedProblem, seed: int) -> Dict[str, Any]:
     """Random search as the sweeper does it (``n_initial_points=n_calls``, random)."""
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     proposer = BatchProposer(problem.dimensions(), n_initial_points=problem.budget,
                              initial_point_generator="random", random_state=seed, n_calls=problem.budget)

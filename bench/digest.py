@@ -54,7 +54,7 @@ def _plain(value: Any) -> Any:
 
 def run_case(problem_name: str, mode: str, q: int, extra: Dict[str, Any], seed: int, budget: int) -> str:
     """Every point asked, in order, and the recommendation at the end, as text."""
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     problem = PROBLEMS[problem_name]
     budget = min(budget, problem.budget)

@@ -13,7 +13,7 @@ learning rate). For each problem and seed, two sets of trials:
   points, then one point asked and told at a time), in-process.
 
 On the same trials, at 30 and at 100 (the first 30 of the 100): this sweeper's
-:func:`hydra_skopt_sweeper.importance.importance_of` (ranked by total effect) from a sweep dir
+:func:`hydra_skopt_sweeper.insight.importance.importance_of` (ranked by total effect) from a sweep dir
 written as the loop writes it, and Optuna's ``PedAnovaImportanceEvaluator()`` and
 ``FanovaImportanceEvaluator(seed=seed)`` (``optuna.importance.get_param_importances``) on a
 study the same trials were added to, run in bench/.venv-optuna5 (created on first use:
@@ -135,8 +135,8 @@ def trials(problem: Problem, source: str, seed: int, n: int) -> List[Tuple[Dict[
     """``n`` trials (params, value): random points, or the proposer's, asked and told one at a time."""
     from skopt.space import Space
 
-    from hydra_skopt_sweeper.proposer import BatchProposer
-    from hydra_skopt_sweeper.search_space import SearchSpace
+    from hydra_skopt_sweeper.problem.search_space import SearchSpace
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     space = SearchSpace.from_description(problem.space)
     noise = np.random.RandomState(seed + 7919)
@@ -164,8 +164,8 @@ def write_sweep_dir(sweep_dir: Path, space: Dict[str, Any], found: Sequence[Tupl
 
 
 def skopt_ranking(space: Dict[str, Any], found: Sequence[Tuple[Dict[str, Any], float]]) -> List[str]:
-    from hydra_skopt_sweeper.importance import importance_of
-    from hydra_skopt_sweeper.sweep_record import load_sweep
+    from hydra_skopt_sweeper.insight.importance import importance_of
+    from hydra_skopt_sweeper.insight.sweep_record import load_sweep
 
     with tempfile.TemporaryDirectory() as directory:
         write_sweep_dir(Path(directory), space, found)
@@ -239,9 +239,9 @@ def score(problem: Problem, ranking: Sequence[str]) -> Tuple[Optional[bool], boo
 def timing(seed: int = 0) -> Dict[Tuple[str, int, str], float]:
     """Median seconds of importance_of on each of TIMING_SPACES at 50 and 200 random trials,
     with its refit ('with refit') and on a fitted surface ('alone')."""
-    from hydra_skopt_sweeper.importance import importance_of
-    from hydra_skopt_sweeper.surface import fit_surface
-    from hydra_skopt_sweeper.sweep_record import load_sweep
+    from hydra_skopt_sweeper.insight.importance import importance_of
+    from hydra_skopt_sweeper.insight.surface import fit_surface
+    from hydra_skopt_sweeper.insight.sweep_record import load_sweep
 
     spent: Dict[Tuple[str, int, str], float] = {}
     for name, (space, function) in TIMING_SPACES.items():

@@ -10,7 +10,7 @@ This module owns running every method on the multi-objective problems (bench/mo_
 caching the runs, scoring them, the decision-time measurement and the report. All in-process
 or over a pipe, no Hydra:
 
-- pareto: ``hydra_skopt_sweeper.pareto_proposer.ParetoProposer`` with its defaults (10 initial
+- pareto: ``hydra_skopt_sweeper.search.pareto_proposer.ParetoProposer`` with its defaults (10 initial
   points); batch b = ask b points, evaluate them, tell the b loss vectors;
 - optuna_gp, optuna_tpe, optuna_nsga2, optuna_random: raw Optuna 5 (GPSampler's log expected
   hypervolume improvement, TPE, NSGA-II with a population of 10, random search), run by
@@ -71,7 +71,7 @@ Key = Tuple[str, str, int]  # (problem, method, batch)
 def run_pareto(problem: MOProblem, batch: int, seed: int, settings: Sequence[str]) -> Dict[str, Any]:
     from quick import policy
 
-    from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
+    from hydra_skopt_sweeper.search.pareto_proposer import ParetoProposer
 
     proposer = ParetoProposer(problem.dimensions(), n_objectives=problem.n_objectives, random_state=seed,
                               n_calls=problem.budget, n_initial_points=10, policy=policy(list(settings)))
@@ -143,7 +143,7 @@ def run_one(method: str, problem: str, batch: int, seed: int, settings: Tuple[st
 # --- scoring ---------------------------------------------------------------------------------
 
 def hypervolume_of(losses: Sequence[Sequence[float]], spec: MOProblem) -> float:
-    from hydra_skopt_sweeper.pareto import hypervolume
+    from hydra_skopt_sweeper.search.pareto import hypervolume
 
     return hypervolume(np.array(losses, dtype=float).reshape(-1, spec.n_objectives), np.array(spec.reference))
 
@@ -287,8 +287,8 @@ def decision_times(settings: Sequence[str]) -> List[List[object]]:
     an async refill of 4 workers: ask(1) with 3 points pending (their outcomes fantasised)."""
     from quick import policy
 
-    from hydra_skopt_sweeper.pareto import non_dominated
-    from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
+    from hydra_skopt_sweeper.search.pareto import non_dominated
+    from hydra_skopt_sweeper.search.pareto_proposer import ParetoProposer
 
     rows: List[List[object]] = []
     for name in ("zdt1", "dtlz2"):

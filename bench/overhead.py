@@ -45,7 +45,7 @@ def observations(n: int, seed: int):
 
 
 def time_proposer(n: int, seed: int = 0) -> list:
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     proposer = BatchProposer(PROBLEM.dimensions(), n_initial_points=10, random_state=seed)
     points, losses = observations(n, seed)
@@ -75,7 +75,7 @@ def time_skopt(n: int, seed: int = 0) -> list:
 
 def peak_memory_child(n: int) -> None:
     """Run in a fresh process: the proposer alone at n observations, then print ru_maxrss."""
-    import hydra_skopt_sweeper.proposer  # noqa: F401  (the imports count as part of the process)
+    import hydra_skopt_sweeper.search.proposer  # noqa: F401  (the imports count as part of the process)
 
     before = peak_rss_mb()
     time_proposer(n)
@@ -89,7 +89,7 @@ def real_sweep_memory(n: int) -> dict:
     import tempfile
     from pathlib import Path
 
-    from hydra_skopt_sweeper.journal import OK, Journal, Trial
+    from hydra_skopt_sweeper.records.journal import OK, Journal, Trial
 
     with tempfile.TemporaryDirectory() as tmp:
         sweep_dir, peak_file = Path(tmp) / "sweep", Path(tmp) / "peak_mb"
@@ -113,7 +113,7 @@ def real_sweep_memory(n: int) -> dict:
 
 def draw_child(sweep_dir: str) -> None:
     """Run in a fresh process: draw a sweep dir's plots as the drawing process does."""
-    from hydra_skopt_sweeper.plots import draw_plots
+    from hydra_skopt_sweeper.insight.pictures import draw_plots
 
     draw_plots(sweep_dir)
     print(json.dumps({"peak_mb": peak_rss_mb()}))

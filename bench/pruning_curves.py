@@ -21,7 +21,7 @@ epoch). Regret = the true final value f of the chosen trial - min f (a 1000 x 10
 
 Workers run asynchronously: each trial takes one time unit per step; at each unit every
 running trial reports its step (in a random order), ``should_prune`` from
-hydra_skopt_sweeper.pruning decides on the curves so far, and a worker whose trial stopped or
+hydra_skopt_sweeper.trial.pruning decides on the curves so far, and a worker whose trial stopped or
 finished starts the next one at once.
 
 Part ``rules``: trials drawn uniformly at random, 20 per run, 2 and 4 workers, ``--seeds``
@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, ROOT, table, write_report  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from hydra_skopt_sweeper.pruning import Pruner, should_prune  # noqa: E402
+from hydra_skopt_sweeper.trial.pruning import Pruner, should_prune  # noqa: E402
 
 T = 24
 NOISE = 0.004
@@ -188,7 +188,7 @@ def run_tell(rule: str, variant: str, seed: int, n_trials: int, workers: int, fr
         return json.loads(cache.read_text())
     from skopt.space import Real
 
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     proposer = BatchProposer([Real(0.0, 1.0), Real(0.0, 1.0)], n_initial_points=6, random_state=seed,
                              n_calls=n_trials)

@@ -45,7 +45,7 @@ def best_value(problem: Problem, seed: int, args: argparse.Namespace) -> float:
                                  n_calls=problem.budget, n_initial_points=10, initial_point_generator="sobol",
                                  random_state=seed)
         return float(result.fun)
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     proposer = BatchProposer(problem.dimensions(), n_initial_points=10, acq_func=args.acq,
                              batch_strategy=args.strategy, random_state=seed, n_calls=problem.budget,
@@ -72,7 +72,7 @@ def policy(settings: List[str]) -> "Policy":
     import ast
     import dataclasses
 
-    from hydra_skopt_sweeper.policy import Policy
+    from hydra_skopt_sweeper.search.policy import Policy
 
     changes = {}
     for setting in settings:

@@ -33,7 +33,7 @@ def loss(point) -> float:
 
 
 def proposer_with(n: int, seed: int):
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     # n_calls far away: the late phase (local search) would only apply to batches, not refills
     proposer = BatchProposer(PROBLEM.dimensions(), n_initial_points=10, random_state=seed,

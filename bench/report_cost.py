@@ -67,10 +67,10 @@ def make_sweep(sweep_dir: Path, n_trials: int, objectives: int, seed: int = 0) -
 
 
 def measure(sweep_dir: Path, repeats: int) -> dict:
-    from hydra_skopt_sweeper.importance import with_model
-    from hydra_skopt_sweeper.plots import draw_plots
-    from hydra_skopt_sweeper.report_page import write_page
-    from hydra_skopt_sweeper.sweep_record import load_sweep
+    from hydra_skopt_sweeper.insight.importance import with_model
+    from hydra_skopt_sweeper.insight.pictures import draw_plots
+    from hydra_skopt_sweeper.insight.report_page import write_page
+    from hydra_skopt_sweeper.insight.sweep_record import load_sweep
 
     times = {"load": [], "importance": [], "draw": [], "page": []}
     cpu = []

@@ -167,7 +167,7 @@ def run_optuna_gp(spec: Problem, batch: int, seed: int) -> Dict[str, Any]:
 
 def run_random(spec: Problem, seed: int) -> Dict[str, Any]:
     """Random search as the sweeper does it (``n_initial_points=n_calls``, random), in-process."""
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     proposer = BatchProposer(spec.dimensions(), n_initial_points=spec.budget, initial_point_generator="random",
                              random_state=seed, n_calls=spec.budget)

@@ -7,8 +7,9 @@ import math
 import warnings
 from typing import Any, Dict, List, Optional
 
-from hydra_plugins.hydra_skopt_sweeper.skopt_sweeper import available_cpus, launcher_parallelism
 from omegaconf import DictConfig, OmegaConf
+
+from hydra_skopt_sweeper.doors.hydra import available_cpus, launcher_parallelism
 
 # Lightning's loggers; the last two are the unified `lightning` package's names, in case a
 # user's own code imports it.

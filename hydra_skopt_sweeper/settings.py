@@ -16,8 +16,12 @@ from enum import StrEnum
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 from .errors import SweeperConfigError
+from .problem.objectives import Objectives
 
 log = logging.getLogger(__name__)
+
+# where a device pool's override puts the device a trial holds
+DEVICE_FIELD = "{device}"
 
 
 class AcqFunc(StrEnum):
@@ -191,8 +195,6 @@ def check_settings(settings: SkoptSweeperConf) -> None:
 
     The types and the closed choices were checked by OmegaConf against the schema.
     """
-    from .scheduler import check_devices
-
     _require_int("n_calls", settings.n_calls, minimum=1)
     _require_int("n_initial_points", settings.n_initial_points, minimum=0)
     if settings.n_initial_points > settings.n_calls:
@@ -215,8 +217,6 @@ def check_settings(settings: SkoptSweeperConf) -> None:
 def check_objectives(settings: SkoptSweeperConf) -> None:
     """``monitor``, ``maximize`` and ``reference_point`` declare the objectives consistently;
     several objectives are searched by the GP's expected hypervolume improvement only."""
-    from .objective import Objectives
-
     objectives = Objectives.of(settings.monitor, settings.maximize)
     reference = settings.reference_point
     if reference is not None:
@@ -274,6 +274,39 @@ def check_pruner(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]
             raise ValueError(f"hydra.sweeper.pruner.{key}={value!r}: must be an integer >= {minimum}")
         values[key] = value
     return values
+
+
+def check_devices(devices: Any, template: Any, batch_size: Optional[int]) -> None:
+    """Refuse a bad device pool up front, naming the field, the value and what is allowed."""
+    if devices is None:
+        return
+    if not isinstance(devices, (list, tuple)) or not devices:
+        raise SweeperConfigError(
+            f"hydra.sweeper.devices={devices!r}: must be a non-empty list of device ids, e.g. "
+            "[0, 1, 2, 3], or null (no device pool)"
+        )
+    for device in devices:
+        if isinstance(device, bool) or not isinstance(device, (int, str)) or device == "":
+            raise SweeperConfigError(
+                f"hydra.sweeper.devices={list(devices)!r}: {device!r} is not a device id "
+                "(an integer such as 0, or a name)"
+            )
+    repeated = sorted({str(d) for d in devices if list(devices).count(d) > 1})
+    if repeated:
+        raise SweeperConfigError(
+            f"hydra.sweeper.devices={list(devices)!r}: {', '.join(repeated)} listed more than once; "
+            "each device is held by one trial at a time"
+        )
+    if not isinstance(template, str) or DEVICE_FIELD not in template or "=" not in template:
+        raise SweeperConfigError(
+            f"hydra.sweeper.device_override={template!r}: must be an override with {DEVICE_FIELD} "
+            "where the device goes, e.g. 'trainer.devices=[{device}]'"
+        )
+    if batch_size is not None and batch_size > len(devices):
+        raise SweeperConfigError(
+            f"hydra.sweeper.batch_size={batch_size}: must be <= the {len(devices)} device(s) in "
+            f"hydra.sweeper.devices={list(devices)!r} (each running trial holds one)"
+        )
 
 
 def _require_int(name: str, value: Any, minimum: int, maximum: Optional[int] = None) -> None:

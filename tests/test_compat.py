@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hydra_skopt_sweeper.compat import from_optuna
+from hydra_skopt_sweeper.doors.optuna import from_optuna
 from hydra_skopt_sweeper.errors import SweeperConfigError
 
 DEFAULTS = {"n_calls": 50, "n_initial_points": 10, "batch_size": None, "random_state": None,
@@ -66,12 +66,12 @@ def test_the_converter_writes_a_multi_objective_file_and_refuses_what_it_cannot_
     source = tmp_path / "multi.yaml"
     source.write_text("defaults:\n  - override hydra/sweeper: optuna\nhydra:\n  sweeper:\n"
                       "    direction: [minimize, minimize]\n    n_trials: 20\n")
-    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(source)],
+    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.doors.optuna", str(source)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "maximize:\n    - false\n    - false\n" in done.stdout and "override hydra/sweeper: skopt_gp" in done.stdout
     source.write_text("hydra:\n  sweeper:\n    direction: [minimize, sideways]\n")
-    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(source)],
+    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.doors.optuna", str(source)],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "each direction must be minimize or maximize, not 'sideways'" in done.stderr
 
@@ -118,7 +118,7 @@ def test_a_value_on_the_command_line_pins_a_swept_param_as_the_optuna_sweeper_do
 
 
 def _convert(*args):
-    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.doors.optuna", *map(str, args)],
                           capture_output=True, text=True)
 
 

@@ -4,12 +4,8 @@ from types import MappingProxyType
 
 import pytest
 
-from hydra_skopt_sweeper.constraint import (
-    Constraint,
-    check_satisfiable,
-    compile_constraint,
-)
 from hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.problem.constraint import Constraint, check_satisfiable, compile_constraint
 
 NAMES = ["model.lr", "model.hidden_size", "optimizer", "batch_size", "data.name"]
 POINT = {"model.lr": 0.001, "model.hidden_size": 64, "optimizer": "adam",
@@ -181,7 +177,7 @@ def test_ambiguous_short_name_names_the_candidates():
 
 def test_evaluation_error_is_false_with_one_warning_per_distinct_error(caplog):
     constraint = compile_constraint("log(lr) < 0 and 1 / batch_size > 0", NAMES)
-    with caplog.at_level(logging.WARNING, logger="hydra_skopt_sweeper.constraint"):
+    with caplog.at_level(logging.WARNING, logger="hydra_skopt_sweeper.problem.constraint"):
         results = [constraint({**POINT, "model.lr": 0.0}) for _ in range(5)]
         results += [constraint({**POINT, "batch_size": 0}) for _ in range(3)]
         results.append(constraint(POINT))
@@ -351,7 +347,7 @@ def test_a_constant_part_too_large_to_compute_is_refused_when_read(spec, part, w
 ])
 def test_a_part_too_large_on_a_point_counts_as_not_satisfied_with_its_reason(spec, caplog):
     constraint = compile_constraint(spec, NAMES)
-    with caplog.at_level(logging.WARNING, logger="hydra_skopt_sweeper.constraint"):
+    with caplog.at_level(logging.WARNING, logger="hydra_skopt_sweeper.problem.constraint"):
         assert constraint(POINT) is False
         with pytest.raises(SweeperConfigError) as raised:
             check_satisfiable(constraint, [POINT, {**POINT, "batch_size": 64}])

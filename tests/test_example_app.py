@@ -16,7 +16,7 @@ from omegaconf import OmegaConf  # noqa: E402
 from example_app.data import DigitsDataModule  # noqa: E402
 from example_app.model import MLPClassifier  # noqa: E402
 from example_app.runtime import best_metric, parallel_jobs, returned_metrics, threads_per_trial  # noqa: E402
-from hydra_plugins.hydra_skopt_sweeper import skopt_sweeper  # noqa: E402
+from hydra_skopt_sweeper.doors import hydra as hydra_door  # noqa: E402
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 N_DIGITS = 1797
@@ -172,7 +172,7 @@ def _hydra_cfg(mode="MULTIRUN", n_jobs=None, batch_size=None):
 
 
 def test_parallel_jobs_from_the_hydra_config(monkeypatch):
-    monkeypatch.setattr(skopt_sweeper, "available_cpus", lambda: 8)
+    monkeypatch.setattr(hydra_door, "available_cpus", lambda: 8)
     assert parallel_jobs(None) == 1
     assert parallel_jobs(_hydra_cfg(mode="RUN", n_jobs=4)) == 1  # a single run
     assert parallel_jobs(_hydra_cfg(n_jobs=None)) == 1  # basic launcher: one trial at a time
@@ -293,7 +293,7 @@ def test_the_size_preset_trades_val_loss_against_the_parameter_count():
 
 
 def test_the_budget_preset_asks_for_the_best_val_loss_under_a_parameter_count():
-    from hydra_skopt_sweeper.metrics import MetricConstraints
+    from hydra_skopt_sweeper.problem.metrics import MetricConstraints
 
     cfg = _compose(["experiment=tune_mlp_budget", "trainer.max_epochs=2"])
     assert (cfg.monitor, cfg.mode, cfg.return_metrics) == ("val_loss", "min", True)

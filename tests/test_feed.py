@@ -1,9 +1,9 @@
 """feed.ModelFeed: what the model is told about each trial, with one objective, several, and
 metric constraints."""
-from hydra_skopt_sweeper.feed import ModelFeed, returned_together, told_loss
-from hydra_skopt_sweeper.journal import Trial
-from hydra_skopt_sweeper.metrics import MetricConstraints
-from hydra_skopt_sweeper.objective import Objectives
+from hydra_skopt_sweeper.problem.metrics import MetricConstraints
+from hydra_skopt_sweeper.problem.objectives import Objectives
+from hydra_skopt_sweeper.records.journal import Trial
+from hydra_skopt_sweeper.search.feed import ModelFeed, returned_together, told_loss
 
 
 class Learner:

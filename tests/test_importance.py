@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from hydra_skopt_sweeper.importance import Importance, importance_of, results_entry
-from hydra_skopt_sweeper.surface import fit_surface
-from hydra_skopt_sweeper.sweep_record import load_sweep
-from hydra_skopt_sweeper.sweep_report import format_report
+from hydra_skopt_sweeper.insight.importance import Importance, importance_of, results_entry
+from hydra_skopt_sweeper.insight.surface import fit_surface
+from hydra_skopt_sweeper.insight.sweep_record import load_sweep
+from hydra_skopt_sweeper.insight.sweep_report import format_report
 
 
 def real(low=0.0, high=1.0, log=False, when=None):
@@ -189,9 +189,9 @@ def test_the_report_has_an_importance_section(tmp_path):
 
 
 def _recorder(sweep_dir):
-    from hydra_skopt_sweeper.objective import Objectives
-    from hydra_skopt_sweeper.recording import Recorder
+    from hydra_skopt_sweeper.problem.objectives import Objectives
     from hydra_skopt_sweeper.settings import SkoptSweeperConf
+    from hydra_skopt_sweeper.sweep.recording import Recorder
 
     recorder = Recorder(sweep_dir, SkoptSweeperConf(), Objectives())
     recorder.trials = load_sweep(sweep_dir).trials
@@ -211,7 +211,7 @@ def test_the_results_file_gets_the_importance_only_at_the_end(tmp_path, caplog):
 
 
 def test_a_failure_to_measure_is_a_warning_not_a_failed_sweep(tmp_path, caplog, monkeypatch):
-    from hydra_skopt_sweeper import importance
+    from hydra_skopt_sweeper.insight import importance
 
     def broken(record):
         raise RuntimeError("the model diverged")

@@ -1,12 +1,13 @@
 """Unit tests: the append-only journal and the results file."""
 import json
-import re
 import logging
+import re
 
 import pytest
 import yaml
 
-from hydra_skopt_sweeper.journal import (
+from hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.records.journal import (
     FAILED,
     OK,
     Journal,
@@ -16,9 +17,8 @@ from hydra_skopt_sweeper.journal import (
     read_trials,
     write_results,
 )
-from hydra_skopt_sweeper.errors import SweeperConfigError
-from hydra_skopt_sweeper.resume import open_sweep_dir
-from hydra_skopt_sweeper.sweep_dir import RESULTS as RESULTS_NAME
+from hydra_skopt_sweeper.records.sweep_dir import RESULTS as RESULTS_NAME
+from hydra_skopt_sweeper.sweep.resume import open_sweep_dir
 
 
 def trials():

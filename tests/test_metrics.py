@@ -10,12 +10,12 @@ import pytest
 from skopt.space import Real, Space
 
 from hydra_skopt_sweeper.errors import SweeperConfigError
-from hydra_skopt_sweeper.feasibility import MIN_POINTS, fit_feasibility
-from hydra_skopt_sweeper.metrics import MetricConstraints
-from hydra_skopt_sweeper.model import Fantasies, GPModel
-from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
-from hydra_skopt_sweeper.policy import Policy
-from hydra_skopt_sweeper.proposer import BatchProposer
+from hydra_skopt_sweeper.problem.metrics import MetricConstraints
+from hydra_skopt_sweeper.search.feasibility import MIN_POINTS, fit_feasibility
+from hydra_skopt_sweeper.search.model import Fantasies, GPModel
+from hydra_skopt_sweeper.search.pareto_proposer import ParetoProposer
+from hydra_skopt_sweeper.search.policy import Policy
+from hydra_skopt_sweeper.search.proposer import BatchProposer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning", "ignore:divide by zero:RuntimeWarning")
 

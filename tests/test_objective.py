@@ -9,17 +9,17 @@ import pytest
 from hydra.core.utils import JobReturn, JobStatus
 
 from hydra_skopt_sweeper.errors import SweeperConfigError
-from hydra_skopt_sweeper.journal import Trial
-from hydra_skopt_sweeper.objective import (
+from hydra_skopt_sweeper.problem.objectives import (
     Objectives,
-    TimedReturn,
-    TimedTask,
     TrialValueError,
     read_value,
     read_values,
     to_loss,
-    trial_from,
 )
+from hydra_skopt_sweeper.records.journal import Trial
+from hydra_skopt_sweeper.records.outcomes import TimedReturn
+from hydra_skopt_sweeper.sweep.recording import trial_from
+from hydra_skopt_sweeper.trial.task import TimedTask
 
 
 class ZeroDimTensor:
@@ -112,7 +112,7 @@ def _exit_after_ctrl_c(cfg):
 
 
 def test_a_trial_that_exits_is_a_failure_but_one_that_exits_after_a_ctrl_c_is_an_interrupt():
-    from hydra_skopt_sweeper.objective import TrialExit
+    from hydra_skopt_sweeper.trial.task import TrialExit
 
     with pytest.raises(TrialExit, match=r"the trial called sys.exit\(0\)"):
         TimedTask(lambda cfg: sys.exit(0))(None)

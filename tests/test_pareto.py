@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from hydra_skopt_sweeper.pareto import (
+from hydra_skopt_sweeper.search.pareto import (
     RegionGrid,
     chebyshev,
     dominates,

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from skopt.space import Categorical, Integer, Real
 
-from hydra_skopt_sweeper.pareto import hypervolume
-from hydra_skopt_sweeper.pareto_proposer import ParetoProposer
-from hydra_skopt_sweeper.proposer import BatchProposer
+from hydra_skopt_sweeper.search.pareto import hypervolume
+from hydra_skopt_sweeper.search.pareto_proposer import ParetoProposer
+from hydra_skopt_sweeper.search.proposer import BatchProposer
 from tests.test_proposer import run as drive
 
 

@@ -1,4 +1,4 @@
-"""plots.py and plot_refresher.py: the pictures from a sweep dir alone, objective.png from the sweep's own surrogate,
+"""The pictures (insight/pictures/) and plot_refresher.py: the pictures from a sweep dir alone, objective.png from the sweep's own surrogate,
 and the detached drawing that never holds the sweep."""
 import json
 import math
@@ -12,15 +12,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hydra_skopt_sweeper import plot_refresher, plots
-from hydra_skopt_sweeper.plot_refresher import PlotRefresher
-from hydra_skopt_sweeper.plots import best_so_far, draw_plots
-from hydra_skopt_sweeper.surface import DRAWN_LIMIT, evenly_spaced, fit_surface, min_trials_for_objective
-from hydra_skopt_sweeper.sweep_record import load_sweep
-from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME, PLOTS_LOG
-from hydra_skopt_sweeper.sweep_dir import HYPERVOLUME as HYPERVOLUME_NAME, PARETO as PARETO_NAME
-from hydra_skopt_sweeper.sweep_dir import IMPORTANCE as IMPORTANCE_NAME, PARALLEL as PARALLEL_NAME
-from hydra_skopt_sweeper.sweep_dir import SLICES as SLICES_NAME
+from hydra_skopt_sweeper.insight.pictures import canvas, draw, parameters, progress, surrogate
+from hydra_skopt_sweeper.insight.pictures import front as front_picture
+from hydra_skopt_sweeper.insight import plot_refresher
+from hydra_skopt_sweeper.insight.pictures import draw_plots
+from hydra_skopt_sweeper.insight.pictures.progress import best_so_far
+from hydra_skopt_sweeper.insight.plot_refresher import PlotRefresher
+from hydra_skopt_sweeper.insight.surface import (
+    DRAWN_LIMIT,
+    evenly_spaced,
+    fit_surface,
+    min_trials_for_objective,
+)
+from hydra_skopt_sweeper.insight.sweep_record import load_sweep
+from hydra_skopt_sweeper.records.sweep_dir import (
+    CONVERGENCE as CONVERGENCE_NAME,
+)
+from hydra_skopt_sweeper.records.sweep_dir import HYPERVOLUME as HYPERVOLUME_NAME
+from hydra_skopt_sweeper.records.sweep_dir import IMPORTANCE as IMPORTANCE_NAME
+from hydra_skopt_sweeper.records.sweep_dir import (
+    OBJECTIVE as OBJECTIVE_NAME,
+)
+from hydra_skopt_sweeper.records.sweep_dir import PARALLEL as PARALLEL_NAME
+from hydra_skopt_sweeper.records.sweep_dir import PARETO as PARETO_NAME
+from hydra_skopt_sweeper.records.sweep_dir import (
+    PLOTS_LOG,
+)
+from hydra_skopt_sweeper.records.sweep_dir import SLICES as SLICES_NAME
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -194,14 +212,14 @@ def test_convergence_ylabel_names_the_monitor_and_direction(tmp_path, monkeypatc
     record = load_sweep(tmp_path)
     assert (record.objective_name, record.n_calls) == ("val_acc", 9)
     labels = []
-    real_save = plots._save
+    real_save = canvas.save
 
     def spy(fig, path):
         labels.extend(ax.get_ylabel() for ax in fig.axes)
         return real_save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
-    plots.draw_convergence(record, tmp_path / CONVERGENCE_NAME)
+    monkeypatch.setattr(canvas, "save", spy)
+    progress.draw_convergence(record, tmp_path / CONVERGENCE_NAME)
     assert labels == ["val_acc (maximised)"]
 
 
@@ -209,7 +227,7 @@ def test_batch_boundaries_and_failures_are_drawn(tmp_path, monkeypatch):
     write_sweep(tmp_path, SPACES["one"], n_ok=7, n_failed=2, batch=3)  # 9 trials: batches 1, 2, 3
     record = load_sweep(tmp_path)
     seen = {}
-    real_save = plots._save
+    real_save = canvas.save
 
     def spy(fig, path):
         ax = fig.axes[0]
@@ -218,8 +236,8 @@ def test_batch_boundaries_and_failures_are_drawn(tmp_path, monkeypatch):
         seen["legend"] = [t.get_text() for t in ax.get_legend().get_texts()]
         return real_save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
-    plots.draw_convergence(record, tmp_path / CONVERGENCE_NAME)
+    monkeypatch.setattr(canvas, "save", spy)
+    progress.draw_convergence(record, tmp_path / CONVERGENCE_NAME)
     assert seen["vlines"] == [2.5, 5.5]
     assert "failed (2)" in seen["legend"] and "best so far" in seen["legend"]
 
@@ -240,7 +258,7 @@ def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
              "layers": {"kind": "int", "override_key": "layers", "low": 1, "high": 3, "log": False}}
     write_sweep(tmp_path, space, n_ok=8)
     ticks = {}
-    save = plots._save
+    save = canvas.save
 
     def inspect_then_save(fig, path):  # _save clears the figure
         axes = np.array(fig.axes[:4], dtype=object).reshape(2, 2)  # then the colour bar
@@ -250,8 +268,8 @@ def test_integer_params_get_integer_ticks(tmp_path, monkeypatch):
             ticks[name] = [float(t) for t in axis.get_major_locator()() if low - 1e-9 <= t <= high + 1e-9]
         return save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", inspect_then_save)
-    assert plots.draw_objective(load_sweep(tmp_path), tmp_path / OBJECTIVE_NAME) is not None
+    monkeypatch.setattr(canvas, "save", inspect_then_save)
+    assert surrogate.draw_objective(load_sweep(tmp_path), tmp_path / OBJECTIVE_NAME) is not None
     assert ticks == {"curve": [1, 2, 3], "map": [1, 2, 3]}
 
 
@@ -271,7 +289,7 @@ def test_objective_is_drawn_from_the_model_the_proposer_fits(tmp_path, maximize)
     proposer's surrogate and the drawing's predict the same at the tried points."""
     import numpy as np
 
-    from hydra_skopt_sweeper.proposer import BatchProposer
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
 
     records = write_sweep(tmp_path, WARPED, n_ok=12, n_failed=2, maximize=maximize)
     record = load_sweep(tmp_path)
@@ -312,7 +330,7 @@ def test_evenly_spaced_values_per_kind():
     from skopt.space import Space
     from skopt.utils import normalize_dimensions
 
-    from hydra_skopt_sweeper.search_space import SearchSpace
+    from hydra_skopt_sweeper.problem.search_space import SearchSpace
 
     space = SearchSpace.from_description({
         "lr": SPACES["one"]["lr"], "n": SPACES["three"]["n"], "opt": SPACES["three"]["opt"],
@@ -433,7 +451,7 @@ def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
-        "from hydra_skopt_sweeper import plot_refresher\n"
+        "from hydra_skopt_sweeper.insight import plot_refresher\n"
         f"plot_refresher.PlotRefresher.command = staticmethod(lambda d: [{sys.executable!r}, '-c', {_GATED!r}, str(d)])\n")
     sweep_dir = tmp_path / "sweep"
     app = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
@@ -446,8 +464,10 @@ def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "Sweep finished" in out
-    assert f"Plots: {sweep_dir / CONVERGENCE_NAME}" in out
-    assert "(still being drawn after 5 s: the drawing goes on in the background and finishes by itself)" in out
+    # nothing is drawn yet: the end names no picture that is not there
+    assert (f"Plots: none yet in {sweep_dir} (still being drawn after 5 s: the drawing goes on in the "
+            "background and finishes by itself)") in out
+    assert str(sweep_dir / CONVERGENCE_NAME) not in out
     started = _marks(sweep_dir, "started")
     assert started and _marks(sweep_dir, "drawn") == []
     (sweep_dir / "gate").touch()
@@ -562,7 +582,7 @@ def write_front_sweep(sweep_dir, n_objectives, n_trials, maximize=None, monitor=
 def _spy_figures(monkeypatch):
     """What each saved figure showed, by file name: its axes' labels, lines and legend texts."""
     seen = {}
-    real_save = plots._save
+    real_save = canvas.save
 
     def spy(fig, path):
         axes = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
@@ -578,7 +598,7 @@ def _spy_figures(monkeypatch):
         }
         return real_save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(canvas, "save", spy)
     return seen
 
 
@@ -641,12 +661,12 @@ def test_three_objectives_draw_every_pair(tmp_path, monkeypatch):
 def test_hypervolume_so_far_never_falls_and_is_measured_from_the_final_reference_point(tmp_path):
     import numpy as np
 
-    from hydra_skopt_sweeper.pareto import hypervolume
+    from hydra_skopt_sweeper.search.pareto import hypervolume
 
     write_front_sweep(tmp_path, 3, n_trials=40, maximize=[False, True, False])
     record = load_sweep(tmp_path)
     front = record.front()
-    series = plots.hypervolume_so_far(front)
+    series = front_picture.hypervolume_so_far(front)
     assert [n for n, _ in series] == sorted(t.number for t in front.trials)
     order = np.argsort([t.number for t in front.trials])
     expected = [hypervolume(front.losses[order[: k + 1]], front.reference) for k in range(len(order))]
@@ -727,7 +747,7 @@ def _spy_collections(monkeypatch):
     """The points of each labelled scatter of each saved figure, by file name and label, with
     its markers' face and edge colours."""
     seen = {}
-    real_save = plots._save
+    real_save = canvas.save
 
     def spy(fig, path):
         drawn = seen.setdefault(Path(path).name, {})
@@ -744,7 +764,7 @@ def _spy_collections(monkeypatch):
                           if not line.get_label().startswith("_")}
         return real_save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(canvas, "save", spy)
     return seen
 
 
@@ -818,7 +838,7 @@ def test_unreadable_metric_constraints_draw_every_trial_as_feasible_with_a_warni
 
 
 def test_the_pareto_front_is_the_feasible_trials_and_the_infeasible_are_drawn_apart(tmp_path, monkeypatch):
-    from hydra_skopt_sweeper.pareto import non_dominated
+    from hydra_skopt_sweeper.search.pareto import non_dominated
 
     records = write_front_sweep(tmp_path, 2, n_trials=24)
     done = [r for r in records if r["status"] == "ok"]
@@ -857,7 +877,7 @@ def test_three_objectives_draw_the_infeasible_trials_in_every_view(tmp_path, mon
 def fake_importance(record, order=None, objectives=None):
     """An importance as importance_of gives it, made by hand: ``order`` (the parameters'
     names, the most important first; the space's order unless given) with falling indices."""
-    from hydra_skopt_sweeper.importance import Importance, ParamImportance
+    from hydra_skopt_sweeper.insight.importance import Importance, ParamImportance
 
     names = record.space.names if order is None else order
     params = tuple(ParamImportance(name, first=0.5 / (k + 1), total=0.8 / (k + 1), first_sd=0.01, total_sd=0.05)
@@ -868,7 +888,7 @@ def fake_importance(record, order=None, objectives=None):
 def _spy_texts(monkeypatch):
     """Every saved figure by file name: the texts of its axes, its axes' titles, labels and limits."""
     seen = {}
-    real_save = plots._save
+    real_save = canvas.save
 
     def spy(fig, path):
         seen[Path(path).name] = {
@@ -882,7 +902,7 @@ def _spy_texts(monkeypatch):
         }
         return real_save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(canvas, "save", spy)
     return seen
 
 
@@ -894,13 +914,13 @@ def test_the_new_pictures_are_drawn_with_an_importance_and_the_importance_one_wa
         assert written[name] == tmp_path / file_name
         assert_png(written[name])
     (tmp_path / IMPORTANCE_NAME).unlink()
-    assert plots.draw_importance([], tmp_path / IMPORTANCE_NAME) is None
+    assert parameters.draw_importance([], tmp_path / IMPORTANCE_NAME) is None
     empty = fake_importance(record, order=[])  # an objective without parameters: nothing to draw either
-    assert plots.draw_importance(empty, tmp_path / IMPORTANCE_NAME) is None
+    assert parameters.draw_importance(empty, tmp_path / IMPORTANCE_NAME) is None
     assert not (tmp_path / IMPORTANCE_NAME).exists()
-    assert plots.picture_names(False) == ("convergence.png", "objective.png", "slices.png", "importance.png",
+    assert draw.picture_names(False) == ("convergence.png", "objective.png", "slices.png", "importance.png",
                                           "parallel.png", "curves.png")
-    assert plots.picture_names(True) == ("pareto.png", "hypervolume.png", "importance.png", "parallel.png",
+    assert draw.picture_names(True) == ("pareto.png", "hypervolume.png", "importance.png", "parallel.png",
                                          "curves.png")
 
 
@@ -918,7 +938,7 @@ def test_parallel_and_slices_wait_for_two_completed_trials(tmp_path):
 def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_path, monkeypatch):
     write_sweep(tmp_path, SPACES["three"], n_ok=10)
     fits, asked = [], []
-    real_fit = plots.fit_surface
+    real_fit = draw.fit_surface
 
     def fit(record):
         fits.append(real_fit(record))
@@ -928,11 +948,11 @@ def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_pa
         asked.append(surface)
         return fake_importance(record)
 
-    from hydra_skopt_sweeper import importance, surface
+    from hydra_skopt_sweeper.insight import importance, surface
 
-    for module in (plots, surface):
+    for module in (draw, surface):
         monkeypatch.setattr(module, "fit_surface", fit)
-    for module in (plots, importance):
+    for module in (draw, importance):
         monkeypatch.setattr(module, "importance_of", importance_of)
     written = draw_plots(tmp_path)
     assert len(fits) == 1 and asked == fits  # objective.png's model, fitted once, and the importance's
@@ -975,7 +995,7 @@ def test_objective_draws_only_the_most_important_parameters_in_their_order(tmp_p
 
 
 def test_value_axis_limit_follows_the_best_half():
-    limit = plots.value_axis_limit
+    limit = canvas.value_axis_limit
     # the best half of [1, 2, 3, 4, 100] is 1, 2, 3: spread 2, so the axis ends at 3 + 6 * 2
     assert limit([4, 100, 1, 3, 2], maximize=False) == 15.0
     assert limit([-4, -100, -1, -3, -2], maximize=True) == -15.0
@@ -1039,7 +1059,7 @@ def test_slices_draw_at_most_the_most_important_parameters(tmp_path, monkeypatch
     record = load_sweep(tmp_path)
     order = [f"q{i}" for i in reversed(range(20))]
     seen = _spy_texts(monkeypatch)
-    assert_png(plots.draw_slices(record, tmp_path / SLICES_NAME, fake_importance(record, order)))
+    assert_png(parameters.draw_slices(record, tmp_path / SLICES_NAME, fake_importance(record, order)))
     drawn = seen[SLICES_NAME]
     panels = [ax["xlabel"] for ax in drawn["axes"] if ax["visible"] and ax["xlabel"] != "trial number"
               and ax["xlabel"]]
@@ -1059,7 +1079,7 @@ def test_parallel_lines_pass_over_the_axis_of_an_inactive_conditional_parameter(
     (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     record = load_sweep(tmp_path)
     points = {}
-    real_save = plots._save
+    real_save = canvas.save
 
     def spy(fig, path):
         from matplotlib.collections import LineCollection
@@ -1068,8 +1088,8 @@ def test_parallel_lines_pass_over_the_axis_of_an_inactive_conditional_parameter(
         points["lines"] = sorted(len(segment) for segment in coloured.get_segments())
         return real_save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
-    plots.draw_parallel(record, tmp_path / PARALLEL_NAME)
+    monkeypatch.setattr(canvas, "save", spy)
+    parameters.draw_parallel(record, tmp_path / PARALLEL_NAME)
     best = record.best().number
     # one line per trial but the best (drawn apart): through opt, x, momentum where it has one, the value
     assert points["lines"] == sorted(4 if r["params"]["opt"] == "sgd" else 3 for r in records if r["number"] != best)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from skopt.space import Categorical, Integer, Real
 
-from hydra_skopt_sweeper.model import Fantasies, GPPosterior, InputWarp
-from hydra_skopt_sweeper.policy import LossScale, Policy
-from hydra_skopt_sweeper.errors import SweeperConfigError
-from hydra_skopt_sweeper.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
-from hydra_skopt_sweeper import proposer as proposer_module
 from hydra_plugins.hydra_skopt_sweeper import config
+from hydra_skopt_sweeper.errors import SweeperConfigError
+from hydra_skopt_sweeper.search import proposer as proposer_module
+from hydra_skopt_sweeper.search.model import Fantasies, GPPosterior, InputWarp
+from hydra_skopt_sweeper.search.policy import LossScale, Policy
+from hydra_skopt_sweeper.search.proposer import BatchProposer, SearchSpaceExhausted, sample_allowed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from problems import hartmann6  # noqa: E402  (the benchmark's definition, not a copy)
@@ -517,7 +517,7 @@ def test_the_options_of_a_categorical_share_one_length_scale(tied):
     from skopt.space import Space
     from skopt.utils import normalize_dimensions
 
-    from hydra_skopt_sweeper.model import GPModel
+    from hydra_skopt_sweeper.search.model import GPModel
     tspace = Space(normalize_dimensions([Real(0.0, 1.0), Categorical(list("abcd")), Categorical(["x", "y"])]))
     points = tspace.rvs(40, random_state=0)
     # options a and b alike, c and d far apart: a scale per option would fit them apart

@@ -10,7 +10,8 @@ import pytest
 from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper import TrialPruned, report
-from hydra_skopt_sweeper.pruning import Pruner, append_point, read_curve, read_curves, should_prune, value_at
+from hydra_skopt_sweeper.records.curves import append_point, read_curve, read_curves, value_at
+from hydra_skopt_sweeper.trial.pruning import Pruner, should_prune
 from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
@@ -217,8 +218,9 @@ def test_kill_9_then_resume_keeps_every_curve_and_prunes_against_them(tmp_path):
 
 
 def test_report_is_the_function_even_after_every_module_is_imported():
-    import hydra_skopt_sweeper.loop  # noqa: F401
-    import hydra_skopt_sweeper.sweep_report  # noqa: F401  (skopt-report)
+    import hydra_skopt_sweeper.sweep.loop  # noqa: F401
+    import hydra_skopt_sweeper.insight.sweep_report  # noqa: F401  (skopt-report)
+
     from hydra_skopt_sweeper import report as imported
 
     assert imported is report and callable(imported)
@@ -227,7 +229,7 @@ def test_report_is_the_function_even_after_every_module_is_imported():
 def test_the_lightning_callback_derives_from_every_lightning_package_the_app_imported(monkeypatch):
     import types
 
-    from hydra_skopt_sweeper import lightning as callback_module
+    from hydra_skopt_sweeper.trial import lightning as callback_module
 
     fakes = {}
     for name in ("pytorch_lightning", "lightning.pytorch"):

@@ -13,9 +13,10 @@ import pytest
 import yaml
 from hydra.test_utils.test_utils import run_python_script
 
-from hydra_skopt_sweeper import sweep_report as report
-from hydra_skopt_sweeper.plots import picture_names
-from hydra_skopt_sweeper.sweep_dir import CONVERGENCE as CONVERGENCE_NAME, OBJECTIVE as OBJECTIVE_NAME
+from hydra_skopt_sweeper.insight import sweep_report as report
+from hydra_skopt_sweeper.insight.pictures import picture_names
+from hydra_skopt_sweeper.records.sweep_dir import CONVERGENCE as CONVERGENCE_NAME
+from hydra_skopt_sweeper.records.sweep_dir import OBJECTIVE as OBJECTIVE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "apps" / "sphere" / "app.py"
@@ -207,7 +208,7 @@ def test_running_sweep_says_how_far_it_is(sweep_dir, tmp_path, capsys):
 
 
 def _run_module(*args):
-    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.sweep_report", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.insight.sweep_report", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 

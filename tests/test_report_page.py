@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hydra_skopt_sweeper import plot_refresher, report_page, sweep_report
-from hydra_skopt_sweeper.importance import Importance, ParamImportance
-from hydra_skopt_sweeper.plots import draw_plots, picture_names
-from hydra_skopt_sweeper.report_page import REFRESH_S, render_page, write_page
-from hydra_skopt_sweeper.sweep_dir import REPORT
-from hydra_skopt_sweeper.sweep_record import load_sweep
+from hydra_skopt_sweeper.insight import plot_refresher, report_page, sweep_report
+from hydra_skopt_sweeper.insight.importance import Importance, ParamImportance
+from hydra_skopt_sweeper.insight.pictures import draw_plots, picture_names
+from hydra_skopt_sweeper.insight.report_page import REFRESH_S, render_page, write_page
+from hydra_skopt_sweeper.insight.sweep_record import load_sweep
+from hydra_skopt_sweeper.records.sweep_dir import REPORT
 
 APP = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
 
@@ -260,7 +260,8 @@ def test_the_drawing_process_writes_a_live_page_then_the_last_one(sweep, monkeyp
 
 
 def test_one_drawing_fits_the_model_once_for_the_pictures_the_importance_and_the_page(sweep, monkeypatch):
-    from hydra_skopt_sweeper import plots, surface
+    from hydra_skopt_sweeper.insight.pictures import draw
+    from hydra_skopt_sweeper.insight import surface
 
     fits = []
 
@@ -270,7 +271,7 @@ def test_one_drawing_fits_the_model_once_for_the_pictures_the_importance_and_the
 
     real = surface.fit_surface
     monkeypatch.setattr(surface, "fit_surface", counted)
-    monkeypatch.setattr(plots, "fit_surface", counted)
+    monkeypatch.setattr(draw, "fit_surface", counted)
     drawings = plot_refresher.Drawings(sweep)
     drawings.draw()
     page = Page((sweep / REPORT).read_text())
@@ -293,11 +294,10 @@ def test_a_page_or_importance_that_fails_stops_no_drawing(sweep, monkeypatch, ca
     assert (sweep / "convergence.png").is_file() and not (sweep / REPORT).exists()  # ... after the drawing
 
 
-def test_the_end_of_a_sweep_names_the_page_with_the_pictures(sweep):
-    assert plot_refresher.pictures(sweep, False, drawn=False)[-1] == sweep / REPORT
-    assert sweep / REPORT not in plot_refresher.pictures(sweep, False, drawn=True)  # not written yet
+def test_the_end_of_a_sweep_names_the_page_with_the_pictures_once_they_exist(sweep):
+    assert plot_refresher.pictures(sweep, False) == []  # none written yet
     write_page(load_sweep(sweep), importance=None, live=False)
-    assert plot_refresher.pictures(sweep, False, drawn=True) == [sweep / REPORT]
+    assert plot_refresher.pictures(sweep, False) == [sweep / REPORT]
 
 
 def test_a_real_sweep_leaves_its_finished_page(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from hydra.test_utils.test_utils import run_python_script
 
-from hydra_skopt_sweeper.journal import read_trials
+from hydra_skopt_sweeper.records.journal import read_trials
 from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
@@ -201,7 +201,7 @@ def test_a_damaged_journal_resumes_and_reports_skipping_what_it_cannot_read(tmp_
     records = read_trials(tmp_path / "trials.jsonl")
     assert len(records) == 4 and len({r.number for r in records}) == 4 and all(r.ok for r in records)
     assert records[0].value == first["value"]
-    report = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.sweep_report", str(tmp_path)],
+    report = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.insight.sweep_report", str(tmp_path)],
                             capture_output=True, text=True)
     assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
     assert "4 trial(s), 0 failed" in report.stdout and "skipping a second record of trial #0" in report.stderr

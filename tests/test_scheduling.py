@@ -1,6 +1,6 @@
 """Scheduling: async slots refilled as trials return, batches, the device pool, job numbers.
 
-The unit tests drive :mod:`hydra_skopt_sweeper.scheduler` with fake launch functions; the
+The unit tests drive :mod:`hydra_skopt_sweeper.sweep.scheduler` with fake launch functions; the
 sweeps run tests/apps/sphere/app.py in subprocesses through the joblib launcher (2 workers)
 and Hydra's basic launcher, and read what each job recorded (``times.txt``: its start, its
 end and the device it was given).
@@ -16,12 +16,12 @@ import pytest
 from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper.errors import SweeperConfigError
-from hydra_skopt_sweeper.scheduler import (
+from hydra_skopt_sweeper.settings import check_devices
+from hydra_skopt_sweeper.sweep.scheduler import (
     ConcurrentLauncher,
     DevicePool,
     Handover,
     Launch,
-    check_devices,
     next_job_number,
     reserve,
 )

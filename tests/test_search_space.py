@@ -5,7 +5,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from skopt.space import Categorical, Integer, Real
 
 from hydra_skopt_sweeper.errors import SweeperConfigError
-from hydra_skopt_sweeper.search_space import SearchSpace, build_search_space, format_value
+from hydra_skopt_sweeper.problem.search_space import SearchSpace, build_search_space, format_value
 
 
 def only_param(params=None, arguments=()):

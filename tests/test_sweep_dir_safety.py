@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from hydra_skopt_sweeper.errors import SweepStoppedError
-from hydra_skopt_sweeper.lock import SweepDirBusy, SweepLock
-from hydra_skopt_sweeper.scheduler import reserve, reserved
+from hydra_skopt_sweeper.sweep.lock import SweepDirBusy, SweepLock
+from hydra_skopt_sweeper.sweep.scheduler import reserve, reserved
 from tests.test_robustness import APP, JOBLIB, SPACE, command, failing_sweep, journal, results, sweep
 
 BUDGET = ["hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=2"]
@@ -44,7 +44,7 @@ def test_a_lock_is_exclusive_in_one_process_too(tmp_path):
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
-        from hydra_skopt_sweeper.lock import SweepLock
+        from hydra_skopt_sweeper.sweep.lock import SweepLock
         SweepLock({str(tmp_path)!r}).acquire()
         print("held", flush=True)
         time.sleep(60)

@@ -247,7 +247,7 @@ def test_cfg_hydra_shows_every_field_with_its_default():
         "acq_optimizer": "auto", "base_estimator": "GP", "maximize": None, "monitor": None,
         "metric_constraints": [], "reference_point": None, "constraint": None, "on_failure": "penalize", "max_failures": None,
         "random_state": None, "resume": True, "warm_start": [],
-        # the Optuna sweeper's keys, read by hydra_skopt_sweeper.compat
+        # the Optuna sweeper's keys, read by hydra_skopt_sweeper.doors.optuna
         "direction": None, "n_trials": None, "n_jobs": None, "sampler": None, "max_failure_rate": None,
         "storage": None, "study_name": None, "search_space": None, "custom_search_space": None,
         "experiment_sequence": None,

@@ -38,7 +38,7 @@ def test_the_templates_optuna_file_runs_under_skopt_gp_and_maximises(tmp_path):
     assert results["maximize"] is True and results["best_value"] == max(r["value"] for r in records)
     assert set(results["best_params"]) == {"model.optimizer.lr", "data.batch_size", "model.net.lin1_size",
                                            "model.net.lin2_size", "model.net.lin3_size"}
-    from hydra_skopt_sweeper.sweep_record import load_sweep
+    from hydra_skopt_sweeper.insight.sweep_record import load_sweep
 
     record = load_sweep(tmp_path)
     assert record.objective_name == "val/acc_best"  # the plots' axis label
@@ -61,7 +61,7 @@ def test_the_converter_writes_a_file_that_sweeps_without_the_optuna_sweeper(tmp_
     text = original.read_text().replace("  sweeper:\n", "  sweeper:\n    _target_: hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper\n", 1)
     original.write_text(text)
     target = app / "configs" / "hparams_search" / "mnist_skopt.yaml"
-    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.compat", str(original), "-o", str(target)],
+    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.doors.optuna", str(original), "-o", str(target)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     converted = yaml.safe_load(target.read_text())

@@ -5,8 +5,7 @@ its names are re-exported here for code that reads them from the plugin.
 """
 from hydra.core.config_store import ConfigStore
 
-from hydra_skopt_sweeper.compat import SAMPLERS
-
+from hydra_skopt_sweeper.doors.optuna import SAMPLERS
 from hydra_skopt_sweeper.settings import (
     AcqFunc,
     AcqOptimizer,

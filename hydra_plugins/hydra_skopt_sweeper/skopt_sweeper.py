@@ -1,22 +1,16 @@
-"""The Sweeper Hydra instantiates for ``hydra/sweeper=skopt_gp``: set-up and hand-off only.
-
-Everything else lives in the ``hydra_skopt_sweeper`` package (the space in ``search_space``,
-the sweep in ``loop``), imported here only when Hydra instantiates the sweeper: the plugin
-scanner imports this module at every app start, and skopt is slow to import.
+"""The Sweeper Hydra instantiates for ``hydra/sweeper=skopt_gp``: a shim over
+:mod:`hydra_skopt_sweeper.doors.hydra`, imported only when Hydra instantiates the sweeper (the
+plugin scanner imports this module at every app start, and skopt is slow to import).
 """
 import logging
-from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn
 from hydra.plugins.launcher import Launcher
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf
-
-from .config import SkoptSweeperConf
+from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +19,17 @@ class SkoptSweeper(Sweeper):
     """Gaussian-process Bayesian optimisation over Hydra overrides (scikit-optimize)."""
 
     def __init__(self, params: Optional[Any] = None, **settings: Any) -> None:
-        from hydra_skopt_sweeper.compat import from_optuna
+        from hydra_skopt_sweeper.doors.hydra import read_settings
 
         self.params = params or {}
-        mapped = from_optuna({k: _plain(v) for k, v in settings.items()})
-        self.optuna_keys = mapped.describe()
-        schema = OmegaConf.structured(SkoptSweeperConf)
-        self.settings: SkoptSweeperConf = OmegaConf.to_object(OmegaConf.merge(schema, mapped.settings))
+        self.settings, self.optuna_keys = read_settings(settings)
         self.config: Optional[DictConfig] = None
         self.hydra_context: Optional[HydraContext] = None
         self.launcher: Optional[Launcher] = None
 
-    def setup(
-        self,
-        *,
-        hydra_context: HydraContext,
-        task_function: TaskFunction,
-        config: DictConfig,
-    ) -> None:
-        from hydra_skopt_sweeper.objective import Objectives, TimedTask
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from hydra_skopt_sweeper.problem.objectives import Objectives
+        from hydra_skopt_sweeper.trial.task import TimedTask
 
         self.config = config
         self.hydra_context = hydra_context
@@ -53,134 +39,10 @@ class SkoptSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> List[Sequence[JobReturn]]:
-        assert self.config is not None and self.launcher is not None
-        assert self.hydra_context is not None
-        from hydra._internal.core_plugins.basic_launcher import BasicLauncher
-        from hydra_skopt_sweeper.loop import SweepLoop
-        from hydra_skopt_sweeper.scheduler import Handover
-        from hydra_skopt_sweeper.search_space import build_search_space
-        from hydra_skopt_sweeper.sweep_dir import SweepDir
+        assert self.config is not None and self.launcher is not None and self.hydra_context is not None
+        from hydra_skopt_sweeper.doors.hydra import run_sweep
 
         if self.optuna_keys:
             log.info("Optuna sweeper keys: %s", self.optuna_keys)
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        space = build_search_space(self.params, arguments, parser)
-
-        sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
-        # jobs leave their outcome here, so a batch the launcher loses is not lost
-        self.task.outcomes_dir = str(SweepDir(sweep_dir).outcomes)
-
-        def launch(job_overrides: List[List[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-            assert self.launcher is not None
-            return self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
-
-        handover = Handover()
-        self.task.on_dispatch = handover
-        loop = SweepLoop(
-            self.settings,
-            space,
-            launch,
-            sweep_dir,
-            default_batch_size=launcher_parallelism(self.config.hydra.launcher),
-            objective_name=_objective_name(self.config),
-            # the basic launcher runs each job here, changing this process's working directory
-            concurrent=not isinstance(self.launcher, BasicLauncher),
-            handover=handover,
-            # composes the first launch's configs, so a bad key fails before any trial runs
-            validate=self.validate_batch_is_legal,
-            # written once the sweep dir is this sweep's (a second sweeper must not overwrite it)
-            saved_config=OmegaConf.to_yaml(self.config),
-        )
-        choice = OmegaConf.select(self.config, "hydra.runtime.choices", default={}).get("hydra/launcher")
-        log.info("Trials run through hydra/launcher=%s (%s)", choice, type(self.launcher).__name__)
-        _start_engine(self.launcher)
-        if loop.scheduling == "async":
-            # the launcher logs three lines per launch() call, numbering each job #0; the
-            # loop's own line per launched trial says what it launched
-            logging.getLogger(type(self.launcher).__module__.rsplit(".", 1)[0]).setLevel(logging.WARNING)
-        try:
-            loop.run()
-        except KeyboardInterrupt:
-            # the loop said what is safe and how to resume; a traceback would only bury that
-            _say_which_slurm_jobs_still_run(self.config)
-            raise SystemExit(130) from None
-        return loop.returns
-
-
-def _start_engine(launcher: Launcher) -> None:
-    """Start what a launcher would start on its first launch, here in the main thread before
-    any launch: a local Ray's processes die with the thread that started them, and a Ray
-    cluster refuses the object store size the Ray launcher always passes."""
-    if type(launcher).__name__ != "RayLauncher" or not hasattr(launcher, "ray_cfg"):
-        return
-    from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
-    from omegaconf import open_dict
-
-    init = launcher.ray_cfg.init
-    with open_dict(init):
-        if init.get("address"):
-            log.info("Connecting to the Ray cluster at %s, leaving its object store size to the "
-                     "cluster (a running cluster refuses the launcher's object_store_memory)", init.address)
-            init.object_store_memory = None
-        else:
-            # the launcher's own default (hydra_ray_launcher._core.launch) for a local Ray
-            init.setdefault("object_store_memory", 78643200)
-    start_ray(init)
-
-
-def _say_which_slurm_jobs_still_run(config: DictConfig) -> None:
-    """After an interrupt, the submitit jobs with no result yet (they may still run on the
-    cluster: a resume reuses none of their job numbers) and the command that cancels them."""
-    if "slurm" not in str(OmegaConf.select(config, "hydra.launcher._target_", default="")).lower():
-        return
-    folder = OmegaConf.select(config, "hydra.launcher.submitit_folder", default=None)
-    if not isinstance(folder, str) or "%j" not in folder:
-        return
-    root = Path(folder.split("%j")[0])
-    if not root.is_dir():
-        return
-    folders = [p for p in root.iterdir() if p.is_dir()]
-    arrays = {p.name.split("_")[0] for p in folders if "_" in p.name}  # batch: ID_k per task
-    unfinished = sorted((p.name for p in folders if p.name not in arrays and not list(p.glob("*_result.pkl"))),
-                        key=lambda name: (len(name), name))
-    if unfinished:
-        log.warning("SLURM job(s) of this sweep may still be running: %s. Cancel them with: scancel %s",
-                    ", ".join(unfinished), " ".join(unfinished))
-
-
-def launcher_parallelism(launcher: Any) -> int:
-    """The launcher config's ``n_jobs`` (``hydra.launcher``), negative values counted back from
-    the CPUs this process may use as joblib counts them (-1: all), else 1.
-
-    Not ``joblib.effective_n_jobs``: that answers for the backend active in this process (1
-    inside a worker), where this reads the launcher's config."""
-    n_jobs = OmegaConf.select(launcher, "n_jobs", default=None) if OmegaConf.is_config(launcher) else None
-    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0:
-        return 1
-    if n_jobs < 0:
-        return max(1, available_cpus() + 1 + n_jobs)
-    return n_jobs
-
-
-def available_cpus() -> int:
-    """CPUs this process may use, as joblib counts them: its affinity mask and a container's
-    CPU quota."""
-    import joblib
-
-    return joblib.cpu_count()
-
-
-def _objective_name(config: DictConfig) -> Optional[str]:
-    """The app's own name for what it returns: a top-level ``monitor`` (a Lightning convention,
-    the example's) or lightning-hydra-template's ``optimized_metric``."""
-    for key in ("monitor", "optimized_metric"):
-        name = OmegaConf.select(config, key, default=None)
-        if isinstance(name, str) and name:
-            return name
-    return None
-
-
-def _plain(value: Any) -> Any:
-    if OmegaConf.is_config(value):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
+        return run_sweep(self.settings, self.params, arguments, self.config, self.hydra_context,
+                         self.launcher, self.task, self.validate_batch_is_legal)

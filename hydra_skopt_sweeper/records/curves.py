@@ -1,0 +1,65 @@
+"""A trial's learning curve in the sweep dir: written, read, and its best value up to a step.
+
+Each trial's curve is ``SWEEP_DIR/.curves/<job number>.jsonl``, a line ``{"step", "value"}``
+per :func:`..trial.pruning.report` call: one file per trial, so concurrent jobs never write the
+same file; appended, flushed and fsynced; a torn last line is skipped when read. The trial
+writes it, the pruning rule and the sweeper's record read it, and the pictures draw it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .journal import append_lines
+from .sweep_dir import SweepDir
+
+Curve = List[Tuple[int, float]]
+
+
+def value_at(curve: Curve, step: int, maximize: bool) -> Optional[float]:
+    """The best value a curve reported up to ``step``; None if it never reached the step."""
+    if not curve or curve[-1][0] < step:
+        return None
+    values = [v for s, v in curve if s <= step]
+    if not values:
+        return None
+    return max(values) if maximize else min(values)
+
+
+def curve_path(sweep_dir: Path, number: int) -> Path:
+    return SweepDir(sweep_dir).curve(number)
+
+
+def append_point(path: Path, step: int, value: float) -> None:
+    """Append one point to a curve file, flushed and fsynced, on a line of its own."""
+    append_lines(path, json.dumps({"step": step, "value": value}) + "\n")
+
+
+def read_curve(path: Path) -> Curve:
+    """A curve's whole points, in the order reported; torn or unreadable lines are skipped."""
+    points: Curve = []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return points
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            points.append((int(record["step"]), float(record["value"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return points
+
+
+def read_curves(sweep_dir: Path) -> Dict[int, Curve]:
+    """Every trial's curve in a sweep dir, by job number (those with no point left out)."""
+    folder = SweepDir(sweep_dir).curves
+    curves: Dict[int, Curve] = {}
+    if folder.is_dir():
+        for path in folder.glob("*.jsonl"):
+            if path.stem.isdigit():
+                curve = read_curve(path)
+                if curve:
+                    curves[int(path.stem)] = curve
+    return curves

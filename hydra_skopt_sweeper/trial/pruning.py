@@ -1,0 +1,214 @@
+"""Learning curves and early stopping: ``report(step, value)`` inside a trial, and the rules.
+
+In the trial's process. A trial calls :func:`report` at each step (an epoch); the step and
+value are appended to the trial's curve (:mod:`..records.curves`). Then the sweep's rule (``hydra.sweeper.pruner`` in the job's own Hydra
+config) looks at every trial's curve in the sweep dir and :class:`TrialPruned` is raised when
+it says stop. The sweep dir is the store every launcher's jobs can reach (joblib, Ray and
+submitit alike). Outside a multirun of this sweeper, :func:`report` records nothing and never
+prunes.
+
+The rules are pure functions of the curves (:func:`should_prune`): asynchronous successive
+halving and the median rule. Values are compared in the sweep's direction; a curve's value at a
+step is the best it reported up to that step, as a trial's result is its best epoch.
+
+The sweeper validates the settings before any launch (:func:`..settings.check_pruner`).
+Nothing here imports torch, Lightning or skopt.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Mapping, Optional, Sequence
+
+from ..records.curves import Curve, append_point, curve_path, read_curve, read_curves, value_at
+from ..records.sweep_dir import SweepDir
+from ..settings import PrunerConf, check_pruner
+
+log = logging.getLogger(__name__)
+
+
+class TrialPruned(Exception):
+    """Raised by :func:`report` when the sweep's rule stops this trial; let it propagate (or
+    stop training and return): the trial is recorded as pruned, not failed."""
+
+
+@dataclass(frozen=True)
+class Pruner:
+    """A rule and its settings, as ``hydra.sweeper.pruner`` gives them."""
+
+    rule: str
+    min_steps: int = PrunerConf.min_steps
+    reduction_factor: int = PrunerConf.reduction_factor
+    warmup_steps: int = PrunerConf.warmup_steps
+    min_trials: int = PrunerConf.min_trials
+
+    @classmethod
+    def from_config(cls, config: Optional[Mapping[str, Any]]) -> Optional["Pruner"]:
+        """The pruner ``hydra.sweeper.pruner`` describes (None, or a null rule: off), checked;
+        raises ``ValueError`` naming the field, the value and what is allowed. Each rule reads
+        its own settings and ignores the other rule's (:func:`..settings.check_pruner`)."""
+        values = check_pruner(config)
+        return None if values is None else cls(**values)
+
+    def rungs(self, up_to: int) -> List[int]:
+        """Successive halving's rung steps, ``min_steps * reduction_factor**k``, up to a step."""
+        steps, step = [], self.min_steps
+        while step <= up_to:
+            steps.append(step)
+            step *= self.reduction_factor
+        return steps
+
+
+# -- the rules (pure) ------------------------------------------------------------------------------
+
+
+def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximize: bool) -> bool:
+    """Whether ``trial``, whose curve ends at its latest report, stops now.
+
+    ``successive_halving``: when the trial's latest report is its first at or past a rung
+    (``min_steps * reduction_factor**k``), it goes on only if its value there is among the best
+    ``floor(n / reduction_factor)`` (at least one) of the ``n`` trials that reached that rung,
+    itself included, once ``n >= min_trials``. ``median``: from ``warmup_steps`` on, it
+    stops when its value is worse than the median of the other trials' values at the same
+    step, once ``min_trials`` other trials have reached that step.
+    """
+    curve = curves.get(trial) or []
+    if not curve:
+        return False
+    step = curve[-1][0]
+    if pruner.rule == "median":
+        if step < pruner.warmup_steps:
+            return False
+        others = [v for n, c in curves.items() if n != trial for v in [value_at(c, step, maximize)] if v is not None]
+        if len(others) < pruner.min_trials:
+            return False
+        mine = value_at(curve, step, maximize)
+        median = _median(others)
+        return mine < median if maximize else mine > median
+    previous = curve[-2][0] if len(curve) > 1 else -1
+    crossed = [rung for rung in pruner.rungs(step) if rung > previous]
+    for rung in crossed:
+        at_rung = [v for c in curves.values() for v in [value_at(c, rung, maximize)] if v is not None]
+        if len(at_rung) < pruner.min_trials:
+            continue
+        mine = value_at(curve, rung, maximize)
+        ranked = sorted(at_rung, reverse=maximize)
+        keep = max(1, len(ranked) // pruner.reduction_factor)
+        threshold = ranked[keep - 1]
+        if (mine < threshold) if maximize else (mine > threshold):
+            return True
+    return False
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
+
+
+# -- report(), in the trial -------------------------------------------------------------------------
+
+
+@dataclass
+class _Trial:
+    sweep_dir: Path
+    number: int
+    pruner: Optional[Pruner]
+    maximize: bool
+
+
+# the trial running in this process and the step it was pruned at (a process runs one trial at
+# a time; joblib's workers run many in turn, so task.TimedTask resets these per trial)
+_pruned_at: Optional[int] = None
+
+
+def start_trial() -> None:
+    """Forget any earlier trial's pruning (called by ``task.TimedTask`` before each trial)."""
+    global _pruned_at
+    _pruned_at = None
+
+
+def pruned_step() -> Optional[int]:
+    """The step at which this process's trial was pruned, or None."""
+    return _pruned_at
+
+
+def report(step: int, value: float) -> None:
+    """Record ``value`` at ``step`` in this trial's curve; raise :class:`TrialPruned` when the
+    sweep's rule says this trial stops.
+
+    Call it once per step (an epoch) with steps that increase. Outside a multirun of this
+    sweeper it records nothing and never prunes.
+
+    Raises
+    ------
+    TrialPruned
+        The rule stopped the trial (it is recorded as pruned at ``step``).
+    ValueError
+        ``value`` is not a finite number, or ``step`` is not an integer above the last one.
+    """
+    global _pruned_at
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+        raise ValueError(f"report(step={step!r}): the step must be an integer >= 0")
+    step = int(step)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"report(step={step}, value={value!r}): the value must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"report(step={step}, value={number}): the value must be finite")
+    trial = _current_trial()
+    if trial is None:
+        return
+    path = curve_path(trial.sweep_dir, trial.number)
+    curve = read_curve(path)
+    if curve and step <= curve[-1][0]:
+        raise ValueError(f"report(step={step}): the steps must increase; trial #{trial.number} "
+                         f"already reported step {curve[-1][0]}")
+    append_point(path, step, number)
+    if trial.pruner is None:
+        return
+    curves = read_curves(trial.sweep_dir)
+    curves[trial.number] = curve + [(step, number)]
+    if should_prune(trial.pruner, curves, trial.number, trial.maximize):
+        _pruned_at = step
+        raise TrialPruned(f"trial #{trial.number} pruned at step {step} by the {trial.pruner.rule} rule")
+
+
+def _current_trial() -> Optional[_Trial]:
+    """This job's trial, when it runs in a multirun of this sweeper; else None."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hydra_cfg = HydraConfig.get()
+    sweeper = hydra_cfg.get("sweeper") or {}
+    if hydra_cfg.mode != RunMode.MULTIRUN or not str(sweeper.get("_target_", "")).endswith(".SkoptSweeper"):
+        return None
+    sweep_dir = Path(hydra_cfg.sweep.dir)
+    if not sweep_dir.is_absolute():  # relative to where the sweep was started, not the job's cwd
+        sweep_dir = Path(hydra_cfg.runtime.cwd) / sweep_dir
+    from omegaconf import OmegaConf
+
+    pruner_config = sweeper.get("pruner")
+    if OmegaConf.is_config(pruner_config):
+        pruner_config = OmegaConf.to_container(pruner_config, resolve=True)
+    maximize = _maximize(sweep_dir)
+    if maximize is None:  # several objectives: the curves are recorded, no trial is pruned
+        pruner_config = None
+    return _Trial(sweep_dir, int(hydra_cfg.job.num), Pruner.from_config(pruner_config), bool(maximize))
+
+
+def _maximize(sweep_dir: Path) -> Optional[bool]:
+    """The sweep's direction as the sweeper resolved it (an Optuna-style direction included);
+    None for a sweep of several objectives."""
+    try:
+        maximize = json.loads(SweepDir(sweep_dir).space.read_text()).get("maximize")
+    except (OSError, ValueError):
+        return False
+    return None if isinstance(maximize, list) else bool(maximize)
