@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # the tests also run sweeps through the cluster launchers (submitit_local, Ray on this machine)
 TEST_STAMP := $(VENV)/.installed-cluster
 
-.PHONY: demo test venv clean
+.PHONY: demo test test-fast venv clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,11 @@ TEST_WORKERS ?= 4
 test: $(TEST_STAMP)
 	-bash tests/engines/chromium_up.sh
 	SKOPT_REQUIRE_LAUNCHERS=1 SKOPT_REQUIRE_BROWSER=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# The edit loop: units and in-process sweeps, no sweep in a subprocess, no engine, no browser
+# (the tests marked slow); make test runs everything.
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow" -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf multirun outputs lightning_logs .pytest_cache

@@ -62,6 +62,7 @@ def test_a_list_of_directions_is_a_list_of_maximize_and_a_list_of_one_the_single
     assert from_optuna({"direction": ["maximize"]}, DEFAULTS).settings == {"maximize": True}
 
 
+@pytest.mark.slow
 def test_the_converter_writes_a_multi_objective_file_and_refuses_what_it_cannot_honour(tmp_path):
     source = tmp_path / "multi.yaml"
     source.write_text("defaults:\n  - override hydra/sweeper: optuna\nhydra:\n  sweeper:\n"
@@ -79,6 +80,7 @@ def test_the_converter_writes_a_multi_objective_file_and_refuses_what_it_cannot_
 OPTUNA_SPHERE = Path(__file__).parent / "apps" / "optuna_sphere" / "app.py"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", ["grid", "tpe"])
 def test_the_optuna_sweepers_example_config_composes_with_its_sampler_line(tmp_path, sampler):
     done = subprocess.run([sys.executable, str(OPTUNA_SPHERE), "-m", f"hydra.sweep.dir={tmp_path}",
@@ -94,6 +96,7 @@ def test_the_optuna_sweepers_example_config_composes_with_its_sampler_line(tmp_p
                and r["params"]["y"] in (-5, 0, 5) for r in records)
 
 
+@pytest.mark.slow
 def test_a_value_on_the_command_line_pins_a_swept_param_as_the_optuna_sweeper_does(tmp_path):
     # the Optuna sweeper's own test: `python sphere.py -m 'x=choice(0, 1, 2)' y=0`
     def run(*overrides):
@@ -122,6 +125,7 @@ def _convert(*args):
                           capture_output=True, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content, message", [
     (bytes(range(256)) * 8, "config.yaml: not a UTF-8 text file (invalid start byte at byte 128); give the YAML config file"),
     (b"hydra: [1, 2]\n", "config.yaml: hydra=[1, 2]: must be a mapping of config keys"),
@@ -144,6 +148,7 @@ def test_the_converter_refuses_a_file_it_cannot_read_in_one_line(tmp_path, conte
     assert message in done.stderr and not (tmp_path / "out.yaml").exists()
 
 
+@pytest.mark.slow
 def test_the_converter_refuses_a_directory_as_input_or_output_in_one_line(tmp_path):
     source = tmp_path / "config.yaml"
     source.write_text("hydra:\n  sweeper:\n    n_trials: 4\n")

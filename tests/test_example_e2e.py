@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch", reason="the example app needs torch (pip install -e '.[example]')")
 pytest.importorskip("pytorch_lightning", reason="the example app needs pytorch-lightning (pip install -e '.[example]')")
 

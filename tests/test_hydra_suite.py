@@ -7,6 +7,9 @@ search space the sweeper runs the composed config once, as Hydra's basic sweeper
 from hydra.test_utils.launcher_common_tests import IntegrationTestSuite
 from pytest import mark
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = mark.slow
+
 
 @mark.parametrize(
     "task_launcher_cfg, extra_flags",

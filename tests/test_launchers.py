@@ -22,6 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 ROOT = Path(__file__).resolve().parent.parent
 

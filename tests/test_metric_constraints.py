@@ -19,6 +19,9 @@ from tests.test_multi_objective import (
     APPS, csv_rows, failing_sweep, journal, non_dominated, results, sweep,
 )
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 BUDGET = APPS / "budget" / "app.py"
 LIMIT = 10_000  # conf/config.yaml: n_params <= 10000
 FEASIBLE_WIDTH = 31  # the widest model within it: 31 * 31 * 10 = 9610 parameters

@@ -21,6 +21,9 @@ from hydra.test_utils.test_utils import run_python_script
 
 from tests.killing import kill_when
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 APPS = Path(__file__).parent / "apps"
 BINH_KORN = APPS / "optuna_binh_korn" / "app.py"
 TWO_OBJECTIVES = APPS / "two_objectives" / "app.py"
@@ -192,7 +195,9 @@ def job_runs(job_dir: str) -> List[List[float]]:
 
 def test_a_mapping_read_through_monitor_with_two_directions_on_two_async_workers(tmp_path):
     # the reference point in the objectives' own units: a at most 8, b at least 1
-    out, err = sweep(TWO_OBJECTIVES, tmp_path, *SPACE, "sleep=1.0", "hydra.sweeper.n_calls=8",
+    # job 1 runs until two later jobs have started since it did: on a loaded machine too, a
+    # slot is refilled while it runs
+    out, err = sweep(TWO_OBJECTIVES, tmp_path, *SPACE, "sleep=0.2", "hold_job=1", "hydra.sweeper.n_calls=8",
                      "hydra.sweeper.n_initial_points=4", "hydra.sweeper.random_state=0",
                      "hydra.sweeper.reference_point=[8.0,1.0]", *JOBLIB)
     by_number = check_front(tmp_path, [False, True])

@@ -443,6 +443,7 @@ def test_a_drawing_process_that_dies_is_a_failure_and_the_next_refresh_starts_an
     assert any("Drawing the plots failed" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
     """A real sweep whose drawings cannot end: it exits after the bound, says so, and the
     drawings finish afterwards by themselves."""
@@ -474,6 +475,7 @@ def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
     _wait_for(lambda: len(_marks(sweep_dir, "drawn")) == len(started))
 
 
+@pytest.mark.slow
 def test_a_sweep_with_plots_false_draws_nothing(tmp_path):
     import subprocess
 
@@ -708,6 +710,7 @@ def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tm
         assert x_low <= min(x, DRAWN_LIMIT) <= x_high and y_low <= y <= y_high
 
 
+@pytest.mark.slow
 def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):
     import subprocess
 

@@ -140,6 +140,7 @@ CURVES = ["x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=8", "hydra.swee
           "hydra.sweeper.pruner.min_trials=2"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
 def test_poor_trials_are_pruned_and_recorded_with_their_curves(tmp_path, launcher):
     if launcher == "joblib":
@@ -173,12 +174,14 @@ def test_poor_trials_are_pruned_and_recorded_with_their_curves(tmp_path, launche
     assert "status" in header and "step" in header
 
 
+@pytest.mark.slow
 def test_a_pruned_trial_is_no_failure_for_max_failures(tmp_path):
     run_python_script(command(tmp_path, *CURVES, "hydra.sweeper.max_failures=1", *JOBLIB))
     records = journal(tmp_path)
     assert len(records) == 8 and any(r["status"] == "pruned" for r in records)
 
 
+@pytest.mark.slow
 def test_pruning_off_still_records_every_curve(tmp_path):
     run_python_script(command(tmp_path, *CURVES, "hydra.sweeper.pruner.rule=null", *JOBLIB))
     records = journal(tmp_path)
@@ -186,6 +189,7 @@ def test_pruning_off_still_records_every_curve(tmp_path):
     assert len(read_curves(tmp_path)) == 8
 
 
+@pytest.mark.slow
 def test_two_jobs_reporting_at_once_keep_their_own_curves(tmp_path):
     # no pruning, no sleep: the two workers append to their curves as fast as they can
     run_python_script(command(tmp_path, "x=interval(-2, 2)", "curve_steps=200", "hydra.sweeper.n_calls=4",
@@ -198,6 +202,7 @@ def test_two_jobs_reporting_at_once_keep_their_own_curves(tmp_path):
         assert all(json.loads(line) for line in path.read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_keeps_every_curve_and_prunes_against_them(tmp_path):
     overrides = [*CURVES, "curve_sleep=0.1", *JOBLIB]
     path = tmp_path / "trials.jsonl"

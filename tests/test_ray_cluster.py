@@ -19,6 +19,9 @@ from typing import Iterator, List
 
 import pytest
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 ROOT = Path(__file__).resolve().parent.parent
 RAY = Path(sys.executable).parent / "ray"

@@ -65,10 +65,12 @@ def _cells(out, after):
     return rows
 
 
+@pytest.mark.slow
 def test_the_sweep_itself_left_its_plots(sweep_dir):
     assert (sweep_dir / CONVERGENCE_NAME).is_file() and (sweep_dir / OBJECTIVE_NAME).is_file()
 
 
+@pytest.mark.slow
 def test_table_lists_the_best_trial_first(sweep_dir, tmp_path, capsys):
     results_dir = sweep_dir
     sweep_dir = tmp_path / "copy"  # without the pictures the sweep drew, to see --no-plots draw none
@@ -97,6 +99,7 @@ def test_table_lists_the_best_trial_first(sweep_dir, tmp_path, capsys):
         assert f"Recommended: trial #{results['recommended_trial']}, {predicted}" in out
 
 
+@pytest.mark.slow
 def test_the_recommendation_is_shown_when_it_is_not_the_best(sweep_dir, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
@@ -109,6 +112,7 @@ def test_the_recommendation_is_shown_when_it_is_not_the_best(sweep_dir, tmp_path
     assert f"Recommended: trial #{other['number']}, predicted value 0.125 (observed {other['value']!r})" in out
 
 
+@pytest.mark.slow
 def test_a_prediction_of_a_sign_no_trial_has_is_flagged(sweep_dir, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
@@ -124,6 +128,7 @@ def test_a_prediction_of_a_sign_no_trial_has_is_flagged(sweep_dir, tmp_path, cap
                 "unsure there: trust the observed values)" in out) is flagged
 
 
+@pytest.mark.slow
 def test_a_trial_returning_the_largest_float_is_reported_and_drawn(tmp_path):
     path = tmp_path / "sweep"
     path.mkdir()
@@ -140,6 +145,7 @@ def test_a_trial_returning_the_largest_float_is_reported_and_drawn(tmp_path):
     assert (path / CONVERGENCE_NAME).is_file() and (path / OBJECTIVE_NAME).is_file()
 
 
+@pytest.mark.slow
 def test_top_limits_the_table(sweep_dir, capsys):
     assert report.main([str(sweep_dir), "--no-plots", "--top", "2"]) == 0
     assert [r[0] for r in table_rows(capsys.readouterr().out)] == [1, 2]
@@ -178,6 +184,7 @@ def test_maximized_sweep_ranks_the_largest_first(tmp_path, capsys):
     assert [r[1] for r in table_rows(out)] == [1, 2, 0]
 
 
+@pytest.mark.slow
 def test_killed_sweep_with_a_torn_line_and_no_results_file(sweep_dir, tmp_path, capsys):
     killed = tmp_path / "killed"
     killed.mkdir()
@@ -198,6 +205,7 @@ def test_killed_sweep_with_a_torn_line_and_no_results_file(sweep_dir, tmp_path, 
     assert (killed / OBJECTIVE_NAME).is_file() == (len(ok) >= 4)
 
 
+@pytest.mark.slow
 def test_running_sweep_says_how_far_it_is(sweep_dir, tmp_path, capsys):
     running = tmp_path / "running"
     running.mkdir()
@@ -212,6 +220,7 @@ def _run_module(*args):
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
+@pytest.mark.slow
 def test_a_dir_without_journal_exits_2_with_one_line(tmp_path):
     done = _run_module(tmp_path)
     assert done.returncode == 2
@@ -221,6 +230,7 @@ def test_a_dir_without_journal_exits_2_with_one_line(tmp_path):
     assert _run_module(tmp_path / "missing").returncode == 2
 
 
+@pytest.mark.slow
 def test_plots_only_writes_the_pictures_and_no_table(sweep_dir, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
@@ -239,6 +249,7 @@ def test_plots_only_writes_the_pictures_and_no_table(sweep_dir, tmp_path):
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
 
 
+@pytest.mark.slow
 def test_plots_only_and_no_plots_exclude_each_other(sweep_dir):
     done = _run_module(sweep_dir, "--plots-only", "--no-plots")
     assert done.returncode == 2 and "not allowed with" in done.stderr
@@ -255,6 +266,7 @@ def test_console_script_is_declared_and_resolves():
     assert installed.load() is report.console_main
 
 
+@pytest.mark.slow
 def test_installed_console_script_runs(sweep_dir):
     script = Path(sysconfig.get_path("scripts")) / "skopt-report"
     if not script.is_file():
@@ -267,6 +279,7 @@ def test_installed_console_script_runs(sweep_dir):
     assert "Best: trial #" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_reader_that_goes_away_ends_the_report_quietly(sweep_dir):
     script = Path(sysconfig.get_path("scripts")) / "skopt-report"
     # `true` exits without reading, so the report's first write finds the pipe closed
@@ -295,6 +308,7 @@ def front_rows(out):
     return [(int(number), float(first), float(second)) for number, first, second in _cells(out, "Pareto front")]
 
 
+@pytest.mark.slow
 def test_the_front_is_a_table_with_a_rerun_line_per_solution(front_sweep_dir, capsys):
     assert report.main([str(front_sweep_dir), "--no-plots"]) == 0
     out = capsys.readouterr().out
@@ -312,6 +326,7 @@ def test_the_front_is_a_table_with_a_rerun_line_per_solution(front_sweep_dir, ca
     assert "Best:" not in out and "maximised" not in out
 
 
+@pytest.mark.slow
 def test_each_rerun_line_reruns_its_solution(front_sweep_dir, capsys, tmp_path):
     assert report.main([str(front_sweep_dir), "--no-plots"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if " overrides: " in line)
@@ -328,6 +343,7 @@ def test_each_rerun_line_reruns_its_solution(front_sweep_dir, capsys, tmp_path):
     assert json.loads(done.stdout) == journal[number]["values"]
 
 
+@pytest.mark.slow
 def test_the_report_of_several_objectives_draws_the_front(front_sweep_dir, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(front_sweep_dir, copy)

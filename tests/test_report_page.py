@@ -192,6 +192,10 @@ def test_a_finished_page_does_not_reload_and_a_stopped_one_says_so(sweep, tmp_pa
     killed = make_sweep(tmp_path / "killed", mixed_trials()[:6], n_calls=10)
     page = page_of(killed, live=False)
     assert page.refresh() == [] and "stopped after 6 of n_calls=10 trials" in page.words
+    # the same trials from a space with no allowed point left: finished, not to be resumed
+    (killed / "optimization_results.yaml").write_text("exhausted: true\n")
+    page = page_of(killed, live=False)
+    assert "finished: the search space is exhausted" in page.words and "stopped after" not in page.words
 
 
 def test_nothing_on_the_page_points_outside_it(sweep):
@@ -300,6 +304,7 @@ def test_the_end_of_a_sweep_names_the_page_with_the_pictures_once_they_exist(swe
     assert plot_refresher.pictures(sweep, False) == [sweep / REPORT]
 
 
+@pytest.mark.slow
 def test_a_real_sweep_leaves_its_finished_page(tmp_path):
     sweep_dir = tmp_path / "sweep"
     done = subprocess.run(
@@ -420,6 +425,7 @@ def _header(browser, starts):
     return next(th for th in browser.find_elements(By.CSS_SELECTOR, "#trials thead th") if th.text.startswith(starts))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("maximize", [False, True])
 def test_the_page_loads_without_errors_and_every_picture_shows(browser, pages, maximize):
     from selenium.webdriver.common.by import By
@@ -436,6 +442,7 @@ def test_the_page_loads_without_errors_and_every_picture_shows(browser, pages, m
     assert errors == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("maximize", [False, True])
 def test_the_values_first_click_puts_the_best_first_and_the_second_reverses(browser, pages, maximize):
     _open(browser, pages[maximize])
@@ -452,6 +459,7 @@ def test_the_values_first_click_puts_the_best_first_and_the_second_reverses(brow
     assert _rows(browser) == list(range(9, -1, -1))
 
 
+@pytest.mark.slow
 def test_the_filter_box_and_the_status_selector_hide_the_other_rows(browser, pages):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -471,6 +479,7 @@ def test_the_filter_box_and_the_status_selector_hide_the_other_rows(browser, pag
     assert browser.find_element(By.ID, "shown").text == "1 of 10 trial(s) shown"
 
 
+@pytest.mark.slow
 def test_a_reload_keeps_the_sorting_and_the_filter(browser, pages):
     from selenium.webdriver.common.by import By
 
@@ -484,6 +493,7 @@ def test_a_reload_keeps_the_sorting_and_the_filter(browser, pages):
     assert _rows(browser) == before
 
 
+@pytest.mark.slow
 def test_a_live_page_reloads_itself_keeping_the_sorting_the_filter_and_the_scroll(browser, pages, monkeypatch):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

@@ -16,6 +16,9 @@ from hydra.test_utils.test_utils import run_python_script
 from hydra_skopt_sweeper.records.journal import read_trials
 from tests.killing import kill_when
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 

@@ -156,6 +156,7 @@ def test_a_launch_that_raises_is_that_trials_error_only():
 
 # -- real sweeps ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_async_refills_each_slot_as_its_trial_returns(tmp_path):
     out, _ = sweep(tmp_path, *LONGER_TRIALS, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", *JOBLIB)
     records = journal(tmp_path)
@@ -175,6 +176,7 @@ def test_async_refills_each_slot_as_its_trial_returns(tmp_path):
     assert [int(row.split(",")[0]) for row in rows] == list(range(8))
 
 
+@pytest.mark.slow
 def test_batch_scheduling_waits_for_the_whole_batch(tmp_path):
     out, _ = sweep(tmp_path, *SPACE, "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=4",
                    "hydra.sweeper.scheduling=batch", *JOBLIB)
@@ -185,6 +187,7 @@ def test_batch_scheduling_waits_for_the_whole_batch(tmp_path):
     assert "Batch 3: launching 2 trial(s) #4-#5" in out
 
 
+@pytest.mark.slow
 def test_a_failing_trial_frees_its_slot_and_the_others_go_on(tmp_path):
     # values above 3 raise; the sweep records them and goes on
     out, _ = sweep(tmp_path, *SPACE, "fail_above=3", "hydra.sweeper.n_calls=8",
@@ -197,6 +200,7 @@ def test_a_failing_trial_frees_its_slot_and_the_others_go_on(tmp_path):
     assert "Sweep finished: 8 trial(s)" in out
 
 
+@pytest.mark.slow
 def test_max_failures_stops_launching_and_lets_the_running_trials_return(tmp_path):
     process = subprocess.run([sys.executable, *command(tmp_path, *SPACE, "fail_above=-1",
                               "hydra.sweeper.max_failures=1", "hydra.sweeper.n_calls=8", *JOBLIB)],
@@ -208,6 +212,7 @@ def test_max_failures_stops_launching_and_lets_the_running_trials_return(tmp_pat
     assert len(records) == 2 and "waiting for the 1 running trial(s) to return" in process.stdout
 
 
+@pytest.mark.slow
 def test_the_basic_launcher_falls_back_to_batch_with_one_line(tmp_path):
     out, _ = sweep(tmp_path, "x=interval(-2, 2)", "hydra.sweeper.n_calls=3", "hydra.sweeper.n_initial_points=2")
     assert out.count("hydra.sweeper.scheduling=async needs a launcher that runs jobs outside this "
@@ -216,6 +221,7 @@ def test_the_basic_launcher_falls_back_to_batch_with_one_line(tmp_path):
     assert [r["batch"] for r in journal(tmp_path)] == [1, 2, 3]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheduling", ["async", "batch"])
 def test_no_two_running_trials_hold_the_same_device(tmp_path, scheduling):
     out, _ = sweep(tmp_path, *LONGER_TRIALS, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4",
@@ -234,6 +240,7 @@ def test_no_two_running_trials_hold_the_same_device(tmp_path, scheduling):
         assert refilled_while_another_ran(records)
 
 
+@pytest.mark.slow
 def test_kill_9_with_every_slot_busy_then_resume_reuses_no_job_number(tmp_path):
     overrides = [*SPACE, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", *JOBLIB]
     outcomes, path = tmp_path / ".outcomes", tmp_path / "trials.jsonl"
@@ -265,6 +272,7 @@ def test_kill_9_with_every_slot_busy_then_resume_reuses_no_job_number(tmp_path):
     assert len({r["job_dir"] for r in after}) == 8
 
 
+@pytest.mark.slow
 def test_async_keeps_the_constraint_and_starts_warm(tmp_path):
     sweep(tmp_path / "old", "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=4",
           "hydra.sweeper.n_initial_points=4", *JOBLIB)

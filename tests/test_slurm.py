@@ -19,6 +19,9 @@ import pytest
 
 from tests.killing import default_sigint
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 ENGINES = Path(__file__).parent / "engines"
 SLURM = ["hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=5", "hydra.launcher.partition=debug",

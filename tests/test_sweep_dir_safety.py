@@ -41,6 +41,7 @@ def test_a_lock_is_exclusive_in_one_process_too(tmp_path):
         pass
 
 
+@pytest.mark.slow
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
@@ -123,6 +124,7 @@ def test_a_trial_calling_sys_exit_is_a_failed_trial_under_the_basic_launcher(tmp
     assert len(records) == 3 and all(r["status"] == "failed" for r in records)
 
 
+@pytest.mark.slow
 def test_a_trial_that_ends_the_sweepers_process_is_recorded_as_failed_on_resume(tmp_path):
     # under the basic launcher the trial runs in the sweeper's process: os._exit ends both
     process = subprocess.run([sys.executable, str(APP), *command(tmp_path, *SPACE, *BUDGET, "mode=die")[1:]],

@@ -13,6 +13,12 @@ import pytest
 import yaml
 from hydra.test_utils.test_utils import run_python_script
 
+from hydra_skopt_sweeper.insight.sweep_record import load_sweep
+from hydra_skopt_sweeper.insight.sweep_report import format_report
+
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
 LAUNCHERS = {
     "basic": [],
@@ -172,8 +178,11 @@ def test_a_finite_space_runs_each_point_once_and_finishes_normally(tmp_path, spa
     assert len({json.dumps(r["params"], sort_keys=True) for r in records}) == n_points
     assert f"The search space is exhausted after {n_points} trial(s)" in out + err
     assert "Sweep finished" in out + err
-    assert results(tmp_path)["n_trials"] == n_points
+    assert results(tmp_path)["n_trials"] == n_points and results(tmp_path)["exhausted"] is True
     assert (tmp_path / "convergence.png").is_file() and (tmp_path / "trials.csv").is_file()
+    # complete, not "still running, or stopped early": the same command would find nothing left
+    report = format_report(load_sweep(tmp_path))
+    assert f"complete: the search space is exhausted after {n_points} of n_calls=6" in report
 
 
 def test_n_initial_points_above_n_calls_is_capped_with_a_line(tmp_path):

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("pytorch_lightning", reason="the template app needs pytorch-lightning (pip install -e '.[example]')")
 
 TEMPLATE_APP = Path(__file__).parent / "apps" / "template" / "train.py"

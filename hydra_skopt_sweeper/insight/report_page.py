@@ -78,8 +78,9 @@ def _header(record: SweepRecord, live: bool) -> str:
     written = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     if live:
         state, words = "running", f"live: the sweep is running; this page reloads every {REFRESH_S} s"
-    elif record.n_calls is None or len(trials) >= record.n_calls:
-        state, words = "finished", "finished"
+    elif record.complete:
+        state, words = "finished", ("finished: the search space is exhausted, every allowed point was tried"
+                                    if record.exhausted else "finished")
     else:
         state, words = "stopped", (f"stopped after {len(trials)} of n_calls={record.n_calls} trials "
                                    "(killed, stopped early, or still running; the same command resumes it)")

@@ -46,6 +46,16 @@ class SweepRecord:
     def several(self) -> bool:
         return self.objectives.several
 
+    @property
+    def exhausted(self) -> bool:
+        """The sweep ended before ``n_calls`` because every allowed point had been tried."""
+        return self.results.get("exhausted") is True
+
+    @property
+    def complete(self) -> bool:
+        """The sweep ran all its trials, or every allowed point (it is not to be resumed)."""
+        return self.n_calls is None or len(self.trials) >= self.n_calls or self.exhausted
+
     def feasible(self, trial: Trial) -> bool:
         """Whether a trial satisfied the metric constraints (every trial, without any)."""
         return self.constraints is None or self.constraints.feasible(trial.metrics)

@@ -51,6 +51,9 @@ def format_report(record: SweepRecord, top: int = 10, importance: Optional[List[
     if record.n_calls is not None:
         if len(trials) >= record.n_calls:
             progress += f"; complete (n_calls={record.n_calls})"
+        elif record.exhausted:
+            progress += (f"; complete: the search space is exhausted after {len(trials)} of "
+                         f"n_calls={record.n_calls} (every allowed point was tried)")
         else:
             progress += (f"; {len(trials)} of n_calls={record.n_calls}: still running, or "
                          "stopped early (the same command resumes it)")

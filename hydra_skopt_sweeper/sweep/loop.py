@@ -120,6 +120,8 @@ class SweepLoop:
         self.saved_config = saved_config
         self.record = Recorder(self.sweep_dir, settings, self.objectives, self.constraints)
         self.returns: List[Sequence[JobReturn]] = []
+        # the search space ran out of allowed points before n_calls
+        self.exhausted = False
         self.constraint = space.compile_constraint(settings.constraint)
         # the pictures (plots.draw_plots), redrawn in the background once the GP is in use
         self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots)
@@ -329,6 +331,7 @@ class SweepLoop:
                 self.devices.give_back(launch.device)
 
     def _log_exhausted(self) -> None:
+        self.exhausted = True
         log.info("The search space is exhausted after %d trial(s): every allowed point has been "
                  "tried (or excluded after a failure)", len(self.trials))
 
@@ -397,7 +400,7 @@ class SweepLoop:
             self.plots.refresh(self.sweep_dir, version=len(self.trials))
 
     def _write_results(self, final: bool = False) -> None:
-        self.record.write_results(self._recommendation(), final)
+        self.record.write_results(self._recommendation(), final, exhausted=self.exhausted)
 
     def _recommendation(self) -> Optional[Recommendation]:
         """The successful trial the model expects to be best, and its predicted value."""

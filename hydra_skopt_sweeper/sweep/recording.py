@@ -97,12 +97,16 @@ class Recorder:
             ) from None
         self.trials.extend(trials)
 
-    def write_results(self, recommended: Optional[Recommendation], final: bool = False) -> None:
+    def write_results(self, recommended: Optional[Recommendation], final: bool = False,
+                      exhausted: bool = False) -> None:
         """Rewrite the results files; they are derived from the journal, so a failure to
         write them is a warning and the next trial's rewrite tries again. ``final``: the
-        sweep's end, where the importance of the parameters is added (:meth:`importance`)."""
+        sweep's end, where the importance of the parameters is added (:meth:`importance`);
+        ``exhausted``: it ended early because every allowed point had been tried."""
         importance = self.importance() if final else None
-        added = {"importance": importance} if importance else {}
+        added: Dict[str, Any] = {"importance": importance} if importance else {}
+        if exhausted:
+            added["exhausted"] = True
         try:
             feasible = self.feasible if self.constraints is not None else None
             metric_columns = self.constraints.names if self.constraints is not None else ()
