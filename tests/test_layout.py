@@ -119,6 +119,17 @@ def test_the_allowed_arrows_have_no_circle_between_parts():
     assert circles({source: set(targets) for source, targets in ALLOWED.items()}) == []
 
 
+def test_the_names_users_import_keep_their_paths():
+    from hydra.utils import get_object
+
+    import hydra_skopt_sweeper
+    from hydra_skopt_sweeper.trial import lightning, pruning
+
+    assert (hydra_skopt_sweeper.report, hydra_skopt_sweeper.TrialPruned) == (pruning.report, pruning.TrialPruned)
+    # the callback's _target_ in a trainer config written before the package had folders
+    assert get_object("hydra_skopt_sweeper.lightning.PruningCallback") is lightning.PruningCallback
+
+
 if __name__ == "__main__":
     graph = import_graph()
     for source, targets in sorted(part_graph(graph).items()):

@@ -1,7 +1,7 @@
 """Which parameters mattered: each parameter's share of the objective's variation, measured on
 the sweep's own model refitted from its directory (:mod:`.surface`).
 
-It owns :class:`Importance` and :func:`importance_of`. The pictures (:mod:`.plots`), the
+It owns :class:`Importance` and :func:`importance_of`. The pictures (:mod:`.pictures`), the
 results file, ``skopt-report`` and the report page all read it; none computes its own.
 It imports neither matplotlib nor skopt at import time, and never :mod:`..sweep.loop`.
 

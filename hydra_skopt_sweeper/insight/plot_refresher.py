@@ -3,7 +3,7 @@ holding the sweep.
 
 The loop asks :class:`PlotRefresher` to redraw; one detached process per sweep
 (``python -m hydra_skopt_sweeper.insight.plot_refresher SWEEP_DIR --follow``, :func:`follow`) draws
-with :func:`.plots.draw_plots`, from the sweep dir alone, and after each drawing writes
+with :func:`.pictures.draw_plots`, from the sweep dir alone, and after each drawing writes
 ``report.html`` (:func:`.report_page.write_page`), a page that reloads itself while the sweep
 runs. When its input closes (the sweep has ended, or its sweeper died) it writes the page
 once more, as the sweep's last state.

@@ -3,7 +3,7 @@
 It owns :func:`write_page` and what the page shows: the objectives and their directions, the
 sweep's progress, the best trial (with several objectives, the Pareto front's solutions) and the
 model's recommendation with the overrides that rerun each, the parameters' importance, every
-picture :mod:`.plots` drew, and every trial in a table that sorts by any column and filters by
+picture :mod:`.pictures` drew, and every trial in a table that sorts by any column and filters by
 text and by status. Everything is in the one file: its style and its script inline, the
 pictures as base64 ``data:`` URIs, nothing fetched from anywhere, so that it opens from
 ``file://`` on a cluster's shared filesystem with no network. Every text from the sweep is

@@ -2,7 +2,7 @@
 
 It owns :func:`fit_surface` (the proposer's own model told the journal's points by the loop's
 rule), :class:`Surface` (its mean in the user's units), and the partial dependence computed
-from it. :mod:`.plots` draws from it, :mod:`.importance` measures it. It imports neither
+from it. :mod:`.pictures` draws from it, :mod:`.importance` measures it. It imports neither
 matplotlib nor skopt at import time, and never :mod:`..sweep.loop`.
 """
 from __future__ import annotations

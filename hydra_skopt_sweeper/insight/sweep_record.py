@@ -3,7 +3,7 @@
 It owns :class:`SweepRecord` and :func:`load_sweep`: the journal's trials (a torn last line
 skipped), the search space, the objectives and their directions, the metric constraints, the
 results and the sweeper's resolved settings (``multirun.yaml``). The pictures
-(:mod:`.plots`), the model refitted for them (:mod:`.surface`), the importance
+(:mod:`.pictures`), the model refitted for them (:mod:`.surface`), the importance
 (:mod:`.importance`), ``skopt-report`` and the report page all start from it. A finished
 sweep, a running one and a killed one are read alike; any piece may be missing.
 """

@@ -1,8 +1,9 @@
 """The sweep's record: each returned trial built once, journaled, judged and reported.
 
 A :class:`Recorder` turns what the launcher returned for a job (or what the job left in the
-sweep dir when the launcher returned nothing) into a :class:`..records.journal.Trial`, amended from its
-learning curve and stamped with its batch, in one place (:meth:`Recorder.trial`). It appends
+sweep dir when the launcher returned nothing: :func:`trial_from`) into a
+:class:`..records.journal.Trial`, amended from its learning curve and stamped with its batch, in
+one place (:meth:`Recorder.trial`). It appends
 the trials to the journal as they return, rewrites the results files, writes the log lines a
 user reads per trial and at the end, and applies the failure policy (``on_failure=raise``,
 ``max_failures``, and a sweep whose every trial failed).

@@ -187,7 +187,7 @@ class DevicePool:
 class Handover:
     """Tells the launch that is starting that its job has been handed over.
 
-    Set as ``objective.TimedTask.on_dispatch``: a launcher pickles the task function to send
+    Set as ``trial.task.TimedTask.on_dispatch``: a launcher pickles the task function to send
     it to the job's process (loky, Ray and submitit all do), which is the moment its set-up in
     this process is over.
     """
