@@ -44,8 +44,8 @@ test: $(TEST_STAMP)
 	-bash tests/engines/chromium_up.sh
 	SKOPT_REQUIRE_LAUNCHERS=1 SKOPT_REQUIRE_BROWSER=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# The edit loop: units and in-process sweeps, no sweep in a subprocess, no engine, no browser
-# (the tests marked slow); make test runs everything.
+# The edit loop: units and in-process sweeps, without the tests marked slow (a sweep in a
+# subprocess, an engine, the browser, or more than about a second of CPU); make test runs everything.
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" -q $(PYTEST_ARGS)
 

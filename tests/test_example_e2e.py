@@ -1,5 +1,6 @@
 """End to end: the Lightning example app tuned by the skopt_gp sweeper, in a subprocess, with a
-tiny budget (4 trials of 2 epochs, 2 at a time on the joblib launcher).
+tiny budget (4 trials of 2 epochs on the joblib launcher: tune_mlp, as make demo, 2 at a time;
+the other presets one at a time, which costs one Lightning worker's start instead of two).
 
 Skipped only when torch or pytorch_lightning cannot be imported (the `example` extra).
 """
@@ -25,7 +26,7 @@ TRAIN = REPO / "example_app" / "train.py"
 N_TRIALS = 4
 
 
-def _sweep(preset: str, sweep_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+def _sweep(preset: str, sweep_dir: Path, *extra: str, workers: int = 1) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable,
         str(TRAIN),
@@ -34,8 +35,8 @@ def _sweep(preset: str, sweep_dir: Path, *extra: str) -> subprocess.CompletedPro
         f"hydra.sweep.dir={sweep_dir}",
         f"hydra.sweeper.n_calls={N_TRIALS}",
         "hydra.sweeper.n_initial_points=2",
-        "hydra.sweeper.batch_size=2",
-        "hydra.launcher.n_jobs=2",
+        f"hydra.sweeper.batch_size={workers}",
+        f"hydra.launcher.n_jobs={workers}",
         "trainer.max_epochs=2",
         *extra,
     ]
@@ -110,7 +111,7 @@ def _model_size(job: Path) -> int:
 
 def test_tune_mlp_minimises_val_loss(tmp_path):
     sweep_dir = tmp_path / "tune_mlp"
-    proc = _sweep("tune_mlp", sweep_dir)
+    proc = _sweep("tune_mlp", sweep_dir, workers=2)
     best = _check_sweep(sweep_dir, proc, "val_loss", maximize=False)
     assert 0.0 < best < math.log(10), best  # better than chance after 2 epochs
 

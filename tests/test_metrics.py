@@ -277,6 +277,7 @@ def constrained_run(seed: int, n_calls: int, batch_size: int = 2, policy: Policy
     return points
 
 
+@pytest.mark.slow
 def test_the_proposer_with_a_constraint_beats_random_search_at_the_feasible_optimum():
     n_calls, seeds = 20, range(2)
     regrets = [best_feasible(constrained_run(seed, n_calls)) - FEASIBLE_OPTIMUM for seed in seeds]
@@ -286,6 +287,7 @@ def test_the_proposer_with_a_constraint_beats_random_search_at_the_feasible_opti
     assert all(r < q for r, q in zip(regrets, random_regrets)), (regrets, random_regrets)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", [Policy(), replace(Policy(), feasibility_power=1.0)], ids=["default", "control"])
 def test_the_trials_that_refine_an_optimum_on_the_boundary_stay_on_its_feasible_side(policy):
     # the optimum (0.5, 0.5) lies on x + y = 1, and the loss keeps falling beyond it: weighed by

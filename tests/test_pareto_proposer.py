@@ -21,6 +21,7 @@ def run(proposer, objective, n_calls, batch):
     return np.array([losses for _, losses in drive(proposer, objective, n_calls, batch)])
 
 
+@pytest.mark.slow
 def test_the_front_it_finds_beats_random_search_on_a_convex_front():
     reference = np.array([1.1, 10.0])
     found = run(ParetoProposer([Real(0, 1), Real(0, 1)], n_objectives=2, random_state=0, n_calls=30),
@@ -30,6 +31,7 @@ def test_the_front_it_finds_beats_random_search_on_a_convex_front():
     assert hypervolume(found, reference) > hypervolume(random, reference) + 0.1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 4])
 def test_proposals_are_distinct_and_allowed_with_pending_points(batch):
     allowed = lambda p: p[0] + p[1] <= 1.2  # noqa: E731
@@ -75,6 +77,7 @@ def test_a_loss_vector_of_another_length_or_not_finite_is_refused():
         ParetoProposer([Real(0, 1)], n_objectives=1)
 
 
+@pytest.mark.slow
 def test_a_reference_point_keeps_the_search_where_it_counts():
     """With a reference point that only counts losses of the first objective below 0.3, the
     model phase looks there."""

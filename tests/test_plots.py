@@ -121,6 +121,7 @@ def no_temporary_files(sweep_dir):
     return [p.name for p in Path(sweep_dir).iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, n_ok", [("one", 6), ("three", 12), ("ten", 14)])
 def test_draws_both_pictures(tmp_path, kind, n_ok):
     write_sweep(tmp_path, SPACES[kind], n_ok=n_ok, n_failed=2)
@@ -148,6 +149,7 @@ def test_no_pyplot_figure_is_left_open(tmp_path):
     assert plt.get_fignums() == before
 
 
+@pytest.mark.slow
 def test_objective_waits_for_enough_successful_trials(tmp_path):
     space = SPACES["three"]
     need = min_trials_for_objective(len(space))
@@ -182,6 +184,7 @@ def test_without_search_space_only_convergence(tmp_path):
     assert_png(tmp_path / CONVERGENCE_NAME)
 
 
+@pytest.mark.slow
 def test_maximize_plots_the_users_values(tmp_path):
     records = write_sweep(tmp_path, SPACES["three"], n_ok=12, maximize=True)
     record = load_sweep(tmp_path)
@@ -318,6 +321,7 @@ def test_objective_is_drawn_from_the_model_the_proposer_fits(tmp_path, maximize)
     np.testing.assert_allclose(surface.mean(rows), model.predict(rows)[0], rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_objective_follows_the_sweeps_base_estimator(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=10)
     (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    base_estimator: ET\n")
@@ -490,6 +494,7 @@ def test_a_sweep_with_plots_false_draws_nothing(tmp_path):
     assert list(tmp_path.glob("*.png")) == [] and (tmp_path / "trials.jsonl").is_file()
 
 
+@pytest.mark.slow
 def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=6)
     refresher = PlotRefresher()
@@ -503,6 +508,7 @@ def test_refresher_draws_the_real_plots_in_the_background(tmp_path):
     assert load_sweep(tmp_path).trials[-1].number == 8
 
 
+@pytest.mark.slow
 def test_refresher_reports_a_failed_drawing(tmp_path, caplog):
     refresher = PlotRefresher()
     refresher.refresh(tmp_path)  # no trials.jsonl: the drawing fails
@@ -520,6 +526,7 @@ def test_disabled_refresher_does_nothing(tmp_path):
 
 # -- whatever a trial returned or was named, the pictures are drawn
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["one", "three"])
 @pytest.mark.parametrize("huge", [1e308, -1.7e308, sys.float_info.max])
 def test_a_value_as_large_as_a_float_allows_still_draws_every_plot(tmp_path, space, huge):
@@ -535,6 +542,7 @@ def test_a_value_as_large_as_a_float_allows_still_draws_every_plot(tmp_path, spa
     assert all(math.isfinite(v) and abs(v) <= DRAWN_LIMIT for v in values)
 
 
+@pytest.mark.slow
 def test_options_and_names_with_dollar_signs_are_drawn_as_written(tmp_path):
     space = {
         "x": dict(REAL, override_key="x"),
@@ -604,6 +612,7 @@ def _spy_figures(monkeypatch):
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_objectives", [2, 3])
 def test_several_objectives_draw_the_front_and_the_hypervolume(tmp_path, n_objectives):
     write_front_sweep(tmp_path, n_objectives, n_trials=24)
@@ -649,6 +658,7 @@ def test_two_objectives_front_is_a_step_line_in_their_own_units_and_directions(t
     assert f"dominated ({len(values) - len(front)})" in pareto["legend"]
 
 
+@pytest.mark.slow
 def test_three_objectives_draw_every_pair(tmp_path, monkeypatch):
     write_front_sweep(tmp_path, 3, n_trials=30, monitor=["loss", "size", "latency"])
     seen = _spy_figures(monkeypatch)
@@ -677,6 +687,7 @@ def test_hypervolume_so_far_never_falls_and_is_measured_from_the_final_reference
     assert series[-1][1] == pytest.approx(front.hypervolume, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_the_hypervolume_picture_says_which_reference_point(tmp_path, monkeypatch, caplog):
     write_front_sweep(tmp_path, 2, n_trials=12)
     seen = _spy_figures(monkeypatch)
@@ -693,6 +704,7 @@ def test_the_hypervolume_picture_says_which_reference_point(tmp_path, monkeypatc
     assert any("reference_point=[3.0]" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tmp_path, monkeypatch):
     records = write_front_sweep(tmp_path, 2, n_trials=3, failed=(0, 1, 2))
     written = draw_plots(tmp_path)
@@ -938,6 +950,7 @@ def test_parallel_and_slices_wait_for_two_completed_trials(tmp_path):
     assert_png(written["slices"])
 
 
+@pytest.mark.slow
 def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_path, monkeypatch):
     write_sweep(tmp_path, SPACES["three"], n_ok=10)
     fits, asked = [], []
@@ -965,6 +978,7 @@ def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_pa
     assert asked == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("maximize", [False, True])
 def test_the_colour_bars_say_which_end_is_better(tmp_path, monkeypatch, maximize):
     write_sweep(tmp_path, SPACES["three"], n_ok=12, maximize=maximize)
@@ -977,6 +991,7 @@ def test_the_colour_bars_say_which_end_is_better(tmp_path, monkeypatch, maximize
         assert (low < high) == maximize
 
 
+@pytest.mark.slow
 def test_objective_draws_only_the_most_important_parameters_in_their_order(tmp_path, monkeypatch):
     write_sweep(tmp_path, SPACES["ten"], n_ok=14)
     record = load_sweep(tmp_path)
@@ -1027,6 +1042,7 @@ def test_convergence_draws_the_trials_far_beyond_the_good_ones_on_its_edge(tmp_p
     assert drawn["pruned (1): value when stopped"][0]["points"] == []  # counted, drawn on the edge
 
 
+@pytest.mark.slow
 def test_parallel_draws_completed_and_pruned_trials_and_says_the_failed_are_left_out(tmp_path, monkeypatch):
     records = write_sweep(tmp_path, SPACES["three"], n_ok=10, n_failed=2)
     records[4].update(status="pruned")

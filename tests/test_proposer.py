@@ -66,6 +66,7 @@ def in_bounds(dims, point):
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 4])
 def test_points_are_distinct_plain_and_within_bounds(batch):
     proposer = BatchProposer(MIXED_DIMS, n_initial_points=6, random_state=1)
@@ -92,6 +93,7 @@ def test_a_batch_spanning_the_end_of_the_design_is_whole():
     assert len(batch) == 4 and len({key(p) for p in batch}) == 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("generator", ["sobol", "lhs", "grid", "random"])
 def test_the_constraint_is_never_broken_even_when_it_rejects_97_percent(generator):
     # x1 + x2 within a thin band: about 3% of the box
@@ -126,6 +128,7 @@ def test_excluded_points_are_never_proposed_again():
     assert proposer.n_told == 7
 
 
+@pytest.mark.slow
 def test_the_same_seed_and_values_give_the_same_points_and_another_seed_others():
     def trace(seed):
         proposer = BatchProposer(MIXED_DIMS, n_initial_points=5, random_state=seed)
@@ -135,6 +138,7 @@ def test_the_same_seed_and_values_give_the_same_points_and_another_seed_others()
     assert trace(7) != trace(8)
 
 
+@pytest.mark.slow
 def test_gp_gets_close_to_the_branin_optimum_in_25_evaluations():
     regrets = []
     for seed in range(3):  # one seed alone is a coin toss at this budget
@@ -150,6 +154,7 @@ def test_gp_hedge_with_batches_improves_on_its_initial_design():
     assert min(v for _, v in history) - BRANIN_MIN < 0.5
 
 
+@pytest.mark.slow
 def test_defaults_with_batches_of_four_reach_the_branin_optimum():
     # EI, fantasies, refinement near the best point late in the budget
     proposer = BatchProposer(BRANIN_DIMS, n_initial_points=10, random_state=0)
@@ -185,6 +190,7 @@ def test_a_heavy_upper_tail_is_warped_and_the_order_kept():
     assert (scaled[-1] - scaled[0]) / (scaled[3] - scaled[0]) < 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_model_does_not_send_trials_to_the_corners_of_a_6d_box(seed):
     # Hartmann6 is flat near the corners; a GP whose mean returns to the *average* loss far
@@ -313,6 +319,7 @@ def late_pool(proposer):
     return proposer._denormalise(centre[None, :])[0], proposer._denormalise(pool)
 
 
+@pytest.mark.slow
 def test_late_refinement_may_move_integers_and_categories_too():
     # the best is at n=4, c="b", and both matter little: late in the budget the candidates the
     # points near the best are chosen from hold other integers and categories too (a fixed
@@ -396,6 +403,7 @@ def test_a_nearly_exhausted_space_returns_what_is_left():
         proposer.ask(1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator", ["RF", "ET"])
 def test_forest_estimators_propose_allowed_distinct_points(estimator):
     def allowed(p):
@@ -492,6 +500,7 @@ def test_the_log_scale_warp_is_the_log_of_the_range():
     assert warped == pytest.approx(np.log(x / low) / np.log(high / low))
 
 
+@pytest.mark.slow
 def test_a_linear_range_that_spans_decades_is_searched_on_its_log_scale():
     # lightning-hydra-template's preset writes lr as interval(0.0001, 0.1); its good values
     # sit near 0.006, in the first 6% of the range

@@ -198,6 +198,7 @@ def test_a_finished_page_does_not_reload_and_a_stopped_one_says_so(sweep, tmp_pa
     assert "finished: the search space is exhausted" in page.words and "stopped after" not in page.words
 
 
+@pytest.mark.slow
 def test_nothing_on_the_page_points_outside_it(sweep):
     draw_plots(load_sweep(sweep))
     text = render_page(load_sweep(sweep), importance=None, live=True)
@@ -211,6 +212,7 @@ def test_nothing_on_the_page_points_outside_it(sweep):
     assert "<style>" in text and "<script>" in text and not page.attribute("script", "src")
 
 
+@pytest.mark.slow
 def test_every_picture_drawn_is_embedded_in_picture_order(sweep):
     draw_plots(load_sweep(sweep))
     page = page_of(sweep)
@@ -252,6 +254,7 @@ def _follow_once(monkeypatch, sweep_dir):
     return plot_refresher.main([str(sweep_dir), "--follow"])
 
 
+@pytest.mark.slow
 def test_the_drawing_process_writes_a_live_page_then_the_last_one(sweep, monkeypatch):
     written, real = [], plot_refresher.write_page
     monkeypatch.setattr(plot_refresher, "write_page",
@@ -263,6 +266,7 @@ def test_the_drawing_process_writes_a_live_page_then_the_last_one(sweep, monkeyp
     assert "convergence.png" in page.attribute("img", "alt")
 
 
+@pytest.mark.slow
 def test_one_drawing_fits_the_model_once_for_the_pictures_the_importance_and_the_page(sweep, monkeypatch):
     from hydra_skopt_sweeper.insight.pictures import draw
     from hydra_skopt_sweeper.insight import surface
@@ -284,6 +288,7 @@ def test_one_drawing_fits_the_model_once_for_the_pictures_the_importance_and_the
     assert len(fits) == 1
 
 
+@pytest.mark.slow
 def test_a_page_or_importance_that_fails_stops_no_drawing(sweep, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("broken on purpose")
@@ -330,6 +335,7 @@ def _wait_for(condition, timeout=120.0):
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_skopt_report_html_draws_and_writes_the_page(sweep, capsys):
     assert sweep_report.main([str(sweep), "--html"]) == 0
     out = capsys.readouterr().out
