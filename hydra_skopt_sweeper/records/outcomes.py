@@ -32,7 +32,7 @@ def write_outcome(outcomes_dir: Path, job_number: int, outcome: Dict[str, Any]) 
 
 
 def read_outcome(outcomes_dir: Path, job_number: int) -> Optional[Dict[str, Any]]:
-    """The outcome a job left with :class:`TimedTask`, or None when it left none."""
+    """The outcome a job left (:class:`..trial.task.TimedTask` writes it), or None when it left none."""
     path = outcome_file(outcomes_dir, job_number)
     try:
         return json.loads(path.read_text())
