@@ -1,13 +1,17 @@
 """compat.py: the Optuna sweeper's keys mapped to this sweeper's, and the converter's refusals
 (tests/test_template_app.py sweeps an app of lightning-hydra-template's shape with them)."""
+import contextlib
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
+from hydra_skopt_sweeper.doors import optuna as optuna_door
 from hydra_skopt_sweeper.doors.optuna import from_optuna
 from hydra_skopt_sweeper.errors import SweeperConfigError
 
@@ -62,18 +66,15 @@ def test_a_list_of_directions_is_a_list_of_maximize_and_a_list_of_one_the_single
     assert from_optuna({"direction": ["maximize"]}, DEFAULTS).settings == {"maximize": True}
 
 
-@pytest.mark.slow
 def test_the_converter_writes_a_multi_objective_file_and_refuses_what_it_cannot_honour(tmp_path):
     source = tmp_path / "multi.yaml"
     source.write_text("defaults:\n  - override hydra/sweeper: optuna\nhydra:\n  sweeper:\n"
                       "    direction: [minimize, minimize]\n    n_trials: 20\n")
-    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.doors.optuna", str(source)],
-                          capture_output=True, text=True)
+    done = _convert(source)
     assert done.returncode == 0, done.stderr
     assert "maximize:\n    - false\n    - false\n" in done.stdout and "override hydra/sweeper: skopt_gp" in done.stdout
     source.write_text("hydra:\n  sweeper:\n    direction: [minimize, sideways]\n")
-    done = subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.doors.optuna", str(source)],
-                          capture_output=True, text=True)
+    done = _convert(source)
     assert done.returncode == 2 and "each direction must be minimize or maximize, not 'sideways'" in done.stderr
 
 
@@ -120,12 +121,15 @@ def test_a_value_on_the_command_line_pins_a_swept_param_as_the_optuna_sweeper_do
     assert "holds a sweep with other command-line pins (y was pinned to 'y=0' then, to 'y=5' now)" in refused.stderr
 
 
-def _convert(*args):
-    return subprocess.run([sys.executable, "-m", "hydra_skopt_sweeper.doors.optuna", *map(str, args)],
-                          capture_output=True, text=True)
+def _convert(*args) -> SimpleNamespace:
+    """``skopt-from-optuna ARGS``, run here (test_template_app runs it in a subprocess): its
+    exit status, standard output and standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = optuna_door.main([str(arg) for arg in args])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("content, message", [
     (bytes(range(256)) * 8, "config.yaml: not a UTF-8 text file (invalid start byte at byte 128); give the YAML config file"),
     (b"hydra: [1, 2]\n", "config.yaml: hydra=[1, 2]: must be a mapping of config keys"),
@@ -148,7 +152,6 @@ def test_the_converter_refuses_a_file_it_cannot_read_in_one_line(tmp_path, conte
     assert message in done.stderr and not (tmp_path / "out.yaml").exists()
 
 
-@pytest.mark.slow
 def test_the_converter_refuses_a_directory_as_input_or_output_in_one_line(tmp_path):
     source = tmp_path / "config.yaml"
     source.write_text("hydra:\n  sweeper:\n    n_trials: 4\n")
