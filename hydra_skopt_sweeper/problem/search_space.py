@@ -4,7 +4,9 @@ This module owns the translation in both directions:
 
 * ``build_search_space`` reads ``hydra.sweeper.params`` and the command-line overrides and
   returns a :class:`SearchSpace`: one :class:`Param` per swept key, plus the overrides that
-  every trial receives unchanged.
+  every trial receives unchanged. What the command line says of a key wins, as with Hydra's
+  own sweepers: a sweep replaces the configured one, a plain value pins the key (not
+  searched); the conditions the fixed values alone decide are decided then.
 * a :class:`SearchSpace` turns a skopt point into a plain-Python params dict, a params dict
   into Hydra override strings, and a params dict (from a journal) back into a skopt point.
 
