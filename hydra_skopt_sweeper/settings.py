@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 from .errors import SweeperConfigError
-from .problem.objectives import Objectives
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +216,10 @@ def check_settings(settings: SkoptSweeperConf) -> None:
 def check_objectives(settings: SkoptSweeperConf) -> None:
     """``monitor``, ``maximize`` and ``reference_point`` declare the objectives consistently;
     several objectives are searched by the GP's expected hypervolume improvement only."""
+    # imported here: the plugin scanner imports this schema at every app start, and a trial's
+    # process with it, and neither needs the objectives' reader
+    from .problem.objectives import Objectives
+
     objectives = Objectives.of(settings.monitor, settings.maximize)
     reference = settings.reference_point
     if reference is not None:

@@ -255,7 +255,7 @@ class SweepLoop:
             try:
                 points = self.proposer.ask(size)
             except SearchSpaceExhausted:
-                self._log_exhausted()
+                self._exhausted()
                 return
             choose_s = time.perf_counter() - started
             first = next_job_number(self.outcomes_dir, [t.number for t in self.trials])
@@ -307,7 +307,7 @@ class SweepLoop:
             self._drain_after_interrupt(runner)
             raise
         if exhausted:
-            self._log_exhausted()
+            self._exhausted()
         if stop is not None:
             raise stop
 
@@ -330,7 +330,8 @@ class SweepLoop:
             else:
                 self.devices.give_back(launch.device)
 
-    def _log_exhausted(self) -> None:
+    def _exhausted(self) -> None:
+        """No allowed point is left: the sweep ends before n_calls, and its results say so."""
         self.exhausted = True
         log.info("The search space is exhausted after %d trial(s): every allowed point has been "
                  "tried (or excluded after a failure)", len(self.trials))
@@ -443,13 +444,11 @@ class SweepLoop:
             for trial in front.solutions:
                 log.info("  #%d %s: %s", trial.number, format_values(trial.values or []), format_params(trial.params))
         log.info("Results: %s, every trial: %s", self.record.files.results, self.record.journal.path)
-        if self.plots.started:
-            drawn = ", ".join(map(str, pictures(self.sweep_dir, self.objectives.several)))
-            if plots_drawn:
-                if drawn:
-                    log.info("Plots: %s", drawn)
-            else:
-                log.info("Plots: %s (still being drawn after %g s: the drawing goes on in the background "
-                         "and finishes by itself)", drawn or f"none yet in {self.sweep_dir}", _PLOTS_WAIT_S)
+        drawn = ", ".join(map(str, pictures(self.sweep_dir, self.objectives.several)))
+        if self.plots.started and not plots_drawn:
+            log.info("Plots: %s (still being drawn after %g s: the drawing goes on in the background "
+                     "and finishes by itself)", drawn or f"none yet in {self.sweep_dir}", _PLOTS_WAIT_S)
+        elif self.plots.started and drawn:
+            log.info("Plots: %s", drawn)
         self.record.refuse_all_failed(searched=bool(self.space.params))
         self.record.refuse_none_feasible()
