@@ -4,6 +4,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import threading
 import warnings
@@ -732,7 +733,9 @@ def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
-    assert f"Plots: {tmp_path / PARETO_NAME}, {tmp_path / HYPERVOLUME_NAME}" in out, out
+    # the end names both pictures, or (on a loaded machine) says the last drawing goes on
+    assert (f"Plots: {tmp_path / PARETO_NAME}, {tmp_path / HYPERVOLUME_NAME}" in out
+            or re.search(r"Plots: .* \(still being drawn after", out)), out
     _wait_for(lambda: (tmp_path / PARETO_NAME).is_file() and (tmp_path / HYPERVOLUME_NAME).is_file())
     assert_png(tmp_path / PARETO_NAME)
     assert not (tmp_path / CONVERGENCE_NAME).exists()
