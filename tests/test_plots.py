@@ -40,6 +40,9 @@ from hydra_skopt_sweeper.records.sweep_dir import (
     PLOTS_LOG,
 )
 from hydra_skopt_sweeper.records.sweep_dir import SLICES as SLICES_NAME
+from tests.inprocess import multirun
+
+APPS = Path(__file__).resolve().parent / "apps"
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -122,6 +125,22 @@ def no_temporary_files(sweep_dir):
     return [p.name for p in Path(sweep_dir).iterdir() if p.name.endswith(".tmp")]
 
 
+# each picture of draw_plots by name, and the function in draw.py that draws it
+PICTURE_FUNCTIONS = {"convergence": "draw_convergence", "objective": "draw_objective", "slices": "draw_slices",
+                     "pareto": "draw_pareto", "hypervolume": "draw_hypervolume", "curves": "draw_curves",
+                     "importance": "draw_importance", "parallel": "draw_parallel"}
+
+
+def draw_only(sweep, *names, **kwargs):
+    """draw_plots, with only the pictures ``names`` drawn, each from what draw_plots gives it; the
+    others' functions return None (each PNG costs about 0.4 s: for tests that read only these)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, function in PICTURE_FUNCTIONS.items():
+            if name not in names:
+                patch.setattr(draw, function, lambda *_, **__: None)
+        return draw_plots(sweep, **kwargs)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind, n_ok", [("one", 6), ("three", 12), ("ten", 14)])
 def test_draws_both_pictures(tmp_path, kind, n_ok):
@@ -157,13 +176,13 @@ def test_objective_waits_for_enough_successful_trials(tmp_path):
     assert need == 4
     # failed trials do not count towards the GP
     write_sweep(tmp_path, space, n_ok=need - 1, n_failed=3)
-    written = draw_plots(tmp_path)
+    written = draw_only(tmp_path, "convergence", "objective")
     assert_png(tmp_path / CONVERGENCE_NAME)
     assert written["objective"] is None
     assert not (tmp_path / OBJECTIVE_NAME).exists()
 
     write_sweep(tmp_path, space, n_ok=need, n_failed=3)
-    assert draw_plots(tmp_path)["objective"] == tmp_path / OBJECTIVE_NAME
+    assert draw_only(tmp_path, "objective")["objective"] == tmp_path / OBJECTIVE_NAME
     assert_png(tmp_path / OBJECTIVE_NAME)
 
 
@@ -206,7 +225,7 @@ def test_maximize_plots_the_users_values(tmp_path):
     assert min(predicted) > 0
     assert abs(max(predicted) - max(values)) < 0.25 * (max(values) - min(values))
 
-    draw_plots(record)
+    draw_only(record, "objective")
     assert_png(tmp_path / OBJECTIVE_NAME)
 
 
@@ -327,7 +346,7 @@ def test_objective_follows_the_sweeps_base_estimator(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=10)
     (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    base_estimator: ET\n")
     assert fit_surface(load_sweep(tmp_path)).kind == "ET"
-    assert draw_plots(tmp_path)["objective"] == tmp_path / OBJECTIVE_NAME
+    assert draw_only(tmp_path, "objective")["objective"] == tmp_path / OBJECTIVE_NAME
 
 
 def test_evenly_spaced_values_per_kind():
@@ -482,16 +501,11 @@ def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
 
 @pytest.mark.slow
 def test_a_sweep_with_plots_false_draws_nothing(tmp_path):
-    import subprocess
-
-    app = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
-    done = subprocess.run(
-        [sys.executable, str(app), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={tmp_path}",
-         "x=interval(-2, 2)", "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2",
-         "hydra.sweeper.plots=false"],
-        capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "Sweep finished" in done.stdout + done.stderr and "Plots:" not in done.stdout + done.stderr
+    # in this process (tests/inprocess.py): the log is what the sweep prints; a failure raises
+    out = multirun(APPS / "sphere" / "app.py", tmp_path, [
+        "hydra/sweeper=skopt_gp", "x=interval(-2, 2)", "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=2",
+        "hydra.sweeper.plots=false"])
+    assert "Sweep finished" in out and "Plots:" not in out
     assert list(tmp_path.glob("*.png")) == [] and (tmp_path / "trials.jsonl").is_file()
 
 
@@ -633,7 +647,8 @@ def test_several_objectives_draw_the_front_and_the_hypervolume(tmp_path, n_objec
 
 def test_one_objective_draws_no_front(tmp_path):
     write_sweep(tmp_path, SPACES["one"], n_ok=6)
-    assert set(draw_plots(tmp_path)) == {"convergence", "objective", "curves", "importance", "parallel", "slices"}
+    # only the front's pictures drawn, should draw_plots ask for them: the others' are not read here
+    assert set(draw_only(tmp_path, "pareto", "hypervolume")) == {"convergence", "objective", "curves", "importance", "parallel", "slices"}
     assert not (tmp_path / PARETO_NAME).exists() and not (tmp_path / HYPERVOLUME_NAME).exists()
 
 
@@ -642,7 +657,7 @@ def test_two_objectives_front_is_a_step_line_in_their_own_units_and_directions(t
 
     records = write_front_sweep(tmp_path, 2, n_trials=16, maximize=[True, False], monitor=["acc", "latency"])
     seen = _spy_figures(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "pareto")
     pareto = seen[PARETO_NAME]
     assert (pareto["xlabels"], pareto["ylabels"]) == (["acc (max)"], ["latency (min)"])
     values = np.array([r["values"] for r in records if r["status"] == "ok"])
@@ -663,7 +678,7 @@ def test_two_objectives_front_is_a_step_line_in_their_own_units_and_directions(t
 def test_three_objectives_draw_every_pair(tmp_path, monkeypatch):
     write_front_sweep(tmp_path, 3, n_trials=30, monitor=["loss", "size", "latency"])
     seen = _spy_figures(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "pareto")
     pareto = seen[PARETO_NAME]
     # below the diagonal of a 2 x 2 grid: (loss, size), (loss, latency), (size, latency)
     assert sorted(zip(pareto["xlabels"], pareto["ylabels"])) == sorted(
@@ -692,15 +707,15 @@ def test_hypervolume_so_far_never_falls_and_is_measured_from_the_final_reference
 def test_the_hypervolume_picture_says_which_reference_point(tmp_path, monkeypatch, caplog):
     write_front_sweep(tmp_path, 2, n_trials=12)
     seen = _spy_figures(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "pareto", "hypervolume")
     assert "inferred from the completed trials" in seen[HYPERVOLUME_NAME]["title"]
     assert "final reference point" in seen[HYPERVOLUME_NAME]["title"]
     (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    reference_point: [3.0, 2.5]\n")
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "pareto", "hypervolume")
     assert "(3, 2.5) (set by hydra.sweeper.reference_point)" in seen[HYPERVOLUME_NAME]["title"]
     assert "set by hydra.sweeper.reference_point" in seen[PARETO_NAME]["title"]
     (tmp_path / "multirun.yaml").write_text("hydra:\n  sweeper:\n    reference_point: [3.0]\n")
-    draw_plots(tmp_path)  # one value for two objectives: inferred instead, with a warning
+    draw_only(tmp_path, "hypervolume")  # one value for two objectives: inferred instead, with a warning
     assert "inferred from the completed trials" in seen[HYPERVOLUME_NAME]["title"]
     assert any("reference_point=[3.0]" in r.getMessage() for r in caplog.records)
 
@@ -725,14 +740,8 @@ def test_several_objectives_with_no_completed_trial_or_huge_values_still_draw(tm
 
 @pytest.mark.slow
 def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):
-    import subprocess
-
-    app = Path(__file__).resolve().parent / "apps" / "optuna_binh_korn" / "app.py"
-    done = subprocess.run(
-        [sys.executable, str(app), "-m", f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.n_trials=8"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    out = done.stdout + done.stderr
-    assert done.returncode == 0, out
+    # in this process (tests/inprocess.py): the log is what the sweep prints; a failure raises
+    out = multirun(APPS / "optuna_binh_korn" / "app.py", tmp_path, ["hydra.sweeper.n_trials=4"])
     # the end names both pictures, or (on a loaded machine) says the last drawing goes on
     assert (f"Plots: {tmp_path / PARETO_NAME}, {tmp_path / HYPERVOLUME_NAME}" in out
             or re.search(r"Plots: .* \(still being drawn after", out)), out
@@ -794,7 +803,7 @@ def test_convergence_draws_infeasible_trials_apart_and_the_best_so_far_among_the
     infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] in over else 0.5)
     assert infeasible == over
     seen = _spy_collections(monkeypatch)
-    assert_png(draw_plots(tmp_path)["convergence"])
+    assert_png(draw_only(tmp_path, "convergence", "objective")["convergence"])
     drawn = seen[CONVERGENCE_NAME]
     (hollow,) = drawn["infeasible (3): breaks 'size <= 1.0'"]
     assert sorted(int(x) for x, _ in hollow["points"]) == sorted(infeasible)
@@ -824,7 +833,7 @@ def test_convergence_with_nothing_feasible_yet_says_so(tmp_path, monkeypatch):
     records = write_sweep(tmp_path, SPACES["one"], n_ok=4)
     constrain(tmp_path, records, lambda r: 2.0)
     seen = _spy_collections(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "convergence", "objective")
     drawn = seen[CONVERGENCE_NAME]
     assert drawn["title"] == "Convergence: no feasible trial yet (4 trials, 0 failed, 4 infeasible, 2 batches)"
     assert len(drawn["infeasible (4): breaks 'size <= 1.0'"][0]["points"]) == 4
@@ -839,7 +848,7 @@ def test_without_metric_constraints_convergence_is_drawn_as_before(tmp_path, mon
         record["metrics"] = {"size": 2.0}
     (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     seen = _spy_collections(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "convergence")
     drawn = seen[CONVERGENCE_NAME]
     assert set(drawn) == {"trial", "failed (1)", "title", "suptitle", "lines"}
     assert len(drawn["trial"][0]["points"]) == 8
@@ -865,7 +874,7 @@ def test_the_pareto_front_is_the_feasible_trials_and_the_infeasible_are_drawn_ap
     over = set(on_front[::2])  # half the unconstrained front breaks the budget
     infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] in over else 0.5)
     seen = _spy_collections(monkeypatch)
-    written = draw_plots(tmp_path)
+    written = draw_only(tmp_path, "pareto", "hypervolume")
     assert_png(written["pareto"])
     drawn = seen[PARETO_NAME]
     (hollow,) = drawn[f"infeasible ({len(infeasible)})"]
@@ -885,7 +894,7 @@ def test_three_objectives_draw_the_infeasible_trials_in_every_view(tmp_path, mon
     records = write_front_sweep(tmp_path, 3, n_trials=16)
     infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] % 4 == 0 else 0.5)
     seen = _spy_collections(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "pareto")
     views = seen[PARETO_NAME][f"infeasible ({len(infeasible)})"]
     assert len(views) == 3 and all(len(view["points"]) == len(infeasible) for view in views)
 
@@ -927,7 +936,7 @@ def _spy_texts(monkeypatch):
 def test_the_new_pictures_are_drawn_with_an_importance_and_the_importance_one_waits_for_it(tmp_path):
     write_sweep(tmp_path, SPACES["three"], n_ok=12, n_failed=2)
     record = load_sweep(tmp_path)
-    written = draw_plots(record, importance=fake_importance(record))
+    written = draw_only(record, "importance", "parallel", "slices", importance=fake_importance(record))
     for name, file_name in (("importance", IMPORTANCE_NAME), ("parallel", PARALLEL_NAME), ("slices", SLICES_NAME)):
         assert written[name] == tmp_path / file_name
         assert_png(written[name])
@@ -977,7 +986,7 @@ def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_pa
     assert len(fits) == 1 and asked == fits  # objective.png's model, fitted once, and the importance's
     assert_png(written["importance"])
     asked.clear()
-    draw_plots(tmp_path, importance=[])  # given: not computed again
+    draw_only(tmp_path, importance=[])  # given: not computed again (and no picture drawn)
     assert asked == []
 
 
@@ -986,7 +995,7 @@ def test_draw_plots_fits_the_model_once_and_measures_the_importance_on_it(tmp_pa
 def test_the_colour_bars_say_which_end_is_better(tmp_path, monkeypatch, maximize):
     write_sweep(tmp_path, SPACES["three"], n_ok=12, maximize=maximize)
     seen = _spy_texts(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "objective", "parallel")
     for name in (OBJECTIVE_NAME, PARALLEL_NAME):
         (bar,) = [ax for ax in seen[name]["axes"] if {"better", "worse"} <= set(ax["texts"])]
         # "better" is at the top of the bar: the low end there when minimising
@@ -1000,7 +1009,7 @@ def test_objective_draws_only_the_most_important_parameters_in_their_order(tmp_p
     record = load_sweep(tmp_path)
     order = ["act", "p7", "layers", "p0", "p3", "p5", "p1", "p2", "p4", "p6"]
     seen = _spy_texts(monkeypatch)
-    draw_plots(record, importance=fake_importance(record, order))
+    draw_only(record, "objective", importance=fake_importance(record, order))
     drawn = seen[OBJECTIVE_NAME]
     # the diagonal's curves are labelled on top: one per parameter drawn, in the importance's order
     curves = [ax["xlabel"] for ax in drawn["axes"] if ax["visible"] and ax["lines"] and ax["ylabel"]]
@@ -1009,7 +1018,7 @@ def test_objective_draws_only_the_most_important_parameters_in_their_order(tmp_p
     # no more than the limit: the space's own order, whatever the importance says
     write_sweep(tmp_path / "three", SPACES["three"], n_ok=12)
     record = load_sweep(tmp_path / "three")
-    draw_plots(record, importance=fake_importance(record, ["opt", "n", "x"]))
+    draw_only(record, "objective", importance=fake_importance(record, ["opt", "n", "x"]))
     drawn = seen[OBJECTIVE_NAME]
     assert [ax["xlabel"] for ax in drawn["axes"] if ax["visible"] and ax["lines"] and ax["ylabel"]] == ["x", "n", "opt"]
     assert "left out" not in drawn["suptitle"]
@@ -1036,7 +1045,7 @@ def test_convergence_draws_the_trials_far_beyond_the_good_ones_on_its_edge(tmp_p
     records[6].update(status="pruned", value=1.0)  # stopped early, at a poor value
     (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     seen = _spy_collections(monkeypatch)
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "convergence")
     drawn = seen[CONVERGENCE_NAME]
     (beyond,) = drawn["beyond the axis (2)"]
     assert sorted(int(x) for x, _ in beyond["points"]) == [3, 6]
@@ -1052,7 +1061,7 @@ def test_parallel_draws_completed_and_pruned_trials_and_says_the_failed_are_left
     (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     seen = _spy_texts(monkeypatch)
     best = load_sweep(tmp_path).best()
-    draw_plots(tmp_path)
+    draw_only(tmp_path, "parallel")
     drawn = seen[PARALLEL_NAME]
     (main,) = [ax for ax in drawn["axes"] if ax["title"]]
     assert "Parallel coordinates: 9 completed trials" in main["title"]
@@ -1067,7 +1076,7 @@ def test_parallel_marks_infeasible_trials_and_several_objectives_highlight_the_f
     records = write_front_sweep(tmp_path, 2, n_trials=16)
     infeasible = constrain(tmp_path, records, lambda r: 2.0 if r["number"] % 5 == 0 else 0.5)
     seen = _spy_texts(monkeypatch)
-    written = draw_plots(tmp_path)
+    written = draw_only(tmp_path, "parallel", "slices")
     assert written.get("slices") is None and not (tmp_path / SLICES_NAME).exists()  # one objective's picture
     (main,) = [ax for ax in seen[PARALLEL_NAME]["axes"] if ax["title"]]
     assert f"infeasible ({len(infeasible)}): breaks 'size <= 1.0'" in main["collections"]

@@ -133,28 +133,51 @@ def journal(sweep_dir):
     return [json.loads(line) for line in (Path(sweep_dir) / "trials.jsonl").read_text().splitlines()]
 
 
-# 8 steps per trial; successive halving at rungs 1, 2, 4 keeps the best half of 2 or more
-CURVES = ["x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=8", "hydra.sweeper.n_calls=8",
-          "hydra.sweeper.n_initial_points=4", "hydra.sweeper.pruner.rule=successive_halving",
-          "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.reduction_factor=2",
-          "hydra.sweeper.pruner.min_trials=2"]
+# 8 trials; successive halving at rungs 1, 2, 4 keeps the best half of 2 or more
+PRUNING = ["x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=8",
+           "hydra.sweeper.n_initial_points=4", "hydra.sweeper.pruner.rule=successive_halving",
+           "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.reduction_factor=2",
+           "hydra.sweeper.pruner.min_trials=2"]
+# 8 steps per trial
+CURVES = [*PRUNING, "curve_steps=8"]
+
+
+# each shared sweep runs once for the tests that read it (tests/conftest.py keeps them on one worker)
+@pytest.fixture(scope="module")
+def pruned_joblib_sweep(tmp_path_factory):
+    """A pruning sweep through joblib, max_failures=1 (which pruned trials must not reach): its
+    dir and its stdout."""
+    sweep_dir = tmp_path_factory.mktemp("pruned")
+    out, _ = run_python_script(command(sweep_dir, *CURVES, "curve_sleep=0.05", "hydra.sweeper.max_failures=1",
+                                       *JOBLIB))
+    return sweep_dir, out
+
+
+@pytest.fixture(scope="module")
+def unpruned_sweep(tmp_path_factory):
+    """The pruning sweep with its rule null, and 200 steps a trial reported with no sleep: the two
+    workers append to their curves as fast as they can. Its dir."""
+    sweep_dir = tmp_path_factory.mktemp("unpruned")
+    run_python_script(command(sweep_dir, *PRUNING, "curve_steps=200", "hydra.sweeper.pruner.rule=null", *JOBLIB))
+    return sweep_dir
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
-def test_poor_trials_are_pruned_and_recorded_with_their_curves(tmp_path, launcher):
+def test_poor_trials_are_pruned_and_recorded_with_their_curves(request, tmp_path, launcher):
     if launcher == "joblib":
-        overrides = JOBLIB
+        sweep_dir, out = request.getfixturevalue("pruned_joblib_sweep")
     else:
         pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
         overrides = ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", "hydra.sweeper.batch_size=2"]
-    out, _ = run_python_script(command(tmp_path, *CURVES, "curve_sleep=0.05", *overrides))
-    records = sorted(journal(tmp_path), key=lambda r: r["number"])
+        sweep_dir = tmp_path
+        out, _ = run_python_script(command(sweep_dir, *CURVES, "curve_sleep=0.05", *overrides))
+    records = sorted(journal(sweep_dir), key=lambda r: r["number"])
     assert len(records) == 8
     pruned = [r for r in records if r["status"] == "pruned"]
     done = [r for r in records if r["status"] == "ok"]
     assert pruned and done
-    curves = read_curves(tmp_path)
+    curves = read_curves(sweep_dir)
     for record in records:
         curve = curves[record["number"]]
         assert [s for s, _ in curve] == list(range(record["step"] + 1))
@@ -163,42 +186,37 @@ def test_poor_trials_are_pruned_and_recorded_with_their_curves(tmp_path, launche
             assert record["error"] is None
         else:
             assert record["step"] == 7
-    summary = json.loads(json.dumps(__import__("yaml").safe_load((tmp_path / "optimization_results.yaml").read_text())))
+    summary = json.loads(json.dumps(__import__("yaml").safe_load((sweep_dir / "optimization_results.yaml").read_text())))
     assert summary["n_pruned"] == len(pruned) and summary["n_failed"] == 0
     assert summary["best_trial"] in {r["number"] for r in done}
     assert f"{len(pruned)} pruned" in out and " pruned at step " in out
     # the value on a pruned trial's line is its own, not the sweep's best so far
     first = min(pruned, key=lambda r: r["number"])
     assert f"(its own best before it was stopped: {first['value']:.6g})" in out
-    header = (tmp_path / "trials.csv").read_text().splitlines()[0].split(",")
+    header = (sweep_dir / "trials.csv").read_text().splitlines()[0].split(",")
     assert "status" in header and "step" in header
 
 
 @pytest.mark.slow
-def test_a_pruned_trial_is_no_failure_for_max_failures(tmp_path):
-    run_python_script(command(tmp_path, *CURVES, "hydra.sweeper.max_failures=1", *JOBLIB))
-    records = journal(tmp_path)
+def test_a_pruned_trial_is_no_failure_for_max_failures(pruned_joblib_sweep):
+    records = journal(pruned_joblib_sweep[0])
     assert len(records) == 8 and any(r["status"] == "pruned" for r in records)
 
 
 @pytest.mark.slow
-def test_pruning_off_still_records_every_curve(tmp_path):
-    run_python_script(command(tmp_path, *CURVES, "hydra.sweeper.pruner.rule=null", *JOBLIB))
-    records = journal(tmp_path)
-    assert all(r["status"] == "ok" and r["step"] == 7 for r in records)
-    assert len(read_curves(tmp_path)) == 8
+def test_pruning_off_still_records_every_curve(unpruned_sweep):
+    records = journal(unpruned_sweep)
+    assert all(r["status"] == "ok" and r["step"] == 199 for r in records)
+    assert len(read_curves(unpruned_sweep)) == 8
 
 
 @pytest.mark.slow
-def test_two_jobs_reporting_at_once_keep_their_own_curves(tmp_path):
-    # no pruning, no sleep: the two workers append to their curves as fast as they can
-    run_python_script(command(tmp_path, "x=interval(-2, 2)", "curve_steps=200", "hydra.sweeper.n_calls=4",
-                              "hydra.sweeper.n_initial_points=4", "hydra.sweeper.pruner=null", *JOBLIB))
-    curves = read_curves(tmp_path)
-    assert sorted(curves) == [0, 1, 2, 3]
+def test_two_jobs_reporting_at_once_keep_their_own_curves(unpruned_sweep):
+    curves = read_curves(unpruned_sweep)
+    assert sorted(curves) == list(range(8))
     for number, curve in curves.items():
         assert [s for s, _ in curve] == list(range(200))
-    for path in (tmp_path / ".curves").iterdir():
+    for path in (unpruned_sweep / ".curves").iterdir():
         assert all(json.loads(line) for line in path.read_text().splitlines())
 
 

@@ -1,4 +1,5 @@
 """sweep_report.py (skopt-report): the top-trials table, killed sweeps, errors, plots, and the console script."""
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -6,29 +7,40 @@ import sys
 import sysconfig
 import time
 import tomllib
+import warnings
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
-from hydra.test_utils.test_utils import run_python_script
+from hydra import compose, initialize_config_dir
 
 from hydra_skopt_sweeper.insight import sweep_report as report
 from hydra_skopt_sweeper.insight.pictures import picture_names
 from hydra_skopt_sweeper.records.sweep_dir import CONVERGENCE as CONVERGENCE_NAME
 from hydra_skopt_sweeper.records.sweep_dir import OBJECTIVE as OBJECTIVE_NAME
+from tests.inprocess import multirun
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "apps" / "sphere" / "app.py"
+
+
+def strict_multirun(app: Path, path: Path, overrides: list) -> str:
+    """A real sweep in this process (tests/inprocess.py), a warning an error as under ``python -Werror``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # but the drawing process the sweep leaves to finish by itself: in a process of its own
+        # it was reported at exit and ignored ("Exception ignored in Popen.__del__")
+        warnings.filterwarnings("ignore", "subprocess .* is still running", ResourceWarning)
+        return multirun(app, path, overrides)
 
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     """A real, finished sweep: 8 trials in batches of 2, those above 10 fail (3 with this seed)."""
     path = tmp_path_factory.mktemp("sweep")
-    run_python_script([
-        str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={path}",
-        "x=interval(-2, 2)", "y=interval(-2, 2)", "opt=choice(adam, sgd)", "fail_above=10",
+    strict_multirun(APP, path, [
+        "hydra/sweeper=skopt_gp", "x=interval(-2, 2)", "y=interval(-2, 2)", "opt=choice(adam, sgd)", "fail_above=10",
         "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", "hydra.sweeper.batch_size=2",
         "hydra.sweeper.random_state=3",
     ])
@@ -129,7 +141,7 @@ def test_a_prediction_of_a_sign_no_trial_has_is_flagged(sweep_dir, tmp_path, cap
 
 
 @pytest.mark.slow
-def test_a_trial_returning_the_largest_float_is_reported_and_drawn(tmp_path):
+def test_a_trial_returning_the_largest_float_is_reported_and_drawn(tmp_path, capsys):
     path = tmp_path / "sweep"
     path.mkdir()
     space = {"x": {"kind": "real", "override_key": "x", "low": 0.0, "high": 1.0, "log": False},
@@ -139,9 +151,10 @@ def test_a_trial_returning_the_largest_float_is_reported_and_drawn(tmp_path):
               "batch": n + 1} for n, (x, w) in enumerate(
         [(0.49, "b"), (0.99, "b"), (0.24, "$x^{$"), (0.74, "$x^{$"), (0.23, "b"), (0.28, "b"), (0.0, "$x^{$")])]
     (path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
-    done = _run_module(str(path))
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    assert "value 1e+308" in done.stdout or "1e+308" in done.stdout
+    assert report.main([str(path)]) == 0  # in this process: an error raises
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err, err
+    assert "value 1e+308" in out or "1e+308" in out
     assert (path / CONVERGENCE_NAME).is_file() and (path / OBJECTIVE_NAME).is_file()
 
 
@@ -227,21 +240,22 @@ def test_a_dir_without_journal_exits_2_with_one_line(tmp_path):
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
     assert "trials.jsonl" in done.stderr and str(tmp_path) in done.stderr
-    assert _run_module(tmp_path / "missing").returncode == 2
+    # the process exits with what main returns (above): a dir that is not there, in this process
+    assert report.main([str(tmp_path / "missing")]) == 2
 
 
 @pytest.mark.slow
-def test_plots_only_writes_the_pictures_and_no_table(sweep_dir, tmp_path):
+def test_plots_only_writes_the_pictures_and_no_table(sweep_dir, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(sweep_dir, copy, ignore=shutil.ignore_patterns("*.png"))
-    done = _run_module(copy, "--plots-only")
-    assert done.returncode == 0, done.stderr
-    assert "rank" not in done.stdout and "Best:" not in done.stdout
-    assert f"Wrote {copy / CONVERGENCE_NAME}" in done.stdout
+    assert report.main([str(copy), "--plots-only"]) == 0  # in this process; the quiet one below is a process
+    out = capsys.readouterr().out
+    assert "rank" not in out and "Best:" not in out
+    assert f"Wrote {copy / CONVERGENCE_NAME}" in out
     # a line for every picture drawn, the new ones too
-    assert {line for line in done.stdout.splitlines() if line.startswith("Wrote ")} == {
+    assert {line for line in out.splitlines() if line.startswith("Wrote ")} == {
         f"Wrote {copy / name}" for name in picture_names(False) if (copy / name).is_file()}
-    assert f"Wrote {copy / 'parallel.png'}" in done.stdout
+    assert f"Wrote {copy / 'parallel.png'}" in out
     for name in (CONVERGENCE_NAME, OBJECTIVE_NAME):
         data = (copy / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
@@ -250,9 +264,10 @@ def test_plots_only_writes_the_pictures_and_no_table(sweep_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_plots_only_and_no_plots_exclude_each_other(sweep_dir):
-    done = _run_module(sweep_dir, "--plots-only", "--no-plots")
-    assert done.returncode == 2 and "not allowed with" in done.stderr
+def test_plots_only_and_no_plots_exclude_each_other(sweep_dir, capsys):
+    with pytest.raises(SystemExit) as refused:  # argparse's exit: the process's status
+        report.main([str(sweep_dir), "--plots-only", "--no-plots"])
+    assert refused.value.code == 2 and "not allowed with" in capsys.readouterr().err
 
 
 def test_console_script_is_declared_and_resolves():
@@ -298,8 +313,7 @@ BINH_KORN = ROOT / "tests" / "apps" / "optuna_binh_korn" / "app.py"
 def front_sweep_dir(tmp_path_factory):
     """A real, finished sweep of two objectives: the Optuna sweeper's multi-objective example."""
     path = tmp_path_factory.mktemp("front")
-    run_python_script([str(BINH_KORN), "-m", f"hydra.sweep.dir={path}", "hydra.sweeper.n_trials=12",
-                       "hydra.sweeper.plots=false"])
+    strict_multirun(BINH_KORN, path, ["hydra.sweeper.n_trials=12", "hydra.sweeper.plots=false"])
     return path
 
 
@@ -327,29 +341,29 @@ def test_the_front_is_a_table_with_a_rerun_line_per_solution(front_sweep_dir, ca
 
 
 @pytest.mark.slow
-def test_each_rerun_line_reruns_its_solution(front_sweep_dir, capsys, tmp_path):
+def test_each_rerun_line_reruns_its_solution(front_sweep_dir, capsys):
     assert report.main([str(front_sweep_dir), "--no-plots"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if " overrides: " in line)
     number = int(line.split()[0][1:])
     overrides = line.split(" overrides: ")[1].split()
-    run = tmp_path / "rerun.py"  # the app's task function on the overrides, its values printed
-    run.write_text(f"import sys; sys.argv[1:] = {overrides!r}\nsys.path.insert(0, {str(BINH_KORN.parent)!r})\n"
-                   "import app\nfrom hydra import compose, initialize_config_dir\n"
-                   f"with initialize_config_dir(config_dir={str(BINH_KORN.parent / 'conf')!r}, version_base=None):\n"
-                   "    print(list(app.binh_and_korn.__wrapped__(compose('config', overrides=sys.argv[1:]))))\n")
-    done = subprocess.run([sys.executable, str(run)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    # the app's task function on the overrides, in this process
+    spec = importlib.util.spec_from_file_location("rerun_binh_korn_app", BINH_KORN)
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    with initialize_config_dir(config_dir=str(BINH_KORN.parent / "conf"), version_base=None):
+        values = list(app.binh_and_korn.__wrapped__(compose("config", overrides=overrides)))
     journal = {r["number"]: r for r in records(front_sweep_dir)}
-    assert json.loads(done.stdout) == journal[number]["values"]
+    assert values == journal[number]["values"]
 
 
 @pytest.mark.slow
-def test_the_report_of_several_objectives_draws_the_front(front_sweep_dir, tmp_path):
+def test_the_report_of_several_objectives_draws_the_front(front_sweep_dir, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(front_sweep_dir, copy)
-    done = _run_module(copy, "--plots-only")
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    assert done.stdout.split("\n")[:2] == [f"Wrote {copy / 'pareto.png'}", f"Wrote {copy / 'hypervolume.png'}"]
+    assert report.main([str(copy), "--plots-only"]) == 0  # in this process: an error raises
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err, err
+    assert out.split("\n")[:2] == [f"Wrote {copy / 'pareto.png'}", f"Wrote {copy / 'hypervolume.png'}"]
     assert (copy / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (copy / CONVERGENCE_NAME).exists() and not (copy / OBJECTIVE_NAME).exists()
 

@@ -1,9 +1,10 @@
 """Scheduling: async slots refilled as trials return, batches, the device pool, job numbers.
 
 The unit tests drive :mod:`hydra_skopt_sweeper.sweep.scheduler` with fake launch functions; the
-sweeps run tests/apps/sphere/app.py in subprocesses through the joblib launcher (2 workers)
-and Hydra's basic launcher, and read what each job recorded (``times.txt``: its start, its
-end and the device it was given).
+sweeps run tests/apps/sphere/app.py in subprocesses through the joblib launcher (2 workers),
+and in this process through Hydra's basic launcher, and read what each job recorded
+(``times.txt``: its start, its end and the device it was given). Sweeps that several tests read
+run once (module-scoped fixtures).
 """
 import json
 import re
@@ -25,6 +26,7 @@ from hydra_skopt_sweeper.sweep.scheduler import (
     next_job_number,
     reserve,
 )
+from tests.inprocess import multirun
 from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
@@ -34,14 +36,18 @@ SPACE = ["x=interval(-2, 2)", "y=interval(-2, 2)", "sleep=0.1", "sleep_per_x=0.5
 # trials of 1 s to 3 s: a freed slot's refill (a GP fit, slower on a busy machine) comes while
 # the other slot's trial still runs
 LONGER_TRIALS = ["x=interval(-2, 2)", "y=interval(-2, 2)", "sleep=1.0", "sleep_per_x=0.5"]
+SETTINGS = ["hydra/sweeper=skopt_gp", "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false"]
 
 
 def command(sweep_dir, *overrides):
-    return [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={sweep_dir}",
-            "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false", *overrides]
+    return [str(APP), "-m", f"hydra.sweep.dir={sweep_dir}", *SETTINGS, *overrides]
 
 
 def sweep(sweep_dir, *overrides):
+    """A sweep that succeeds, its (stdout, stderr): in this process under the basic launcher
+    (tests/inprocess.py), in a subprocess under another."""
+    if not any(o.startswith("hydra/launcher=") for o in overrides):
+        return multirun(APP, Path(sweep_dir), [*SETTINGS, *overrides]), ""
     return run_python_script(command(sweep_dir, *overrides))
 
 
@@ -156,10 +162,32 @@ def test_a_launch_that_raises_is_that_trials_error_only():
 
 # -- real sweeps ----------------------------------------------------------------------------------
 
+# each shared sweep runs once for the tests that read it (tests/conftest.py keeps them on one worker)
+DEVICES = ["hydra.sweeper.devices=[3,5]", "hydra.sweeper.device_override='device=gpu{device}'"]
+
+
+@pytest.fixture(scope="module")
+def async_sweep(tmp_path_factory):
+    """An async sweep over the device pool: its dir and its stdout."""
+    sweep_dir = tmp_path_factory.mktemp("async")
+    out, _ = sweep(sweep_dir, *LONGER_TRIALS, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4",
+                   *DEVICES, *JOBLIB)
+    return sweep_dir, out
+
+
+@pytest.fixture(scope="module")
+def batch_sweep(tmp_path_factory):
+    """A batch sweep over the device pool: its dir and its stdout."""
+    sweep_dir = tmp_path_factory.mktemp("batch")
+    out, _ = sweep(sweep_dir, *SPACE, "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=4",
+                   "hydra.sweeper.scheduling=batch", *DEVICES, *JOBLIB)
+    return sweep_dir, out
+
+
 @pytest.mark.slow
-def test_async_refills_each_slot_as_its_trial_returns(tmp_path):
-    out, _ = sweep(tmp_path, *LONGER_TRIALS, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4", *JOBLIB)
-    records = journal(tmp_path)
+def test_async_refills_each_slot_as_its_trial_returns(async_sweep):
+    sweep_dir, out = async_sweep
+    records = journal(sweep_dir)
     numbers = [r["number"] for r in records]
     assert sorted(numbers) == list(range(8))
     assert len({r["job_dir"] for r in records}) == 8 and all(r["status"] == "ok" for r in records)
@@ -172,15 +200,14 @@ def test_async_refills_each_slot_as_its_trial_returns(tmp_path):
     assert out.count("; best so far: #") == 8
     assert "Joblib.Parallel" not in out  # the launcher's own three lines per launch() are quiet
     # trials.csv lists trials by number, whatever order they returned in
-    rows = (tmp_path / "trials.csv").read_text().splitlines()[1:]
+    rows = (sweep_dir / "trials.csv").read_text().splitlines()[1:]
     assert [int(row.split(",")[0]) for row in rows] == list(range(8))
 
 
 @pytest.mark.slow
-def test_batch_scheduling_waits_for_the_whole_batch(tmp_path):
-    out, _ = sweep(tmp_path, *SPACE, "hydra.sweeper.n_calls=6", "hydra.sweeper.n_initial_points=4",
-                   "hydra.sweeper.scheduling=batch", *JOBLIB)
-    records = journal(tmp_path)
+def test_batch_scheduling_waits_for_the_whole_batch(batch_sweep):
+    sweep_dir, out = batch_sweep
+    records = journal(sweep_dir)
     assert [r["number"] for r in records] == list(range(6))
     assert [r["batch"] for r in records] == [1, 1, 2, 2, 3, 3]
     assert not refilled_while_another_ran(records)
@@ -188,16 +215,49 @@ def test_batch_scheduling_waits_for_the_whole_batch(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_failing_trial_frees_its_slot_and_the_others_go_on(tmp_path):
-    # values above 3 raise; the sweep records them and goes on
-    out, _ = sweep(tmp_path, *SPACE, "fail_above=3", "hydra.sweeper.n_calls=8",
-                   "hydra.sweeper.n_initial_points=4", *JOBLIB)
-    records = journal(tmp_path)
+@pytest.mark.parametrize("scheduling", ["async", "batch"])
+def test_no_two_running_trials_hold_the_same_device(request, scheduling):
+    sweep_dir, out = request.getfixturevalue(f"{scheduling}_sweep")
+    records = journal(sweep_dir)
+    assert len(records) == (8 if scheduling == "async" else 6)
+    held = {r["number"]: job_times(r) for r in records}
+    assert {device for _, _, device in held.values()} == {"gpu3", "gpu5"}
+    for a, (start_a, end_a, device_a) in held.items():
+        for b, (start_b, end_b, device_b) in held.items():
+            if a < b and start_a < end_b and start_b < end_a:  # they ran at the same time
+                assert device_a != device_b, (a, b, held)
+    assert "devices [3, 5]" in out and ", device 3" in out and ", device 5" in out
+    # that the async trials overlapped across refills: test_async_refills_each_slot_as_its_trial_returns
+
+
+@pytest.fixture(scope="module")
+def failing_warm_sweep(tmp_path_factory):
+    """An async sweep whose trials above 3 raise, under a constraint, started warm from an earlier
+    sweep's journal (one run in this process): its dir and its stdout."""
+    old, new = tmp_path_factory.mktemp("old"), tmp_path_factory.mktemp("failing_warm")
+    sweep(old, "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=4", "hydra.sweeper.n_initial_points=4")
+    out, _ = sweep(new, *SPACE, "fail_above=3", "hydra.sweeper.constraint='x < 0.5'", "hydra.sweeper.n_calls=8",
+                   "hydra.sweeper.n_initial_points=4", f"hydra.sweeper.warm_start=[{old / 'trials.jsonl'}]", *JOBLIB)
+    return new, out
+
+
+@pytest.mark.slow
+def test_a_failing_trial_frees_its_slot_and_the_others_go_on(failing_warm_sweep):
+    sweep_dir, out = failing_warm_sweep
+    records = journal(sweep_dir)
     assert sorted(r["number"] for r in records) == list(range(8))
     failed = [r for r in records if r["status"] == "failed"]
     assert failed and all("RuntimeError: value" in r["error"] for r in failed)
     assert sum(r["status"] == "ok" for r in records) >= 4
     assert "Sweep finished: 8 trial(s)" in out
+
+
+@pytest.mark.slow
+def test_async_keeps_the_constraint_and_starts_warm(failing_warm_sweep):
+    sweep_dir, out = failing_warm_sweep
+    assert "Warm start from" in out and "trial(s) told to the GP" in out
+    records = journal(sweep_dir)
+    assert len(records) == 8 and all(r["params"]["x"] < 0.5 for r in records)
 
 
 @pytest.mark.slow
@@ -219,25 +279,6 @@ def test_the_basic_launcher_falls_back_to_batch_with_one_line(tmp_path):
                      "process") == 1
     assert "using batch" in out and "Batch 3: launching 1 trial(s) #2-#2" in out
     assert [r["batch"] for r in journal(tmp_path)] == [1, 2, 3]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("scheduling", ["async", "batch"])
-def test_no_two_running_trials_hold_the_same_device(tmp_path, scheduling):
-    out, _ = sweep(tmp_path, *LONGER_TRIALS, "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=4",
-                   f"hydra.sweeper.scheduling={scheduling}", "hydra.sweeper.devices=[3,5]",
-                   "hydra.sweeper.device_override='device=gpu{device}'", *JOBLIB)
-    records = journal(tmp_path)
-    assert len(records) == 8
-    held = {r["number"]: job_times(r) for r in records}
-    assert {device for _, _, device in held.values()} == {"gpu3", "gpu5"}
-    for a, (start_a, end_a, device_a) in held.items():
-        for b, (start_b, end_b, device_b) in held.items():
-            if a < b and start_a < end_b and start_b < end_a:  # they ran at the same time
-                assert device_a != device_b, (a, b, held)
-    assert "devices [3, 5]" in out and ", device 3" in out and ", device 5" in out
-    if scheduling == "async":
-        assert refilled_while_another_ran(records)
 
 
 @pytest.mark.slow
@@ -270,15 +311,3 @@ def test_kill_9_with_every_slot_busy_then_resume_reuses_no_job_number(tmp_path):
     assert not (running - finished) & set(numbers)
     assert min(numbers[len(before) + len(finished):]) > max(running)
     assert len({r["job_dir"] for r in after}) == 8
-
-
-@pytest.mark.slow
-def test_async_keeps_the_constraint_and_starts_warm(tmp_path):
-    sweep(tmp_path / "old", "x=interval(-2, 2)", "y=interval(-2, 2)", "hydra.sweeper.n_calls=4",
-          "hydra.sweeper.n_initial_points=4", *JOBLIB)
-    out, _ = sweep(tmp_path / "new", *SPACE, "hydra.sweeper.constraint='x < 0.5'", "hydra.sweeper.n_calls=6",
-                   "hydra.sweeper.n_initial_points=2", f"hydra.sweeper.warm_start=[{tmp_path / 'old' / 'trials.jsonl'}]",
-                   *JOBLIB)
-    assert "Warm start from" in out and "trial(s) told to the GP" in out
-    records = journal(tmp_path / "new")
-    assert len(records) == 6 and all(r["params"]["x"] < 0.5 for r in records)
