@@ -54,6 +54,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, ROOT, table, write_report  # noqa: E402
+from curve_problems import crossing_amplitude as amplitude  # noqa: E402
+from curve_problems import crossing_final as final_loss  # noqa: E402
+from curve_problems import crossing_tau as tau  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from hydra_skopt_sweeper.trial.pruning import Pruner, should_prune  # noqa: E402
@@ -71,30 +74,6 @@ RULES = {
     "sh_m6_r2_t4": Pruner("successive_halving", min_steps=6, reduction_factor=2, min_trials=4),
     "sh_m8_r2_t4": Pruner("successive_halving", min_steps=8, reduction_factor=2, min_trials=4),
 }
-BRANIN_MIN = 0.397887
-
-
-def branin(x: np.ndarray) -> np.ndarray:
-    u, v = 15 * x[..., 0] - 5, 15 * x[..., 1]
-    return (v - 5.1 / (4 * math.pi ** 2) * u ** 2 + 5 / math.pi * u - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * np.cos(u) + 10
-
-
-SLOW_BASIN = np.array([0.5428, 0.1517])  # Branin's middle minimum, in the unit box
-PHASE = 4.19  # puts the waves' slow, mid-amplitude part on SLOW_BASIN, fast parts on the others
-
-
-def final_loss(x: np.ndarray) -> np.ndarray:
-    """f(x): the loss a full trial ends at; Branin's middle basin is made 0.01 deeper."""
-    dip = 0.01 * np.exp(-np.sum((x - SLOW_BASIN) ** 2, axis=-1) / (2 * 0.05 ** 2))
-    return 0.05 + 0.05 * np.log1p(np.maximum(branin(x) - BRANIN_MIN, 0.0)) - dip
-
-
-def amplitude(x: np.ndarray) -> np.ndarray:
-    return 0.05 + 0.75 * (0.5 + 0.5 * np.sin(2 * math.pi * (0.9 * x[..., 0] - 0.7 * x[..., 1]) + PHASE))
-
-
-def tau(x: np.ndarray) -> np.ndarray:
-    return 1.0 + 11.0 * (0.5 + 0.5 * np.cos(2 * math.pi * (0.6 * x[..., 0] + 0.8 * x[..., 1]) + PHASE))
 
 
 def clean_curve(x: np.ndarray) -> np.ndarray:
