@@ -150,9 +150,9 @@ def optuna_worker() -> None:
 
 
 def anchors(jobs: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    from sample_efficiency import OPTUNA5_VENV, ensure_venv
+    from sample_efficiency import ensure_optuna5_venv
 
-    python = ensure_venv(OPTUNA5_VENV, [["optuna>=5", "numpy", "scipy"]])
+    python = ensure_optuna5_venv()
     process = subprocess.run([python, str(Path(__file__).resolve()), "--optuna-worker"],
                              input="".join(json.dumps(job) + "\n" for job in jobs), capture_output=True,
                              text=True)
