@@ -16,7 +16,8 @@ sweeper's defaults: 10 initial points, EI) and its stop rules (``should_prune``)
 sweeper tells the model about a stopped trial (its best value before it stopped):
 ``sh`` = successive halving with the defaults (``hydra.sweeper.pruner``: min_steps 4,
 reduction factor 3, min_trials 4), today's default; ``off`` = no pruning; ``median`` = the
-median rule with its defaults. ``n_calls`` (which schedules the late refinement) is the
+median rule with its defaults; ``hyperband`` = the hyperband rule with the defaults,
+``hyperband_m1`` with min_steps 1 (as Optuna's HyperbandPruner's min_resource). ``n_calls`` (which schedules the late refinement) is the
 number of full trials the budget pays for, times 3 for the pruned methods.
 
 The anchors run in bench/.venv-optuna5 (created on first use), as a user would set them up:
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -44,7 +46,7 @@ from curve_problems import PROBLEMS, CurveProblem, Method, run  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 RUNS = BENCH / "results" / "fidelity_runs"
-OURS = ("sh", "off", "median")
+OURS = ("sh", "off", "median", "hyperband", "hyperband_m1")
 ANCHORS = ("tpe_hyperband", "gp_median", "random_sh")
 
 
@@ -62,8 +64,10 @@ class SweeperMethod(Method):
         self.names = [p.name for p in problem.params]
         self.proposer = BatchProposer([p.dimension() for p in problem.params], random_state=seed,
                                       n_initial_points=min(10, n_calls), n_calls=n_calls)
-        self.pruner = None if rule is None else Pruner(rule)
+        rule, _, min_steps = (rule or "").partition(":")
+        self.pruner = Pruner(rule, **({"min_steps": int(min_steps)} if min_steps else {})) if rule else None
         self.curves: Dict[int, List[Tuple[int, float]]] = {}
+        self.completed: List[int] = []
         self.points: Dict[int, list] = {}
         self.ask_s = 0.0
 
@@ -80,15 +84,68 @@ class SweeperMethod(Method):
         from hydra_skopt_sweeper.trial.pruning import should_prune
 
         self.curves[handle].append((epoch, value))
-        return self.pruner is not None and should_prune(self.pruner, self.curves, handle, False)
+        return self.pruner is not None and should_prune(self.pruner, self.curves, handle, False, self.completed)
 
     def finish(self, handle: Any, value: float, epochs: int, complete: bool) -> None:
+        if complete:
+            self.completed.append(handle)
         self.proposer.tell([self.points[handle]], [value])  # a stopped trial: its best so far
+
+
+class CurveMethod(SweeperMethod):
+    """Prototype: a stopped trial is told its predicted final value, and a trial stops once the
+    curves of the completed trials give it a probability below ``p_stop`` of beating the best
+    of them at the end (see :func:`predict_final`)."""
+
+    def __init__(self, problem: CurveProblem, seed: int, n_calls: int, p_stop: float, tell: str) -> None:
+        super().__init__(problem, None, seed, n_calls)
+        self.p_stop, self.tell, self.epochs = p_stop, tell, problem.epochs
+        self.complete: List[np.ndarray] = []  # completed trials' best-so-far curves
+
+    def step(self, handle: Any, epoch: int, value: float) -> bool:
+        self.curves[handle].append((epoch, value))
+        if len(self.complete) < 3 or epoch + 1 >= self.epochs:
+            return False
+        mu, sd = predict_final(self.complete, epoch, min(v for _, v in self.curves[handle]))
+        best = min(c[-1] for c in self.complete)
+        from scipy.stats import norm
+
+        return bool(norm.cdf((best - mu) / sd) < self.p_stop)
+
+    def finish(self, handle: Any, value: float, epochs: int, complete: bool) -> None:
+        if complete:
+            self.complete.append(np.minimum.accumulate([v for _, v in self.curves[handle]]))
+        elif self.tell == "predicted" and len(self.complete) >= 3:
+            value = min(value, predict_final(self.complete, epochs - 1, value)[0])
+        self.proposer.tell([self.points[handle]], [value])
+
+
+def predict_final(complete: List[np.ndarray], step: int, value: float) -> Tuple[float, float]:
+    """The final value of a curve that is at ``value`` (best so far) at ``step``: a regression
+    of the completed curves' final values on their values at ``step``, its slope shrunk towards
+    1 (3 pseudo-curves), and the residual spread, widened for few curves."""
+    x = np.array([c[step] for c in complete])
+    y = np.array([c[-1] for c in complete])
+    n = len(x)
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    sxy = float(np.sum((x - x.mean()) * (y - y.mean())))
+    shrink = 3.0 / n
+    slope = (sxy + shrink * sxx) / (sxx * (1 + shrink)) if sxx > 0 else 1.0
+    mean = y.mean() + slope * (value - x.mean())
+    residual = y - (y.mean() + slope * (x - x.mean()))
+    sd = math.sqrt((float(np.sum(residual ** 2)) + 1e-8) / max(1, n - 2) * (1 + 1 / n))
+    return float(mean), max(sd, 1e-6)
 
 
 def ours(problem: CurveProblem, method: str, budget: int, seed: int) -> Dict[str, Any]:
     full_trials = budget // problem.epochs
-    rule = {"sh": "successive_halving", "off": None, "median": "median"}[method]
+    if method.startswith("curve"):  # curve_p10: p_stop 0.10, told its predicted final; curve_p10_best: its best
+        p_stop = int(method.split("_")[1][1:]) / 100
+        tell = "best" if method.endswith("_best") else "predicted"
+        sweeper: SweeperMethod = CurveMethod(problem, seed, 3 * full_trials, p_stop, tell)
+        return _record(run(problem, sweeper, budget, seed), ask_s=sweeper.ask_s)
+    rule = {"sh": "successive_halving", "off": None, "median": "median", "hyperband": "hyperband",
+            "hyperband_m1": "hyperband:1"}[method]
     sweeper = SweeperMethod(problem, rule, seed, full_trials if rule is None else 3 * full_trials)
     result = run(problem, sweeper, budget, seed)
     return _record(result, ask_s=sweeper.ask_s)
@@ -206,7 +263,7 @@ def main() -> None:
                 for seed in seeds:
                     key = f"{problem.name}-{name}-b{budget}-s{seed}"
                     record = cached(key, args.fresh)
-                    if record is None and name in OURS:
+                    if record is None and (name in OURS or name.startswith("curve")):
                         record = ours(problem, name, budget * problem.epochs, seed)
                         save(key, record)
                     if record is None:

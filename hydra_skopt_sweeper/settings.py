@@ -62,6 +62,7 @@ class InitialPointGenerator(StrEnum):
 class PrunerRule(StrEnum):
     successive_halving = "successive_halving"
     median = "median"
+    hyperband = "hyperband"
 
 
 # built by name: "async" and "raise" are Python keywords
@@ -74,16 +75,20 @@ class PrunerConf:
     """``hydra.sweeper.pruner``: the rule that stops poor trials early (trials that call
     ``hydra_skopt_sweeper.report(step, value)`` or use the Lightning ``PruningCallback``)."""
 
-    # successive_halving, median, or null (off: curves are still recorded)
+    # successive_halving, median, hyperband, or null (off: curves are still recorded)
     rule: Optional[PrunerRule] = PrunerRule.successive_halving
     # successive_halving: rungs at min_steps * reduction_factor**k; at each, a trial goes on
-    # only if it is among the best floor(n / reduction_factor) of the n trials that reached it
+    # only if it is among the best floor(n / reduction_factor) of the n trials that reached it;
+    # hyperband: brackets of that rule whose first rungs are min_steps * reduction_factor**b
     min_steps: int = 4
     reduction_factor: int = 3
+    # hyperband: the steps of a full trial (the trainer's max_epochs); null: the longest curve
+    # of a completed trial (no trial is stopped before one completed)
+    max_steps: Optional[int] = None
     # median: a trial is compared from this step on with the other trials at the same step
     warmup_steps: int = 5
-    # successive_halving: a rung decides once this many trials (the trial itself included)
-    # have reached it; median: a step decides once this many other trials have reached it
+    # successive_halving and hyperband: a rung decides once this many trials (the trial itself
+    # included; with hyperband, of its own bracket) have reached it; median: a step decides once this many other trials have reached it
     min_trials: int = 4
 
 
@@ -267,7 +272,7 @@ def check_pruner(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]
     if rule not in rules:
         raise ValueError(f"hydra.sweeper.pruner.rule={rule!r}: must be one of {', '.join(rules)}, "
                          "or null (off)")
-    minimums = {"min_steps": 1, "reduction_factor": 2, "warmup_steps": 0, "min_trials": 1}
+    minimums = {"min_steps": 1, "reduction_factor": 2, "warmup_steps": 0, "min_trials": 1, "max_steps": 1}
     values: Dict[str, Any] = {"rule": str(rule)}
     for key, minimum in minimums.items():
         value = config.get(key)

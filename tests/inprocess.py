@@ -52,8 +52,10 @@ def multirun(app: Path, sweep_dir: Path, overrides: List[str]) -> str:
     sweep.config_path = "conf" if (app.parent / "conf" / "config.yaml").is_file() else "."
     sweep.config_name = "config"
     # as the apps' hydra.main(version_base=None): a job runs where the app was started; Hydra
-    # leaves this process's logging as it is (the log is read here)
-    sweep.overrides = ["hydra.job.chdir=false", "hydra/job_logging=none", "hydra/hydra_logging=none", *overrides]
+    # leaves this process's logging as it is (the log is read here); the mode `-m` sets, which
+    # report() reads to know it runs in a sweep
+    sweep.overrides = ["hydra.job.chdir=false", "hydra/job_logging=none", "hydra/hydra_logging=none",
+                       "hydra.mode=MULTIRUN", *overrides]
     sweep.temp_dir = str(sweep_dir)
     try:
         sweep.__enter__()  # not its __exit__: that removes the sweep dir

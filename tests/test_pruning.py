@@ -11,7 +11,7 @@ from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper import TrialPruned, report
 from hydra_skopt_sweeper.records.curves import append_point, read_curve, read_curves, value_at
-from hydra_skopt_sweeper.trial.pruning import Pruner, should_prune
+from hydra_skopt_sweeper.trial.pruning import Pruner, hyperband_bracket, should_prune
 from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
@@ -72,7 +72,8 @@ def test_median_rule_waits_for_warmup_and_min_trials_then_stops_the_worse_half()
 
 
 @pytest.mark.parametrize("config, message", [
-    ({"rule": "hyperband"}, "hydra.sweeper.pruner.rule='hyperband': must be one of successive_halving, median"),
+    ({"rule": "asha"}, "hydra.sweeper.pruner.rule='asha': must be one of successive_halving, median, hyperband"),
+    ({"rule": "hyperband", "max_steps": 0}, "hydra.sweeper.pruner.max_steps=0: must be an integer >= 1"),
     ({"rule": "successive_halving", "reduction_factor": 1}, "hydra.sweeper.pruner.reduction_factor=1: must be an integer >= 2"),
     ({"rule": "successive_halving", "min_steps": 0}, "hydra.sweeper.pruner.min_steps=0: must be an integer >= 1"),
     ({"rule": "median", "min_trials": 0}, "hydra.sweeper.pruner.min_trials=0: must be an integer >= 1"),
@@ -269,3 +270,66 @@ def test_the_lightning_callback_derives_from_every_lightning_package_the_app_imp
     assert not isinstance(only, fakes["lightning.pytorch"].Callback)  # lightning was never imported
     with pytest.raises(ValueError, match="mode='up'"):
         callback_module.PruningCallback("val_loss", "up")
+
+
+# -- hyperband ------------------------------------------------------------------------------------
+
+HB = Pruner("hyperband", min_steps=1, reduction_factor=2, min_trials=2, max_steps=8)
+
+
+def test_hyperband_brackets_start_their_rungs_a_factor_apart_and_share_the_steps_as_hyperband_does():
+    # rungs 1, 2, 4 before 8 steps: 4 brackets; the last has no rung before the end
+    assert HB.brackets(8) == [8, 8, 4, 4]  # ceil(4 / (s + 1)) * 2**s, s = 3, 2, 1, 0
+    assert [HB.rungs(7, bracket) for bracket in range(4)] == [[1, 2, 4], [2, 4], [4], []]
+    assert Pruner("hyperband", min_steps=4, reduction_factor=3).brackets(27) == [9, 6, 3]
+
+
+def test_hyperband_brackets_take_turns_as_often_as_their_share():
+    shares = HB.brackets(8)
+    first_round = [hyperband_bracket(n, shares) for n in range(sum(shares))]
+    assert [first_round.count(b) for b in range(4)] == shares
+    assert set(first_round[:6]) == {0, 1, 2, 3}  # the first trials already reach every bracket
+    assert [hyperband_bracket(n + sum(shares), shares) for n in range(sum(shares))] == first_round
+
+
+def test_hyperband_compares_a_trial_only_with_its_own_bracket():
+    shares = HB.brackets(8)
+    zeros = [n for n in range(40) if hyperband_bracket(n, shares) == 0][:3]
+    last = [n for n in range(40) if hyperband_bracket(n, shares) == 3][:3]
+    curves = {zeros[0]: flat(1.0, 2), zeros[1]: flat(2.0, 2)}  # bracket 0's first rung is step 1
+    assert should_prune(HB, curves, zeros[1], False)
+    # a far better trial of another bracket does not count at bracket 0's rungs
+    curves = {zeros[0]: flat(3.0, 2), zeros[1]: flat(2.0, 2), last[0]: flat(0.0, 2)}
+    assert not should_prune(HB, curves, zeros[1], False) and should_prune(HB, curves, zeros[0], False)
+    # the last bracket's trials are never stopped, however poor, at any step
+    for steps in range(1, 8):
+        curves = {last[0]: flat(0.0, steps), last[1]: flat(0.5, steps), last[2]: flat(9.0, steps)}
+        assert not any(should_prune(HB, curves, n, False) for n in last), steps
+
+
+def test_hyperband_waits_for_a_completed_trial_when_max_steps_is_not_set():
+    auto = Pruner("hyperband", min_steps=1, reduction_factor=2, min_trials=2)
+    first, second = [n for n in range(40) if hyperband_bracket(n, auto.brackets(8)) == 0][:2]
+    curves = {first: flat(1.0, 8), second: flat(2.0, 2)}
+    assert not should_prune(auto, curves, second, False)  # nothing completed: no full length known
+    assert should_prune(auto, curves, second, False, completed=[first])  # it ran its 8 steps
+
+
+@pytest.mark.slow
+def test_a_hyperband_sweep_stops_trials_only_in_brackets_with_rungs_and_never_before_one_completed(tmp_path):
+    from hydra_skopt_sweeper.records.journal import read_trials
+    from tests.inprocess import multirun
+
+    log = multirun(APP, tmp_path, [
+        "hydra/sweeper=skopt_gp", "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false",
+        "x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=8", "hydra.sweeper.n_calls=12",
+        "hydra.sweeper.n_initial_points=4", "hydra.sweeper.pruner.rule=hyperband",
+        "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.reduction_factor=2",
+        "hydra.sweeper.pruner.min_trials=2"])
+    trials = sorted(read_trials(tmp_path / "trials.jsonl"), key=lambda t: t.number)
+    shares = Pruner("hyperband", min_steps=1, reduction_factor=2).brackets(8)
+    pruned = [t for t in trials if t.pruned]
+    assert len(trials) == 12 and pruned, [(t.number, t.status, t.step) for t in trials]
+    assert trials[0].ok and trials[0].step == 7  # the full length is learnt from a completed trial
+    assert all(hyperband_bracket(t.number, shares) < len(shares) - 1 for t in pruned)
+    assert f"#{pruned[0].number} pruned at step {pruned[0].step} " in log

@@ -7,8 +7,8 @@ it says stop. The sweep dir is the store every launcher's jobs can reach (joblib
 submitit alike). Outside a multirun of this sweeper, :func:`report` records nothing and never
 prunes.
 
-The rules are pure functions of the curves (:func:`should_prune`): asynchronous successive
-halving and the median rule. Values are compared in the sweep's direction; a curve's value at a
+The rules are pure functions of the curves and of which trials completed (:func:`should_prune`):
+asynchronous successive halving, the median rule and Hyperband (brackets of successive halving). Values are compared in the sweep's direction; a curve's value at a
 step is the best it reported up to that step, as a trial's result is its best epoch.
 
 The sweeper validates the settings before any launch (:func:`..settings.check_pruner`).
@@ -22,9 +22,10 @@ import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Collection, List, Mapping, Optional, Sequence
 
 from ..records.curves import Curve, append_point, curve_path, read_curve, read_curves, value_at
+from ..records.journal import read_trials
 from ..records.sweep_dir import SweepDir
 from ..settings import PrunerConf, check_pruner
 
@@ -45,6 +46,7 @@ class Pruner:
     reduction_factor: int = PrunerConf.reduction_factor
     warmup_steps: int = PrunerConf.warmup_steps
     min_trials: int = PrunerConf.min_trials
+    max_steps: Optional[int] = PrunerConf.max_steps
 
     @classmethod
     def from_config(cls, config: Optional[Mapping[str, Any]]) -> Optional["Pruner"]:
@@ -54,32 +56,57 @@ class Pruner:
         values = check_pruner(config)
         return None if values is None else cls(**values)
 
-    def rungs(self, up_to: int) -> List[int]:
-        """Successive halving's rung steps, ``min_steps * reduction_factor**k``, up to a step."""
-        steps, step = [], self.min_steps
+    def rungs(self, up_to: int, bracket: int = 0) -> List[int]:
+        """Successive halving's rung steps, ``min_steps * reduction_factor**(bracket + k)``, up
+        to a step."""
+        steps, step = [], self.min_steps * self.reduction_factor ** bracket
         while step <= up_to:
             steps.append(step)
             step *= self.reduction_factor
         return steps
 
+    def brackets(self, full_steps: int) -> List[int]:
+        """Hyperband's brackets for trials of ``full_steps`` steps: each bracket's share of
+        the trials, bracket ``b`` starting its rungs at ``min_steps * reduction_factor**b``, the
+        last one with no rung before the end (its trials are never stopped). Each bracket
+        gets Hyperband's own count, ``ceil(n / (s + 1)) * reduction_factor**s`` with ``s = n - 1
+        - b``, so that every bracket spends about the same steps."""
+        n = 1
+        while self.min_steps * self.reduction_factor ** (n - 1) < full_steps:
+            n += 1
+        return [math.ceil(n / (n - b)) * self.reduction_factor ** (n - 1 - b) for b in range(n)]
+
 
 # -- the rules (pure) ------------------------------------------------------------------------------
 
 
-def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximize: bool) -> bool:
-    """Whether ``trial``, whose curve ends at its latest report, stops now.
+def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximize: bool,
+                 completed: Collection[int] = ()) -> bool:
+    """Whether ``trial``, whose curve ends at its latest report, stops now; ``completed``: the
+    trials that ran to their end (not stopped, not failed).
 
     ``successive_halving``: when the trial's latest report is its first at or past a rung
     (``min_steps * reduction_factor**k``), it goes on only if its value there is among the best
     ``floor(n / reduction_factor)`` (at least one) of the ``n`` trials that reached that rung,
     itself included, once ``n >= min_trials``. ``median``: from ``warmup_steps`` on, it
     stops when its value is worse than the median of the other trials' values at the same
-    step, once ``min_trials`` other trials have reached that step.
+    step, once ``min_trials`` other trials have reached that step. ``hyperband``: the trial's
+    bracket (:func:`hyperband_bracket`) runs successive halving among its own trials, from
+    its own first rung; a full trial's steps are ``max_steps``, or else the longest curve of a
+    completed trial (before one completed, no trial stops).
     """
     curve = curves.get(trial) or []
     if not curve:
         return False
     step = curve[-1][0]
+    if pruner.rule == "hyperband":
+        full_steps = pruner.max_steps or max((curves[n][-1][0] + 1 for n in completed if curves.get(n)), default=0)
+        if not full_steps:
+            return False
+        shares = pruner.brackets(full_steps)
+        bracket = hyperband_bracket(trial, shares)
+        mates = {n: c for n, c in curves.items() if hyperband_bracket(n, shares) == bracket}
+        return _halving(pruner, mates, curve, maximize, bracket)
     if pruner.rule == "median":
         if step < pruner.warmup_steps:
             return False
@@ -89,8 +116,14 @@ def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximi
         mine = value_at(curve, step, maximize)
         median = _median(others)
         return mine < median if maximize else mine > median
+    return _halving(pruner, curves, curve, maximize, 0)
+
+
+def _halving(pruner: Pruner, curves: Mapping[int, Curve], curve: Curve, maximize: bool, bracket: int) -> bool:
+    """Successive halving at the rungs of ``bracket`` that the curve's latest report crossed."""
+    step = curve[-1][0]
     previous = curve[-2][0] if len(curve) > 1 else -1
-    crossed = [rung for rung in pruner.rungs(step) if rung > previous]
+    crossed = [rung for rung in pruner.rungs(step, bracket) if rung > previous]
     for rung in crossed:
         at_rung = [v for c in curves.values() for v in [value_at(c, rung, maximize)] if v is not None]
         if len(at_rung) < pruner.min_trials:
@@ -102,6 +135,19 @@ def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximi
         if (mine < threshold) if maximize else (mine > threshold):
             return True
     return False
+
+
+def hyperband_bracket(trial: int, shares: Sequence[int]) -> int:
+    """The bracket of trial number ``trial``: the brackets take turns within each round of
+    ``sum(shares)`` trials, each as often as its share, spread out (smooth weighted round
+    robin), so that the first trials of a sweep already reach every bracket."""
+    position = trial % sum(shares)
+    current = [0] * len(shares)
+    for _ in range(position + 1):
+        current = [c + s for c, s in zip(current, shares)]
+        chosen = max(range(len(shares)), key=lambda b: current[b])
+        current[chosen] -= sum(shares)
+    return chosen
 
 
 def _median(values: Sequence[float]) -> float:
@@ -174,9 +220,16 @@ def report(step: int, value: float) -> None:
         return
     curves = read_curves(trial.sweep_dir)
     curves[trial.number] = curve + [(step, number)]
-    if should_prune(trial.pruner, curves, trial.number, trial.maximize):
+    if should_prune(trial.pruner, curves, trial.number, trial.maximize, _completed(trial)):
         _pruned_at = step
         raise TrialPruned(f"trial #{trial.number} pruned at step {step} by the {trial.pruner.rule} rule")
+
+
+def _completed(trial: _Trial) -> List[int]:
+    """The numbers of the sweep's trials that ran to their end, for the rules that need them."""
+    if trial.pruner is None or trial.pruner.rule != "hyperband" or trial.pruner.max_steps:
+        return []
+    return [t.number for t in read_trials(SweepDir(trial.sweep_dir).journal) if t.ok]
 
 
 def _current_trial() -> Optional[_Trial]:
