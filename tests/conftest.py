@@ -20,7 +20,8 @@ RAY_CLUSTER_MODULES = ("tests/test_ray_cluster.py",)
 RAY_LOCAL_PARAMETRIZED = ("tests/test_launchers.py",)
 # modules whose tests share a module-scoped fixture (a SLURM, a finished sweep, a browser): set up once
 SHARED_MODULES = ("tests/test_slurm.py", "tests/test_report.py", "tests/test_report_page.py",
-                  "tests/test_pruning.py", "tests/test_scheduling.py")
+                  "tests/test_pruning.py", "tests/test_scheduling.py", "tests/test_robustness.py",
+                  "tests/test_sweep_integration.py")
 # modules whose tests take longest, in the order their units are handed out; the rest follow
 LONG_FIRST = (
     "tests/test_ray_cluster.py", "tests/test_launchers.py", "tests/test_example_e2e.py", "tests/test_slurm.py",
