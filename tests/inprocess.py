@@ -13,7 +13,7 @@ import io
 import logging
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from hydra.core.singleton import Singleton
 from hydra.test_utils.test_utils import SweepTaskFunction
@@ -64,3 +64,13 @@ def multirun(app: Path, sweep_dir: Path, overrides: List[str]) -> str:
         root.removeHandler(handler)
         root.setLevel(level)
     return log.getvalue()
+
+
+def sweep(app: Path, sweep_dir: Path, overrides: Sequence[str]) -> Tuple[str, str]:
+    """A sweep that succeeds, its (stdout, stderr): here (:func:`multirun`) under the app's basic
+    launcher, in a subprocess (Hydra's ``run_python_script``) when the overrides pick another."""
+    if not any(o.startswith("hydra/launcher=") for o in overrides):
+        return multirun(app, Path(sweep_dir), list(overrides)), ""
+    from hydra.test_utils.test_utils import run_python_script
+
+    return run_python_script([str(app), "-m", f"hydra.sweep.dir={sweep_dir}", *overrides])

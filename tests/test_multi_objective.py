@@ -17,9 +17,8 @@ from typing import Dict, List, Sequence
 
 import pytest
 import yaml
-from hydra.test_utils.test_utils import run_python_script
 
-from tests.inprocess import multirun
+from tests import inprocess
 from tests.killing import kill_when
 
 # every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
@@ -41,11 +40,8 @@ def command(app: Path, sweep_dir: Path, *overrides: str) -> List[str]:
 
 
 def sweep(app: Path, sweep_dir: Path, *overrides: str):
-    """A sweep that succeeds, its (stdout, stderr): in this process under the app's basic
-    launcher (tests/inprocess.py), in a subprocess under another."""
-    if not any(o.startswith("hydra/launcher=") for o in overrides):
-        return multirun(app, Path(sweep_dir), ["hydra.sweeper.plots=false", *overrides]), ""
-    return run_python_script(command(app, sweep_dir, *overrides))
+    """A sweep that succeeds, its (stdout, stderr) (tests/inprocess.py's ``sweep``)."""
+    return inprocess.sweep(app, sweep_dir, ["hydra.sweeper.plots=false", *overrides])
 
 
 def failing_sweep(app: Path, sweep_dir: Path, *overrides: str):

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper.insight import sweep_report
 from hydra_skopt_sweeper.records.journal import read_trials
-from tests.inprocess import multirun
+from tests import inprocess
 from tests.killing import kill_when
 
 # every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
@@ -34,11 +33,8 @@ def command(sweep_dir, *overrides):
 
 
 def sweep(sweep_dir, *overrides):
-    """A sweep that succeeds, its (stdout, stderr): in this process under the basic launcher
-    (tests/inprocess.py), in a subprocess under another."""
-    if not any(o.startswith("hydra/launcher=") for o in overrides):
-        return multirun(APP, Path(sweep_dir), [*SETTINGS, *overrides]), ""
-    return run_python_script(command(sweep_dir, *overrides))
+    """A sweep that succeeds, its (stdout, stderr) (tests/inprocess.py's ``sweep``)."""
+    return inprocess.sweep(APP, sweep_dir, [*SETTINGS, *overrides])
 
 
 def failing_sweep(sweep_dir, *overrides):

@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.settings import check_devices
@@ -26,7 +25,7 @@ from hydra_skopt_sweeper.sweep.scheduler import (
     next_job_number,
     reserve,
 )
-from tests.inprocess import multirun
+from tests import inprocess
 from tests.killing import kill_when
 
 APP = Path(__file__).parent / "apps" / "sphere" / "app.py"
@@ -44,11 +43,8 @@ def command(sweep_dir, *overrides):
 
 
 def sweep(sweep_dir, *overrides):
-    """A sweep that succeeds, its (stdout, stderr): in this process under the basic launcher
-    (tests/inprocess.py), in a subprocess under another."""
-    if not any(o.startswith("hydra/launcher=") for o in overrides):
-        return multirun(APP, Path(sweep_dir), [*SETTINGS, *overrides]), ""
-    return run_python_script(command(sweep_dir, *overrides))
+    """A sweep that succeeds, its (stdout, stderr) (tests/inprocess.py's ``sweep``)."""
+    return inprocess.sweep(APP, sweep_dir, [*SETTINGS, *overrides])
 
 
 def journal(sweep_dir):

@@ -16,7 +16,7 @@ from hydra.test_utils.test_utils import run_python_script
 
 from hydra_skopt_sweeper.insight.sweep_record import load_sweep
 from hydra_skopt_sweeper.insight.sweep_report import format_report
-from tests.inprocess import multirun
+from tests import inprocess
 
 # every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
 pytestmark = pytest.mark.slow
@@ -34,9 +34,7 @@ def sweep(sweep_dir: Path, *overrides: str, launcher: str = "basic", plots: bool
     pictures are drawn only where a test looks at them."""
     overrides = ("hydra/sweeper=skopt_gp", "hydra.sweeper.random_state=0",
                  f"hydra.sweeper.plots={str(plots).lower()}", *LAUNCHERS[launcher], *overrides)
-    if launcher == "basic":
-        return multirun(APP, sweep_dir, list(overrides)), ""
-    return run_python_script([str(APP), "-m", f"hydra.sweep.dir={sweep_dir}", *overrides])
+    return inprocess.sweep(APP, sweep_dir, overrides)
 
 
 def journal(sweep_dir: Path) -> List[dict]:
