@@ -93,48 +93,60 @@ class SweeperMethod(Method):
 
 
 class CurveMethod(SweeperMethod):
-    """Prototype: a stopped trial is told its predicted final value, and a trial stops once the
-    curves of the completed trials give it a probability below ``p_stop`` of beating the best
-    of them at the end (see :func:`predict_final`)."""
+    """The ``forecast`` rule as the sweeper runs it: before a trial starts, the model of the
+    curves (``search.curve_model``) fitted on every trial's curve so far writes its stop plan
+    (``stop_plan``: stop once the chance to end below the best completed trial is under
+    ``p_stop``); the trial applies it at each step (``trial.pruning.forecast_stop``). A stopped
+    trial is told its forecast final value (or, with ``tell="best"``, its best so far)."""
 
     def __init__(self, problem: CurveProblem, seed: int, n_calls: int, p_stop: float, tell: str) -> None:
         super().__init__(problem, None, seed, n_calls)
-        self.p_stop, self.tell, self.epochs = p_stop, tell, problem.epochs
-        self.complete: List[np.ndarray] = []  # completed trials' best-so-far curves
-
-    def step(self, handle: Any, epoch: int, value: float) -> bool:
-        self.curves[handle].append((epoch, value))
-        if len(self.complete) < 3 or epoch + 1 >= self.epochs:
-            return False
-        mu, sd = predict_final(self.complete, epoch, min(v for _, v in self.curves[handle]))
-        best = min(c[-1] for c in self.complete)
         from scipy.stats import norm
 
-        return bool(norm.cdf((best - mu) / sd) < self.p_stop)
+        from hydra_skopt_sweeper.search.curve_model import CurveModel, grid_steps
+
+        self.z, self.tell, self.epochs = float(norm.ppf(p_stop)), tell, problem.epochs
+        self.model = CurveModel(self.proposer.columns, problem.epochs, random_state=seed)
+        self.checks = [s for s in grid_steps(problem.epochs) if s < problem.epochs - 1]
+        self.fitted_at = 0
+        self.best = math.inf  # the best completed trial's value
+        self.plans: Dict[int, list] = {}
+        self.forecasts: Dict[int, float] = {}
+        self.model_s = 0.0
+
+    def start(self) -> Tuple[Any, Dict[str, Any]]:
+        from hydra_skopt_sweeper.search.curve_model import stop_plan
+
+        handle, config = super().start()
+        trials = {n: (self.points[n], self.curves[n]) for n in self.curves if self.curves[n]}
+        self.plans[handle] = []
+        if len(self.completed) >= 3:
+            started = time.perf_counter()
+            if len(self.curves) >= 1.25 * self.fitted_at:
+                self.model.fit(trials)
+                self.fitted_at = len(self.curves)
+            else:
+                self.model.update(trials)
+            self.plans[handle] = stop_plan(self.model, self.points[handle], self.checks, self.best, self.z)
+            self.model_s += time.perf_counter() - started
+        return handle, config
+
+    def step(self, handle: Any, epoch: int, value: float) -> bool:
+        from hydra_skopt_sweeper.trial.pruning import forecast_stop
+
+        self.curves[handle].append((epoch, value))
+        forecast = forecast_stop(self.plans[handle], self.curves[handle], False)
+        if forecast is not None:
+            self.forecasts[handle] = forecast
+        return forecast is not None
 
     def finish(self, handle: Any, value: float, epochs: int, complete: bool) -> None:
         if complete:
-            self.complete.append(np.minimum.accumulate([v for _, v in self.curves[handle]]))
-        elif self.tell == "predicted" and len(self.complete) >= 3:
-            value = min(value, predict_final(self.complete, epochs - 1, value)[0])
+            self.completed.append(handle)
+            self.best = min(self.best, value)
+        elif self.tell == "predicted" and handle in self.forecasts:
+            value = min(value, self.forecasts[handle])
         self.proposer.tell([self.points[handle]], [value])
-
-
-def predict_final(complete: List[np.ndarray], step: int, value: float) -> Tuple[float, float]:
-    """The final value of a curve that is at ``value`` (best so far) at ``step``: a regression
-    of the completed curves' final values on their values at ``step``, its slope shrunk towards
-    1 (3 pseudo-curves), and the residual spread, widened for few curves."""
-    x = np.array([c[step] for c in complete])
-    y = np.array([c[-1] for c in complete])
-    n = len(x)
-    sxx = float(np.sum((x - x.mean()) ** 2))
-    sxy = float(np.sum((x - x.mean()) * (y - y.mean())))
-    shrink = 3.0 / n
-    slope = (sxy + shrink * sxx) / (sxx * (1 + shrink)) if sxx > 0 else 1.0
-    mean = y.mean() + slope * (value - x.mean())
-    residual = y - (y.mean() + slope * (x - x.mean()))
-    sd = math.sqrt((float(np.sum(residual ** 2)) + 1e-8) / max(1, n - 2) * (1 + 1 / n))
-    return float(mean), max(sd, 1e-6)
 
 
 def ours(problem: CurveProblem, method: str, budget: int, seed: int) -> Dict[str, Any]:
@@ -142,8 +154,8 @@ def ours(problem: CurveProblem, method: str, budget: int, seed: int) -> Dict[str
     if method.startswith("curve"):  # curve_p10: p_stop 0.10, told its predicted final; curve_p10_best: its best
         p_stop = int(method.split("_")[1][1:]) / 100
         tell = "best" if method.endswith("_best") else "predicted"
-        sweeper: SweeperMethod = CurveMethod(problem, seed, 3 * full_trials, p_stop, tell)
-        return _record(run(problem, sweeper, budget, seed), ask_s=sweeper.ask_s)
+        curve = CurveMethod(problem, seed, 3 * full_trials, p_stop, tell)
+        return _record(run(problem, curve, budget, seed), ask_s=curve.ask_s, model_s=curve.model_s)
     rule = {"sh": "successive_halving", "off": None, "median": "median", "hyperband": "hyperband",
             "hyperband_m1": "hyperband:1"}[method]
     sweeper = SweeperMethod(problem, rule, seed, full_trials if rule is None else 3 * full_trials)

@@ -18,6 +18,7 @@ so it is also their only interface. Its layout::
     .outcomes/<n>.launched     job number n is taken, with the params it was launched with:
                                reserved before its launch (scheduler)
     .curves/<n>.jsonl          job n's learning curve, appended by report() (pruning)
+    .forecasts/<n>.json        job n's stop plan for the forecast rule, by the sweeper (forecasts)
     .plots.log                 the drawing process's errors (plot_refresher)
     .sweep.lock                held by the one sweeper running on this dir (lock)
     <n>/                       job n's own dir (Hydra's hydra.sweep.subdir)
@@ -49,6 +50,7 @@ SLICES = "slices.png"
 REPORT = "report.html"
 OUTCOMES_DIR = ".outcomes"
 CURVES_DIR = ".curves"
+FORECASTS_DIR = ".forecasts"
 PLOTS_LOG = ".plots.log"
 LOCK = ".sweep.lock"
 OUTCOME_SUFFIX = ".json"
@@ -103,6 +105,10 @@ class SweepDir:
     def curve(self, number: int) -> Path:
         """Job ``number``'s learning curve."""
         return self.curves / f"{number}.jsonl"
+
+    def forecast(self, number: int) -> Path:
+        """Job ``number``'s stop plan (the forecast rule's)."""
+        return self.root / FORECASTS_DIR / f"{number}.json"
 
 
 def outcome_file(outcomes_dir: Path, number: int) -> Path:

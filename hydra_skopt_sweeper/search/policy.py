@@ -123,6 +123,12 @@ IMPORTANCE_DRAW_SAMPLES = 96
 IMPORTANCE_DRAWS = 64
 
 
+# -- the model of learning curves (curve_model.py)
+# steps of a geometric grid at which each curve enters the model (and its last step): the early
+# steps where curves move most, and few enough that 200 trials stay a few hundred points
+CURVE_GRID_POINTS = 6
+
+
 # Losses up to 2**LARGEST_EXPONENT in size are scaled as they are; larger ones are first divided
 # by a power of two (exact), so that their spread and their squares stay within float range
 LARGEST_EXPONENT = 400

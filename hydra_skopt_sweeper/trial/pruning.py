@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Collection, List, Mapping, Optional, Sequence
 
 from ..records.curves import Curve, append_point, curve_path, read_curve, read_curves, value_at
+from ..records.forecasts import Check
 from ..records.journal import read_trials
 from ..records.sweep_dir import SweepDir
 from ..settings import PrunerConf, check_pruner
@@ -135,6 +136,31 @@ def _halving(pruner: Pruner, curves: Mapping[int, Curve], curve: Curve, maximize
         if (mine < threshold) if maximize else (mine > threshold):
             return True
     return False
+
+
+def forecast_stop(plan: Sequence[Check], curve: Curve, maximize: bool) -> Optional[float]:
+    """The ``forecast`` rule: the forecast final loss when the trial stops now, else None.
+
+    At each check of the plan (:mod:`..records.forecasts`) whose step the curve's latest report
+    crossed, the forecast is ``intercept + sum(weights * own)``, ``own`` being the curve's best
+    loss up to each of the check's ``own_steps`` (its best value, negated when the sweep
+    maximises); the trial stops at the first check whose forecast is above its ``limit``.
+    """
+    if not curve:
+        return None
+    step = curve[-1][0]
+    previous = curve[-2][0] if len(curve) > 1 else -1
+    for check in plan:
+        if not previous < check.step <= step:
+            continue
+        own = [value_at(curve, s, maximize) for s in check.own_steps]
+        if any(v is None for v in own):
+            continue
+        losses = [-v if maximize else v for v in own]
+        forecast = check.intercept + sum(w * v for w, v in zip(check.weights, losses))
+        if forecast > check.limit:
+            return forecast
+    return None
 
 
 def hyperband_bracket(trial: int, shares: Sequence[int]) -> int:

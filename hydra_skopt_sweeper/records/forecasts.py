@@ -1,0 +1,45 @@
+"""A trial's stop plan in the sweep dir: what the ``forecast`` rule checks at which step.
+
+The sweeper writes ``SWEEP_DIR/.forecasts/<job number>.json`` before it launches the job (from
+its model of the learning curves, :mod:`..search.curve_model`); the job reads it at each
+:func:`..trial.pruning.report` (:func:`..trial.pruning.forecast_stop` applies it). A plan is a
+list of :class:`Check`; values are losses (negated when the sweep maximises). No plan (too few
+trials completed when the job was launched, or an unreadable file): the rule never stops it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import List, Tuple
+
+from .sweep_dir import SweepDir, atomic_write_text
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of a stop plan: once the trial reports ``step``, the forecast of its final loss
+    is ``intercept`` plus ``weights`` times its own best-so-far losses at ``own_steps``; it stops
+    when that forecast is above ``limit``."""
+
+    step: int
+    own_steps: Tuple[int, ...]
+    weights: Tuple[float, ...]
+    intercept: float
+    limit: float
+
+
+def write_plan(sweep_dir: Path, number: int, checks: List[Check]) -> Path:
+    """Write job ``number``'s plan (whole, atomically)."""
+    return atomic_write_text(SweepDir(sweep_dir).forecast(number),
+                             json.dumps({"checks": [asdict(check) for check in checks]}))
+
+
+def read_plan(sweep_dir: Path, number: int) -> List[Check]:
+    """Job ``number``'s plan; empty when there is none or it cannot be read."""
+    try:
+        record = json.loads(SweepDir(sweep_dir).forecast(number).read_text(encoding="utf-8"))
+        return [Check(int(c["step"]), tuple(int(s) for s in c["own_steps"]), tuple(float(w) for w in c["weights"]),
+                      float(c["intercept"]), float(c["limit"])) for c in record["checks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -1,0 +1,135 @@
+"""The model of learning curves (search.curve_model), the stop plans it writes
+(records.forecasts) and the forecast rule that applies them in the trial (trial.pruning)."""
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from skopt.space import Real, Space
+
+from hydra_skopt_sweeper.records.forecasts import Check, read_plan, write_plan
+from hydra_skopt_sweeper.records.sweep_dir import SweepDir
+from hydra_skopt_sweeper.search.columns import ColumnLayout
+from hydra_skopt_sweeper.search.curve_model import CurveModel, best_so_far, grid_steps, sampled, stop_plan
+from hydra_skopt_sweeper.trial.pruning import forecast_stop
+
+T = 27
+LAYOUT = ColumnLayout.of(Space([Real(0.0, 1.0)]))
+
+
+def final_of(x: float) -> float:
+    return (x - 0.3) ** 2
+
+
+def curve_of(x: float, steps: int = T, amplitude: float = 1.0, tau: float = 4.0):
+    """A curve from final_of(x) + amplitude down to final_of(x), steps from 0."""
+    return [(t, final_of(x) + amplitude * math.exp(-(t + 1) / tau)) for t in range(steps)]
+
+
+def fitted(xs, **shape) -> CurveModel:
+    return CurveModel(LAYOUT, T).fit({n: ([x], curve_of(x, **shape)) for n, x in enumerate(xs)})
+
+
+def test_a_curve_enters_the_model_at_its_grid_steps_and_its_last_step_as_its_running_best():
+    assert grid_steps(27, 6) == (0, 1, 3, 6, 13, 26)
+    assert best_so_far([(1, 3.0), (0, 5.0), (2, 4.0)]) == [(0, 5.0), (1, 3.0), (2, 3.0)]
+    curve = [(t, 10.0 - t) for t in range(9)]
+    assert sampled(curve, (0, 1, 3, 6, 13, 26)) == [(0, 10.0), (1, 9.0), (3, 7.0), (6, 4.0), (8, 2.0)]
+    assert sampled([], (0, 1)) == []
+
+
+def test_the_model_forecasts_a_partial_curve_to_its_known_limit():
+    model = fitted(np.linspace(0.0, 1.0, 12))
+    trials = {n: ([x], curve_of(x)) for n, x in enumerate(np.linspace(0.0, 1.0, 12))}
+    trials[99] = ([0.55], curve_of(0.55, steps=4))  # stopped at step 3: still ~0.4 above its end
+    model.update(trials)
+    mean, sd = model.final([[0.55]])
+    assert best_so_far(curve_of(0.55, steps=4))[-1][1] - final_of(0.55) > 0.3
+    assert mean[0] == pytest.approx(final_of(0.55) + math.exp(-T / 4.0), abs=0.03)
+    assert sd[0] < 0.1
+
+
+def test_a_slow_starter_among_finished_neighbours_is_forecast_by_them_not_by_its_start():
+    # every curve starts 2.0 above its end and falls slowly: early values say little
+    xs = np.linspace(0.0, 1.0, 10)
+    model = fitted(xs, amplitude=2.0, tau=8.0)
+    poor, best = model.final([[0.95]])[0][0], model.final([[0.3]])[0][0]
+    assert best < poor - 0.3
+    assert best == pytest.approx(final_of(0.3) + 2.0 * math.exp(-T / 8.0), abs=0.05)
+
+
+def test_the_plan_forecasts_what_the_model_would_after_seeing_the_trials_own_points():
+    xs = np.linspace(0.0, 1.0, 8)
+    trials = {n: ([x], curve_of(x)) for n, x in enumerate(xs)}
+    model = CurveModel(LAYOUT, T).fit(trials)
+    steps = [s for s in grid_steps(T) if s < T - 1]
+    plan = stop_plan(model, [0.62], steps, best=0.01, z=float(norm.ppf(0.05)))
+    assert [c.step for c in plan] == steps
+    partial = curve_of(0.62, steps=7)
+    check = plan[3]  # at step 6, from the trial's own steps 0, 1, 3, 6
+    assert check.own_steps == (0, 1, 3, 6)
+    forecast = check.intercept + sum(w * v for w, v in zip(check.weights, [partial[s][1] for s in check.own_steps]))
+    model.update({**trials, 99: ([0.62], partial)})
+    mean, sd = model.final([[0.62]])
+    # the same up to the losses' scaling, which the update recomputes with the trial's own points
+    assert forecast == pytest.approx(mean[0], abs=1e-4)
+    assert check.limit == pytest.approx(0.01 - norm.ppf(0.05) * sd[0], rel=1e-2)
+
+
+def crossing_curve(x: float, t_max: int = T):
+    """Curves that cross: the closer x is to 0.3, the better it ends, the higher it starts and
+    the slower it falls."""
+    slow = math.exp(-((x - 0.3) / 0.15) ** 2)
+    return [(t, final_of(x) + (0.3 + 1.5 * slow) * math.exp(-(t + 1) / (2.0 + 3.0 * slow))) for t in range(t_max)]
+
+
+def truth(x: float) -> float:
+    """What the configuration is worth trained to the end: its best epoch."""
+    return min(v for _, v in crossing_curve(x))
+
+
+def test_the_forecast_rule_never_stops_the_eventual_best_where_curves_cross_and_stops_poor_ones():
+    # a sweep, one trial at a time: the first ten (the initial design) run to the end, then each
+    # gets its plan from every curve so far, checked from step 4 on
+    xs = np.random.RandomState(0).uniform(0.0, 1.0, 40)
+    eventual = min(range(len(xs)), key=lambda n: truth(xs[n]))
+    assert eventual >= 10  # not one of the initial design's
+    assert crossing_curve(xs[eventual])[4][1] > np.quantile([crossing_curve(x)[4][1] for x in xs], 0.8)  # looks poor
+    trials, best, steps = {}, math.inf, [s for s in grid_steps(T) if 4 <= s < T - 1]
+    model = CurveModel(LAYOUT, T)
+    for n, x in enumerate(xs):
+        if n >= 10:  # hyperparameters refitted every fifth trial, as data grow
+            (model.fit if n % 5 == 0 else model.update)(trials)
+        plan = stop_plan(model, [x], steps, best, float(norm.ppf(0.05))) if n >= 10 else []
+        curve = []
+        for point in crossing_curve(x):
+            curve.append(point)
+            if forecast_stop(plan, curve, maximize=False) is not None:
+                break
+        trials[n] = ([x], curve)
+        if len(curve) == T:
+            best = min(best, min(v for _, v in curve))
+    assert len(trials[eventual][1]) == T  # the best was trained to the end
+    stopped = [n for n, (_, curve) in trials.items() if len(curve) < T]
+    assert len(stopped) >= 10
+
+
+def test_the_rule_checks_each_step_once_when_its_report_crosses_it_and_in_the_sweeps_direction():
+    plan = [Check(step=4, own_steps=(4,), weights=(1.0,), intercept=0.0, limit=0.5)]
+    assert forecast_stop(plan, [(0, 0.9), (3, 0.8)], False) is None  # not there yet
+    assert forecast_stop(plan, [(0, 0.9), (3, 0.8), (5, 0.7)], False) == pytest.approx(0.8)  # crossed: its best by step 4
+    assert forecast_stop(plan, [(0, 0.9), (5, 0.7), (6, 0.7)], False) is None  # checked already
+    assert forecast_stop(plan, [(0, 0.9), (3, 0.4), (5, 0.7)], False) is None
+    # maximising: values are negated into losses
+    assert forecast_stop(plan, [(3, -0.2), (4, -0.6)], True) is None
+    assert forecast_stop(plan, [(3, -0.9), (4, -0.6)], True) == pytest.approx(0.6)
+    assert forecast_stop([], [(4, 9.0)], False) is None
+
+
+def test_a_plan_is_read_back_as_written_and_a_missing_or_torn_one_is_no_plan(tmp_path):
+    plan = [Check(1, (0, 1), (0.25, 0.5), -0.1, 0.3), Check(3, (0, 1, 3), (0.1, 0.2, 0.3), 0.0, 0.2)]
+    write_plan(tmp_path, 7, plan)
+    assert read_plan(tmp_path, 7) == plan
+    assert read_plan(tmp_path, 8) == []
+    SweepDir(tmp_path).forecast(8).write_text('{"checks": [{"step": 1')
+    assert read_plan(tmp_path, 8) == []
