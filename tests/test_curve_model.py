@@ -88,6 +88,7 @@ def truth(x: float) -> float:
     return min(v for _, v in crossing_curve(x))
 
 
+@pytest.mark.slow  # forty trials' fits: seconds of CPU
 def test_the_forecast_rule_never_stops_the_eventual_best_where_curves_cross_and_stops_poor_ones():
     # a sweep, one trial at a time: the first ten (the initial design) run to the end, then each
     # gets its plan from every curve so far, checked from step 4 on
