@@ -17,7 +17,11 @@ sweeper tells the model about a stopped trial (its best value before it stopped)
 ``sh`` = successive halving with the defaults (``hydra.sweeper.pruner``: min_steps 4,
 reduction factor 3, min_trials 4), today's default; ``off`` = no pruning; ``median`` = the
 median rule with its defaults; ``hyperband`` = the hyperband rule with the defaults,
-``hyperband_m1`` with min_steps 1 (as Optuna's HyperbandPruner's min_resource). ``n_calls`` (which schedules the late refinement) is the
+``hyperband_m1`` with min_steps 1 (as Optuna's HyperbandPruner's min_resource);
+``curve_pNN[_best][_mK]`` = the forecast rule on the model of the curves (``CurveMethod``): a
+trial stops once the model gives it less than NN% chance to end below the best completed
+trial, checked at the model's grid steps (from step K), and is told its forecast final value
+(``_best``: its best so far). ``n_calls`` (which schedules the late refinement) is the
 number of full trials the budget pays for, times 3 for the pruned methods.
 
 The anchors run in bench/.venv-optuna5 (created on first use), as a user would set them up:
@@ -99,7 +103,8 @@ class CurveMethod(SweeperMethod):
     ``p_stop``); the trial applies it at each step (``trial.pruning.forecast_stop``). A stopped
     trial is told its forecast final value (or, with ``tell="best"``, its best so far)."""
 
-    def __init__(self, problem: CurveProblem, seed: int, n_calls: int, p_stop: float, tell: str) -> None:
+    def __init__(self, problem: CurveProblem, seed: int, n_calls: int, p_stop: float, tell: str,
+                 first_check: int = 0) -> None:
         super().__init__(problem, None, seed, n_calls)
         from scipy.stats import norm
 
@@ -107,7 +112,7 @@ class CurveMethod(SweeperMethod):
 
         self.z, self.tell, self.epochs = float(norm.ppf(p_stop)), tell, problem.epochs
         self.model = CurveModel(self.proposer.columns, problem.epochs, random_state=seed)
-        self.checks = [s for s in grid_steps(problem.epochs) if s < problem.epochs - 1]
+        self.checks = [s for s in grid_steps(problem.epochs) if first_check <= s < problem.epochs - 1]
         self.fitted_at = 0
         self.best = math.inf  # the best completed trial's value
         self.plans: Dict[int, list] = {}
@@ -151,10 +156,13 @@ class CurveMethod(SweeperMethod):
 
 def ours(problem: CurveProblem, method: str, budget: int, seed: int) -> Dict[str, Any]:
     full_trials = budget // problem.epochs
-    if method.startswith("curve"):  # curve_p10: p_stop 0.10, told its predicted final; curve_p10_best: its best
-        p_stop = int(method.split("_")[1][1:]) / 100
-        tell = "best" if method.endswith("_best") else "predicted"
-        curve = CurveMethod(problem, seed, 3 * full_trials, p_stop, tell)
+    if method.startswith("curve"):
+        # curve_p10: p_stop 0.10, told its forecast; _best: told its best so far; _m4: checks from step 4
+        parts = method.split("_")
+        p_stop = int(parts[1][1:]) / 100
+        tell = "best" if "best" in parts else "predicted"
+        first = next((int(p[1:]) for p in parts[2:] if p.startswith("m")), 0)
+        curve = CurveMethod(problem, seed, 3 * full_trials, p_stop, tell, first)
         return _record(run(problem, curve, budget, seed), ask_s=curve.ask_s, model_s=curve.model_s)
     rule = {"sh": "successive_halving", "off": None, "median": "median", "hyperband": "hyperband",
             "hyperband_m1": "hyperband:1"}[method]

@@ -108,6 +108,10 @@ class SkoptSweeperConf:
 
     # total trials, the initial ones included
     n_calls: int = 50
+    # total steps (epochs) the trials may report (report() or the Lightning PruningCallback),
+    # all trials together: once spent, no trial is launched (the running ones finish); with
+    # n_calls, whichever comes first ends the sweep; null: no budget in steps
+    step_budget: Optional[int] = None
     # space-filling trials before the GP is used
     n_initial_points: int = 10
     # random, sobol, halton, hammersly, lhs, grid
@@ -205,7 +209,7 @@ def check_settings(settings: SkoptSweeperConf) -> None:
         log.info("hydra.sweeper.n_initial_points=%d is more than n_calls=%d: using %d",
                  settings.n_initial_points, settings.n_calls, settings.n_calls)
         settings.n_initial_points = settings.n_calls
-    for name in ("batch_size", "max_failures"):
+    for name in ("batch_size", "max_failures", "step_budget"):
         if getattr(settings, name) is not None:
             _require_int(name, getattr(settings, name), minimum=1)
     if settings.random_state is not None:

@@ -33,6 +33,7 @@ def messages(error: BaseException) -> str:
     (["+hydra.sweeper.params.z={type: real, low: 0, high: 1, prior: normal}"], "prior='normal': must be one of uniform, log-uniform"),
     (["+hydra.sweeper.params.z={type: gaussian, low: 0, high: 1}"], "type='gaussian': must be one of real, int, categorical"),
     (["hydra.sweeper.n_calls=0"], "hydra.sweeper.n_calls=0: must be an integer >= 1"),
+    (["hydra.sweeper.step_budget=0"], "hydra.sweeper.step_budget=0: must be an integer >= 1"),
     (["hydra.sweeper.acq_func=UCB"], not_a_choice("acq_func", "UCB", "EI, PI, LCB, gp_hedge")),
     (["hydra.sweeper.batch_strategy=kriging"], not_a_choice("batch_strategy", "kriging", "fantasies, kb_ucb, cl_min, cl_mean, cl_max")),
     (["hydra.sweeper.on_failure=ignore"], not_a_choice("on_failure", "ignore", "penalize, skip, raise")),

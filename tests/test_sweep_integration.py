@@ -263,7 +263,7 @@ def test_cfg_hydra_shows_every_field_with_its_default():
     sweeper = yaml.safe_load(out)["hydra"]["sweeper"]
     assert sweeper == {
         "_target_": "hydra_plugins.hydra_skopt_sweeper.skopt_sweeper.SkoptSweeper", "_recursive_": False,
-        "params": {}, "n_calls": 50, "n_initial_points": 10, "initial_point_generator": "sobol",
+        "params": {}, "n_calls": 50, "step_budget": None, "n_initial_points": 10, "initial_point_generator": "sobol",
         "plots": True, "batch_size": None, "scheduling": "async", "devices": None,
         "device_override": "trainer.devices=[{device}]",
         "pruner": {"rule": "successive_halving", "min_steps": 4, "reduction_factor": 3, "max_steps": None,

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..errors import SweeperConfigError
 from ..problem.metrics import MetricConstraints
 from ..problem.objectives import Objectives
+from ..records.curves import StepSpending, read_curves, step_spending
 from ..records.journal import Trial, best_trial, read_trials
 from ..records.sweep_dir import SweepDir
 from .solutions import Front
@@ -52,9 +53,27 @@ class SweepRecord:
         return self.results.get("exhausted") is True
 
     @property
+    def spending(self) -> StepSpending:
+        """Where the trials' reported steps went (:func:`..records.curves.step_spending`)."""
+        return step_spending(read_curves(self.sweep_dir), [t.number for t in self.trials if t.ok],
+                             [t.number for t in self.trials if t.pruned])
+
+    @property
+    def step_budget(self) -> Optional[int]:
+        """The sweep's ``step_budget`` as its results recorded it; None without one."""
+        budget = (self.results.get("steps") or {}).get("budget")
+        return budget if isinstance(budget, int) else None
+
+    @property
+    def budget_spent(self) -> bool:
+        """The trials reported the sweep's ``step_budget`` steps: it launched no more."""
+        return self.step_budget is not None and self.spending.spent >= self.step_budget
+
+    @property
     def complete(self) -> bool:
-        """The sweep ran all its trials, or every allowed point (it is not to be resumed)."""
-        return self.n_calls is None or len(self.trials) >= self.n_calls or self.exhausted
+        """The sweep ran all its trials, every allowed point, or its step budget (it is not to
+        be resumed)."""
+        return self.n_calls is None or len(self.trials) >= self.n_calls or self.exhausted or self.budget_spent
 
     def feasible(self, trial: Trial) -> bool:
         """Whether a trial satisfied the metric constraints (every trial, without any)."""

@@ -54,10 +54,14 @@ def format_report(record: SweepRecord, top: int = 10, importance: Optional[List[
         elif record.exhausted:
             progress += (f"; complete: the search space is exhausted after {len(trials)} of "
                          f"n_calls={record.n_calls} (every allowed point was tried)")
+        elif record.budget_spent:
+            progress += f"; complete: step_budget={record.step_budget} spent after {len(trials)} trial(s)"
         else:
             progress += (f"; {len(trials)} of n_calls={record.n_calls}: still running, or "
                          "stopped early (the same command resumes it)")
     lines.append(progress)
+    if record.step_budget is not None:
+        lines.append(f"Step budget: {record.spending.spent} of step_budget={record.step_budget} step(s) reported")
     constraints = record.constraints
     if constraints is not None:
         done = sum(1 for t in trials if t.ok)
@@ -147,18 +151,16 @@ def _importance_lines(record: SweepRecord, found: Optional[List[Importance]] = N
 
 def _pruned_lines(record: SweepRecord) -> List[str]:
     """The pruned trials, the step each stopped at, and the steps that saved against the
-    longest completed trial."""
+    longest completed trial (:func:`..records.curves.step_spending`)."""
     pruned = [t for t in record.trials if t.pruned]
     if not pruned:
         return []
-    full = max((t.step for t in record.trials if t.ok and t.step is not None), default=None)
     stopped = ", ".join(f"#{t.number} at step {t.step}" for t in pruned[:12]) + (", ..." if len(pruned) > 12 else "")
     lines = ["", f"Pruned trial(s) ({len(pruned)}): {stopped}"]
-    if full is not None:
-        saved = sum(max(0, full - t.step) for t in pruned if t.step is not None)
-        ran = sum(t.step + 1 for t in record.trials if t.step is not None)
-        lines.append(f"  about {saved} step(s) saved against the longest completed trial's {full + 1}; "
-                     f"{ran} step(s) run in all")
+    spending = record.spending
+    if spending.full_steps:
+        lines.append(f"  about {spending.saved} step(s) saved against the longest completed trial's "
+                     f"{spending.full_steps}; {spending.spent} step(s) run in all")
     return lines
 
 

@@ -8,8 +8,9 @@ writes it, the pruning rule and the sweeper's record read it, and the pictures d
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Collection, Dict, List, Mapping, Optional, Tuple
 
 from .journal import append_lines
 from .sweep_dir import SweepDir
@@ -63,3 +64,33 @@ def read_curves(sweep_dir: Path) -> Dict[int, Curve]:
                 if curve:
                     curves[int(path.stem)] = curve
     return curves
+
+
+@dataclass(frozen=True)
+class StepSpending:
+    """Where a sweep's steps went: ``spent`` reported by all trials, ``full`` by those that ran
+    to their end, ``stopped`` by the pruned ones; ``saved``: the steps the pruned trials did
+    not run, each counted up to ``full_steps`` (the longest completed curve)."""
+
+    spent: int
+    full: int
+    stopped: int
+    saved: int
+    full_steps: int
+
+    def summary(self) -> Dict[str, int]:
+        return {"spent": self.spent, "by_full_trials": self.full, "by_pruned_trials": self.stopped,
+                "saved_by_pruning": self.saved}
+
+
+def step_spending(curves: Mapping[int, Curve], completed: Collection[int], pruned: Collection[int]) -> StepSpending:
+    """A sweep's step account from its curves (one step per reported point)."""
+    lengths = {number: len(curve) for number, curve in curves.items()}
+    full_steps = max((lengths.get(n, 0) for n in completed), default=0)
+    return StepSpending(
+        spent=sum(lengths.values()),
+        full=sum(lengths.get(n, 0) for n in completed),
+        stopped=sum(lengths.get(n, 0) for n in pruned),
+        saved=sum(max(0, full_steps - lengths.get(n, 0)) for n in pruned),
+        full_steps=full_steps,
+    )

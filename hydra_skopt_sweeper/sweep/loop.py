@@ -20,6 +20,7 @@ from ..errors import SweepStoppedError
 from ..insight.plot_refresher import PlotRefresher, pictures
 from ..problem.objectives import Objectives, to_loss
 from ..problem.search_space import SearchSpace
+from ..records.curves import read_curves, step_spending
 from ..records.journal import Recommendation, Trial, format_params, format_values
 from ..records.sweep_dir import SweepDir, atomic_write_text, outcome_file, reservation_file
 from ..search.feed import ModelFeed
@@ -122,6 +123,8 @@ class SweepLoop:
         self.returns: List[Sequence[JobReturn]] = []
         # the search space ran out of allowed points before n_calls
         self.exhausted = False
+        # the trials reported hydra.sweeper.step_budget steps: nothing more is launched
+        self.budget_spent = False
         self.constraint = space.compile_constraint(settings.constraint)
         # the pictures (plots.draw_plots), redrawn in the background once the GP is in use
         self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots)
@@ -249,7 +252,7 @@ class SweepLoop:
 
     def _run_batches(self) -> None:
         assert self.proposer is not None
-        while len(self.trials) < self.settings.n_calls:
+        while len(self.trials) < self.settings.n_calls and self._budget_allows():
             size = min(self.batch_size, self.settings.n_calls - len(self.trials))
             started = time.perf_counter()
             try:
@@ -273,7 +276,8 @@ class SweepLoop:
         try:
             while True:
                 while (stop is None and not exhausted and len(runner.running) < self.batch_size
-                       and len(self.trials) + len(runner.running) < self.settings.n_calls):
+                       and len(self.trials) + len(runner.running) < self.settings.n_calls
+                       and self._budget_allows(len(runner.running))):
                     started = time.perf_counter()
                     try:
                         point = self.proposer.ask(1)[0]
@@ -335,6 +339,33 @@ class SweepLoop:
         self.exhausted = True
         log.info("The search space is exhausted after %d trial(s): every allowed point has been "
                  "tried (or excluded after a failure)", len(self.trials))
+
+    def _budget_allows(self, running: int = 0) -> bool:
+        """Whether ``hydra.sweeper.step_budget`` (if set) leaves steps for another trial: the
+        steps every trial of the sweep dir reported so far, the running ones' included; says
+        so once when it is spent."""
+        budget = self.settings.step_budget
+        if self.budget_spent or budget is None:
+            return not self.budget_spent
+        curves = read_curves(self.sweep_dir)
+        spent = sum(len(curve) for curve in curves.values())
+        if spent < budget:
+            return True
+        self.budget_spent = True
+        log.info("Step budget spent: %d of hydra.sweeper.step_budget=%d step(s) reported by %d trial(s); "
+                 "launching no more trials%s", spent, budget, len(curves),
+                 f" ({running} still running)" if running else "")
+        return False
+
+    def _step_account(self) -> Optional[Dict[str, Any]]:
+        """Where the trials' reported steps went (:func:`..records.curves.step_spending`) and
+        the budget; None for a sweep with neither curves nor a budget."""
+        curves = read_curves(self.sweep_dir)
+        if not curves and self.settings.step_budget is None:
+            return None
+        spending = step_spending(curves, [t.number for t in self.trials if t.ok],
+                                 [t.number for t in self.trials if t.pruned])
+        return {**spending.summary(), "budget": self.settings.step_budget}
 
     def _launch_record(self, number: int, point: Any, params: Dict[str, Any]) -> Launch:
         """The trial's launch: its overrides, and a device from the pool when there is one."""
@@ -401,7 +432,8 @@ class SweepLoop:
             self.plots.refresh(self.sweep_dir, version=len(self.trials))
 
     def _write_results(self, final: bool = False) -> None:
-        self.record.write_results(self._recommendation(), final, exhausted=self.exhausted)
+        self.record.write_results(self._recommendation(), final, exhausted=self.exhausted,
+                                  steps=self._step_account())
 
     def _recommendation(self) -> Optional[Recommendation]:
         """The successful trial the model expects to be best, and its predicted value."""
@@ -443,6 +475,13 @@ class SweepLoop:
                      self.objective_name, front.describe())
             for trial in front.solutions:
                 log.info("  #%d %s: %s", trial.number, format_values(trial.values or []), format_params(trial.params))
+        steps = self._step_account()
+        if steps is not None:
+            log.info("Steps: %d reported%s: %d by %d trial(s) run to the end, %d by %d pruned one(s) "
+                     "(about %d saved by pruning)", steps["spent"],
+                     "" if steps["budget"] is None else f" of hydra.sweeper.step_budget={steps['budget']}",
+                     steps["by_full_trials"], sum(1 for t in self.trials if t.ok), steps["by_pruned_trials"],
+                     n_pruned, steps["saved_by_pruning"])
         log.info("Results: %s, every trial: %s", self.record.files.results, self.record.journal.path)
         drawn = ", ".join(map(str, pictures(self.sweep_dir, self.objectives.several)))
         if self.plots.started and not plots_drawn:

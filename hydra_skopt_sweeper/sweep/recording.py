@@ -99,15 +99,18 @@ class Recorder:
         self.trials.extend(trials)
 
     def write_results(self, recommended: Optional[Recommendation], final: bool = False,
-                      exhausted: bool = False) -> None:
+                      exhausted: bool = False, steps: Optional[Dict[str, Any]] = None) -> None:
         """Rewrite the results files; they are derived from the journal, so a failure to
         write them is a warning and the next trial's rewrite tries again. ``final``: the
         sweep's end, where the importance of the parameters is added (:meth:`importance`);
-        ``exhausted``: it ended early because every allowed point had been tried."""
+        ``exhausted``: it ended early because every allowed point had been tried; ``steps``:
+        where the reported steps went, and the step budget."""
         importance = self.importance() if final else None
         added: Dict[str, Any] = {"importance": importance} if importance else {}
         if exhausted:
             added["exhausted"] = True
+        if steps is not None:
+            added["steps"] = steps
         try:
             feasible = self.feasible if self.constraints is not None else None
             metric_columns = self.constraints.names if self.constraints is not None else ()
