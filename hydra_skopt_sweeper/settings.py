@@ -63,6 +63,7 @@ class PrunerRule(StrEnum):
     successive_halving = "successive_halving"
     median = "median"
     hyperband = "hyperband"
+    forecast = "forecast"
 
 
 # built by name: "async" and "raise" are Python keywords
@@ -75,7 +76,7 @@ class PrunerConf:
     """``hydra.sweeper.pruner``: the rule that stops poor trials early (trials that call
     ``hydra_skopt_sweeper.report(step, value)`` or use the Lightning ``PruningCallback``)."""
 
-    # successive_halving, median, hyperband, or null (off: curves are still recorded)
+    # successive_halving, median, hyperband, forecast, or null (off: curves are still recorded)
     rule: Optional[PrunerRule] = PrunerRule.successive_halving
     # successive_halving: rungs at min_steps * reduction_factor**k; at each, a trial goes on
     # only if it is among the best floor(n / reduction_factor) of the n trials that reached it;
@@ -87,6 +88,10 @@ class PrunerConf:
     max_steps: Optional[int] = None
     # median: a trial is compared from this step on with the other trials at the same step
     warmup_steps: int = 5
+    # forecast: a trial stops once the model of the learning curves gives it less than this
+    # chance to end below the best completed trial (checked from min_steps on, once min_trials
+    # trials completed; max_steps as for hyperband)
+    p_stop: float = 0.05
     # successive_halving and hyperband: a rung decides once this many trials (the trial itself
     # included; with hyperband, of its own bracket) have reached it; median: a step decides once this many other trials have reached it
     min_trials: int = 4
@@ -285,6 +290,12 @@ def check_pruner(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"hydra.sweeper.pruner.{key}={value!r}: must be an integer >= {minimum}")
         values[key] = value
+    p_stop = config.get("p_stop")
+    if p_stop is not None:
+        if isinstance(p_stop, bool) or not isinstance(p_stop, (int, float)) or not 0 < p_stop < 0.5:
+            raise ValueError(f"hydra.sweeper.pruner.p_stop={p_stop!r}: must be a number above 0 and below 0.5 "
+                             "(the chance to end below the best under which a trial stops)")
+        values["p_stop"] = float(p_stop)
     return values
 
 

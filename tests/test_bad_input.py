@@ -51,7 +51,7 @@ def messages(error: BaseException) -> str:
      "hydra.sweeper.device_override='trainer.gpus': must be an override with {device}"),
     (["hydra.sweeper.devices=[0,1]", "hydra.sweeper.batch_size=3"],
      "hydra.sweeper.batch_size=3: must be <= the 2 device(s) in hydra.sweeper.devices=[0, 1]"),
-    (["hydra.sweeper.pruner.rule=asha"], not_a_choice("pruner.rule", "asha", "successive_halving, median, hyperband")),
+    (["hydra.sweeper.pruner.rule=asha"], not_a_choice("pruner.rule", "asha", "successive_halving, median, hyperband, forecast")),
     (["hydra.sweeper.pruner.reduction_factor=1"], "hydra.sweeper.pruner.reduction_factor=1: must be an integer >= 2"),
     (["hydra.sweeper.pruner.min_steps=0"], "hydra.sweeper.pruner.min_steps=0: must be an integer >= 1"),
     (["hydra.sweeper.pruner.min_trials=0"], "hydra.sweeper.pruner.min_trials=0: must be an integer >= 1"),

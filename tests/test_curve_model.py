@@ -134,3 +134,36 @@ def test_a_plan_is_read_back_as_written_and_a_missing_or_torn_one_is_no_plan(tmp
     assert read_plan(tmp_path, 8) == []
     SweepDir(tmp_path).forecast(8).write_text('{"checks": [{"step": 1')
     assert read_plan(tmp_path, 8) == []
+
+
+@pytest.mark.slow
+def test_a_forecast_sweep_plans_each_trial_after_min_trials_completed_and_tells_the_stopped_their_forecast(tmp_path):
+    from pathlib import Path
+
+    from hydra_skopt_sweeper.records.curves import read_curve
+    from hydra_skopt_sweeper.records.forecasts import latest_forecast
+    from hydra_skopt_sweeper.records.journal import read_trials
+    from tests.inprocess import multirun
+
+    app = Path(__file__).parent / "apps" / "sphere" / "app.py"
+    log = multirun(app, tmp_path, [
+        "hydra/sweeper=skopt_gp", "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false",
+        "x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=9", "hydra.sweeper.n_calls=14",
+        "hydra.sweeper.n_initial_points=6", "hydra.sweeper.pruner.rule=forecast",
+        "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.min_trials=3", "hydra.sweeper.pruner.p_stop=0.2"])
+    trials = sorted(read_trials(tmp_path / "trials.jsonl"), key=lambda t: t.number)
+    assert len(trials) == 14
+    # the first three ran to the end with no plan; every later one was launched with one
+    assert all(t.ok for t in trials[:3])
+    plans = {t.number: read_plan(tmp_path, t.number) for t in trials}
+    assert not any(plans[n] for n in range(3)) and all(plans[n] for n in range(3, 14))
+    assert all([c.step for c in plans[n]] == [1, 3, 5] for n in range(3, 14))  # grid (0, 1, 3, 5, 8) from step 1
+    pruned = [t for t in trials if t.pruned]
+    assert pruned, [(t.number, t.status, t.step) for t in trials]
+    for trial in pruned:  # stopped at a check, by its plan, and the journal holds that forecast
+        curve = read_curve(tmp_path / ".curves" / f"{trial.number}.jsonl")
+        assert forecast_stop(plans[trial.number], curve, False) is not None
+        assert trial.forecast == pytest.approx(latest_forecast(plans[trial.number], curve, False))
+        assert (f"#{trial.number} pruned at step {trial.step} (" in log
+                and f"; the forecast for its end: {trial.forecast:.6g})" in log)
+    assert all(t.forecast is None for t in trials if not t.pruned)

@@ -55,3 +55,15 @@ def test_with_metric_constraints_each_valued_point_tells_its_slacks_and_a_failur
 def test_a_batch_returns_together_and_an_async_trial_alone():
     trials = [ok(0, 1.0, batch=1), ok(1, 1.0, batch=1), ok(2, 1.0), ok(3, 1.0, batch=2)]
     assert [[t.number for t in group] for group in returned_together(trials)] == [[0, 1], [2], [3]]
+
+
+def test_a_trial_the_forecast_rule_stopped_tells_its_forecast_never_worse_than_its_best_so_far():
+    def pruned(value, forecast):
+        return Trial(3, {}, value, "pruned", step=4, forecast=forecast)
+
+    minimise, maximise = Objectives(), Objectives(maximize=(True,))
+    assert told_loss(pruned(0.9, 0.4), minimise) == 0.4  # forecast to end lower than where it stopped
+    assert told_loss(pruned(0.9, 1.2), minimise) == 0.9  # a curve's best never rises
+    assert told_loss(pruned(0.9, None), minimise) == 0.9  # another rule stopped it: its best so far
+    assert told_loss(pruned(0.6, 0.8), maximise) == -0.8  # maximised: a higher forecast is better
+    assert told_loss(pruned(0.6, 0.5), maximise) == -0.6

@@ -204,3 +204,12 @@ def test_format_params_tells_typed_choices_apart():
     assert format_params({"a": 0, "b": 0.0, "c": True, "d": 1, "e": False}) == "a=0, b=0.0, c=true, d=1, e=false"
     assert format_params({"lr": 0.00123456789, "x": -2.0, "big": 1e20, "inf": float("inf")}) == (
         "lr=0.00123457, x=-2.0, big=1e+20, inf=inf")
+
+
+def test_a_forecast_is_written_only_for_a_trial_that_has_one_and_read_back():
+    plain = Trial(1, {"x": 1}, 0.5, "pruned", step=3)
+    assert "forecast" not in json.loads(plain.to_json())
+    stopped = Trial(2, {"x": 1}, 0.5, "pruned", step=3, forecast=0.25)
+    assert Trial.from_dict(json.loads(stopped.to_json())) == stopped
+    with pytest.raises(TypeError):
+        Trial.from_dict({**json.loads(stopped.to_json()), "forecast": "low"})

@@ -72,7 +72,9 @@ def test_median_rule_waits_for_warmup_and_min_trials_then_stops_the_worse_half()
 
 
 @pytest.mark.parametrize("config, message", [
-    ({"rule": "asha"}, "hydra.sweeper.pruner.rule='asha': must be one of successive_halving, median, hyperband"),
+    ({"rule": "asha"}, "hydra.sweeper.pruner.rule='asha': must be one of successive_halving, median, hyperband, forecast"),
+    ({"rule": "forecast", "p_stop": 0.5}, "hydra.sweeper.pruner.p_stop=0.5: must be a number above 0 and below 0.5"),
+    ({"rule": "forecast", "p_stop": "low"}, "hydra.sweeper.pruner.p_stop='low': must be a number above 0 and below 0.5"),
     ({"rule": "hyperband", "max_steps": 0}, "hydra.sweeper.pruner.max_steps=0: must be an integer >= 1"),
     ({"rule": "successive_halving", "reduction_factor": 1}, "hydra.sweeper.pruner.reduction_factor=1: must be an integer >= 2"),
     ({"rule": "successive_halving", "min_steps": 0}, "hydra.sweeper.pruner.min_steps=0: must be an integer >= 1"),

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Sequence, Tuple
 
+from .curves import Curve, value_at
 from .sweep_dir import SweepDir, atomic_write_text
 
 
@@ -27,6 +28,23 @@ class Check:
     weights: Tuple[float, ...]
     intercept: float
     limit: float
+
+
+def forecast(check: Check, curve: Curve, maximize: bool) -> Optional[float]:
+    """The check's forecast final loss for a curve: ``intercept + sum(weights * own)``, ``own``
+    being the curve's best loss up to each of the check's ``own_steps`` (its best value, negated
+    when the sweep maximises); None while the curve has not reached the check's step."""
+    own = [value_at(curve, s, maximize) for s in check.own_steps]
+    if not curve or curve[-1][0] < check.step or any(v is None for v in own):
+        return None
+    losses = [-v if maximize else v for v in own]  # type: ignore[operator]
+    return check.intercept + sum(w * v for w, v in zip(check.weights, losses))
+
+
+def latest_forecast(plan: Sequence[Check], curve: Curve, maximize: bool) -> Optional[float]:
+    """The forecast final loss of the last check the curve reached (None before the first)."""
+    reached = [check for check in plan if curve and check.step <= curve[-1][0]]
+    return forecast(reached[-1], curve, maximize) if reached else None
 
 
 def write_plan(sweep_dir: Path, number: int, checks: List[Check]) -> Path:

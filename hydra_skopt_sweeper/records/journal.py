@@ -9,7 +9,8 @@
 last step its curve reached, for every trial that reported one.) A sweep of several objectives
 adds ``"values"``, the list of a trial's values in the objectives' order, and its ``value`` is
 null; a sweep of one objective writes no ``values`` key. A sweep with ``metric_constraints``
-adds ``"metrics"``, the metrics they read, by key.
+adds ``"metrics"``, the metrics they read, by key. A trial the forecast rule stopped adds
+``"forecast"``: the value the model of the curves forecast for its end when it stopped.
 
 Lines are appended, flushed and fsynced as soon as a trial (or a batch) returns, in the order
 they return, and are never rewritten, so a crash or a kill loses at most the trials running; a line torn by a kill is skipped
@@ -57,6 +58,8 @@ class Trial:
     step: Optional[int] = None
     values: Optional[List[float]] = None
     metrics: Optional[Dict[str, float]] = None
+    # a trial the forecast rule stopped: the value the model forecast for its end, when it stopped
+    forecast: Optional[float] = None
 
     @property
     def ok(self) -> bool:
@@ -79,7 +82,7 @@ class Trial:
 
     def to_json(self) -> str:
         record = asdict(self)
-        for key in ("values", "metrics"):  # absent unless the sweep has them: lines as they always were
+        for key in ("values", "metrics", "forecast"):  # absent unless the sweep has them: lines as they always were
             if record[key] is None:
                 del record[key]
         return json.dumps(record, allow_nan=False, sort_keys=False)
@@ -119,6 +122,7 @@ class Trial:
             step=_field(record, "step", int),
             values=values,
             metrics=metrics,
+            forecast=_field(record, "forecast", (int, float)),
         )
 
 

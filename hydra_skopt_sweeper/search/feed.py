@@ -4,8 +4,9 @@ warm start and the plots' refit.
 * A completed trial tells its value as a loss (negated when the sweep maximises); with
   several objectives, its values as a vector of losses.
 * A pruned trial tells its best value before it was stopped (an honest, pessimistic reading of
-  where it was heading); one that reported no value tells nothing, and its point is excluded
-  (never proposed again).
+  where it was heading), or, when the forecast rule stopped it, the value the model of the
+  curves forecast for its end, if better; one that reported no value tells nothing, and its
+  point is excluded (never proposed again).
 * A failed trial follows ``on_failure``: ``penalize`` tells the worst loss told so far (each
   objective's own worst, with several; before any value is known, it waits for the first
   one); ``skip`` and ``raise`` exclude its point.
@@ -48,7 +49,10 @@ def told_loss(trial: Trial, objectives: Objectives) -> Optional[Loss]:
             return None
         return objectives.losses(trial.values)
     if trial.value is not None and math.isfinite(trial.value):
-        return to_loss(trial.value, objectives.maximize[0])
+        loss = to_loss(trial.value, objectives.maximize[0])
+        if trial.pruned and trial.forecast is not None:  # a curve only falls: never above its best so far
+            loss = min(loss, to_loss(trial.forecast, objectives.maximize[0]))
+        return loss
     return None
 
 

@@ -9,6 +9,7 @@ says when, has each return recorded (:mod:`.recording`) and told to the model
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -26,7 +27,8 @@ from ..records.sweep_dir import SweepDir, atomic_write_text, outcome_file, reser
 from ..search.feed import ModelFeed
 from ..search.pareto_proposer import ParetoProposer
 from ..search.proposer import BatchProposer, SearchSpaceExhausted
-from ..settings import SkoptSweeperConf, check_settings
+from ..settings import SkoptSweeperConf, check_pruner, check_settings
+from .forecasting import StopPlanner
 from .lock import SweepLock
 from .recording import Recorder
 from .resume import open_sweep_dir, recover_unrecorded, replay
@@ -150,6 +152,14 @@ class SweepLoop:
                    if several else {}),
             )
             self.feed = ModelFeed(self.proposer, self.objectives, settings.on_failure, self.constraints)
+        # the forecast rule's stop plans (one objective; with several, pruning is off)
+        self.planner: Optional[StopPlanner] = None
+        pruner = check_pruner(dataclasses.asdict(settings.pruner) if settings.pruner is not None else None)
+        if self.proposer is not None and pruner is not None and pruner["rule"] == "forecast" and not self.objectives.several:
+            self.planner = StopPlanner(self.sweep_dir, self.proposer.columns, self.maximize,
+                                       random_state=settings.random_state or 0, **pruner)
+        # every launched trial's point, by job number, for the stop plans
+        self.points: Dict[int, Any] = {}
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -340,6 +350,18 @@ class SweepLoop:
         log.info("The search space is exhausted after %d trial(s): every allowed point has been "
                  "tried (or excluded after a failure)", len(self.trials))
 
+    def _trial_points(self) -> Dict[int, Any]:
+        """Every trial's point by job number: those launched here, and an earlier run's that
+        are still in the space."""
+        points = dict(self.points)
+        for trial in self.trials:
+            if trial.number not in points:
+                try:
+                    points[trial.number] = self.space.to_point(trial.params)
+                except ValueError:  # outside today's space (see resume.replay)
+                    continue
+        return points
+
     def _budget_allows(self, running: int = 0) -> bool:
         """Whether ``hydra.sweeper.step_budget`` (if set) leaves steps for another trial: the
         steps every trial of the sweep dir reported so far, the running ones' included; says
@@ -369,6 +391,7 @@ class SweepLoop:
 
     def _launch_record(self, number: int, point: Any, params: Dict[str, Any]) -> Launch:
         """The trial's launch: its overrides, and a device from the pool when there is one."""
+        self.points[number] = point
         device = self.devices.take()
         overrides = self.space.to_overrides(params) + self.devices.overrides(device)
         return Launch(number, point, params, overrides, device)
@@ -381,6 +404,8 @@ class SweepLoop:
             validate([launch.overrides for launch in launches])
         reserve(self.outcomes_dir, [launch.number for launch in launches], [launch.params for launch in launches],
                 in_process=self.in_process)
+        if self.planner is not None:
+            self.planner.plan([(launch.number, launch.point) for launch in launches], self.trials, self._trial_points())
 
     def _run_batch(self, launches: List[Launch], choose_s: float = 0.0) -> None:
         first = launches[0].number

@@ -21,6 +21,7 @@ from ..insight.solutions import Front
 from ..problem.metrics import MetricConstraints
 from ..problem.objectives import Objectives, TrialValueError
 from ..records.curves import read_curve, value_at
+from ..records.forecasts import latest_forecast, read_plan
 from ..records.journal import (
     FAILED,
     OK,
@@ -75,6 +76,10 @@ class Recorder:
             trial.step = curve[-1][0]
         if trial.pruned and trial.value is None and curve and not self.objectives.several:  # returned nothing once pruned
             trial.value = value_at(curve, curve[-1][0], self.maximize)
+        if trial.pruned and curve and not self.objectives.several:
+            final = latest_forecast(read_plan(self.files.root, launch.number), curve, self.maximize)
+            if final is not None:  # the forecast rule stopped it: what its plan forecast then
+                trial.forecast = -final if self.maximize else final
         return trial
 
     def add(self, trials: Sequence[Trial]) -> None:
@@ -179,8 +184,9 @@ class Recorder:
         if self.constraints is not None and trial.ok and trial.metrics is not None and not self.feasible(trial):
             took += f", infeasible: {'; '.join(self.constraints.violated(trial.metrics))}"
         if trial.pruned:
-            log.info("  #%d pruned at step %s%s (its own best before it was stopped: %s)", trial.number,
-                     trial.step, took, "none" if trial.value is None else f"{trial.value:.6g}")
+            log.info("  #%d pruned at step %s%s (its own best before it was stopped: %s%s)", trial.number,
+                     trial.step, took, "none" if trial.value is None else f"{trial.value:.6g}",
+                     "" if trial.forecast is None else f"; the forecast for its end: {trial.forecast:.6g}")
         elif trial.ok and trial.values is not None:
             front = self.front()
             joined = "joins the front" if front.contains(trial) else "dominated"

@@ -8,7 +8,9 @@ submitit alike). Outside a multirun of this sweeper, :func:`report` records noth
 prunes.
 
 The rules are pure functions of the curves and of which trials completed (:func:`should_prune`):
-asynchronous successive halving, the median rule and Hyperband (brackets of successive halving). Values are compared in the sweep's direction; a curve's value at a
+asynchronous successive halving, the median rule and Hyperband (brackets of successive halving);
+and of the trial's stop plan for the forecast rule (:func:`forecast_stop`; the sweeper writes
+the plan from its model of the curves before it launches the trial). Values are compared in the sweep's direction; a curve's value at a
 step is the best it reported up to that step, as a trial's result is its best epoch.
 
 The sweeper validates the settings before any launch (:func:`..settings.check_pruner`).
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any, Collection, List, Mapping, Optional, Sequence
 
 from ..records.curves import Curve, append_point, curve_path, read_curve, read_curves, value_at
-from ..records.forecasts import Check
+from ..records.forecasts import Check, forecast, read_plan
 from ..records.journal import read_trials
 from ..records.sweep_dir import SweepDir
 from ..settings import PrunerConf, check_pruner
@@ -48,6 +50,7 @@ class Pruner:
     warmup_steps: int = PrunerConf.warmup_steps
     min_trials: int = PrunerConf.min_trials
     max_steps: Optional[int] = PrunerConf.max_steps
+    p_stop: float = PrunerConf.p_stop
 
     @classmethod
     def from_config(cls, config: Optional[Mapping[str, Any]]) -> Optional["Pruner"]:
@@ -148,18 +151,12 @@ def forecast_stop(plan: Sequence[Check], curve: Curve, maximize: bool) -> Option
     """
     if not curve:
         return None
-    step = curve[-1][0]
     previous = curve[-2][0] if len(curve) > 1 else -1
     for check in plan:
-        if not previous < check.step <= step:
-            continue
-        own = [value_at(curve, s, maximize) for s in check.own_steps]
-        if any(v is None for v in own):
-            continue
-        losses = [-v if maximize else v for v in own]
-        forecast = check.intercept + sum(w * v for w, v in zip(check.weights, losses))
-        if forecast > check.limit:
-            return forecast
+        if previous < check.step <= curve[-1][0]:
+            final = forecast(check, curve, maximize)
+            if final is not None and final > check.limit:
+                return final
     return None
 
 
@@ -243,6 +240,14 @@ def report(step: int, value: float) -> None:
                          f"already reported step {curve[-1][0]}")
     append_point(path, step, number)
     if trial.pruner is None:
+        return
+    if trial.pruner.rule == "forecast":  # the sweeper wrote this trial's plan before launching it
+        final = forecast_stop(read_plan(trial.sweep_dir, trial.number), curve + [(step, number)], trial.maximize)
+        if final is not None:
+            _pruned_at = step
+            raise TrialPruned(f"trial #{trial.number} pruned at step {step} by the forecast rule (its forecast "
+                              f"final value {-final if trial.maximize else final:.6g} has too small a chance "
+                              "to beat the best completed trial)")
         return
     curves = read_curves(trial.sweep_dir)
     curves[trial.number] = curve + [(step, number)]
