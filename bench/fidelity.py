@@ -97,43 +97,30 @@ class SweeperMethod(Method):
 
 
 class CurveMethod(SweeperMethod):
-    """The ``forecast`` rule as the sweeper runs it: before a trial starts, the model of the
-    curves (``search.curve_model``) fitted on every trial's curve so far writes its stop plan
-    (``stop_plan``: stop once the chance to end below the best completed trial is under
-    ``p_stop``); the trial applies it at each step (``trial.pruning.forecast_stop``). A stopped
+    """The ``forecast`` rule as the sweeper runs it: before a trial starts, the sweeper's
+    ``StopPlanner`` (the model of the curves fitted on every trial's curve so far) gives its
+    stop plan; the trial applies it at each step (``trial.pruning.forecast_stop``). A stopped
     trial is told its forecast final value (or, with ``tell="best"``, its best so far)."""
 
     def __init__(self, problem: CurveProblem, seed: int, n_calls: int, p_stop: float, tell: str,
-                 first_check: int = 0) -> None:
+                 min_steps: int) -> None:
         super().__init__(problem, None, seed, n_calls)
-        from scipy.stats import norm
+        from hydra_skopt_sweeper.sweep.forecasting import StopPlanner
 
-        from hydra_skopt_sweeper.search.curve_model import CurveModel, grid_steps
-
-        self.z, self.tell, self.epochs = float(norm.ppf(p_stop)), tell, problem.epochs
-        self.model = CurveModel(self.proposer.columns, problem.epochs, random_state=seed)
-        self.checks = [s for s in grid_steps(problem.epochs) if first_check <= s < problem.epochs - 1]
-        self.fitted_at = 0
-        self.best = math.inf  # the best completed trial's value
+        self.tell = tell
+        self.planner = StopPlanner(Path("."), self.proposer.columns, False, random_state=seed,
+                                   p_stop=p_stop, min_steps=min_steps, max_steps=problem.epochs)
         self.plans: Dict[int, list] = {}
         self.forecasts: Dict[int, float] = {}
         self.model_s = 0.0
 
     def start(self) -> Tuple[Any, Dict[str, Any]]:
-        from hydra_skopt_sweeper.search.curve_model import stop_plan
-
         handle, config = super().start()
-        trials = {n: (self.points[n], self.curves[n]) for n in self.curves if self.curves[n]}
-        self.plans[handle] = []
-        if len(self.completed) >= 3:
-            started = time.perf_counter()
-            if len(self.curves) >= 1.25 * self.fitted_at:
-                self.model.fit(trials)
-                self.fitted_at = len(self.curves)
-            else:
-                self.model.update(trials)
-            self.plans[handle] = stop_plan(self.model, self.points[handle], self.checks, self.best, self.z)
-            self.model_s += time.perf_counter() - started
+        started = time.perf_counter()
+        curves = {n: c for n, c in self.curves.items() if c}
+        plans = self.planner.plans([(handle, self.points[handle])], curves, self.completed, self.points)
+        self.plans[handle] = plans.get(handle, [])
+        self.model_s += time.perf_counter() - started
         return handle, config
 
     def step(self, handle: Any, epoch: int, value: float) -> bool:
@@ -148,7 +135,6 @@ class CurveMethod(SweeperMethod):
     def finish(self, handle: Any, value: float, epochs: int, complete: bool) -> None:
         if complete:
             self.completed.append(handle)
-            self.best = min(self.best, value)
         elif self.tell == "predicted" and handle in self.forecasts:
             value = min(value, self.forecasts[handle])
         self.proposer.tell([self.points[handle]], [value])
@@ -157,7 +143,8 @@ class CurveMethod(SweeperMethod):
 def ours(problem: CurveProblem, method: str, budget: int, seed: int) -> Dict[str, Any]:
     full_trials = budget // problem.epochs
     if method.startswith("curve"):
-        # curve_p10: p_stop 0.10, told its forecast; _best: told its best so far; _m4: checks from step 4
+        # curve_p10: p_stop 0.10, told its forecast; _best: told its best so far; _m4: checks from
+        # step 4 (else 0), as pruner.min_steps; min_trials as the sweeper's default
         parts = method.split("_")
         p_stop = int(parts[1][1:]) / 100
         tell = "best" if "best" in parts else "predicted"

@@ -20,7 +20,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from scipy.stats import norm
 
 from ..records.curves import Curve, read_curves
-from ..records.forecasts import write_plan
+from ..records.forecasts import Check, write_plan
 from ..records.journal import Trial
 from ..search.columns import ColumnLayout, Point
 from ..search.curve_model import CurveModel, grid_steps, stop_plan
@@ -55,9 +55,17 @@ class StopPlanner:
         """Write the plans of the trials about to launch (``(number, point)``); ``trials``: the
         sweep's returned trials, ``points``: every launched trial's point by number."""
         curves = read_curves(self.sweep_dir)
-        completed = [t.number for t in trials if t.ok and curves.get(t.number)]
+        plans = self.plans(launching, curves, [t.number for t in trials if t.ok], points)
+        for number, checks in plans.items():
+            write_plan(self.sweep_dir, number, checks)
+
+    def plans(self, launching: Sequence[Tuple[int, Point]], curves: Mapping[int, Curve],
+              completed: Sequence[int], points: Mapping[int, Point]) -> Dict[int, List[Check]]:
+        """The plans of the trials about to launch, from every curve so far (in the sweep's
+        units) and the trials that completed; none until ``min_trials`` completed with a curve."""
+        completed = [n for n in completed if curves.get(n) and n in points]
         if len(completed) < self.min_trials:
-            return
+            return {}
         full_steps = self.max_steps or max(curves[n][-1][0] + 1 for n in completed)
         data: Dict[int, Tuple[Point, List[Tuple[int, float]]]] = {
             n: (points[n], self._losses(curve)) for n, curve in curves.items() if n in points}
@@ -66,8 +74,7 @@ class StopPlanner:
             self.fitted_on = len(data)
         else:
             self.model.update(data)
-        best = min(min(loss for _, loss in data[n][1]) for n in completed if n in data)
+        best = min(min(loss for _, loss in data[n][1]) for n in completed)
         steps = [s for s in grid_steps(full_steps) if self.min_steps <= s < full_steps - 1]
         z = float(norm.ppf(self.p_stop))
-        for number, point in launching:
-            write_plan(self.sweep_dir, number, stop_plan(self.model, point, steps, best, z))
+        return {number: stop_plan(self.model, point, steps, best, z) for number, point in launching}
