@@ -80,6 +80,15 @@ def _kernel(n_columns: int):
             + WhiteKernel(1e-2, (1e-6, 1e0)))
 
 
+def _lbfgs(objective, start: np.ndarray, bounds: np.ndarray):
+    """sklearn's own optimiser (L-BFGS-B on the log marginal likelihood), its iterations capped."""
+    from scipy.optimize import minimize
+
+    result = minimize(objective, start, method="L-BFGS-B", jac=True, bounds=bounds,
+                      options={"maxiter": policy.CURVE_FIT_ITERATIONS})
+    return result.x, result.fun
+
+
 @dataclass
 class CurveModel:
     """The GP over (configuration, step) of one sweep; see the module docstring.
@@ -100,11 +109,16 @@ class CurveModel:
 
     def _data(self, trials: Dict[int, Tuple[Point, Curve]]) -> Tuple[np.ndarray, np.ndarray]:
         grid = grid_steps(self.max_steps)
+        # past CURVE_MAX_POINTS in all, each curve keeps its last point and fewer of its grid's
+        per_trial = max(1, policy.CURVE_MAX_POINTS // max(1, len(trials)))
         rows, losses = [], []
         for point, curve in trials.values():
             points = sampled(curve, grid)
             if not points:
                 continue
+            if len(points) > per_trial:
+                keep = np.unique(np.round(np.linspace(0, len(points) - 1, per_trial)).astype(int))
+                points = [points[i] for i in keep]
             x = self.layout.normalise([point])[0]
             for step, loss in points:
                 rows.append(np.append(x, self._s(step)))
@@ -114,9 +128,8 @@ class CurveModel:
     def fit(self, trials: Dict[int, Tuple[Point, Curve]]) -> "CurveModel":
         """Fit the kernel's hyperparameters and condition on every trial's curve."""
         rows, losses = self._data(trials)
-        n_inputs = self.layout.n_columns + 1
-        kernel = _kernel(self.layout.n_columns)
-        self._gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=self.random_state)
+        self._gp = GaussianProcessRegressor(_kernel(self.layout.n_columns), normalize_y=True,
+                                            optimizer=_lbfgs, random_state=self.random_state)
         self._fit(rows, losses)
         return self
 

@@ -127,6 +127,12 @@ IMPORTANCE_DRAWS = 64
 # steps of a geometric grid at which each curve enters the model (and its last step): the early
 # steps where curves move most, and few enough that 200 trials stay a few hundred points
 CURVE_GRID_POINTS = 6
+# at most this many (configuration, step) points in all: past it each curve keeps fewer grid
+# points (its last one always), so that a fit stays well under a second at hundreds of trials
+CURVE_MAX_POINTS = 300
+# iterations of the hyperparameters' fit: the likelihood is flat near its optimum, and a fit
+# is refreshed as the curves grow
+CURVE_FIT_ITERATIONS = 50
 
 
 # Losses up to 2**LARGEST_EXPONENT in size are scaled as they are; larger ones are first divided
