@@ -2,8 +2,21 @@
 
 Inside a trial, ``report(step, value)`` records its learning curve in the sweep dir and raises
 ``TrialPruned`` when the sweep's pruning rule stops it (see :mod:`.trial.pruning`).
+``gp_minimize`` and ``Optimizer`` are scikit-optimize's, on this project's engine
+(:mod:`.doors.scikit_optimize`); they are imported on first use, so that a trial's process,
+which imports ``report``, does not load the engine.
 """
+from typing import Any
+
 from .trial.pruning import TrialPruned, report
 
 __version__ = "0.1.0"
-__all__ = ["TrialPruned", "report"]
+__all__ = ["Optimizer", "TrialPruned", "gp_minimize", "report"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("gp_minimize", "Optimizer"):
+        from .doors import scikit_optimize
+
+        return getattr(scikit_optimize, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
