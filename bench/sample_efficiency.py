@@ -31,7 +31,9 @@ And three without Hydra:
 
 - optuna_gp: raw Optuna 5 ``GPSampler(seed=seed)`` with its defaults (bench/optuna_gp.py, in
   bench/.venv-optuna5, created on first use); batch b = b trials asked before any is told;
-- gp_minimize: plain ``skopt.gp_minimize`` with its defaults (sequential).
+- gp_minimize: plain ``skopt.gp_minimize`` with its defaults (sequential);
+- gp_minimize_door: the same call with one import changed, ``from hydra_skopt_sweeper import
+  gp_minimize`` (this project's proposer behind scikit-optimize's API; issue 41's door).
 
 Scoring: simple regret = value of the chosen configuration - known optimum. Noise-free
 problems: the best value found. Noisy problems: the TRUE (noise-free) value of the
@@ -65,8 +67,9 @@ OPTUNA_VENV = BENCH / ".venv-optuna"
 OPTUNA5_VENV = BENCH / ".venv-optuna5"
 OPTUNA_GP = BENCH / "optuna_gp.py"
 RUNS = RESULTS / "runs"
-METHODS = ["skopt_gp", "skopt_gp_batch", "skopt_gp_hedge", "optuna_gp", "optuna_tpe", "random", "random_hydra", "gp_minimize"]
-BATCHLESS = {"random", "random_hydra", "gp_minimize"}
+METHODS = ["skopt_gp", "skopt_gp_batch", "skopt_gp_hedge", "optuna_gp", "optuna_tpe", "random", "random_hydra",
+           "gp_minimize", "gp_minimize_door"]
+BATCHLESS = {"random", "random_hydra", "gp_minimize", "gp_minimize_door"}
 # this sweeper's own methods (never anchors), and what each adds to its defaults
 SWEEPER_VARIANTS = {
     "skopt_gp": [],
@@ -175,10 +178,15 @@ def run_random(spec: Problem, seed: int) -> Dict[str, Any]:
     return {"values": [spec.observe(p, seed) for p in params], "params": params}
 
 
-def run_gp_minimize(spec: Problem, seed: int) -> Dict[str, Any]:
+def run_gp_minimize(spec: Problem, seed: int, door: bool = False) -> Dict[str, Any]:
+    """``gp_minimize(objective, dimensions, n_calls, random_state)``, every other argument at its
+    default: scikit-optimize's own, or with ``door`` this project's (one import changed)."""
     import warnings
 
-    from skopt import gp_minimize
+    if door:
+        from hydra_skopt_sweeper import gp_minimize
+    else:
+        from skopt import gp_minimize
 
     params: List[Dict[str, Any]] = []
 
@@ -199,8 +207,8 @@ def run_one(method: str, problem: str, batch: int, seed: int, fresh: bool) -> Di
     spec = PROBLEMS[problem]
     commit = sweeper_commit()  # the sweeper changes under long runs: each run says what it measured
     started = time.perf_counter()
-    if method == "gp_minimize":
-        record = run_gp_minimize(spec, seed)
+    if method in ("gp_minimize", "gp_minimize_door"):
+        record = run_gp_minimize(spec, seed, door=method == "gp_minimize_door")
     elif method == "optuna_gp":
         record = run_optuna_gp(spec, batch, seed)
     elif method == "random":

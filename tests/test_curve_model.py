@@ -165,3 +165,16 @@ def test_a_forecast_sweep_plans_each_trial_after_min_trials_completed_and_tells_
         assert (f"#{trial.number} pruned at step {trial.step} (" in log
                 and f"; the forecast for its end: {trial.forecast:.6g})" in log)
     assert all(t.forecast is None for t in trials if not t.pruned)
+
+
+def test_past_its_cap_the_model_keeps_fewer_points_a_curve_and_always_its_last(monkeypatch):
+    from hydra_skopt_sweeper.search import policy
+
+    monkeypatch.setattr(policy, "CURVE_MAX_POINTS", 40)
+    trials = {n: ([x], curve_of(x, steps=5 + n % 20)) for n, x in enumerate(np.linspace(0.0, 1.0, 20))}
+    rows, losses = CurveModel(LAYOUT, T)._data(trials)
+    assert len(rows) == 40  # two a curve
+    model = CurveModel(LAYOUT, T)
+    last_s = {round(float(r[0]), 9): float(r[1]) for r in rows[1::2]}  # each curve's second kept point
+    for n, (point, curve) in trials.items():
+        assert last_s[round(point[0], 9)] == pytest.approx(model._s(curve[-1][0]))

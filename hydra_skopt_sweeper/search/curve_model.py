@@ -111,15 +111,15 @@ class CurveModel:
         grid = grid_steps(self.max_steps)
         # past CURVE_MAX_POINTS in all, each curve keeps its last point and fewer of its grid's
         per_trial = max(1, policy.CURVE_MAX_POINTS // max(1, len(trials)))
+        kept = [(point, points) for point, curve in trials.values() for points in [sampled(curve, grid)] if points]
+        if not kept:
+            return np.zeros((0, self.layout.n_columns + 1)), np.zeros(0)
+        columns = self.layout.normalise([point for point, _ in kept])  # one transform for all
         rows, losses = [], []
-        for point, curve in trials.values():
-            points = sampled(curve, grid)
-            if not points:
-                continue
+        for x, (_, points) in zip(columns, kept):
             if len(points) > per_trial:
                 keep = np.unique(np.round(np.linspace(0, len(points) - 1, per_trial)).astype(int))
                 points = [points[i] for i in keep]
-            x = self.layout.normalise([point])[0]
             for step, loss in points:
                 rows.append(np.append(x, self._s(step)))
                 losses.append(loss)
