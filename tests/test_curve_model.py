@@ -178,3 +178,27 @@ def test_past_its_cap_the_model_keeps_fewer_points_a_curve_and_always_its_last(m
     last_s = {round(float(r[0]), 9): float(r[1]) for r in rows[1::2]}  # each curve's second kept point
     for n, (point, curve) in trials.items():
         assert last_s[round(point[0], 9)] == pytest.approx(model._s(curve[-1][0]))
+
+
+@pytest.mark.slow
+def test_a_forecast_sweep_through_joblibs_workers_stops_only_planned_trials_by_their_plans(tmp_path):
+    from hydra.test_utils.test_utils import run_python_script
+
+    from hydra_skopt_sweeper.records.curves import read_curve
+    from hydra_skopt_sweeper.records.journal import read_trials
+
+    app = Path(__file__).parent / "apps" / "sphere" / "app.py"
+    out, _ = run_python_script([
+        str(app), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.random_state=0",
+        "hydra.sweeper.plots=false", "x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=9", "curve_sleep=0.02",
+        "hydra.sweeper.n_calls=12", "hydra.sweeper.n_initial_points=6", "hydra.sweeper.pruner.rule=forecast",
+        "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.min_trials=3", "hydra.sweeper.pruner.p_stop=0.2",
+        "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
+    trials = read_trials(tmp_path / "trials.jsonl")
+    assert len(trials) == 12 and "(2 of 2 running" in out  # async, two workers
+    plans = {t.number: read_plan(tmp_path, t.number) for t in trials}
+    pruned = [t for t in trials if t.pruned]
+    assert pruned and all(plans[t.number] and t.forecast is not None for t in pruned)
+    for trial in pruned:  # the worker read the plan the sweeper wrote, and stopped where it says
+        assert forecast_stop(plans[trial.number], read_curve(tmp_path / ".curves" / f"{trial.number}.jsonl"), False)
+    assert not any(plans[n] for n in sorted(plans)[:3])  # launched before three had completed
