@@ -76,6 +76,7 @@ def test_the_plan_forecasts_what_the_model_would_after_seeing_the_trials_own_poi
     # the same up to the losses' scaling, which the update recomputes with the trial's own points
     assert forecast == pytest.approx(mean[0], abs=1e-4)
     assert check.limit == pytest.approx(0.01 - norm.ppf(0.05) * sd[0], rel=1e-2)
+    assert check.sd == pytest.approx(sd[0], rel=0.05) and check.final_step == T - 1
 
 
 def crossing_curve(x: float, t_max: int = T):
@@ -116,7 +117,7 @@ def test_the_forecast_rule_never_stops_the_eventual_best_where_curves_cross_and_
 
 
 def test_the_rule_checks_each_step_once_when_its_report_crosses_it_and_in_the_sweeps_direction():
-    plan = [Check(step=4, own_steps=(4,), weights=(1.0,), intercept=0.0, limit=0.5)]
+    plan = [Check(step=4, own_steps=(4,), weights=(1.0,), intercept=0.0, limit=0.5, sd=0.1, final_step=9)]
     assert forecast_stop(plan, [(0, 0.9), (3, 0.8)], False) is None  # not there yet
     assert forecast_stop(plan, [(0, 0.9), (3, 0.8), (5, 0.7)], False) == pytest.approx(0.8)  # crossed: its best by step 4
     assert forecast_stop(plan, [(0, 0.9), (5, 0.7), (6, 0.7)], False) is None  # checked already
@@ -128,7 +129,7 @@ def test_the_rule_checks_each_step_once_when_its_report_crosses_it_and_in_the_sw
 
 
 def test_a_plan_is_read_back_as_written_and_a_missing_or_torn_one_is_no_plan(tmp_path):
-    plan = [Check(1, (0, 1), (0.25, 0.5), -0.1, 0.3), Check(3, (0, 1, 3), (0.1, 0.2, 0.3), 0.0, 0.2)]
+    plan = [Check(1, (0, 1), (0.25, 0.5), -0.1, 0.3, 0.05, 26), Check(3, (0, 1, 3), (0.1, 0.2, 0.3), 0.0, 0.2, 0.04, 26)]
     write_plan(tmp_path, 7, plan)
     assert read_plan(tmp_path, 7) == plan
     assert read_plan(tmp_path, 8) == []
@@ -202,3 +203,24 @@ def test_a_forecast_sweep_through_joblibs_workers_stops_only_planned_trials_by_t
     for trial in pruned:  # the worker read the plan the sweeper wrote, and stopped where it says
         assert forecast_stop(plans[trial.number], read_curve(tmp_path / ".curves" / f"{trial.number}.jsonl"), False)
     assert not any(plans[n] for n in sorted(plans)[:3])  # launched before three had completed
+
+
+def test_curves_png_marks_where_each_planned_unfinished_trial_is_forecast_to_end(tmp_path):
+    from hydra_skopt_sweeper.insight.pictures.progress import draw_curves, forecast_marks
+    from hydra_skopt_sweeper.insight.sweep_record import SweepRecord
+    from hydra_skopt_sweeper.records.curves import append_point, read_curves
+    from hydra_skopt_sweeper.records.journal import Trial
+
+    plan = [Check(2, (0, 2), (0.5, 0.5), 0.1, 9.0, 0.05, 9)]
+    for number, values in {0: [3.0, 2.0, 1.0], 1: [3.0, 2.5, 2.0], 2: [4.0], 3: [5.0, 4.0, 3.0]}.items():
+        for step, value in enumerate(values):
+            append_point(tmp_path / ".curves" / f"{number}.jsonl", step, value)
+        if number:
+            write_plan(tmp_path, number, plan)
+    trials = [Trial(0, {}, 1.0, "ok", step=2), Trial(1, {}, 2.0, "pruned", step=2), Trial(3, {}, -3.0, "ok", step=2)]
+    record = SweepRecord(tmp_path, trials)
+    # 1 was pruned at its check, 2 runs but has not reached it, 3 completed: only 1 is marked
+    assert forecast_marks(record, read_curves(tmp_path)) == [(1, 2, 2.0, 9, pytest.approx(0.1 + 0.5 * 3.0 + 0.5 * 2.0), 0.05)]
+    maximised = SweepRecord(tmp_path, trials, maximize=True)  # best values are the highest, negated into losses
+    assert forecast_marks(maximised, read_curves(tmp_path))[0][4] == pytest.approx(-(0.1 - 0.5 * 3.0 - 0.5 * 3.0))
+    assert draw_curves(record, tmp_path / "curves.png").is_file()

@@ -19,15 +19,18 @@ from .sweep_dir import SweepDir, atomic_write_text
 
 @dataclass(frozen=True)
 class Check:
-    """One step of a stop plan: once the trial reports ``step``, the forecast of its final loss
-    is ``intercept`` plus ``weights`` times its own best-so-far losses at ``own_steps``; it stops
-    when that forecast is above ``limit``."""
+    """One step of a stop plan: once the trial reports ``step``, the forecast of its loss at
+    ``final_step`` is ``intercept`` plus ``weights`` times its own best-so-far losses at
+    ``own_steps``, with standard deviation ``sd``; it stops when that forecast is above
+    ``limit``."""
 
     step: int
     own_steps: Tuple[int, ...]
     weights: Tuple[float, ...]
     intercept: float
     limit: float
+    sd: float
+    final_step: int
 
 
 def forecast(check: Check, curve: Curve, maximize: bool) -> Optional[float]:
@@ -41,10 +44,16 @@ def forecast(check: Check, curve: Curve, maximize: bool) -> Optional[float]:
     return check.intercept + sum(w * v for w, v in zip(check.weights, losses))
 
 
+def latest_check(plan: Sequence[Check], curve: Curve) -> Optional[Check]:
+    """The last check of the plan the curve reached (None before the first)."""
+    reached = [check for check in plan if curve and check.step <= curve[-1][0]]
+    return reached[-1] if reached else None
+
+
 def latest_forecast(plan: Sequence[Check], curve: Curve, maximize: bool) -> Optional[float]:
     """The forecast final loss of the last check the curve reached (None before the first)."""
-    reached = [check for check in plan if curve and check.step <= curve[-1][0]]
-    return forecast(reached[-1], curve, maximize) if reached else None
+    check = latest_check(plan, curve)
+    return None if check is None else forecast(check, curve, maximize)
 
 
 def write_plan(sweep_dir: Path, number: int, checks: List[Check]) -> Path:
@@ -58,6 +67,7 @@ def read_plan(sweep_dir: Path, number: int) -> List[Check]:
     try:
         record = json.loads(SweepDir(sweep_dir).forecast(number).read_text(encoding="utf-8"))
         return [Check(int(c["step"]), tuple(int(s) for s in c["own_steps"]), tuple(float(w) for w in c["weights"]),
-                      float(c["intercept"]), float(c["limit"])) for c in record["checks"]]
+                      float(c["intercept"]), float(c["limit"]), float(c["sd"]), int(c["final_step"]))
+                for c in record["checks"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []

@@ -183,9 +183,9 @@ def stop_plan(model: CurveModel, point: Point, steps: Sequence[int], best: float
         weights = np.linalg.solve(cov[own, own] + 1e-10 * np.eye(k), cov[own, -1])
         intercept = float(mean[-1] - weights @ mean[own])
         variance = float(cov[-1, -1] - weights @ cov[own, -1])
-        limit = best - z * math.sqrt(max(variance, 1e-24))
+        sd = math.sqrt(max(variance, 1e-24))
         checks.append(Check(int(steps[k - 1]), tuple(int(s) for s in steps[:k]),
-                            tuple(float(w) for w in weights), intercept, limit))
+                            tuple(float(w) for w in weights), intercept, best - z * sd, sd, model.max_steps - 1))
     return checks
 
 

@@ -11,17 +11,19 @@
   number, every step measured from the final reference point (so the curve never falls),
   failures and batches marked as in ``convergence.png``;
 * ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`...records.curves`),
-  pruned ones dashed, the best trial's highlighted.
+  pruned ones dashed, the best trial's highlighted; with the forecast rule, where each
+  unfinished trial is forecast to end (``.forecasts/``, see :mod:`...records.forecasts`).
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 
 from . import canvas
 from .front import format_point, hypervolume_so_far, reference_origin
-from ...records.curves import read_curves
+from ...records.curves import Curve, read_curves
+from ...records.forecasts import forecast, latest_check, read_plan
 from ...records.journal import Trial
 from ..solutions import Front
 from ..surface import drawn
@@ -97,9 +99,29 @@ def draw_convergence(record: SweepRecord, path: Path) -> Path:
     return canvas.save(fig, path)
 
 
+def forecast_marks(record: SweepRecord, curves: Mapping[int, Curve]) -> List[Tuple[int, int, float, int, float, float]]:
+    """Where the forecast rule expects each unfinished trial to end: ``(trial, last step, last
+    value, final step, forecast)`` and the forecast's standard deviation, in the sweep's units,
+    for every trial with a stop plan that reached one of its checks and has not completed."""
+    done = {t.number for t in record.trials if not t.pruned}
+    marks = []
+    for number, curve in sorted(curves.items()):
+        if number in done:
+            continue
+        plan = read_plan(record.sweep_dir, number)
+        check = latest_check(plan, curve)
+        loss = None if check is None else forecast(check, curve, record.maximize)
+        if check is not None and loss is not None:
+            marks.append((number, curve[-1][0], curve[-1][1], check.final_step,
+                          -loss if record.maximize else loss, check.sd))
+    return marks
+
+
 def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
     """Every trial's learning curve against its step: completed trials solid, pruned ones
-    dashed, the best trial's thick; None when no trial reported a curve."""
+    dashed, the best trial's thick; where the forecast rule planned a trial that has not
+    completed, its forecast end with a band of two standard deviations (:func:`forecast_marks`);
+    None when no trial reported a curve."""
     from matplotlib.ticker import MaxNLocator
 
     curves = read_curves(record.sweep_dir)
@@ -121,6 +143,13 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
         curve = curves[best.number]
         ax.plot([s for s, _ in curve], [v for _, v in curve], color="C1", lw=2.5, zorder=5,
                 label=f"{'best feasible' if record.constraints is not None else 'best'}: trial #{best.number}")
+    marks = [] if record.several else forecast_marks(record, curves)
+    for _, step, value, final_step, mean, sd in marks:
+        ax.plot([step, final_step], [value, mean], color="C2", lw=0.8, linestyle=":")
+        ax.errorbar([final_step], [mean], yerr=[2 * sd], color="C2", fmt="o", ms=3, capsize=3, lw=0.9)
+    if marks:
+        ax.errorbar([], [], yerr=[], color="C2", fmt="o", ms=3, capsize=3, lw=0.9,
+                    label="forecast end of an unfinished trial (± 2 sd)")
     ax.plot([], [], color="C0", lw=0.9, label="completed")
     if record.n_pruned:
         ax.plot([], [], color="0.6", lw=0.9, linestyle="--", label=f"pruned ({record.n_pruned})")
