@@ -53,6 +53,8 @@ CONFIGS = {
                       "hydra.sweeper.pruner.min_trials=6"],
     "sh_m8_r2_t4": ["hydra.sweeper.pruner.rule=successive_halving", "hydra.sweeper.pruner.min_steps=8",
                     "hydra.sweeper.pruner.reduction_factor=2", "hydra.sweeper.pruner.min_trials=4"],
+    # the model of the curves (issue 45), its defaults: p_stop 0.05, checks from step 4, 4 completed first
+    "forecast": ["hydra.sweeper.pruner.rule=forecast"],
 }
 DEFAULT_CONFIGS = "off,median_w5_t4,median_w8_t5,sh_m4_r3_t4,sh_m6_r2_t4"
 
