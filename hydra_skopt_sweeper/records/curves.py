@@ -66,6 +66,12 @@ def read_curves(sweep_dir: Path) -> Dict[int, Curve]:
     return curves
 
 
+def full_steps(curves: Mapping[int, Curve], completed: Collection[int], max_steps: Optional[int] = None) -> int:
+    """The steps of a full trial: ``max_steps`` when given, else one past the last step of the
+    longest completed curve (0 while no completed trial has one)."""
+    return max_steps or max((curves[n][-1][0] + 1 for n in completed if curves.get(n)), default=0)
+
+
 @dataclass(frozen=True)
 class StepSpending:
     """Where a sweep's steps went: ``spent`` reported by all trials, ``full`` by those that ran

@@ -188,10 +188,3 @@ def stop_plan(model: CurveModel, point: Point, steps: Sequence[int], best: float
                             tuple(float(w) for w in weights), intercept, best - z * sd, sd, model.max_steps - 1))
     return checks
 
-
-def chance_to_beat(model: CurveModel, point: Point, best: float) -> float:
-    """The model's probability that ``point`` trained to the full budget ends below ``best``."""
-    from scipy.stats import norm
-
-    mean, sd = model.final([point])
-    return float(norm.cdf((best - mean[0]) / sd[0]))

@@ -19,7 +19,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from scipy.stats import norm
 
-from ..records.curves import Curve, read_curves
+from ..records.curves import Curve, full_steps, read_curves
 from ..records.forecasts import Check, write_plan
 from ..records.journal import Trial
 from ..search.columns import ColumnLayout, Point
@@ -44,7 +44,7 @@ class StopPlanner:
         self.maximize = maximize
         self.min_steps, self.min_trials, self.max_steps, self.p_stop = min_steps, min_trials, max_steps, p_stop
         self.random_state = random_state
-        self.model: CurveModel = CurveModel(layout, 2, random_state)
+        self.model: Optional[CurveModel] = None  # fitted once min_trials completed
         self.fitted_on = 0  # how many curves the last fit saw
 
     def _losses(self, curve: Curve) -> List[Tuple[int, float]]:
@@ -66,15 +66,15 @@ class StopPlanner:
         completed = [n for n in completed if curves.get(n) and n in points]
         if len(completed) < self.min_trials:
             return {}
-        full_steps = self.max_steps or max(curves[n][-1][0] + 1 for n in completed)
+        full = full_steps(curves, completed, self.max_steps)
         data: Dict[int, Tuple[Point, List[Tuple[int, float]]]] = {
             n: (points[n], self._losses(curve)) for n, curve in curves.items() if n in points}
-        if self.model.max_steps != full_steps or len(data) >= _REFIT_GROWTH * self.fitted_on:
-            self.model = CurveModel(self.layout, full_steps, self.random_state).fit(data)
+        if self.model is None or self.model.max_steps != full or len(data) >= _REFIT_GROWTH * self.fitted_on:
+            self.model = CurveModel(self.layout, full, self.random_state).fit(data)
             self.fitted_on = len(data)
         else:
             self.model.update(data)
         best = min(min(loss for _, loss in data[n][1]) for n in completed)
-        steps = [s for s in grid_steps(full_steps) if self.min_steps <= s < full_steps - 1]
+        steps = [s for s in grid_steps(full) if self.min_steps <= s < full - 1]
         z = float(norm.ppf(self.p_stop))
         return {number: stop_plan(self.model, point, steps, best, z) for number, point in launching}

@@ -367,10 +367,12 @@ class SweepLoop:
         steps every trial of the sweep dir reported so far, the running ones' included; says
         so once when it is spent."""
         budget = self.settings.step_budget
-        if self.budget_spent or budget is None:
-            return not self.budget_spent
+        if self.budget_spent:
+            return False
+        if budget is None:
+            return True
         curves = read_curves(self.sweep_dir)
-        spent = sum(len(curve) for curve in curves.values())
+        spent = step_spending(curves, (), ()).spent
         if spent < budget:
             return True
         self.budget_spent = True

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, List, Mapping, Optional, Sequence
 
-from ..records.curves import Curve, append_point, curve_path, read_curve, read_curves, value_at
+from ..records.curves import Curve, append_point, curve_path, full_steps, read_curve, read_curves, value_at
 from ..records.forecasts import Check, forecast, read_plan
 from ..records.journal import read_trials
 from ..records.sweep_dir import SweepDir
@@ -104,10 +104,10 @@ def should_prune(pruner: Pruner, curves: Mapping[int, Curve], trial: int, maximi
         return False
     step = curve[-1][0]
     if pruner.rule == "hyperband":
-        full_steps = pruner.max_steps or max((curves[n][-1][0] + 1 for n in completed if curves.get(n)), default=0)
-        if not full_steps:
+        full = full_steps(curves, completed, pruner.max_steps)
+        if not full:
             return False
-        shares = pruner.brackets(full_steps)
+        shares = pruner.brackets(full)
         bracket = hyperband_bracket(trial, shares)
         mates = {n: c for n, c in curves.items() if hyperband_bracket(n, shares) == bracket}
         return _halving(pruner, mates, curve, maximize, bracket)
