@@ -11,13 +11,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from hydra_skopt_sweeper.records.sweep_dir import CONVERGENCE, CURVES, PARALLEL, REPORT, SLICES
+from tests.waiting import wait_for_files
 
 # every test here runs a real sweep in a subprocess (or a real engine): not in make test-fast
 pytestmark = pytest.mark.slow
@@ -125,10 +125,7 @@ def test_tune_mlp_minimises_val_loss_and_leaves_the_pictures_and_page_make_demo_
     # what 4 trials draw (objective.png and importance.png need more); the last drawing may
     # finish after the sweep, in the background: a bounded wait, no timing asserted
     promised = [sweep_dir / name for name in (CONVERGENCE, SLICES, PARALLEL, CURVES, REPORT)]
-    deadline = time.monotonic() + 180
-    while not all(path.is_file() for path in promised):
-        assert time.monotonic() < deadline, [path.name for path in promised if not path.is_file()]
-        time.sleep(0.2)
+    wait_for_files(promised)
 
 
 def test_tune_mlp_acc_maximises_val_acc(tmp_path):

@@ -41,6 +41,7 @@ from hydra_skopt_sweeper.records.sweep_dir import (
 )
 from hydra_skopt_sweeper.records.sweep_dir import SLICES as SLICES_NAME
 from tests.inprocess import multirun
+from tests.waiting import wait_until
 
 APPS = Path(__file__).resolve().parent / "apps"
 
@@ -427,15 +428,6 @@ def _marks(sweep_dir, kind):
     return sorted(p.name for p in Path(sweep_dir).glob(f"{kind}.*"))
 
 
-def _wait_for(condition, timeout=60.0):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_wait_returns_at_its_bound_and_a_late_drawing_finishes_by_itself(tmp_path):
     refresher = PlotRefresher()
     refresher.command = lambda sweep_dir: [sys.executable, "-c", _GATED, str(sweep_dir)]
@@ -496,7 +488,7 @@ def test_the_end_of_a_sweep_does_not_wait_for_a_slow_drawing(tmp_path):
     started = _marks(sweep_dir, "started")
     assert started and _marks(sweep_dir, "drawn") == []
     (sweep_dir / "gate").touch()
-    _wait_for(lambda: len(_marks(sweep_dir, "drawn")) == len(started))
+    wait_until(lambda: len(_marks(sweep_dir, "drawn")) == len(started))
 
 
 @pytest.mark.slow
@@ -745,7 +737,7 @@ def test_a_sweep_of_two_objectives_draws_its_front_and_names_it(tmp_path):
     # the end names both pictures, or (on a loaded machine) says the last drawing goes on
     assert (f"Plots: {tmp_path / PARETO_NAME}, {tmp_path / HYPERVOLUME_NAME}" in out
             or re.search(r"Plots: .* \(still being drawn after", out)), out
-    _wait_for(lambda: (tmp_path / PARETO_NAME).is_file() and (tmp_path / HYPERVOLUME_NAME).is_file())
+    wait_until(lambda: (tmp_path / PARETO_NAME).is_file() and (tmp_path / HYPERVOLUME_NAME).is_file())
     assert_png(tmp_path / PARETO_NAME)
     assert not (tmp_path / CONVERGENCE_NAME).exists()
     assert "Traceback" not in (tmp_path / PLOTS_LOG).read_text()

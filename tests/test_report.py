@@ -5,7 +5,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import tomllib
 import warnings
 from importlib import metadata
@@ -20,6 +19,7 @@ from hydra_skopt_sweeper.insight.pictures import picture_names
 from hydra_skopt_sweeper.records.sweep_dir import CONVERGENCE as CONVERGENCE_NAME
 from hydra_skopt_sweeper.records.sweep_dir import OBJECTIVE as OBJECTIVE_NAME
 from tests.inprocess import multirun
+from tests.waiting import wait_for_files
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "tests" / "apps" / "sphere" / "app.py"
@@ -47,10 +47,7 @@ def sweep_dir(tmp_path_factory):
     n_ok = sum(1 for r in records(path) if r["status"] == "ok")
     assert 4 <= n_ok < 8, f"the fixture needs successes and failures, got {n_ok} ok of 8"
     # the sweep waits a few seconds for its last drawing; on a busy machine it ends after
-    deadline = time.monotonic() + 120
-    while not all((path / name).is_file() for name in (CONVERGENCE_NAME, OBJECTIVE_NAME)):
-        assert time.monotonic() < deadline, "the sweep's last drawing did not finish"
-        time.sleep(0.1)
+    wait_for_files(path / name for name in (CONVERGENCE_NAME, OBJECTIVE_NAME))
     return path
 
 

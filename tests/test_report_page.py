@@ -26,6 +26,7 @@ from hydra_skopt_sweeper.insight.pictures import draw_plots, picture_names
 from hydra_skopt_sweeper.insight.report_page import REFRESH_S, render_page, write_page
 from hydra_skopt_sweeper.insight.sweep_record import load_sweep
 from hydra_skopt_sweeper.records.sweep_dir import REPORT
+from tests.waiting import wait_until
 
 APP = Path(__file__).resolve().parent / "apps" / "sphere" / "app.py"
 
@@ -320,19 +321,10 @@ def test_a_real_sweep_leaves_its_finished_page(tmp_path):
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert re.search(rf"Plots: .*({re.escape(str(sweep_dir / REPORT))}|\(still being drawn)", out), out
-    _wait_for(lambda: (sweep_dir / REPORT).is_file() and "finished" in Page((sweep_dir / REPORT).read_text()).words)
+    wait_until(lambda: (sweep_dir / REPORT).is_file() and "finished" in Page((sweep_dir / REPORT).read_text()).words)
     page = Page((sweep_dir / REPORT).read_text())
     assert page.refresh() == [] and len(page.rows) == 4
     assert "convergence.png" in page.attribute("img", "alt")
-
-
-def _wait_for(condition, timeout=120.0):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 @pytest.mark.slow
