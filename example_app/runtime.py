@@ -10,21 +10,16 @@ from typing import Any, Dict, List, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_skopt_sweeper.doors.hydra import available_cpus, launcher_parallelism
+# what a trial returns: the same rules as TorchOptimizer's trials
+from hydra_skopt_sweeper.trial.lightning_trial import best_metric, quiet_lightning_logs, returned_metrics  # noqa: F401
 
-# Lightning's loggers; the last two are the unified `lightning` package's names, in case a
-# user's own code imports it.
-LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning_fabric", "lightning.pytorch", "lightning.fabric")
-
-# Warnings that are expected for this small in-memory data set and say nothing about a trial.
+# Warnings that are expected for this small in-memory data set and say nothing about a trial
+# (Lightning's own noise is the package's: quiet_lightning_logs).
 HARMLESS_WARNINGS = (
     # num_workers=0 is the right choice for a tensor data set held in memory
     r".*does not have many workers.*",
     # a few batches per epoch with a large batch size
     r".*smaller than the logging interval.*",
-    # pytorch_lightning 2.6 on torch >= 2.10 (a FutureWarning inside Lightning, not our code)
-    r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",
-    # on a machine with SLURM installed (a login node), for trials the sweeper's launcher runs
-    r".*The `srun` command is available on your system but is not used.*",
 )
 
 
@@ -60,25 +55,14 @@ def threads_per_trial(torch_threads: Optional[int], n_parallel: int, cpus: Optio
 
 
 def quiet_lightning(level: int = logging.WARNING) -> None:
-    """Keep a sweep's log readable: Lightning's INFO lines (GPU/TPU availability, tips, seed,
-    the tensorboardX notice) are dropped, its warnings go through Hydra's handlers (console and
-    the job's .log file), and the known harmless warnings are filtered out.
+    """Keep a sweep's log readable: Lightning's INFO lines dropped and its warnings sent through
+    Hydra's handlers (:func:`hydra_skopt_sweeper.trial.lightning_trial.quiet_lightning_logs`),
+    and the known harmless warnings filtered out.
 
     Called inside the task function: launchers run trials in worker processes, where
     module-level settings of the main process do not exist.
     """
-    root_has_handlers = logging.getLogger().hasHandlers()
-    for name in LIGHTNING_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        if root_has_handlers:
-            # pytorch_lightning adds a console handler of its own (and stops propagation) when
-            # it is imported before logging is configured, as it is here: before Hydra's
-            # job logging. Send its records to Hydra's handlers instead.
-            for handler in list(logger.handlers):
-                if type(handler) is logging.StreamHandler:
-                    logger.removeHandler(handler)
-            logger.propagate = True
+    quiet_lightning_logs(level)
     for pattern in HARMLESS_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
 
@@ -91,35 +75,6 @@ def instantiate_named(nodes: Optional[DictConfig]) -> List[Any]:
     if nodes is None:
         return []
     return [instantiate(node) for node in nodes.values() if node is not None]
-
-
-def best_metric(trainer: Any, monitor: str) -> Optional[float]:
-    """The best value of ``monitor`` over the validation epochs of a fit.
-
-    Read from the ModelCheckpoint that monitors it (the best epoch's value, not the last
-    epoch's); without one, the last value Lightning recorded. None when the metric was never
-    logged.
-    """
-    from pytorch_lightning.callbacks import ModelCheckpoint
-
-    for callback in trainer.callbacks:
-        if isinstance(callback, ModelCheckpoint) and callback.monitor == monitor:
-            if callback.best_model_score is not None:
-                return float(callback.best_model_score)
-    value = trainer.callback_metrics.get(monitor)
-    return None if value is None else float(value)
-
-
-def returned_metrics(trainer: Any, monitor: str) -> Dict[str, float]:
-    """What a trial returns when the app's ``return_metrics`` is true: every metric Lightning
-    recorded (``val_acc``, ``n_params``, ...) as a float, with ``monitor`` at its best value
-    (:func:`best_metric`). A sweeper picks its objectives from it by key
-    (``hydra.sweeper.monitor``)."""
-    metrics = {str(name): float(value) for name, value in trainer.callback_metrics.items()}
-    best = best_metric(trainer, monitor)
-    if best is not None:
-        metrics[monitor] = best
-    return metrics
 
 
 def describe_overrides(overrides: List[str], swept: Optional[List[str]] = None, digits: int = 4) -> str:

@@ -3,15 +3,16 @@
 Inside a trial, ``report(step, value)`` records its learning curve in the sweep dir and raises
 ``TrialPruned`` when the sweep's pruning rule stops it (see :mod:`.trial.pruning`).
 ``gp_minimize`` and ``Optimizer`` are scikit-optimize's, on this project's engine
-(:mod:`.doors.scikit_optimize`); they are imported on first use, so that a trial's process,
-which imports ``report``, does not load the engine.
+(:mod:`.doors.scikit_optimize`); ``TorchOptimizer`` tunes a LightningModule from a script or a
+notebook (:mod:`.doors.torch_optimizer`). They are imported on first use, so that a trial's
+process, which imports ``report``, does not load the engine.
 """
 from typing import Any
 
 from .trial.pruning import TrialPruned, report
 
 __version__ = "0.1.0"
-__all__ = ["Optimizer", "TrialPruned", "gp_minimize", "report"]
+__all__ = ["Optimizer", "TorchOptimizer", "TrialPruned", "gp_minimize", "report"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from .doors import scikit_optimize
 
         return getattr(scikit_optimize, name)
+    if name == "TorchOptimizer":
+        from .doors.torch_optimizer import TorchOptimizer
+
+        return TorchOptimizer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

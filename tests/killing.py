@@ -17,9 +17,10 @@ def default_sigint() -> None:
 
 
 def kill_when(args: Sequence[str], ready: Callable[[], bool], sig: int = signal.SIGKILL,
-              timeout: float = 120.0, output: Optional[Path] = None) -> int:
-    """Run ``python *args``; once ``ready()`` is true, send ``sig`` to its process group and
-    return its exit status. Fails if the sweep ends first or ``ready`` never holds. Its stdout
+              timeout: float = 120.0, output: Optional[Path] = None, whole_group: bool = True) -> int:
+    """Run ``python *args``; once ``ready()`` is true, send ``sig`` to its process group (or,
+    ``whole_group`` false, to the process alone, as a notebook's interrupt reaches only its
+    kernel) and return its exit status. Fails if the sweep ends first or ``ready`` never holds. Its stdout
     and stderr go to ``output`` when given."""
     import os
 
@@ -32,8 +33,11 @@ def kill_when(args: Sequence[str], ready: Callable[[], bool], sig: int = signal.
             assert process.poll() is None, "the sweep ended before it could be killed"
             assert time.monotonic() < deadline, "the moment to kill the sweep never came"
             time.sleep(0.02)
-        os.killpg(process.pid, sig)
-        return process.wait(timeout=30)
+        if whole_group:
+            os.killpg(process.pid, sig)
+        else:
+            os.kill(process.pid, sig)
+        return process.wait(timeout=60)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -23,7 +23,7 @@ ALLOWED = {
     "insight": {"errors", "problem", "records", "settings", "search"},
     "sweep": {"errors", "problem", "records", "settings", "search", "insight"},
     # scikit-optimize's door is the proposer's own ask/tell: it needs no loop
-    "doors": {"errors", "problem", "records", "settings", "sweep", "trial", "search"},
+    "doors": {"errors", "problem", "records", "settings", "sweep", "trial", "search", "insight"},
     # the public faces: the package's own names (the doors' imported on first use) and the
     # Lightning callback's path
     "__init__": {"trial", "doors"},
@@ -140,3 +140,15 @@ if __name__ == "__main__":
     print(f"{len(graph)} modules, {sum(map(len, graph.values()))} imports; circles: "
           + ("; ".join(" -> ".join(c) for c in found) if found else "none"))
     sys.exit(1 if found else 0)
+
+
+def test_no_module_of_the_package_imports_torch_or_lightning():
+    # the core runs where torch is not installed; only a trial imports Lightning, when it runs
+    import subprocess
+
+    modules = sorted(_module_name(path) for path in PACKAGE.rglob("*.py"))
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}: importlib.import_module(name)\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'pytorch_lightning', 'lightning'}))")
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == "[]", printed

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn
@@ -24,6 +24,9 @@ from omegaconf import DictConfig, OmegaConf
 from ..settings import SkoptSweeperConf
 from ..trial.task import TimedTask
 from .optuna import from_optuna
+
+if TYPE_CHECKING:
+    from ..sweep.loop import SweepLoop
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,25 @@ def run_sweep(settings: SkoptSweeperConf, params: Any, arguments: List[str], con
               hydra_context: HydraContext, launcher: Launcher, task: TimedTask,
               validate: Any) -> List[Sequence[JobReturn]]:
     """Run the sweep of ``hydra.sweeper.params`` and the command line's ``arguments`` through
-    ``launcher``, whose jobs run ``task``; the JobReturns of every launch."""
+    ``launcher``, whose jobs run ``task``; the JobReturns of every launch. Ctrl-C ends the
+    command with exit status 130, the loop having said what is safe and how to resume."""
+    loop = sweep_loop(settings, params, arguments, config, hydra_context, launcher, task, validate)
+    try:
+        loop.run()
+    except KeyboardInterrupt:
+        # the loop said what is safe and how to resume; a traceback would only bury that
+        _say_which_slurm_jobs_still_run(config)
+        raise SystemExit(130) from None
+    return loop.returns
+
+
+def sweep_loop(settings: SkoptSweeperConf, params: Any, arguments: List[str], config: DictConfig,
+               hydra_context: HydraContext, launcher: Launcher, task: TimedTask, validate: Any,
+               **door: Any) -> "SweepLoop":
+    """The sweep loop of a composed multirun ``config``, ready to run: its space built from
+    ``params`` and ``arguments``, its trials launched through ``launcher`` running ``task``,
+    the launcher's engine started. ``door``: what a Python door gives the loop besides
+    (``constraint``, ``resume_hint``)."""
     from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 
     # skopt and the loop are slow to import: an app that only asks launcher_parallelism, and a
@@ -76,6 +97,7 @@ def run_sweep(settings: SkoptSweeperConf, params: Any, arguments: List[str], con
         validate=validate,
         # written once the sweep dir is this sweep's (a second sweeper must not overwrite it)
         saved_config=OmegaConf.to_yaml(config),
+        **door,
     )
     choice = OmegaConf.select(config, "hydra.runtime.choices", default={}).get("hydra/launcher")
     log.info("Trials run through hydra/launcher=%s (%s)", choice, type(launcher).__name__)
@@ -84,13 +106,58 @@ def run_sweep(settings: SkoptSweeperConf, params: Any, arguments: List[str], con
         # the launcher logs three lines per launch() call, numbering each job #0; the
         # loop's own line per launched trial says what it launched
         logging.getLogger(type(launcher).__module__.rsplit(".", 1)[0]).setLevel(logging.WARNING)
+    return loop
+
+
+def multirun(task_name: str, primary: Mapping[str, Any], sweeper: Mapping[str, Any], task_function: Any,
+             sweep_dir: Path, n_jobs: int, **door: Any) -> List[Sequence[JobReturn]]:
+    """A multirun of this sweeper composed in memory, for the Python doors: the primary config
+    ``primary`` (the keys the overrides set), ``hydra.sweeper`` = ``sweeper``, trials through
+    hydra-joblib-launcher with ``n_jobs`` workers running ``task_function``. The same loop as
+    the command line's (:func:`sweep_loop`), except that Ctrl-C raises ``KeyboardInterrupt``;
+    ``door`` goes to the loop (``constraint``, ``resume_hint``). Hydra's global state is put
+    back as it was afterwards."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.plugins import Plugins
+    from hydra.types import RunMode
+
+    from ..problem.objectives import Objectives
+
+    config_name = f"{task_name}_sweep"
+    ConfigStore.instance().store(name=config_name, node={
+        "defaults": ["_self_", {"override hydra/sweeper": "skopt_gp"}, {"override hydra/launcher": "joblib"}],
+        **primary,
+        "hydra": {"mode": "MULTIRUN", "sweep": {"dir": str(sweep_dir)}, "job": {"chdir": False},
+                  "launcher": {"n_jobs": n_jobs},
+                  "sweeper": dict(sweeper)},
+    })
+    outer = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
+    GlobalHydra.instance().clear()
     try:
+        hydra_ = Hydra.create_main_hydra2(task_name, create_config_search_path(None))
+        config = hydra_.compose_config(config_name, [], run_mode=RunMode.MULTIRUN, with_log_configuration=True)
+        context = HydraContext(config_loader=hydra_.config_loader, callbacks=Callbacks(config))
+        settings, _ = read_settings({k: v for k, v in config.hydra.sweeper.items()
+                                     if k not in ("_target_", "_recursive_", "params")})
+        task = TimedTask(task_function, objectives=Objectives.of_settings(settings)[0])
+        launcher = Plugins.instance().instantiate_launcher(hydra_context=context, task_function=task, config=config)
+
+        def validate(batch: Sequence[Sequence[str]]) -> None:
+            for overrides in batch:
+                hydra_.config_loader.load_sweep_config(master_config=config, sweep_overrides=list(overrides))
+
+        params = OmegaConf.to_container(config.hydra.sweeper.params, resolve=True)
+        loop = sweep_loop(settings, params, [], config, context, launcher, task, validate, **door)
         loop.run()
-    except KeyboardInterrupt:
-        # the loop said what is safe and how to resume; a traceback would only bury that
-        _say_which_slurm_jobs_still_run(config)
-        raise SystemExit(130) from None
-    return loop.returns
+        return loop.returns
+    finally:
+        GlobalHydra.instance().clear()
+        if outer is not None:
+            GlobalHydra.instance().initialize(outer)
 
 
 def _start_engine(launcher: Launcher) -> None:

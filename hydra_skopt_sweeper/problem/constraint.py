@@ -28,7 +28,7 @@ import contextlib
 import logging
 import math
 import re
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from hydra.utils import get_object
 
@@ -128,9 +128,12 @@ class Constraint:
     ----------
     source : str
         The user's text, as written in the config.
+    field : str
+        Where the user gave it, for errors: the config key, or a Python door's argument.
     """
 
     source: str
+    field: str = FIELD
 
     def __call__(self, params: Mapping[str, Any]) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -176,8 +179,9 @@ class _ExpressionConstraint(Constraint):
 
 
 class _CallableConstraint(Constraint):
-    def __init__(self, source: str, fn: Callable[[Dict[str, Any]], Any]) -> None:
+    def __init__(self, source: str, fn: Callable[[Dict[str, Any]], Any], field: str = FIELD) -> None:
         self.source = source
+        self.field = field
         self._fn = fn
 
     def __call__(self, params: Mapping[str, Any]) -> bool:
@@ -290,14 +294,16 @@ def _dotted(node: ast.AST) -> Optional[str]:
 
 
 def compile_constraint(
-    spec: Optional[str], names: Sequence[str], values: Optional[Mapping[str, Sequence[Any]]] = None
+    spec: Union[None, str, Callable[[Dict[str, Any]], Any]], names: Sequence[str],
+    values: Optional[Mapping[str, Sequence[Any]]] = None,
 ) -> Optional[Constraint]:
     """Compile ``hydra.sweeper.constraint``; nothing the user wrote runs here.
 
     Parameters
     ----------
-    spec : str or None
-        The expression or dotted path. None, empty or blank means no constraint.
+    spec : str, callable or None
+        The expression or dotted path, or a Python callable on the params dict (the Python
+        doors). None, empty or blank means no constraint.
     names : sequence of str
         Every parameter name of the sweep, swept and fixed (e.g. ``model.lr``).
     values : mapping, optional
@@ -309,8 +315,8 @@ def compile_constraint(
     Constraint or None
         Called with a params dict holding every name it uses. An expression that raises on a
         point (say ``log(0)``) returns False for it and logs one warning per distinct error.
-        A dotted-path callable is called as ``fn(dict(params))``; its exceptions propagate,
-        since a bug in user code should be loud.
+        A callable (given, or named by a dotted path) is called as ``fn(dict(params))``; its
+        exceptions propagate, since a bug in user code should be loud.
 
     Raises
     ------
@@ -319,6 +325,10 @@ def compile_constraint(
         deeper or larger than MAX_DEPTH / MAX_NODES, has a part naming no parameter whose value
         is over the limits, or the dotted path cannot be imported or is not callable.
     """
+    if callable(spec):
+        # given to a Python door, whose argument is ``constraint``
+        return _CallableConstraint(f"<Python callable {getattr(spec, '__qualname__', type(spec).__name__)}>",
+                                   spec, field="constraint")
     if spec is None or not str(spec).strip():
         return None
     source = str(spec)
@@ -501,11 +511,11 @@ def check_satisfiable(constraint: Constraint, samples: Iterable[Mapping[str, Any
         raised = f"; on some it raised {errors[0]}" if errors else ""
         if because is not None:
             raise SweeperConfigError(
-                f"{FIELD}={constraint.source!r}: no point satisfies it with {because} (0 of "
+                f"{constraint.field}={constraint.source!r}: no point satisfies it with {because} (0 of "
                 f"{len(results)} random points{raised}); pin a value the constraint allows, or loosen it"
             )
         raise SweeperConfigError(
-            f"{FIELD}={constraint.source!r}: no point of the search space satisfies it "
+            f"{constraint.field}={constraint.source!r}: no point of the search space satisfies it "
             f"(0 of {len(results)} random points{raised}); loosen it or widen the space"
         )
     return sum(results)

@@ -35,7 +35,7 @@ import math
 import re
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -281,8 +281,9 @@ class SearchSpace:
         """What a trial's config holds of the space: the fixed values and ``point``'s params."""
         return {**self.fixed_values, **self.to_params(point)}
 
-    def compile_constraint(self, source: Optional[str]) -> Optional[Constraint]:
-        """``hydra.sweeper.constraint`` over this space, checked to be satisfiable here.
+    def compile_constraint(self, source: Union[None, str, Callable[[Dict[str, Any]], Any]]) -> Optional[Constraint]:
+        """``hydra.sweeper.constraint`` (or a Python door's callable) over this space, checked
+        to be satisfiable here.
 
         Raises
         ------
@@ -295,7 +296,7 @@ class SearchSpace:
         conditional = [p.name for p in self.params if p.when is not None and p.name in getattr(constraint, "names", ())]
         if conditional:
             raise SweeperConfigError(
-                f"hydra.sweeper.constraint={constraint.source!r} names {', '.join(conditional)}, which "
+                f"{constraint.field}={constraint.source!r} names {', '.join(conditional)}, which "
                 "is conditional (when: ...) and has no value where its condition does not hold; put "
                 "that restriction in its range or its condition"
             )
@@ -305,7 +306,7 @@ class SearchSpace:
         if not self.params:
             if not constraint(dict(self.fixed_values)):
                 raise SweeperConfigError(
-                    f"hydra.sweeper.constraint={constraint.source!r}: the fixed values "
+                    f"{constraint.field}={constraint.source!r}: the fixed values "
                     f"{self.fixed_values} do not satisfy it"
                     + (f" ({because}); pin a value the constraint allows, or loosen it" if because else "")
                 )

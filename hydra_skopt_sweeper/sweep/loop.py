@@ -80,6 +80,11 @@ class SweepLoop:
         compose (Hydra's ``validate_batch_is_legal``).
     saved_config : str, optional
         The composed config as YAML, written to ``multirun.yaml`` once the sweep holds its dir.
+    constraint : callable, optional
+        A Python door's constraint on the params dict, in place of ``settings.constraint``.
+    resume_hint : str, optional
+        What the user does to resume after an interrupt (``{sweep_dir}`` is filled in); by
+        default the Hydra command line's words.
     """
 
     def __init__(
@@ -94,6 +99,8 @@ class SweepLoop:
         handover: Optional[Handover] = None,
         validate: Optional[Callable[[List[List[str]]], None]] = None,
         saved_config: Optional[str] = None,
+        constraint: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        resume_hint: str = "run the same command with hydra.sweep.dir={sweep_dir} to resume",
     ) -> None:
         check_settings(settings)
         space.check_conditions()
@@ -127,7 +134,8 @@ class SweepLoop:
         self.exhausted = False
         # the trials reported hydra.sweeper.step_budget steps: nothing more is launched
         self.budget_spent = False
-        self.constraint = space.compile_constraint(settings.constraint)
+        self.constraint = space.compile_constraint(constraint if constraint is not None else settings.constraint)
+        self.resume_hint = resume_hint
         # the pictures (plots.draw_plots), redrawn in the background once the GP is in use
         self.plots = PlotRefresher(enabled=bool(space.params) and settings.plots)
         self.proposer: Optional[BatchProposer] = None
@@ -251,12 +259,11 @@ class SweepLoop:
         except KeyboardInterrupt:
             if self.trials:
                 # Hydra's default sweep dir is timestamped: the same command alone would start afresh
-                log.warning("Interrupted: %d trial(s) are safe in %s; run the same command with "
-                            "hydra.sweep.dir=%s to resume", len(self.trials), self.record.journal.path,
-                            self.sweep_dir)
+                log.warning("Interrupted: %d trial(s) are safe in %s; %s", len(self.trials),
+                            self.record.journal.path, self.resume_hint.format(sweep_dir=self.sweep_dir))
             else:
-                log.warning("Interrupted before any trial finished: nothing was recorded; the "
-                            "same command starts the sweep again")
+                log.warning("Interrupted before any trial finished: nothing was recorded; %s",
+                            self.resume_hint.format(sweep_dir=self.sweep_dir))
             raise
         self._finish()
 
