@@ -246,7 +246,8 @@ class SweepLoop:
             ("" if self.constraint is None else f", constraint {self.constraint.source!r}")
             + ("" if not self.constraints else f", metric constraints {self.constraints.describe()}"),
             "" if not self.devices.enabled else f", devices {self.devices.devices}",
-            ", ".join(p.source or p.name for p in self.space.params),
+            ", ".join(p.source if p.source.startswith(f"{p.name}=") else f"{p.name}: {p.source or p.kind}"
+                      for p in self.space.params),
         )
         if several and self.settings.pruner is not None and self.settings.pruner.rule is not None:
             log.info("Pruning is off with several objectives: no single learning curve says which "
