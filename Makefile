@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # the tests also run sweeps through the cluster launchers (submitit_local, Ray on this machine)
 TEST_STAMP := $(VENV)/.installed-cluster
 
-.PHONY: demo test test-fast venv clean
+.PHONY: demo test test-fast docs venv clean
 
 venv: $(STAMP)
 
@@ -49,5 +49,11 @@ test: $(TEST_STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" -q $(PYTEST_ARGS)
 
+# The documentation site from docs/ into site/ (open site/index.html): strict, so a warning, a
+# broken link or anchor, or a docstring the API reference cannot read fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+	@echo "The site: site/index.html"
+
 clean:
-	rm -rf multirun outputs lightning_logs .pytest_cache
+	rm -rf multirun outputs lightning_logs .pytest_cache site

@@ -76,12 +76,14 @@ class PrunerConf:
     """``hydra.sweeper.pruner``: the rule that stops poor trials early (trials that call
     ``hydra_skopt_sweeper.report(step, value)`` or use the Lightning ``PruningCallback``)."""
 
-    # successive_halving, median, hyperband, forecast, or null (off: curves are still recorded)
+    # the rule, or `null` (off: the curves are still recorded; see "Pruning")
     rule: Optional[PrunerRule] = PrunerRule.successive_halving
-    # successive_halving: rungs at min_steps * reduction_factor**k; at each, a trial goes on
-    # only if it is among the best floor(n / reduction_factor) of the n trials that reached it;
-    # hyperband: brackets of that rule whose first rungs are min_steps * reduction_factor**b
+    # `successive_halving`: rungs at `min_steps * reduction_factor**k`; `hyperband`: brackets
+    # of that rule whose first rungs are `min_steps * reduction_factor**b`; `forecast`: the
+    # first step a trial may be stopped at
     min_steps: int = 4
+    # `successive_halving` and `hyperband`: at each rung a trial goes on only if it is among
+    # the best `floor(n / reduction_factor)` of the `n` trials that reached it
     reduction_factor: int = 3
     # hyperband: the steps of a full trial (the trainer's max_epochs); null: the longest curve
     # of a completed trial (no trial is stopped before one completed)
@@ -107,85 +109,98 @@ class SkoptSweeperConf:
     # `override hydra/sweeper/sampler: tpe` line (the sampler is then named as ignored)
     defaults: List[Any] = field(default_factory=lambda: ["_self_", {"sampler": None}])
 
-    # search space: name -> Hydra sweep syntax (interval, range, choice, tag(log, ...))
-    # or a mapping {type: real|int|categorical, low, high, prior, choices}
+    # the search space: name -> Hydra sweep syntax (`interval`, `range`, `choice`,
+    # `tag(log, ...)`) or a mapping `{type: real|int|categorical, low, high, prior, choices}`
+    # (see "Search space")
     params: Dict[str, Any] = field(default_factory=dict)
 
-    # total trials, the initial ones included
+    # total trials, the initial ones and failed ones included
     n_calls: int = 50
-    # total steps (epochs) the trials may report (report() or the Lightning PruningCallback),
-    # all trials together: once spent, no trial is launched (the running ones finish); with
-    # n_calls, whichever comes first ends the sweep; null: no budget in steps
+    # total steps (epochs) the trials may report (`report()` or the Lightning
+    # `PruningCallback`), all trials together: once spent, no trial is launched (the running
+    # ones finish); with `n_calls`, whichever comes first ends the sweep; `null`: no budget in
+    # steps (see "Pruning")
     step_budget: Optional[int] = None
-    # space-filling trials before the GP is used
+    # space-filling trials before the GP is used (more than `n_calls` is capped to it, with a
+    # log line)
     n_initial_points: int = 10
-    # random, sobol, halton, hammersly, lhs, grid
+    # the initial design; with a generated design each categorical still takes each of its
+    # options equally often, in a shuffled order (`grid` keeps its own product of options)
     initial_point_generator: InitialPointGenerator = InitialPointGenerator.sobol
-    # draw convergence.png, objective.png and curves.png while the sweep runs and at its end;
-    # false: none (skopt-report draws them from the sweep dir at any time)
+    # draw the pictures and `report.html` while the sweep runs and at its end, in a separate
+    # process off the sweep's path; `false`: none (`skopt-report` draws them from the sweep
+    # dir at any time; see "Pictures and the report page")
     plots: bool = True
 
-    # trials running at once; null: the number of devices when set, else the launcher's
-    # n_jobs when it has one (-1: all cores), else 1
+    # trials running at once; `null`: the number of `devices` when set, else the launcher's
+    # `n_jobs` when it has one (-1: all cores), else 1
     batch_size: Optional[int] = None
-    # async: each of the batch_size slots gets its next trial as soon as its trial returns;
-    # batch: batch_size trials are launched together and all return before the next batch
-    # (Hydra's basic launcher runs jobs in this process: async falls back to batch there)
+    # `async`: each of the `batch_size` slots gets its next trial as soon as its trial
+    # returns; `batch`: `batch_size` trials are launched together and all return before the
+    # next batch (Hydra's basic launcher runs jobs in this process: `async` falls back to
+    # `batch` there; see "Scheduling and devices")
     scheduling: Scheduling = Scheduling["async"]
-    # a device pool for one machine with several GPUs, e.g. [0, 1, 2, 3]: each running trial
-    # holds one and receives device_override with it; null: no pool
+    # a device pool for one machine with several GPUs, e.g. `[0, 1, 2, 3]`: each running trial
+    # holds one device, never two trials the same; `null`: no pool
     devices: Optional[List[Any]] = None
+    # the override a trial receives with the device it holds (`{device}`)
     device_override: str = "trainer.devices=[{device}]"
-    # early stopping of poor trials (see PrunerConf); null: never prune
+    # stops poor trials early, for trials that call `report()` or use the Lightning
+    # `PruningCallback` (the fields below); `null`: never prune
     pruner: Optional[PrunerConf] = field(default_factory=PrunerConf)
-    # how a batch's later points account for its earlier ones: fantasies (EI averaged over
-    # joint draws of their outcomes: the batch's joint EI), or one lie each: kb_ucb (the GP's
-    # upper confidence bound there), a constant liar cl_min, cl_mean, cl_max; late in the
-    # budget all but the first point of a batch are chosen near the best point so far
-    # (the numbers are policy.Policy's: n_fantasies, local_from, local_radius)
+    # how a batch's later points account for its earlier ones, whose losses are unknown:
+    # `fantasies` (EI averaged over joint draws of their outcomes: the batch's joint EI), or
+    # one lie each: `kb_ucb` (the GP's upper confidence bound there), a constant liar
+    # `cl_min`, `cl_mean`, `cl_max`; late in the budget all but the first point of a batch are
+    # chosen near the best point so far (the numbers are policy.Policy's: n_fantasies,
+    # local_from, local_radius)
     batch_strategy: BatchStrategy = BatchStrategy.fantasies
 
-    # acquisition function: EI, PI, LCB, gp_hedge
+    # the acquisition function
     acq_func: AcqFunc = AcqFunc.EI
-    # how the acquisition function is optimised: auto, lbfgs, sampling
+    # how the acquisition function is optimised
     acq_optimizer: AcqOptimizer = AcqOptimizer.auto
-    # surrogate model: GP, RF, ET
+    # the surrogate model (scikit-optimize's `GBRT` and `dummy` are refused: broken on numpy
+    # 2.4 / scikit-learn 1.9)
     base_estimator: BaseEstimator = BaseEstimator.GP
 
-    # true when larger is better (accuracy); null: false, unless the Optuna sweeper's
-    # direction: maximize says otherwise. Several objectives: a list, one per objective
+    # `true` when larger is better (accuracy); `null`: `false`, unless the Optuna sweeper's
+    # `direction: maximize` says otherwise. Several objectives: a list, one per objective
     maximize: Any = None
-    # key to read when a trial returns a mapping (e.g. Lightning's callback_metrics);
-    # several objectives: a list of keys ([val_loss, n_params]), or null when the trial
-    # returns a list or tuple of values in the objectives' order
+    # the key to read when a trial returns a mapping (e.g. Lightning's `callback_metrics`);
+    # several objectives: a list of keys (`[val_loss, n_params]`), or `null` when the trial
+    # returns a list or tuple of values in the objectives' order (see "Objectives")
     monitor: Any = None
     # constraints on what each trial measured: inequalities over the keys of the mapping it
-    # returns, e.g. ["n_params <= 1e6", "latency_ms < 20"]; the best trial is the best feasible
+    # returns, e.g. `["n_params <= 1e6", "latency_ms < 20"]`; the best trial is the best
+    # feasible one (see "Metric constraints")
     metric_constraints: List[str] = field(default_factory=list)
     # several objectives: the point (one value per objective, in its own units and
-    # direction) the hypervolume is measured from; null: inferred from the trials
+    # direction) the hypervolume is measured from; `null`: inferred from the trials
     reference_point: Optional[List[float]] = None
-    # expression over the params ("hidden_size % 32 == 0 and lr <= 0.01") or a dotted
-    # path to a callable taking the params dict and returning bool
+    # an expression over the params (`"hidden_size % 32 == 0 and lr <= 0.01"`) or a dotted
+    # path to a callable taking the params dict and returning a bool; a point that breaks it
+    # is never launched (see "Search space and constraints")
     constraint: Optional[str] = None
 
-    # what a failed trial tells the GP: penalize, skip, raise
+    # what a failed trial tells the GP: `penalize` (the worst value seen), `skip` (nothing),
+    # or `raise` (stop the sweep)
     on_failure: OnFailure = OnFailure.penalize
     # stop with an error after this many failed trials
     max_failures: Optional[int] = None
 
-    # seed; the same seed and the same results give the same proposals
+    # the seed: the same seed and the same results give the same proposals
     random_state: Optional[int] = None
-    # continue from trials.jsonl in the sweep dir when one is there
+    # continue from `trials.jsonl` in the sweep dir when one is there (see "Failures and resume")
     resume: bool = True
-    # earlier trials.jsonl files whose trials seed the GP
+    # earlier `trials.jsonl` files whose trials seed the GP
     warm_start: List[str] = field(default_factory=list)
 
-    # Hydra's Optuna sweeper's keys, so that its config files run here too (see the README,
-    # "Coming from the Optuna sweeper"): direction -> maximize, n_trials -> n_calls,
-    # n_jobs -> batch_size, sampler.seed -> random_state, sampler.n_startup_trials ->
-    # n_initial_points, max_failure_rate -> max_failures; storage, study_name and
-    # experiment_sequence are ignored
+    # Hydra's Optuna sweeper's keys, so that its config files run here too (see "Coming from
+    # the Optuna sweeper"): `direction` -> `maximize`, `n_trials` -> `n_calls`, `n_jobs` ->
+    # `batch_size`, `sampler.seed` -> `random_state`, `sampler.n_startup_trials` ->
+    # `n_initial_points`, `max_failure_rate` -> `max_failures`; `storage`, `study_name` and
+    # `experiment_sequence` are ignored
     direction: Any = None
     n_trials: Optional[int] = None
     n_jobs: Optional[int] = None

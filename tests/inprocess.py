@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable, Dict, List, Sequence, Tuple
 
+from hydra.core.plugins import Plugins
 from hydra.core.singleton import Singleton
 from hydra.test_utils.test_utils import SweepTaskFunction
 
@@ -44,6 +45,9 @@ def multirun(app: Path, sweep_dir: Path, overrides: List[str]) -> str:
     level = root.level
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # the plugins found before the snapshot: their configs register once, when their modules are
+    # first imported, and a snapshot taken before would drop them for the rest of this process
+    Plugins.instance()
     singletons = copy.deepcopy(Singleton.get_state())
     sweep = SweepTaskFunction()
     sweep.calling_file, sweep.calling_module = str(app), None

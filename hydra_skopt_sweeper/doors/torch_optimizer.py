@@ -93,9 +93,17 @@ class TorchOptimizer:
         Any other setting of ``hydra.sweeper`` (``acq_func``, ``scheduling``, ``on_failure``,
         ``step_budget``, ...).
 
-    After a call, :attr:`result` holds what ``optimization_results.yaml`` holds (best and
-    recommended params, counts, importance), :attr:`trials` every trial, :attr:`front` the
-    Pareto front (several monitors), :attr:`report_path` the page.
+    Attributes
+    ----------
+    result : dict
+        After a call, what ``optimization_results.yaml`` holds: the best and the recommended
+        params and values, the counts, the importance of the parameters.
+    trials : list of Trial
+        After a call, every trial of the sweep (``params``, ``value``, ``status``, ``job_dir``).
+    front : list of Trial
+        After a call with several monitors, the trials on the Pareto front.
+    report_path : Path
+        The sweep's page, ``sweep_dir/report.html``.
     """
 
     def __init__(
