@@ -484,6 +484,11 @@ def test_the_recommendation_with_one_told_point_is_that_point():
     (point,) = proposer.ask(1)
     proposer.tell([point], [3.5])
     assert proposer.recommend([point]) == (0, 3.5)
+    # a point recorded but not told yet (Ctrl-C between the two) is passed over, not a KeyError
+    untold = proposer.ask(1)[0]
+    assert proposer.recommend([untold, point]) == (1, 3.5)
+    with pytest.raises(ValueError, match="at least one told point"):
+        proposer.recommend([untold])
 
 
 @pytest.mark.parametrize("losses", [np.linspace(0, 1, 9), np.r_[np.linspace(0, 1, 8), 50.0]])

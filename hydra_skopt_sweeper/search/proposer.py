@@ -282,8 +282,11 @@ class BatchProposer:
             rows = self._normalise([[to_plain(x) for x in p] for p in points])
         if len(self._y) < 2:  # too little data for a model: the observed best
             losses = {row_key(row): y for row, y in zip(self._X, self._y)}
-            observed = [losses[row_key(row)] for row in rows]
+            # a point not told yet (an interrupt between its record and its tell) has no loss here
+            observed = [losses.get(row_key(row), math.inf) for row in rows]
             index = int(np.argmin(observed))
+            if not math.isfinite(observed[index]):
+                raise ValueError("recommend() needs at least one told point among the points")
             return index, float(observed[index])
         model, scale, _ = self._fit()
         with _quiet():

@@ -483,7 +483,10 @@ class SweepLoop:
                     continue
         if not candidates:
             return None
-        index, loss = self.proposer.recommend([point for _, point in candidates])
+        try:
+            index, loss = self.proposer.recommend([point for _, point in candidates])
+        except ValueError:  # no model yet, and no candidate told yet (an interrupt between the two)
+            return None
         return candidates[index][0], to_loss(loss, self.maximize)  # to_loss is its own inverse
 
     def _finish(self) -> None:
