@@ -59,3 +59,41 @@ def test_a_sweep_launches_no_trial_once_its_step_budget_is_spent_and_resumes_wit
     more = read_trials(tmp_path / "trials.jsonl")
     assert len(more) > len(trials)
     assert 45 <= sum(len(c) for c in read_curves(tmp_path).values()) < 45 + 6
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_forecast_sweep_with_a_budget_keeps_its_account_and_plans_and_the_same_command_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from hydra_skopt_sweeper.records.forecasts import read_plan
+    from tests.killing import kill_when
+
+    command = [str(APP), "-m", "hydra/sweeper=skopt_gp", f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.random_state=0",
+               "hydra.sweeper.plots=false", "x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=9",
+               "curve_sleep=0.05", "hydra.sweeper.n_calls=30", "hydra.sweeper.n_initial_points=4",
+               "hydra.sweeper.step_budget=120", "hydra.sweeper.pruner.rule=forecast",
+               "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.min_trials=3",
+               "hydra.sweeper.pruner.p_stop=0.2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    journal = tmp_path / "trials.jsonl"
+    status = kill_when(command, lambda: journal.is_file() and len(journal.read_text().splitlines()) >= 5,
+                       sig=signal.SIGINT, output=tmp_path / "interrupted.log", timeout=300)
+    assert status == 130, (tmp_path / "interrupted.log").read_text()[-3000:]
+    kept = read_trials(journal)
+    assert kept and all(not t.failed for t in kept)
+
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=600)
+    printed = done.stdout + done.stderr
+    assert done.returncode == 0, printed[-3000:]
+    assert f"Resuming {journal}: {len(kept)} trial(s) in the journal" in printed
+    trials = read_trials(journal)
+    assert read_trials(journal)[:len(kept)] == kept and len({t.number for t in trials}) == len(trials)
+    # the budget counts the steps of both runs: spent once, across the interruption
+    curves = read_curves(tmp_path)
+    spent = sum(len(c) for c in curves.values())
+    assert "Step budget spent" in printed and 120 <= spent < 120 + 2 * 9
+    # the resumed run planned its own trials, the earlier run's completed ones counted
+    resumed = [t for t in trials if t.number > max(k.number for k in kept)]
+    assert resumed and any(read_plan(tmp_path, t.number) for t in resumed)
+    assert all(t.forecast is not None for t in trials if t.pruned)

@@ -52,6 +52,7 @@ def optimizer(**changes):
     ({"monitor": []}, "monitor=[]: must be the name of a logged metric"),
     ({"monitor": ["a", "b"], "maximise": [True]}, "maximise=[True]: must be a bool, or a list of 2 bools"),
     ({"n_jobs": 0}, "n_jobs=0: must be a positive int"),
+    ({"threads": 0}, "threads=0: must be an int >= 1"),
     ({"train_loader": None}, "train_loader=None: give train_loader (and val_loader), or datamodule"),
     ({"datamodule": object()}, "datamodule= and train_loader=/val_loader= together"),
     ({"pruner": "median"}, "pruner='median': must be a mapping of hydra.sweeper.pruner's keys"),

@@ -158,6 +158,9 @@ class TorchOptimizer:
             raise SweeperConfigError(f"n_jobs={n_jobs!r}: must be a positive int, or negative to count back "
                                      "from the CPUs (-1: all)")
         self.n_jobs = max(n_jobs, len(devices)) if devices and n_jobs > 0 else n_jobs
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise SweeperConfigError(f"threads={threads!r}: must be an int >= 1, or None for the CPUs shared "
+                                     "among the trials that run at once")
         self.threads = threads
         self.settings: Dict[str, Any] = {
             **settings, "n_calls": n_calls, "n_initial_points": n_initial_points,
