@@ -193,12 +193,12 @@ class TorchOptimizer:
         KeyboardInterrupt
             Ctrl-C: the finished trials are safe in ``sweep_dir``; the same call resumes.
         """
-        from .hydra import multirun
+        from omegaconf import OmegaConf
 
-        from .hydra import available_cpus
+        from .hydra import available_cpus, launcher_parallelism, multirun
 
         prune = self.settings.get("pruner", True) is not None and len(self.monitors) == 1
-        parallel = self.n_jobs if self.n_jobs > 0 else max(1, available_cpus() + 1 + self.n_jobs)
+        parallel = launcher_parallelism(OmegaConf.create({"n_jobs": self.n_jobs}))
         # the CPUs shared among the trials that train at once, as torch would otherwise take all
         threads = self.threads or max(1, available_cpus() // min(parallel, self.settings.get("batch_size") or parallel))
         trial = LightningTrial(self.model, list(self.params), self.trainer_args, self.monitors,
@@ -215,13 +215,10 @@ class TorchOptimizer:
 
     def _read_results(self) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
         from ..insight.sweep_record import load_sweep
-        from ..records.sweep_dir import SweepDir
 
         record = load_sweep(self.sweep_dir)
         self.trials = list(record.trials)
-        import yaml
-
-        self.result = yaml.safe_load(SweepDir(self.sweep_dir).results.read_text(encoding="utf-8")) or {}
+        self.result = dict(record.results)
         if record.several:
             self.front = list(record.front().solutions)
             return [dict(t.params) for t in self.front]
