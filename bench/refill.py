@@ -57,7 +57,11 @@ def time_refills(n: int, slots: int, refills: int, seed: int = 0) -> list:
 
 
 def time_batches(n: int, slots: int, batches: int, seed: int = 0) -> list:
-    proposer = proposer_with(n, seed)
+    return batch_times(proposer_with(n, seed), slots, batches)
+
+
+def batch_times(proposer, slots: int, batches: int) -> list:
+    """Seconds of each of ``batches`` rounds of ``ask(slots)`` and ``tell`` of those points."""
     times = []
     for _ in range(batches):
         started = time.perf_counter()

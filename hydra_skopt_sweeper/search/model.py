@@ -14,12 +14,17 @@ liar only costs a Cholesky factorisation with the kernel held fixed.
 from __future__ import annotations
 
 import math
+import threading
+from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 from scipy.special import logsumexp
+from sklearn.base import clone
+from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import Kernel
 from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.space import Integer, Real, Space
@@ -33,6 +38,10 @@ from .policy import Policy
 NOISE_BOUNDS = (1e-6, 1.0)
 # a forest has no length scales; distances from a point are measured in this one (normalised)
 FOREST_LENGTH_SCALE = 0.2
+
+# a prediction takes its rows this many at a time: the kernel between them and thousands of
+# told points, and that kernel's temporaries, then stay a few tens of MB
+ROWS_PER_BLOCK = 512
 
 _JITTER = 1e-10
 # what a failed Cholesky factorisation adds to the diagonal, in turn, before trying again
@@ -130,11 +139,13 @@ class GPPosterior(Surrogate):
 
     def mean(self, X: np.ndarray) -> np.ndarray:
         """The posterior mean alone: :meth:`predict` without the solve its std costs per row."""
-        return self.kernel(self.warp(X), self._Xw) @ self.alpha
+        return by_blocks(X, lambda rows: (self.kernel(self.warp(rows), self._Xw) @ self.alpha,))[0]
 
     def predict(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        cross, std = self.cross(X)
-        return cross @ self.alpha, std
+        def block(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+            cross, std = self.cross(rows)
+            return cross @ self.alpha, std
+        return by_blocks(X, block)
 
     def cross(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The kernel between the rows of ``X`` and the data, and the posterior std at ``X``
@@ -201,8 +212,10 @@ class Fantasies(Surrogate):
 
     def predict_each(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Each fantasy's mean at ``X`` (a column each) and the std they share."""
-        cross, std = self.shared.cross(X)
-        return cross @ self.alphas, std
+        def block(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+            cross, std = self.shared.cross(rows)
+            return cross @ self.alphas, std
+        return by_blocks(X, block)
 
     def acquire(self, kind: str, X: np.ndarray, best: float) -> np.ndarray:
         means, std = self.predict_each(X)
@@ -216,6 +229,14 @@ class Fantasies(Surrogate):
 
     def warped(self, X: np.ndarray) -> np.ndarray:
         return self.shared.warped(X)
+
+
+def by_blocks(X: np.ndarray, predict: Callable[[np.ndarray], Tuple[np.ndarray, ...]]) -> Tuple[np.ndarray, ...]:
+    """``predict(X)``, taken ``ROWS_PER_BLOCK`` rows at a time and put back together."""
+    if len(X) <= ROWS_PER_BLOCK:
+        return predict(X)
+    parts = [predict(X[start:start + ROWS_PER_BLOCK]) for start in range(0, len(X), ROWS_PER_BLOCK)]
+    return tuple(np.concatenate(pieces) for pieces in zip(*parts))
 
 
 def _cholesky(matrix: np.ndarray) -> np.ndarray:
@@ -247,6 +268,11 @@ class GPModel:
     ``policy.warp_margin``; the choice is made again once the data have grown by
     ``policy.warp_revisit``.
 
+    A large sweep stays fast (``policy``): the hyperparameters are fitted on at most
+    ``fit_max_points`` told points and the posterior is conditioned on at most
+    ``condition_max_points`` (:func:`kept_rows`), and from ``refit_every_below`` points on a
+    refit runs in a background thread, taken up at the next refit's count (see :meth:`fit`).
+
     ``columns`` is the normalised space's layout (a skopt ``Space`` is read through
     :meth:`.columns.ColumnLayout.of`); ``policy`` gives the warp, refit and prior settings.
     """
@@ -259,64 +285,101 @@ class GPModel:
                              normalize_y=False, n_restarts_optimizer=0)
         # skopt adds a default WhiteKernel (noise bounds up to 1e5) at fit time when the kernel
         # has none; give it one with bounds that make sense for standardised losses
-        gpr.set_params(kernel=gpr.kernel + WhiteKernel(1e-2, NOISE_BOUNDS), optimizer=self._optimise)
-        self.gpr = gpr
-        self._theta: Optional[np.ndarray] = None  # the last fit's hyperparameters
-        self._index = _prior_index(gpr.kernel)
-        self._tie = _tied_scales(columns, self._index[1], len(gpr.kernel.theta), policy)
-        self._starts: List[np.ndarray] = []
+        self._kernel = gpr.kernel + WhiteKernel(1e-2, NOISE_BOUNDS)
+        self._alpha = gpr.alpha
+        self._index = _prior_index(self._kernel)
+        self._tie = _tied_scales(columns, self._index[1], len(self._kernel.theta), policy)
         self._warp_columns = dict(warp_columns or {})
-        self.warp = InputWarp(self._warp_columns)
-        self._next_warp_choice = 0
-        self._last: Optional[GPPosterior] = None
-        self._next_refit = 0
         self.policy = policy
+        self._fitted: Optional[Hyperparameters] = None
+        self._refit: Optional[BackgroundFit] = None
+        self._next_refit = 0
+        self._next_warp_choice = 0
+
+    @property
+    def warp(self) -> InputWarp:
+        """The input warp of the hyperparameters in use."""
+        return self._fitted.warp if self._fitted is not None else InputWarp(self._warp_columns)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GPPosterior:
-        """The posterior on ``(X, y)``: hyperparameters refitted (MAP) when due (see
-        ``policy.refit_every_below``), else the last ones conditioned on the new data."""
-        if self._warp_columns and len(y) >= self._next_warp_choice:
-            self._next_warp_choice = math.ceil(self.policy.warp_revisit * len(y))
-            posterior = self._choose_warp(X, y)
-        elif self._last is not None and len(y) < self._next_refit:
-            return GPPosterior(self._last.kernel, self._last.noise, X, y, self._last.warp)
-        else:
-            posterior, _, self._theta = self._fit(X, y, self.warp, self._theta)
-        self._last = posterior
-        self._next_refit = (len(y) + 1 if len(y) < self.policy.refit_every_below
-                            else math.ceil((1 + self.policy.refit_growth) * len(y)))
-        return posterior
+        """The posterior on ``(X, y)`` (on at most ``policy.condition_max_points`` of them):
+        hyperparameters refitted (MAP) when due (see ``policy.refit_every_below``), else the
+        last ones conditioned on the new data.
 
-    def _choose_warp(self, X: np.ndarray, y: np.ndarray) -> GPPosterior:
+        From ``policy.refit_every_below`` points on, a due refit starts in a background thread
+        and this posterior keeps the last hyperparameters; the refit's are taken up at the
+        next refit's count, waited for only if it is still running then, so a decision never
+        waits for a refit it does not use, and the same told values give the same points."""
+        n = len(y)
+        if self._refit is not None and n >= self._refit.due:
+            self._fitted, self._refit = self._refit.result(), None
+        warp_due = bool(self._warp_columns) and n >= self._next_warp_choice
+        if warp_due or n >= self._next_refit:
+            if warp_due:
+                self._next_warp_choice = math.ceil(self.policy.warp_revisit * n)
+            background = self._fitted is not None and n >= self.policy.refit_every_below
+            self._next_refit = n + 1 if n < self.policy.refit_every_below else math.ceil(
+                (1 + self.policy.refit_growth) * n)
+            rows = kept_rows(y, self.policy.fit_max_points)
+            work = partial(self._choose_warp if warp_due else self._refit_only, X[rows], y[rows], self._fitted)
+            if background:
+                self._refit = BackgroundFit(work, due=self._next_refit)
+            else:
+                self._fitted = work()
+        assert self._fitted is not None
+        rows = kept_rows(y, self.policy.condition_max_points)
+        return GPPosterior(self._fitted.kernel, self._fitted.noise, X[rows], y[rows], self._fitted.warp)
+
+    def close(self) -> None:
+        """Wait for a refit still running (a copy or a pickle of this model takes its result)."""
+        if self._refit is not None:
+            self._refit.wait()
+
+    def __getstate__(self) -> dict:
+        self.close()
+        return dict(self.__dict__)
+
+    def _refit_only(self, X: np.ndarray, y: np.ndarray, last: Optional["Hyperparameters"]) -> "Hyperparameters":
+        warp = last.warp if last is not None else InputWarp(self._warp_columns)
+        return self._map_fit(X, y, warp, None if last is None else last.theta)
+
+    def _choose_warp(self, X: np.ndarray, y: np.ndarray, last: Optional["Hyperparameters"]) -> "Hyperparameters":
         """Fit with the current warp, then try each warp column by column; keep the best."""
-        start = self._theta
-        best = self._fit(X, y, self.warp, start)
+        start = None if last is None else last.theta
+        best = self._map_fit(X, y, last.warp if last is not None else InputWarp(self._warp_columns), start)
         for column, log_scale in self._warp_columns.items():
-            current = self.warp.strengths.get(column, 0.0)
+            current = best.warp.strengths.get(column, 0.0)
             for strength in (0.0, log_scale):
                 if strength != current:
-                    candidate = self._fit(X, y, self.warp.with_column(column, strength), start)
-                    if candidate[1] > best[1] + self.policy.warp_margin:
+                    candidate = self._map_fit(X, y, best.warp.with_column(column, strength), start)
+                    if candidate.log_posterior > best.log_posterior + self.policy.warp_margin:
                         best = candidate
-            self.warp = best[0].warp
-        posterior, _, self._theta = best
-        return posterior
+        return best
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, warp: InputWarp, theta: Optional[np.ndarray]
-             ) -> Tuple[GPPosterior, float, np.ndarray]:
-        """One MAP fit on warped inputs: the posterior, its log posterior, its hyperparameters."""
-        default = self.gpr.kernel.theta
+    def _map_fit(self, X: np.ndarray, y: np.ndarray, warp: InputWarp, theta: Optional[np.ndarray]
+                 ) -> "Hyperparameters":
+        """One MAP fit on warped inputs (touches no state of this model: it may run in a
+        background thread)."""
+        gpr = GaussianProcessRegressor(kernel=clone(self._kernel), alpha=self._alpha, optimizer=None,
+                                       normalize_y=False, copy_X_train=False)
+        gpr.fit(warp(X), y)
+
+        def objective(candidate: np.ndarray, eval_gradient: bool = True) -> Tuple[float, np.ndarray]:
+            lml, grad = gpr.log_marginal_likelihood(candidate, eval_gradient=True, clone_kernel=False)
+            return -lml, -grad
+
+        default = self._kernel.theta
         # a warm start converges in a few iterations; the default start guards against the
         # previous optimum turning into a poor local one as data arrive
-        self._starts = [default] if theta is None else [theta, default]
-        self.gpr.fit(warp(X), y)
-        fitted = self.gpr.kernel_  # skopt zeroed its white noise for prediction; noise_ holds it
-        new_theta = np.array(fitted.theta)
-        new_theta[self._index[2]] = math.log(max(self.gpr.noise_, NOISE_BOUNDS[0]))
-        posterior = GPPosterior(fitted.k1, float(self.gpr.noise_), X, y, warp)
-        return posterior, float(self.gpr.log_marginal_likelihood_value_), new_theta
+        starts = [default] if theta is None else [theta, default]
+        best_theta, best_value = self._optimise(objective, starts, gpr.kernel_.bounds)
+        fitted = gpr.kernel_.clone_with_theta(best_theta)
+        noise = float(fitted.k2.noise_level)
+        theta = np.array(fitted.theta)  # the warm start as the kernel holds it (through exp and log)
+        theta[self._index[2]] = math.log(max(noise, NOISE_BOUNDS[0]))
+        return Hyperparameters(fitted.k1, noise, warp, theta, -best_value)
 
-    def _optimise(self, obj_func: Callable, initial_theta: np.ndarray, bounds: np.ndarray):
+    def _optimise(self, obj_func: Callable, starts: List[np.ndarray], bounds: np.ndarray) -> Tuple[np.ndarray, float]:
         amp, scales, noise = self._index
         source, weight, unit = self._tie  # full theta = free theta[source]; each prior term once
         free = np.unique(source, return_index=True)[1]
@@ -337,14 +400,77 @@ class GPModel:
             grad[noise] -= 0.1 - 30 * n
             return float(value), np.bincount(source, weights=grad, minlength=len(free))
 
-        best_theta, best_value = initial_theta, math.inf
-        for start in self._starts or [initial_theta]:
+        best_theta, best_value = starts[0], math.inf
+        for start in starts:
             start = np.clip(start, bounds[:, 0], bounds[:, 1])
             result = minimize(objective, start[free], jac=True, method="L-BFGS-B", bounds=bounds[free],
                               options={"maxiter": 200})
             if result.fun < best_value:
                 best_theta, best_value = result.x[source], float(result.fun)
         return best_theta, best_value
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """One MAP fit's result: the kernel (signal part), the noise variance, the input warp, the
+    full theta (the next fit's warm start) and the log posterior (what warps are compared by)."""
+
+    kernel: Kernel
+    noise: float
+    warp: InputWarp
+    theta: np.ndarray
+    log_posterior: float
+
+
+class BackgroundFit:
+    """A fit running in a daemon thread, whose result is due at the told-point count ``due``.
+
+    If the thread raised (a warning turned into an error by ``-Werror`` reaches any thread),
+    :meth:`result` runs the same work again in the caller's thread, where the proposer's
+    filters apply: the fit is deterministic, so the result is the same either way."""
+
+    def __init__(self, work: Callable[[], Hyperparameters], due: int) -> None:
+        self.due = due
+        self._work: Optional[Callable[[], Hyperparameters]] = work
+        self._result: Optional[Hyperparameters] = None
+        self._thread: Optional[threading.Thread] = threading.Thread(
+            target=self._run, name="skopt-gp-refit", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._work()  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - redone in the caller's thread, which then sees the error
+            self._result = None
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def result(self) -> Hyperparameters:
+        self.wait()
+        if self._result is None:
+            self._result = self._work()  # type: ignore[misc]
+        self._work = None
+        return self._result
+
+    def __getstate__(self) -> dict:
+        self.wait()
+        return {**self.__dict__, "_thread": None}
+
+
+def kept_rows(y: np.ndarray, limit: int) -> np.ndarray:
+    """The told rows a fit or a posterior keeps, in told order: all of them up to ``limit``;
+    past it the best ``limit // 2`` by loss (where the next points are looked for) and the
+    rest spread evenly over the sweep's order (the model's view of everywhere else)."""
+    n = len(y)
+    if n <= limit:
+        return np.arange(n)
+    best = np.argsort(y, kind="stable")[: limit // 2]
+    rest = np.setdiff1d(np.arange(n), best)
+    spread = rest[np.round(np.linspace(0, len(rest) - 1, limit - len(best))).astype(int)]
+    return np.sort(np.concatenate([best, spread]))
 
 
 def _parts(kernel: Kernel) -> List[Kernel]:

@@ -44,6 +44,14 @@ class Policy:
     # model (one Cholesky factorisation), which keeps an async refill fast at hundreds of trials
     refit_every_below: int = 100
     refit_growth: float = 0.05
+    # from refit_every_below on, such a refit runs in a background thread and is taken up at the
+    # next one's count: on a cluster a refit at thousands of trials would otherwise keep free
+    # workers waiting. Past these counts a fit, and a posterior, keep the best half of the told
+    # points and spread the rest over the sweep (model.kept_rows): a fit costs the cube of its
+    # points while a few hundred settle the length scales, and a posterior's solve and memory
+    # stay bounded at thousands of trials with every point near the best kept
+    fit_max_points: int = 500
+    condition_max_points: int = 1000
 
     # the one-hot columns of a categorical share one length scale in the GP fit: a category
     # switch matters as much whichever two options it is between until the data say otherwise
