@@ -149,3 +149,27 @@ def test_no_refit_thread_is_left_once_closed():
     thetas(model, X, y, [20, 24])
     model.close()
     assert not any(t.name == "skopt-gp-refit" and t.is_alive() for t in threading.enumerate())
+
+
+def test_an_async_refill_is_answered_while_the_refit_it_started_is_still_running(monkeypatch):
+    from hydra_skopt_sweeper.search.proposer import BatchProposer
+
+    release = threading.Event()
+    original = GPModel._map_fit
+
+    def held(self, *args):
+        if threading.current_thread() is not threading.main_thread():
+            assert release.wait(60)
+        return original(self, *args)
+
+    monkeypatch.setattr(GPModel, "_map_fit", held)
+    proposer = BatchProposer(list(SPACE.dimensions), n_initial_points=5, random_state=0, policy=SMALL)
+    X, y = data(20)
+    proposer.tell(X.tolist(), y.tolist())
+    running = proposer.ask(3)
+    for value in (0.5, 0.4, 0.3, 0.2, 0.1):  # the refit due at 24 told points starts at the fourth
+        proposer.tell([running.pop(0)], [value])
+        running += proposer.ask(1)  # answered with the last hyperparameters while that refit is held
+    assert not release.is_set()
+    assert any(t.name == "skopt-gp-refit" and t.is_alive() for t in threading.enumerate())
+    release.set()
