@@ -182,6 +182,38 @@ def _spring_slacks(p: Dict[str, Any]) -> List[float]:
     ]
 
 
+# --- held-out: the pressure vessel, its two plate thicknesses integers ----------------------
+
+PLATE = 0.0625  # plates come in sixteenths of an inch: thickness = PLATE x an integer
+_VESSEL_PARAMS = (integer("shell", 1, 99), integer("head", 1, 99), real("radius", 10.0, 200.0),
+                  real("length", 10.0, 200.0))
+
+
+def _vessel(p: Dict[str, Any]) -> float:
+    ts, th, r, length = PLATE * p["shell"], PLATE * p["head"], p["radius"], p["length"]
+    return 0.6224 * ts * r * length + 1.7781 * th * r**2 + 3.1661 * ts**2 * length + 19.84 * ts**2 * r
+
+
+def _vessel_slacks(p: Dict[str, Any]) -> List[float]:
+    ts, th, r, length = PLATE * p["shell"], PLATE * p["head"], p["radius"], p["length"]
+    return [0.0193 * r - ts, 0.00954 * r - th,
+            1296000 - math.pi * r**2 * length - 4 / 3 * math.pi * r**3, length - 240]
+
+
+def vessel_optimum() -> Tuple[float, Dict[str, Any]]:
+    """The best feasible cost: for each pair of thicknesses the radius is as large as the
+    thinner plate allows and the length what the volume then needs (the cost grows with both)."""
+    best: Tuple[float, Dict[str, Any]] = (math.inf, {})
+    for shell in range(1, 100):
+        for head in range(1, 100):
+            r = min(PLATE * shell / 0.0193, PLATE * head / 0.00954, 200.0)
+            length = max((1296000 - 4 / 3 * math.pi * r**3) / (math.pi * r**2), 10.0)
+            point = {"shell": shell, "head": head, "radius": r, "length": length}
+            if length <= 200.0 and max(_vessel_slacks(point)) <= 1e-6 and _vessel(point) < best[0]:
+                best = (_vessel(point), point)
+    return best
+
+
 # --- held-out: a real model under a size budget -----------------------------------------------
 
 MLP_WEIGHT_BUDGET = 4000
@@ -328,6 +360,11 @@ _PROBLEM_LIST = [
         constraints=("deflection", "shear stress", "surge frequency", "outer diameter"),
         about="held-out: tension/compression spring design, 3-d, four constraints, optimum where they meet"),
     ConstrainedProblem(
+        "pressure_vessel", 40, _VESSEL_PARAMS, 6059.714335048436, _vessel, slacks=_vessel_slacks, held_out=True,
+        constraints=("shell >= 0.0193 radius", "head >= 0.00954 radius", "volume >= 1296000", "length <= 240"),
+        about="held-out: the pressure vessel's cost (Sandgren 1990), its shell and head thicknesses integers "
+              "(sixteenths of an inch, 1-99), radius and length 10-200; optimum where three constraints meet"),
+    ConstrainedProblem(
         "mlp_digits", 40, _MLP_PARAMS, _mlp_feasible_minimum(), _mlp_error, slacks=_mlp_slack, held_out=True,
         constraints=(f"n_weights <= {MLP_WEIGHT_BUDGET}",),
         about="held-out, real model: MLPClassifier on load_digits, validation error, 1-3 layers of 16-128 "
@@ -347,6 +384,9 @@ def main() -> None:
     if args.build_mlp_table:
         build_mlp_table(args.jobs)
     for problem in _PROBLEM_LIST:
+        if problem.name == "pressure_vessel":
+            print(f"{problem.name}: stated {problem.optimum!r}, enumerated {vessel_optimum()!r}")
+            continue
         if problem.name == "mlp_digits":
             print(f"{problem.name}: stated {problem.optimum!r}, enumerated {_mlp_feasible_minimum()!r}")
             continue
