@@ -182,6 +182,32 @@ def _spring_slacks(p: Dict[str, Any]) -> List[float]:
     ]
 
 
+# --- tuning: the welded beam, constraints measured in psi, inches and pounds ------------------
+
+_BEAM_PARAMS = (real("h", 0.1, 2.0), real("l", 0.1, 10.0), real("t", 0.1, 10.0), real("b", 0.1, 2.0))
+_LOAD, _SPAN, _YOUNG, _SHEAR = 6000.0, 14.0, 30e6, 12e6
+
+
+def _beam(p: Dict[str, Any]) -> float:
+    return 1.10471 * p["h"] ** 2 * p["l"] + 0.04811 * p["t"] * p["b"] * (14.0 + p["l"])
+
+
+def _beam_slacks(p: Dict[str, Any]) -> List[float]:
+    h, l, t, b = p["h"], p["l"], p["t"], p["b"]
+    primary = _LOAD / (math.sqrt(2) * h * l)
+    moment = _LOAD * (_SPAN + l / 2)
+    radius = math.sqrt(l**2 / 4 + ((h + t) / 2) ** 2)
+    inertia = 2 * math.sqrt(2) * h * l * (l**2 / 12 + ((h + t) / 2) ** 2)
+    secondary = moment * radius / inertia
+    shear = math.sqrt(primary**2 + primary * secondary * l / radius + secondary**2)
+    stress = 6 * _LOAD * _SPAN / (b * t**2)
+    deflection = 4 * _LOAD * _SPAN**3 / (_YOUNG * t**3 * b)
+    buckling = (4.013 * _YOUNG * math.sqrt(t**2 * b**6 / 36) / _SPAN**2
+                * (1 - t / (2 * _SPAN) * math.sqrt(_YOUNG / (4 * _SHEAR))))
+    return [shear - 13600, stress - 30000, h - b, 0.10471 * h**2 + 0.04811 * t * b * (14 + l) - 5,
+            0.125 - h, deflection - 0.25, _LOAD - buckling]
+
+
 # --- held-out: the pressure vessel, its two plate thicknesses integers ----------------------
 
 PLATE = 0.0625  # plates come in sixteenths of an inch: thickness = PLATE x an integer
@@ -336,6 +362,12 @@ _PROBLEM_LIST = [
         "mishra_bird", 40, (real("x0", -10.0, 0.0), real("x1", -6.5, 0.0)), -106.76453674926464, _mishra_bird,
         slacks=_mishra_disk, constraints=("(x0 + 5)^2 + (x1 + 5)^2 <= 25",),
         about="tuning: Mishra's bird in a disk (83% of the box), multimodal, optimum inside"),
+    ConstrainedProblem(
+        "welded_beam", 40, _BEAM_PARAMS, 1.7248523085973246, _beam, slacks=_beam_slacks,
+        constraints=("shear stress <= 13600", "bending stress <= 30000", "h <= b", "cost <= 5", "h >= 0.125",
+                     "deflection <= 0.25", "buckling load >= 6000"),
+        about="tuning: the welded beam's cost (Coello 2000), 4 reals, seven constraints measured in psi, "
+              "inches and pounds (slacks from -1e6 to 1e6)"),
     ConstrainedProblem(
         "townsend", 40, (real("x0", -2.25, 2.25), real("x1", -2.5, 1.75)), -2.0239883632845794, _townsend,
         slacks=_townsend_slack, held_out=True,

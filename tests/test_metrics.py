@@ -11,7 +11,7 @@ from skopt.space import Real, Space
 
 from hydra_skopt_sweeper.errors import SweeperConfigError
 from hydra_skopt_sweeper.problem.metrics import MetricConstraints
-from hydra_skopt_sweeper.search.feasibility import MIN_POINTS, fit_feasibility
+from hydra_skopt_sweeper.search.feasibility import MIN_POINTS, fit_feasibility, signed_log
 from hydra_skopt_sweeper.search.model import Fantasies, GPModel
 from hydra_skopt_sweeper.search.pareto_proposer import ParetoProposer
 from hydra_skopt_sweeper.search.policy import Policy
@@ -339,3 +339,35 @@ def test_with_two_objectives_before_any_feasible_point_the_proposer_heads_for_fe
         assert any(p[0] + p[1] <= 0.3 for p in proposed), proposed
     else:
         assert all(p[0] + p[1] > 0.3 for p in proposed), proposed
+
+
+def test_signed_log_keeps_the_sign_and_zero_and_is_linear_within_the_typical_slack():
+    slacks = np.array([-1e6, -3.0, -1.0, 0.0, 1.0, 2.0, 5e5])
+    warped = signed_log(slacks, 2.0)
+    assert np.array_equal(np.sign(warped), np.sign(slacks)) and np.all(np.diff(warped) > 0)
+    assert warped[3] == 0.0 and warped[4] == pytest.approx(np.log1p(0.5))
+    assert warped[-1] < 13 and warped[0] > -14  # a million is a dozen units, not half a million
+
+
+def test_a_slack_spanning_orders_of_magnitude_still_places_its_boundary():
+    # exp(12 x) - exp(6): feasible below x = 0.5, slacks from -400 to +162,000
+    X = np.linspace(0, 1, 12)[:, None]
+    slacks = np.exp(12 * X) - np.exp(6)
+    feasibility = fit_feasibility([one_d_gp()], X, slacks, warp_ratio=Policy().slack_warp_ratio)
+    probability = np.exp(feasibility.log_probability(np.array([[0.4], [0.6]])))
+    assert probability[0] > 0.95 and probability[1] < 0.05
+
+
+def test_the_proposer_models_its_slacks_with_its_policys_warp_ratio(monkeypatch):
+    import hydra_skopt_sweeper.search.proposer as proposer_module
+
+    seen = []
+    original = proposer_module.fit_feasibility
+    monkeypatch.setattr(proposer_module, "fit_feasibility",
+                        lambda *args, **kwargs: seen.append(kwargs["warp_ratio"]) or original(*args, **kwargs))
+    proposer = BatchProposer([Real(0.0, 1.0)], n_constraints=1, n_initial_points=4, random_state=0,
+                             policy=replace(Policy(), slack_warp_ratio=7.0))
+    points = proposer.ask(4)
+    proposer.tell(points, [p[0] for p in points], [[p[0] - 0.5] for p in points])
+    proposer.ask(1)
+    assert seen and set(seen) == {7.0}

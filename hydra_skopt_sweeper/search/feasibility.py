@@ -1,7 +1,8 @@
 """The feasibility model of ``metric_constraints``: how likely a candidate satisfies them.
 
 One GP per constraint learns its slack (:mod:`..problem.metrics`: at most 0 where the inequality
-holds) from the told points that measured it, standardised (the slacks' mean and standard
+holds) from the told points that measured it, on :func:`signed_log`'s scale when the slacks span
+orders of magnitude (``warp_ratio``), then standardised (the slacks' mean and standard
 deviation, so the threshold 0 keeps its place); the constraints are taken as independent, and
 a candidate's log probability of feasibility is the sum over them of ``log Phi((t - mean) /
 std)``. An acquisition weighs its own log value by it (:meth:`Feasibility.weigh`: log
@@ -10,6 +11,7 @@ maximises it alone before any told point is feasible.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -20,6 +22,9 @@ from .model import GPModel, GPPosterior
 
 # a constraint learnt from fewer measured points than this is left out of the model
 MIN_POINTS = 2
+# a constraint's typical slack is read from at least this many of its first measured points
+# (the initial design, or this many when the design is smaller or absent)
+MIN_TYPICAL_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,15 @@ class Feasibility:
 
 
 def fit_feasibility(gps: Sequence[GPModel], X: np.ndarray, slacks: np.ndarray, *,
-                    power: float = 1.0) -> Optional[Feasibility]:
+                    power: float = 1.0, warp_ratio: float = math.inf,
+                    typical_rows: Optional[int] = None) -> Optional[Feasibility]:
     """The models of the slacks (``X`` rows x constraints, NaN where a point measured nothing;
     ``inf`` where its slack could not be computed, which is told as the worst one seen), or None
-    when no constraint has enough measured points; ``power`` as :class:`Feasibility` has it."""
+    when no constraint has enough measured points; ``power`` as :class:`Feasibility` has it.
+    A constraint whose largest slack is more than ``warp_ratio`` times its typical one (the
+    median size of its first ``typical_rows`` measured slacks: the initial design's, spread over
+    the space, which trials gathering at the boundary later do not shrink; all when None) is
+    modelled on :func:`signed_log`'s scale in that unit."""
     models: List[GPPosterior] = []
     thresholds: List[float] = []
     for column, gp in enumerate(gps):
@@ -71,7 +81,18 @@ def fit_feasibility(gps: Sequence[GPModel], X: np.ndarray, slacks: np.ndarray, *
         finite = values[known & np.isfinite(values)]
         worst = float(finite.max()) if len(finite) else 1.0
         y = np.where(np.isfinite(values[known]), values[known], max(worst, 0.0) + abs(worst) + 1.0)
+        unit = float(np.median(np.abs(y[:typical_rows]))) or 1.0
+        if np.abs(y).max() > warp_ratio * unit:
+            y = signed_log(y, unit)
         centre, spread = float(np.mean(y)), float(np.std(y)) or 1.0
         models.append(gp.fit(X[known], (y - centre) / spread))
         thresholds.append(-centre / spread)
     return Feasibility(tuple(models), tuple(thresholds), power) if models else None
+
+
+def signed_log(slacks: np.ndarray, unit: float) -> np.ndarray:
+    """``sign(s) log1p(|s| / unit)``: linear within the typical slack, logarithmic beyond it,
+    and 0 stays 0. Slacks measured in psi or litres span orders of magnitude, and standardised
+    as they are, the few largest would leave the boundary's neighbourhood a flat sliver of the
+    model's range."""
+    return np.sign(slacks) * np.log1p(np.abs(slacks) / unit)

@@ -50,7 +50,7 @@ from .candidate_search import (
     within_reach,
 )
 from .columns import ColumnLayout, row_key
-from .feasibility import Feasibility, fit_feasibility
+from .feasibility import MIN_TYPICAL_ROWS, Feasibility, fit_feasibility
 from .model import Fantasies, ForestModel, GPModel, GPPosterior, Surrogate, log_scale_columns
 from .policy import LossScale, Policy
 
@@ -394,7 +394,9 @@ class BatchProposer:
         with np.errstate(invalid="ignore"):
             feasible = np.all(slacks <= 0, axis=1)
         with _quiet():
-            return fit_feasibility(self._constraint_gps, X, slacks, power=self.policy.feasibility_power), feasible
+            return fit_feasibility(self._constraint_gps, X, slacks, power=self.policy.feasibility_power,
+                                   warp_ratio=self.policy.slack_warp_ratio,
+                                   typical_rows=max(self.n_initial_points, MIN_TYPICAL_ROWS)), feasible
 
     def _fantasised(self, model: Surrogate, n_points: int) -> bool:
         """Whether a batch's later points are chosen on fantasies (see ``batch_strategy``):
