@@ -226,3 +226,20 @@ def test_the_seeds_call_runs_as_the_notebook_example_and_a_second_call_resumes(t
     assert again.returncode == 0, again.stdout + again.stderr
     assert "4 trial(s) in the journal" in again.stdout + again.stderr
     assert len(_journal(sweep_dir)) == 4 and f"Best params: {best['params']}" in again.stdout
+
+
+def test_while_the_door_runs_the_packages_log_lines_name_its_arguments(caplog):
+    import logging
+
+    from hydra_skopt_sweeper.doors.torch_optimizer import _in_door_words
+
+    caplog.set_level(logging.INFO)
+    factory = logging.getLogRecordFactory()
+    with _in_door_words():
+        logging.getLogger("hydra_skopt_sweeper.settings").info(
+            "hydra.sweeper.n_initial_points=%d is more than n_calls=%d", 10, 4)
+        logging.getLogger("hydra_skopt_sweeper.sweep.loop").info("hydra.sweeper.params.lr: no point left")
+        logging.getLogger("someone.else").info("hydra.sweeper.n_calls=3")
+    assert [r.getMessage() for r in caplog.records] == [
+        "n_initial_points=10 is more than n_calls=4", "space.lr: no point left", "hydra.sweeper.n_calls=3"]
+    assert logging.getLogRecordFactory() is factory

@@ -18,9 +18,10 @@ scikit-optimize's dimensions, the constraint a Python callable, and Ctrl-C raise
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from ..errors import SweeperConfigError
 from ..records.journal import Trial
@@ -38,6 +39,7 @@ _SETTINGS = {f.name for f in fields(SkoptSweeperConf)} - {"_target_", "_recursiv
 # the default pruning rule: the sweeper's own (None switches it off)
 _DEFAULT_PRUNER = "default"
 _TASK_NAME = "torch_optimizer"
+_PACKAGE = __name__.split(".")[0]
 
 
 class TorchOptimizer:
@@ -207,8 +209,9 @@ class TorchOptimizer:
         hint = f"call the optimizer again (sweep_dir={self.sweep_dir}) to resume"
         config = {**{name: None for name in self.params}, DEVICES_KEY: None}
         try:
-            multirun(_TASK_NAME, config, {**self.settings, "params": self.params}, trial, self.sweep_dir,
-                     self.n_jobs, constraint=self.constraint, resume_hint=hint)
+            with _in_door_words():
+                multirun(_TASK_NAME, config, {**self.settings, "params": self.params}, trial, self.sweep_dir,
+                         self.n_jobs, constraint=self.constraint, resume_hint=hint)
         except SweeperConfigError as error:
             raise SweeperConfigError(_door_words(str(error))) from None
         return self._read_results()
@@ -238,6 +241,26 @@ def _door_words(message: str) -> str:
     """A settings error in this door's argument names (``hydra.sweeper.n_calls`` -> ``n_calls``,
     ``hydra.sweeper.params.lr`` -> ``space.lr``)."""
     return message.replace("hydra.sweeper.params.", "space.").replace("hydra.sweeper.", "")
+
+
+@contextmanager
+def _in_door_words() -> Iterator[None]:
+    """While it lasts, this package's log lines name this door's arguments (:func:`_door_words`):
+    a line from the shared loop or settings check reads ``n_initial_points=10 is more than
+    n_calls=4``, not the Hydra command line's ``hydra.sweeper.n_initial_points=10``."""
+    make_record = logging.getLogRecordFactory()
+
+    def door_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.name.startswith(_PACKAGE):
+            record.msg, record.args = _door_words(record.getMessage()), ()
+        return record
+
+    logging.setLogRecordFactory(door_record)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(make_record)
 
 
 def _monitors(monitor: Any) -> List[str]:
