@@ -92,9 +92,10 @@ class Policy:
     # a batch's fantasised outcome at a pending point counts as an incumbent only where the
     # constraints, drawn with it, hold
     fantasise_feasibility: bool = True
-    # a constraint whose largest slack is more than this many times its median one (in size) is
-    # modelled on feasibility.signed_log's scale: a slack in psi or litres spans orders of
-    # magnitude, and its boundary (0) must not be a sliver of the model's range
+    # a constraint whose largest slack is more than this many times its typical one (the median
+    # size over the initial design) is modelled on feasibility.signed_log's scale: a slack in psi
+    # or litres spans orders of magnitude, and its boundary (0) must not be a sliver of the
+    # model's range
     slack_warp_ratio: float = 100.0
 
     # -- the late phase: a batch of q points catches up on the q - 1 model updates it misses
