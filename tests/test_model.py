@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from skopt.space import Real, Space
 
+from hydra_skopt_sweeper.search import model as model_module
 from hydra_skopt_sweeper.search.model import GPModel, kept_rows
 from hydra_skopt_sweeper.search.policy import Policy
 
@@ -173,3 +174,22 @@ def test_an_async_refill_is_answered_while_the_refit_it_started_is_still_running
     assert not release.is_set()
     assert any(t.name == "skopt-gp-refit" and t.is_alive() for t in threading.enumerate())
     release.set()
+
+
+def test_no_refit_is_started_while_another_is_running(monkeypatch):
+    # a log-scale column makes warp choices come due too (every 25% growth) besides the refits
+    started = []
+    original = model_module.BackgroundFit.__init__
+
+    def recording(self, work, due):
+        running = [fit for fit in started if fit._work is not None]
+        assert not running, f"a refit started at due {due} while one due at {running[0].due} was running"
+        started.append(self)
+        original(self, work, due)
+
+    monkeypatch.setattr(model_module.BackgroundFit, "__init__", recording)
+    X, y = data(60)
+    model = GPModel(Space([Real(1e-4, 1.0), Real(0.0, 1.0)]), 0, warp_columns={0: 1e4 - 1}, policy=SMALL)
+    thetas(model, X, y, range(20, 61))
+    assert len(started) >= 3
+    model.close()

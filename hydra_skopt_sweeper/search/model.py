@@ -313,7 +313,8 @@ class GPModel:
         n = len(y)
         if self._refit is not None and n >= self._refit.due:
             self._fitted, self._refit = self._refit.result(), None
-        warp_due = bool(self._warp_columns) and n >= self._next_warp_choice
+        # a warp choice waits for a running refit to be taken up: a second one would drop the first
+        warp_due = bool(self._warp_columns) and n >= self._next_warp_choice and self._refit is None
         if warp_due or n >= self._next_refit:
             if warp_due:
                 self._next_warp_choice = math.ceil(self.policy.warp_revisit * n)
