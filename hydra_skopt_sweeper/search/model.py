@@ -322,7 +322,8 @@ class GPModel:
             self._next_refit = n + 1 if n < self.policy.refit_every_below else math.ceil(
                 (1 + self.policy.refit_growth) * n)
             rows = kept_rows(y, self.policy.fit_max_points)
-            work = partial(self._choose_warp if warp_due else self._refit_only, X[rows], y[rows], self._fitted)
+            work = partial(self._choose_warp if warp_due else self._map_fit, X[rows], y[rows], self.warp,
+                           None if self._fitted is None else self._fitted.theta)
             if background:
                 self._refit = BackgroundFit(work, due=self._next_refit)
             else:
@@ -332,22 +333,15 @@ class GPModel:
         return GPPosterior(self._fitted.kernel, self._fitted.noise, X[rows], y[rows], self._fitted.warp)
 
     def close(self) -> None:
-        """Wait for a refit still running (a copy or a pickle of this model takes its result)."""
+        """Wait for a refit still running (a copy or a pickle of this model waits the same way,
+        :meth:`BackgroundFit.__getstate__`, and takes its result)."""
         if self._refit is not None:
             self._refit.wait()
 
-    def __getstate__(self) -> dict:
-        self.close()
-        return dict(self.__dict__)
-
-    def _refit_only(self, X: np.ndarray, y: np.ndarray, last: Optional["Hyperparameters"]) -> "Hyperparameters":
-        warp = last.warp if last is not None else InputWarp(self._warp_columns)
-        return self._map_fit(X, y, warp, None if last is None else last.theta)
-
-    def _choose_warp(self, X: np.ndarray, y: np.ndarray, last: Optional["Hyperparameters"]) -> "Hyperparameters":
+    def _choose_warp(self, X: np.ndarray, y: np.ndarray, warp: InputWarp, start: Optional[np.ndarray]
+                     ) -> "Hyperparameters":
         """Fit with the current warp, then try each warp column by column; keep the best."""
-        start = None if last is None else last.theta
-        best = self._map_fit(X, y, last.warp if last is not None else InputWarp(self._warp_columns), start)
+        best = self._map_fit(X, y, warp, start)
         for column, log_scale in self._warp_columns.items():
             current = best.warp.strengths.get(column, 0.0)
             for strength in (0.0, log_scale):
