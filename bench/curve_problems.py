@@ -265,6 +265,11 @@ class Method:
 
     def finish(self, handle: Any, value: float, epochs: int, complete: bool) -> None: ...
 
+    def resume(self) -> Any:
+        """The handle of a stopped trial to continue from where it stopped (freeze-thaw), or
+        None to ``start()`` a new one."""
+        return None
+
 
 def run(problem: CurveProblem, method: Method, budget: int, seed: int) -> Run:
     """One trial at a time until ``budget`` epochs are spent (the last trial is cut there).
@@ -275,12 +280,18 @@ def run(problem: CurveProblem, method: Method, budget: int, seed: int) -> Run:
     """
     rng = np.random.RandomState(10_000 + seed)  # the epoch noise, the same for every method
     trials: List[Tuple[Config, int, float, bool]] = []
+    stopped: Dict[Any, Tuple[Config, np.ndarray, int]] = {}  # handle -> its config, curve, epochs run
     spent = 0
     while spent < budget:
-        handle, config = method.start()
-        curve = problem.curve(config, rng)
-        epochs = 0
-        for epoch in range(problem.epochs):
+        continued = method.resume()
+        if continued is not None:  # a paused trial goes on from its last epoch: no epoch twice
+            handle = continued
+            config, curve, first = stopped.pop(handle)
+        else:
+            handle, config = method.start()
+            curve, first = problem.curve(config, rng), 0
+        epochs = first
+        for epoch in range(first, problem.epochs):
             if spent >= budget:
                 break
             spent += 1
@@ -290,6 +301,7 @@ def run(problem: CurveProblem, method: Method, budget: int, seed: int) -> Run:
         value = float(curve[:epochs].min())
         complete = epochs == problem.epochs
         method.finish(handle, value, epochs, complete)
+        stopped[handle] = (config, curve, epochs)
         trials.append((config, epochs, value, complete))
     full = [t for t in trials if t[3]]
     if full:

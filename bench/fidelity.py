@@ -21,7 +21,9 @@ median rule with its defaults; ``hyperband`` = the hyperband rule with the defau
 ``curve_pNN[_best][_mK]`` = the forecast rule on the model of the curves (``CurveMethod``): a
 trial stops once the model gives it less than NN% chance to end below the best completed
 trial, checked at the model's grid steps (from step K), and is told its forecast final value
-(``_best``: its best so far). ``n_calls`` (which schedules the late refinement) is the
+(``_best``: its best so far); ``_rNN``: a stopped trial is paused, and continued from where it
+stopped once the model gives it NN% chance to end below the best (``pruner.p_resume``; the
+sweeper's freeze-thaw, ``CurveMethod.resume``). ``n_calls`` (which schedules the late refinement) is the
 number of full trials the budget pays for, times 3 for the pruned methods.
 
 The anchors run in bench/.venv-optuna5 (created on first use), as a user would set them up:
@@ -103,16 +105,37 @@ class CurveMethod(SweeperMethod):
     trial is told its forecast final value (or, with ``tell="best"``, its best so far)."""
 
     def __init__(self, problem: CurveProblem, seed: int, n_calls: int, p_stop: float, tell: str,
-                 min_steps: int) -> None:
+                 min_steps: int, p_resume: Optional[float] = None) -> None:
         super().__init__(problem, None, seed, n_calls)
         from hydra_skopt_sweeper.sweep.forecasting import StopPlanner
 
         self.tell = tell
         self.planner = StopPlanner(Path("."), self.proposer.columns, False, random_state=seed,
-                                   p_stop=p_stop, min_steps=min_steps, max_steps=problem.epochs)
+                                   p_stop=p_stop, min_steps=min_steps, max_steps=problem.epochs, p_resume=p_resume)
         self.plans: Dict[int, list] = {}
         self.forecasts: Dict[int, float] = {}
+        self.paused: List[int] = []  # stopped by the rule, not continued yet
+        self.told: set = set()
+        self.n_resumed = 0
         self.model_s = 0.0
+
+    def resume(self) -> Optional[int]:
+        """The sweeper's freeze-thaw: the paused trial ``StopPlanner.resume_choice`` picks goes on
+        under its own handle (its curve is the configuration's whole curve), with a new plan."""
+        if self.planner.p_resume is None or not self.paused:
+            return None
+        started = time.perf_counter()
+        curves = {n: c for n, c in self.curves.items() if c}
+        choice = self.planner.resume_choice(self.paused, curves, self.completed, self.points)
+        if choice is not None:
+            handle = choice[0]
+            self.paused.remove(handle)
+            self.forecasts.pop(handle, None)
+            plans = self.planner.plans([(handle, self.points[handle])], curves, self.completed, self.points)
+            self.plans[handle] = plans.get(handle, [])
+            self.n_resumed += 1
+        self.model_s += time.perf_counter() - started
+        return None if choice is None else choice[0]
 
     def start(self) -> Tuple[Any, Dict[str, Any]]:
         handle, config = super().start()
@@ -135,9 +158,15 @@ class CurveMethod(SweeperMethod):
     def finish(self, handle: Any, value: float, epochs: int, complete: bool) -> None:
         if complete:
             self.completed.append(handle)
-        elif self.tell == "predicted" and handle in self.forecasts:
-            value = min(value, self.forecasts[handle])
-        self.proposer.tell([self.points[handle]], [value])
+        elif handle in self.forecasts:
+            self.paused.append(handle)
+            if self.tell == "predicted":
+                value = min(value, self.forecasts[handle])
+        if handle in self.told:  # a continued trial: its value replaces what it told when paused
+            self.proposer.revise([self.points[handle]], [value])
+        else:
+            self.proposer.tell([self.points[handle]], [value])
+            self.told.add(handle)
 
 
 def ours(problem: CurveProblem, method: str, budget: int, seed: int) -> Dict[str, Any]:
@@ -149,8 +178,11 @@ def ours(problem: CurveProblem, method: str, budget: int, seed: int) -> Dict[str
         p_stop = int(parts[1][1:]) / 100
         tell = "best" if "best" in parts else "predicted"
         first = next((int(p[1:]) for p in parts[2:] if p.startswith("m")), 0)
-        curve = CurveMethod(problem, seed, 3 * full_trials, p_stop, tell, first)
-        return _record(run(problem, curve, budget, seed), ask_s=curve.ask_s, model_s=curve.model_s)
+        # _rNN: paused trials continued from NN% chance on (the sweeper's p_resume); none: never
+        p_resume = next((int(p[1:]) / 100 for p in parts[2:] if p.startswith("r")), None)
+        curve = CurveMethod(problem, seed, 3 * full_trials, p_stop, tell, first, p_resume)
+        return _record(run(problem, curve, budget, seed), ask_s=curve.ask_s, model_s=curve.model_s,
+                       resumed=curve.n_resumed)
     rule = {"sh": "successive_halving", "off": None, "median": "median", "hyperband": "hyperband",
             "hyperband_m1": "hyperband:1"}[method]
     sweeper = SweeperMethod(problem, rule, seed, full_trials if rule is None else 3 * full_trials)

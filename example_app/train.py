@@ -34,6 +34,8 @@ from hydra.types import RunMode  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
+from hydra_skopt_sweeper import resume_checkpoint  # noqa: E402
+
 from example_app.runtime import (  # noqa: E402
     best_metric,
     describe_overrides,
@@ -74,7 +76,9 @@ def train(cfg: DictConfig) -> Union[float, Dict[str, float]]:
     )
 
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    # None for a new trial; a paused trial's checkpoint when the sweep continues it (the
+    # forecast pruning rule pauses a trial instead of ending it once the app passes this)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_checkpoint())
     seconds = time.perf_counter() - start
 
     value = best_metric(trainer, cfg.monitor)

@@ -94,6 +94,10 @@ class PrunerConf:
     # chance to end below the best completed trial (checked from min_steps on, once min_trials
     # trials completed; max_steps as for hyperband)
     p_stop: float = 0.05
+    # forecast: a paused trial (stopped after its app saved a checkpoint, see "Pausing and
+    # resuming") is continued in place of a new trial once the model gives it at least this
+    # chance to end below the best completed trial; null: never continued
+    p_resume: Optional[float] = 0.2
     # successive_halving and hyperband: a rung decides once this many trials (the trial itself
     # included; with hyperband, of its own bracket) have reached it; median: a step decides once this many other trials have reached it
     min_trials: int = 4
@@ -311,6 +315,14 @@ def check_pruner(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]
             raise ValueError(f"hydra.sweeper.pruner.p_stop={p_stop!r}: must be a number above 0 and below 0.5 "
                              "(the chance to end below the best under which a trial stops)")
         values["p_stop"] = float(p_stop)
+    if "p_resume" in config:
+        p_resume = config["p_resume"]
+        if p_resume is not None and (isinstance(p_resume, bool) or not isinstance(p_resume, (int, float))
+                                     or not 0 <= p_resume < 1):
+            raise ValueError(f"hydra.sweeper.pruner.p_resume={p_resume!r}: must be a number from 0 to below 1 "
+                             "(the chance to end below the best from which a paused trial is continued), "
+                             "or null (paused trials are never continued)")
+        values["p_resume"] = None if p_resume is None else float(p_resume)
     return values
 
 

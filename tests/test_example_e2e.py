@@ -208,3 +208,30 @@ def test_the_pruning_callback_stops_poor_trials_gracefully(tmp_path):
         # the trainer stopped after the epoch: the checkpoint was written, the value is its best
         assert record["value"] == pytest.approx(_checkpoint_best(job), rel=1e-6)
         assert f"trial #{record['number']} pruned at step {record['step']} by the median rule" in proc.stdout + proc.stderr
+
+
+def test_a_paused_trial_goes_on_from_its_lightning_checkpoint(tmp_path):
+    """The forecast rule pauses a trial (the callback saves the trainer at the epoch's end) and
+    the sweep continues it (p_resume 0: the best paused trial at the next launch): the example's
+    trainer.fit(..., ckpt_path=resume_checkpoint()) goes on from the epoch after the pause."""
+    sweep_dir = tmp_path / "paused"
+    cmd = [sys.executable, str(TRAIN), "-m", "experiment=tune_mlp", f"hydra.sweep.dir={sweep_dir}",
+           "hydra.sweeper.n_calls=8", "hydra.sweeper.n_initial_points=3", "hydra.launcher.n_jobs=1",
+           "trainer.max_epochs=6", "callbacks.early_stopping=null", "hydra.sweeper.pruner.rule=forecast",
+           "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.min_trials=3",
+           "hydra.sweeper.pruner.p_stop=0.45", "hydra.sweeper.pruner.p_resume=0", *ONE_WORKER]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    records = {r["number"]: r for r in map(json.loads, (sweep_dir / "trials.jsonl").read_text().splitlines())}
+    continued = [r for r in records.values() if r.get("continues") is not None]
+    assert continued, [(r["number"], r["status"], r["step"]) for r in records.values()]
+    for record in continued:
+        paused = records[record["continues"]]
+        state = torch.load(paused["checkpoint"], map_location="cpu", weights_only=False)
+        assert state["epoch"] == paused["step"]  # saved at the end of the epoch it stopped after
+        steps = [json.loads(line)["step"] for line in
+                 (sweep_dir / ".curves" / f"{record['number']}.jsonl").read_text().splitlines()]
+        assert steps[0] == paused["step"] + 1 and steps == list(range(steps[0], record["step"] + 1))
+        if record["status"] == "ok":
+            assert record["step"] == 5  # trained to the end: no epoch twice, none skipped
+    assert "The dirpath has changed" not in proc.stderr  # Lightning's warning about job dirs, expected

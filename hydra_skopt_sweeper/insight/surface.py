@@ -111,6 +111,15 @@ class _Told:
     def exclude(self, points: Sequence[List[Any]]) -> None:
         pass
 
+    def revise(self, points: Sequence[List[Any]], losses: Sequence[Any]) -> None:
+        """A continued trial's value replaces what its paused trial told at the same point."""
+        for point, loss in zip(points, losses):
+            value = loss if self.objective is None else loss[self.objective]
+            if list(point) in self.points:
+                self.losses[self.points.index(list(point))] = value
+            else:
+                self.tell([point], [loss])
+
 
 def fit_surface(record: SweepRecord, objective: int = 0) -> Optional[Surface]:
     """The surrogate the sweep's proposer fits, refitted on the journal's trials; None with

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..errors import SweeperConfigError
 from ..problem.metrics import MetricConstraints
 from ..problem.objectives import Objectives
-from ..records.curves import StepSpending, read_curves, step_spending
+from ..records.curves import StepSpending, step_spending, whole_curves
 from ..records.journal import Trial, best_trial, read_trials
 from ..records.sweep_dir import SweepDir
 from .solutions import Front
@@ -55,7 +55,7 @@ class SweepRecord:
     @property
     def spending(self) -> StepSpending:
         """Where the trials' reported steps went (:func:`..records.curves.step_spending`)."""
-        return step_spending(read_curves(self.sweep_dir), [t.number for t in self.trials if t.ok],
+        return step_spending(whole_curves(self.sweep_dir, self.trials), [t.number for t in self.trials if t.ok],
                              [t.number for t in self.trials if t.pruned])
 
     @property
@@ -95,6 +95,11 @@ class SweepRecord:
     @property
     def n_pruned(self) -> int:
         return sum(1 for t in self.trials if t.pruned)
+
+    @property
+    def continued(self) -> Dict[int, int]:
+        """The paused trials that a later trial continued: paused trial -> its continuation."""
+        return {t.continues: t.number for t in self.trials if t.continues is not None}
 
     @property
     def n_batches(self) -> int:

@@ -155,7 +155,10 @@ def _pruned_lines(record: SweepRecord) -> List[str]:
     pruned = [t for t in record.trials if t.pruned]
     if not pruned:
         return []
-    stopped = ", ".join(f"#{t.number} at step {t.step}" for t in pruned[:12]) + (", ..." if len(pruned) > 12 else "")
+    continued = record.continued
+    stopped = ", ".join(f"#{t.number} at step {t.step}" + (f" (continued by #{continued[t.number]})"
+                                                          if t.number in continued else "")
+                        for t in pruned[:12]) + (", ..." if len(pruned) > 12 else "")
     lines = ["", f"Pruned trial(s) ({len(pruned)}): {stopped}"]
     spending = record.spending
     if spending.full_steps:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Dict, List, Mapping, Optional, Tuple
+from typing import Collection, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from .journal import append_lines
+from .journal import Trial, append_lines
 from .sweep_dir import SweepDir
 
 Curve = List[Tuple[int, float]]
@@ -66,6 +66,37 @@ def read_curves(sweep_dir: Path) -> Dict[int, Curve]:
     return curves
 
 
+def continued_curves(curves: Mapping[int, Curve], continues: Mapping[int, int]) -> Dict[int, Curve]:
+    """Each configuration's whole curve, under the number of the last trial that trained it:
+    a trial that continues a paused one (``continues``: its number -> the paused trial's)
+    reports only the steps after the pause, so its whole curve is the paused trial's followed
+    by its own, and the paused trial no longer stands alone. Without continuations, the
+    curves as they are."""
+    continued = set(continues.values())
+    merged: Dict[int, Curve] = {}
+    for number in set(curves) | set(continues):
+        if number in continued:
+            continue
+        whole: Curve = []
+        link: Optional[int] = number
+        seen = set()
+        while link is not None and link not in seen:  # a torn journal must not loop forever
+            seen.add(link)
+            whole = list(curves.get(link, [])) + whole
+            link = continues.get(link)
+        if whole:
+            merged[number] = whole
+    return merged
+
+
+def whole_curves(sweep_dir: Path, trials: Iterable[Trial], running: Mapping[int, int] = {}) -> Dict[int, Curve]:
+    """:func:`continued_curves` of a sweep dir: the continuations are the journal's trials'
+    (``continues``) and ``running`` (a running job's number -> the paused trial it continues)."""
+    continues = {t.number: t.continues for t in trials if t.continues is not None}
+    continues.update(running)
+    return continued_curves(read_curves(sweep_dir), continues)
+
+
 def full_steps(curves: Mapping[int, Curve], completed: Collection[int], max_steps: Optional[int] = None) -> int:
     """The steps of a full trial: ``max_steps`` when given, else one past the last step of the
     longest completed curve (0 while no completed trial has one)."""
@@ -90,13 +121,15 @@ class StepSpending:
 
 
 def step_spending(curves: Mapping[int, Curve], completed: Collection[int], pruned: Collection[int]) -> StepSpending:
-    """A sweep's step account from its curves (one step per reported point)."""
+    """A sweep's step account from its curves (one step per reported point; a continued
+    configuration's whole curve under its last trial, :func:`continued_curves`, so that a paused
+    trial that was continued saved nothing)."""
     lengths = {number: len(curve) for number, curve in curves.items()}
     full_steps = max((lengths.get(n, 0) for n in completed), default=0)
     return StepSpending(
         spent=sum(lengths.values()),
         full=sum(lengths.get(n, 0) for n in completed),
         stopped=sum(lengths.get(n, 0) for n in pruned),
-        saved=sum(max(0, full_steps - lengths.get(n, 0)) for n in pruned),
+        saved=sum(max(0, full_steps - lengths[n]) for n in pruned if n in lengths),
         full_steps=full_steps,
     )

@@ -5,6 +5,10 @@ its model of the learning curves, :mod:`..search.curve_model`); the job reads it
 :func:`..trial.pruning.report` (:func:`..trial.pruning.forecast_stop` applies it). A plan is a
 list of :class:`Check`; values are losses (negated when the sweep maximises). No plan (too few
 trials completed when the job was launched, or an unreadable file): the rule never stops it.
+
+A job that continues a paused trial (freeze-thaw) finds its :class:`Continuation` in the same
+file: the trial it continues and the checkpoint to resume from. Its own curve file holds only
+the steps after the pause; :func:`earlier_curve` gives the steps before it.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from .curves import Curve, value_at
+from .curves import Curve, read_curve, value_at
 from .sweep_dir import SweepDir, atomic_write_text
 
 
@@ -56,10 +60,43 @@ def latest_forecast(plan: Sequence[Check], curve: Curve, maximize: bool) -> Opti
     return None if check is None else forecast(check, curve, maximize)
 
 
-def write_plan(sweep_dir: Path, number: int, checks: List[Check]) -> Path:
-    """Write job ``number``'s plan (whole, atomically)."""
-    return atomic_write_text(SweepDir(sweep_dir).forecast(number),
-                             json.dumps({"checks": [asdict(check) for check in checks]}))
+@dataclass(frozen=True)
+class Continuation:
+    """A job that continues paused trial ``trial`` from the ``checkpoint`` it saved."""
+
+    trial: int
+    checkpoint: str
+
+
+def write_plan(sweep_dir: Path, number: int, checks: List[Check],
+               continuation: Optional[Continuation] = None) -> Path:
+    """Write job ``number``'s plan (whole, atomically), with what it continues, if anything."""
+    record: dict = {"checks": [asdict(check) for check in checks]}
+    if continuation is not None:
+        record["continues"] = asdict(continuation)
+    return atomic_write_text(SweepDir(sweep_dir).forecast(number), json.dumps(record))
+
+
+def read_continuation(sweep_dir: Path, number: int) -> Optional[Continuation]:
+    """What job ``number`` continues, or None (a new trial, or an unreadable plan)."""
+    try:
+        record = json.loads(SweepDir(sweep_dir).forecast(number).read_text(encoding="utf-8"))["continues"]
+        return Continuation(int(record["trial"]), str(record["checkpoint"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def earlier_curve(sweep_dir: Path, number: int) -> Curve:
+    """The steps job ``number``'s configuration reported before it (the paused trials it
+    continues, earliest first); empty for a new trial."""
+    earlier: Curve = []
+    seen = {number}
+    link = read_continuation(sweep_dir, number)
+    while link is not None and link.trial not in seen:
+        seen.add(link.trial)
+        earlier = read_curve(SweepDir(sweep_dir).curve(link.trial)) + earlier
+        link = read_continuation(sweep_dir, link.trial)
+    return earlier
 
 
 def read_plan(sweep_dir: Path, number: int) -> List[Check]:

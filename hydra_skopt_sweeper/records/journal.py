@@ -60,6 +60,10 @@ class Trial:
     metrics: Optional[Dict[str, float]] = None
     # a trial the forecast rule stopped: the value the model forecast for its end, when it stopped
     forecast: Optional[float] = None
+    # a paused trial: the checkpoint the app saved when it stopped, from which it can be continued
+    checkpoint: Optional[str] = None
+    # a continuation: the number of the paused trial it continues (same params, its curve goes on)
+    continues: Optional[int] = None
 
     @property
     def ok(self) -> bool:
@@ -82,7 +86,7 @@ class Trial:
 
     def to_json(self) -> str:
         record = asdict(self)
-        for key in ("values", "metrics", "forecast"):  # absent unless the sweep has them: lines as they always were
+        for key in ("values", "metrics", "forecast", "checkpoint", "continues"):  # absent unless the sweep has them: lines as they always were
             if record[key] is None:
                 del record[key]
         return json.dumps(record, allow_nan=False, sort_keys=False)
@@ -123,6 +127,8 @@ class Trial:
             values=values,
             metrics=metrics,
             forecast=_field(record, "forecast", (int, float)),
+            checkpoint=_field(record, "checkpoint", str),
+            continues=_field(record, "continues", int),
         )
 
 

@@ -18,10 +18,12 @@ so it is also their only interface. Its layout::
     .outcomes/<n>.launched     job number n is taken, with the params it was launched with:
                                reserved before its launch (scheduler)
     .curves/<n>.jsonl          job n's learning curve, appended by report() (pruning)
-    .forecasts/<n>.json        job n's stop plan for the forecast rule, by the sweeper (forecasts)
+    .forecasts/<n>.json        job n's stop plan for the forecast rule, and the paused trial it
+                               continues, if any, by the sweeper (forecasts)
     .plots.log                 the drawing process's errors (plot_refresher)
     .sweep.lock                held by the one sweeper running on this dir (lock)
-    <n>/                       job n's own dir (Hydra's hydra.sweep.subdir)
+    <n>/                       job n's own dir (Hydra's hydra.sweep.subdir); paused.ckpt there:
+                               the state a paused trial saved, to be continued from (pruning)
 
 Whole files are replaced atomically (:func:`atomic_write`), so a reader, or a kill, never
 sees half of one; append-only files are appended whole lines at a time
@@ -55,6 +57,7 @@ PLOTS_LOG = ".plots.log"
 LOCK = ".sweep.lock"
 OUTCOME_SUFFIX = ".json"
 RESERVED_SUFFIX = ".launched"
+PAUSED_CHECKPOINT = "paused.ckpt"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ warm start and the plots' refit.
 * A failed trial follows ``on_failure``: ``penalize`` tells the worst loss told so far (each
   objective's own worst, with several; before any value is known, it waits for the first
   one); ``skip`` and ``raise`` exclude its point.
+* A trial that continues a paused one (the same point, trained further) replaces what the
+  paused trial told; if it fails, what the paused trial told stands.
 * Trials that returned together (one batch) are told together: their values first, then
   their failures, so a batch's failure is penalised with the batch's own worst value too.
 * With ``metric_constraints``, a trial that measured its metrics also tells its slack on each
@@ -36,6 +38,8 @@ class Learner(Protocol):
     def tell(self, points: Sequence[Point], losses: Sequence[Any], *slacks: Any) -> None: ...
 
     def exclude(self, points: Sequence[Point]) -> None: ...
+
+    def revise(self, points: Sequence[Point], losses: Sequence[Any], *slacks: Any) -> None: ...
 
 
 def told_loss(trial: Trial, objectives: Objectives) -> Optional[Loss]:
@@ -93,6 +97,12 @@ class ModelFeed:
 
     def returned(self, told: Sequence[Tuple[Point, Trial]]) -> None:
         """Tell the model about trials that returned together, each at its point."""
+        continued = [(point, trial) for point, trial in told if trial.continues is not None]
+        told = [(point, trial) for point, trial in told if trial.continues is None]
+        for point, trial in continued:
+            loss = told_loss(trial, self.objectives)
+            if loss is not None:  # a failed continuation: the paused trial's word stands
+                self._revise(point, loss, trial.metrics)
         losses = [told_loss(trial, self.objectives) for _, trial in told]
         valued = [(point, loss, trial.metrics) for (point, trial), loss in zip(told, losses) if loss is not None]
         self.tell([v[0] for v in valued], [v[1] for v in valued], [v[2] for v in valued])
@@ -101,6 +111,13 @@ class ModelFeed:
                 self._failed(point)
             elif loss is None:  # pruned before any value: nothing to learn
                 self.learner.exclude([point])
+
+    def _revise(self, point: Point, loss: Loss, metrics: Optional[Dict[str, float]]) -> None:
+        self.worst = loss if self.worst is None else _worse(self.worst, loss)
+        if self.constraints is None:
+            self.learner.revise([point], [loss])
+        else:
+            self.learner.revise([point], [loss], [self.constraints.slacks(metrics)])
 
     def _failed(self, point: Point) -> None:
         if not self.penalize:

@@ -178,7 +178,8 @@ class BatchProposer:
         self._pending: Dict[Tuple, np.ndarray] = {}
         self._hedge = Hedge()
         self._fitted = False
-        self._fit_cache: Optional[Tuple[int, Surrogate, LossScale, np.ndarray]] = None
+        self._fit_cache: Optional[Tuple[Tuple[int, int], Surrogate, LossScale, np.ndarray]] = None
+        self._revisions = 0  # told losses replaced by :meth:`revise`: the fit cache's state
         self.n_told = 0
         self._round: List[Tuple] = []  # keys of the points asked in this round (see _lied_about)
 
@@ -256,6 +257,30 @@ class BatchProposer:
                                 for s in (slacks if slacks is not None else [None] * len(plain)))
         self.n_told += len(plain)
 
+    def revise(self, points: Sequence[Point], losses: Sequence[float],
+               slacks: Optional[Sequence[Optional[Sequence[float]]]] = None) -> None:
+        """Replace what told points told (a paused trial's forecast, once the trial that
+        continued it returns its value); a point not told yet is told."""
+        with _quiet():
+            rows = self._normalise([[to_plain(x) for x in p] for p in points])
+        index = {row_key(row): i for i, row in enumerate(self._X)}
+        new = []
+        for k, (row, loss) in enumerate(zip(rows, losses)):
+            i = index.get(row_key(row))
+            if i is None:
+                new.append(k)
+                continue
+            value = float(loss)
+            if not math.isfinite(value):
+                raise ValueError(f"loss {loss} is not finite; the caller must filter it")
+            self._y[i] = value
+            if self.n_constraints and slacks is not None and slacks[k] is not None:
+                self._slacks[i] = np.asarray(slacks[k], dtype=float).reshape(self.n_constraints)
+            self._revisions += 1
+        if new:
+            self.tell([points[k] for k in new], [losses[k] for k in new],
+                      None if slacks is None else [slacks[k] for k in new])
+
     def exclude(self, points: Sequence[Point]) -> None:
         """Never propose these points again (e.g. trials that failed under ``on_failure=skip``)."""
         if not points:
@@ -308,7 +333,7 @@ class BatchProposer:
     def _fit(self) -> Tuple[Surrogate, LossScale, np.ndarray]:
         """The surrogate fitted on every told point, its loss scale and the scaled losses;
         fitted once per state of the data (asking and recommending share it)."""
-        if self._fit_cache is None or self._fit_cache[0] != len(self._y):
+        if self._fit_cache is None or self._fit_cache[0] != (len(self._y), self._revisions):
             X, losses = np.array(self._X), np.array(self._y)
             scale = LossScale.fit(losses, self.policy)
             y = scale(losses)
@@ -317,7 +342,7 @@ class BatchProposer:
                     model: Surrogate = self._gp.fit(X, y)
                 else:
                     model = ForestModel(self.base_estimator, self._rng.randint(2**31 - 1), X, y)
-            self._fit_cache = (len(self._y), model, scale, y)
+            self._fit_cache = ((len(self._y), self._revisions), model, scale, y)
         return self._fit_cache[1:]
 
     def _ask_model(self, n_points: int) -> List[Point]:

@@ -21,7 +21,8 @@ from ..errors import SweepStoppedError
 from ..insight.plot_refresher import PlotRefresher, pictures
 from ..problem.objectives import Objectives, to_loss
 from ..problem.search_space import SearchSpace
-from ..records.curves import read_curves, step_spending
+from ..records.curves import step_spending, whole_curves
+from ..records.forecasts import Continuation
 from ..records.journal import Recommendation, Trial, format_params, format_values
 from ..records.sweep_dir import SweepDir, atomic_write_text, outcome_file, reservation_file
 from ..search.feed import ModelFeed
@@ -168,6 +169,10 @@ class SweepLoop:
                                        random_state=settings.random_state or 0, **pruner)
         # every launched trial's point, by job number, for the stop plans
         self.points: Dict[int, Any] = {}
+        # the running jobs that continue a paused trial, by job number
+        self.continuing: Dict[int, Continuation] = {}
+        # whether the log said that a stopped trial cannot be paused (its app saves no checkpoint)
+        self._said_no_checkpoint = False
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -273,15 +278,23 @@ class SweepLoop:
         while len(self.trials) < self.settings.n_calls and self._budget_allows():
             size = min(self.batch_size, self.settings.n_calls - len(self.trials))
             started = time.perf_counter()
+            launches: List[Launch] = []
+            while len(launches) < size:
+                continuation = self._continuation()
+                if continuation is None:
+                    break
+                launches.append(continuation)
             try:
-                points = self.proposer.ask(size)
+                points = self.proposer.ask(size - len(launches)) if len(launches) < size else []
             except SearchSpaceExhausted:
-                self._exhausted()
-                return
+                if not launches:
+                    self._exhausted()
+                    return
+                points = []
             choose_s = time.perf_counter() - started
-            first = next_job_number(self.outcomes_dir, [t.number for t in self.trials])
-            launches = [self._launch_record(number, point, self.space.to_params(point))
-                        for number, point in enumerate(points, start=first)]
+            first = next_job_number(self.outcomes_dir, [t.number for t in self.trials] + [l.number for l in launches])
+            launches += [self._launch_record(number, point, self.space.to_params(point))
+                         for number, point in enumerate(points, start=first)]
             self._run_batch(launches, choose_s)
 
     def _run_async(self) -> None:
@@ -297,15 +310,17 @@ class SweepLoop:
                        and len(self.trials) + len(runner.running) < self.settings.n_calls
                        and self._budget_allows(len(runner.running))):
                     started = time.perf_counter()
-                    try:
-                        point = self.proposer.ask(1)[0]
-                    except SearchSpaceExhausted:
-                        exhausted = True
-                        break
-                    number = next_job_number(self.outcomes_dir, [t.number for t in self.trials])
-                    launch = self._launch_record(number, point, self.space.to_params(point))
+                    launch = self._continuation()
+                    if launch is None:
+                        try:
+                            point = self.proposer.ask(1)[0]
+                        except SearchSpaceExhausted:
+                            exhausted = True
+                            break
+                        number = next_job_number(self.outcomes_dir, [t.number for t in self.trials])
+                        launch = self._launch_record(number, point, self.space.to_params(point))
                     self._before_launch([launch])
-                    log.info("#%d launched (%d of %d running, chosen in %.2f s): %s%s", number,
+                    log.info("#%d launched (%d of %d running, chosen in %.2f s): %s%s", launch.number,
                              len(runner.running) + 1, self.batch_size, time.perf_counter() - started,
                              format_params(launch.params),
                              "" if launch.device is None else f", device {launch.device}")
@@ -379,7 +394,7 @@ class SweepLoop:
             return False
         if budget is None:
             return True
-        curves = read_curves(self.sweep_dir)
+        curves = self._whole_curves()
         spent = step_spending(curves, (), ()).spent
         if spent < budget:
             return True
@@ -389,15 +404,47 @@ class SweepLoop:
                  f" ({running} still running)" if running else "")
         return False
 
+    def _whole_curves(self) -> Dict[int, Any]:
+        """Every configuration's whole curve (:func:`..records.curves.whole_curves`)."""
+        return whole_curves(self.sweep_dir, self.trials, {n: c.trial for n, c in self.continuing.items()})
+
     def _step_account(self) -> Optional[Dict[str, Any]]:
         """Where the trials' reported steps went (:func:`..records.curves.step_spending`) and
         the budget; None for a sweep with neither curves nor a budget."""
-        curves = read_curves(self.sweep_dir)
+        curves = self._whole_curves()
         if not curves and self.settings.step_budget is None:
             return None
         spending = step_spending(curves, [t.number for t in self.trials if t.ok],
                                  [t.number for t in self.trials if t.pruned])
         return {**spending.summary(), "budget": self.settings.step_budget}
+
+    def _continuation(self) -> Optional[Launch]:
+        """The launch of the paused trial the forecast rule would now continue from its
+        checkpoint (:meth:`..forecasting.StopPlanner.resume_choice`), or None: launch a new
+        point. A paused trial is one stopped with a checkpoint that is still there and that
+        no trial has continued or is continuing."""
+        if self.planner is None:
+            return None
+        continued = {t.continues for t in self.trials if t.continues is not None} | {
+            c.trial for c in self.continuing.values()}
+        paused = {t.number: t for t in self.trials if t.pruned and t.checkpoint is not None
+                  and t.number not in continued and Path(t.checkpoint).is_file()}
+        if not paused:
+            return None
+        points = self._trial_points()
+        curves = self._whole_curves()
+        choice = self.planner.resume_choice(sorted(paused), curves, [t.number for t in self.trials if t.ok], points)
+        if choice is None:
+            return None
+        trial, chance = paused[choice[0]], choice[1]
+        taken = [t.number for t in self.trials] + list(self.continuing)
+        number = next_job_number(self.outcomes_dir, taken)
+        launch = self._launch_record(number, points[trial.number], dict(trial.params))
+        self.continuing[number] = Continuation(trial.number, str(trial.checkpoint))
+        log.info("#%d continues #%d from its checkpoint at step %s (the model of the curves now gives it "
+                 "a %.0f%% chance to end below the best completed trial)", number, trial.number, trial.step,
+                 100 * chance)
+        return launch
 
     def _launch_record(self, number: int, point: Any, params: Dict[str, Any]) -> Launch:
         """The trial's launch: its overrides, and a device from the pool when there is one."""
@@ -415,7 +462,9 @@ class SweepLoop:
         reserve(self.outcomes_dir, [launch.number for launch in launches], [launch.params for launch in launches],
                 in_process=self.in_process)
         if self.planner is not None:
-            self.planner.plan([(launch.number, launch.point) for launch in launches], self.trials, self._trial_points())
+            numbers = {launch.number for launch in launches}
+            self.planner.plan([(launch.number, launch.point) for launch in launches], self.trials, self._trial_points(),
+                              {n: c for n, c in self.continuing.items() if n in numbers})
 
     def _run_batch(self, launches: List[Launch], choose_s: float = 0.0) -> None:
         first = launches[0].number
@@ -458,6 +507,8 @@ class SweepLoop:
         self.record.add(trials)
         for launch in launches:
             self.devices.give_back(launch.device)
+            self.continuing.pop(launch.number, None)
+        self._say_if_not_pausable(trials)
         if self.feed is not None:
             self.feed.returned([(launch.point, trial) for launch, trial in zip(launches, trials)])
         self._write_results()
@@ -465,6 +516,19 @@ class SweepLoop:
         if (self.proposer is not None and self.proposer.model_ready
                 and len(self.trials) % self.batch_size < len(trials)):
             self.plots.refresh(self.sweep_dir, version=len(self.trials))
+
+    def _say_if_not_pausable(self, trials: Sequence[Trial]) -> None:
+        """Once a sweep: a trial the forecast rule stopped saved no checkpoint, so no stopped
+        trial will be continued (the app does not call resume_checkpoint())."""
+        if self.planner is None or self._said_no_checkpoint or self.planner.p_resume is None:
+            return
+        for trial in trials:
+            if trial.pruned and trial.forecast is not None and trial.checkpoint is None:
+                self._said_no_checkpoint = True
+                log.info("#%d was stopped without a checkpoint, so it cannot be continued later: stopped trials "
+                         "are pausable when the app passes ckpt_path=hydra_skopt_sweeper.resume_checkpoint() to "
+                         "trainer.fit (docs: pruning.md, 'Pausing and resuming')", trial.number)
+                return
 
     def _write_results(self, final: bool = False) -> None:
         self.record.write_results(self._recommendation(), final, exhausted=self.exhausted,
@@ -493,6 +557,9 @@ class SweepLoop:
         best = self.record.best()
         n_failed = sum(1 for t in self.trials if t.failed)
         n_pruned = sum(1 for t in self.trials if t.pruned)
+        continued = {t.continues for t in self.trials if t.continues is not None}  # paused, then continued
+        pruned = (f", {n_pruned} pruned" if n_pruned else "") + (
+            f" ({len(continued)} of them paused and continued later)" if continued else "")
         self._write_results(final=True)
         if best is not None or (self.objectives.several and any(t.ok for t in self.trials)):
             self.plots.refresh(self.sweep_dir, version=len(self.trials))  # no-op if asked already
@@ -501,7 +568,7 @@ class SweepLoop:
         if best is not None:
             n_infeasible = sum(1 for t in self.trials if t.ok and not self.record.feasible(t))
             log.info("Sweep finished: %d trial(s), %d failed%s%s. Best%s #%d: %s = %.6g",
-                     len(self.trials), n_failed, f", {n_pruned} pruned" if n_pruned else "",
+                     len(self.trials), n_failed, pruned,
                      f", {n_infeasible} infeasible" if self.constraints else "",
                      " feasible" if self.constraints else "", best.number, format_params(best.params), best.value)
             if best.job_dir:
@@ -509,17 +576,20 @@ class SweepLoop:
         elif self.objectives.several and self.space.params:
             front = self.record.front()
             log.info("Sweep finished: %d trial(s), %d failed%s. Pareto front (%s): %s",
-                     len(self.trials), n_failed, f", {n_pruned} pruned" if n_pruned else "",
+                     len(self.trials), n_failed, pruned,
                      self.objective_name, front.describe())
             for trial in front.solutions:
                 log.info("  #%d %s: %s", trial.number, format_values(trial.values or []), format_params(trial.params))
         steps = self._step_account()
         if steps is not None:
+            n_stopped = sum(1 for t in self.trials if t.pruned and t.number not in continued)
             log.info("Steps: %d reported%s: %d by %d trial(s) run to the end, %d by %d pruned one(s) "
-                     "(about %d saved by pruning)", steps["spent"],
+                     "(about %d saved by pruning)%s", steps["spent"],
                      "" if steps["budget"] is None else f" of hydra.sweeper.step_budget={steps['budget']}",
                      steps["by_full_trials"], sum(1 for t in self.trials if t.ok), steps["by_pruned_trials"],
-                     n_pruned, steps["saved_by_pruning"])
+                     n_stopped, steps["saved_by_pruning"],
+                     "" if not continued else f"; {len(continued)} paused trial(s) were continued, "
+                     "a continued configuration counted once")
         log.info("Results: %s, every trial: %s", self.record.files.results, self.record.journal.path)
         drawn = ", ".join(map(str, pictures(self.sweep_dir, self.objectives.several)))
         if self.plots.started and not plots_drawn:

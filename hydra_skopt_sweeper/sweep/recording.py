@@ -21,7 +21,7 @@ from ..insight.solutions import Front
 from ..problem.metrics import MetricConstraints
 from ..problem.objectives import Objectives, TrialValueError
 from ..records.curves import read_curve, value_at
-from ..records.forecasts import latest_forecast, read_plan
+from ..records.forecasts import earlier_curve, latest_forecast, read_continuation, read_plan
 from ..records.journal import (
     FAILED,
     OK,
@@ -38,7 +38,7 @@ from ..records.journal import (
     write_results,
 )
 from ..records.outcomes import TimedReturn, read_outcome
-from ..records.sweep_dir import SweepDir
+from ..records.sweep_dir import PAUSED_CHECKPOINT, SweepDir
 from ..settings import SkoptSweeperConf
 from .scheduler import Launch
 
@@ -69,17 +69,26 @@ class Recorder:
                 else "the launcher returned no result for this job")
         trial = trial_from(launch.number, launch.params, ret, self.files.outcomes, self.objectives, lost)
         trial.batch = batch
+        continuation = read_continuation(self.files.root, launch.number)  # a resumed sweep's recovery too
+        trial.continues = None if continuation is None else continuation.trial
         if trial.failed and ret is not None and ret.status == JobStatus.COMPLETED:
             self._unusable.add(trial.number)  # it ran, but returned no usable value
-        curve = read_curve(self.files.curve(launch.number))
+        # a continuation's curve goes on from the paused trial's
+        curve = earlier_curve(self.files.root, launch.number) + read_curve(self.files.curve(launch.number))
         if curve:
             trial.step = curve[-1][0]
         if trial.pruned and trial.value is None and curve and not self.objectives.several:  # returned nothing once pruned
             trial.value = value_at(curve, curve[-1][0], self.maximize)
+        if continuation is not None and trial.value is not None and curve and not self.objectives.several:
+            # its configuration's best epoch may lie before the pause, in the paused trial's part
+            whole = value_at(curve, curve[-1][0], self.maximize)
+            trial.value = max(trial.value, whole) if self.maximize else min(trial.value, whole)
         if trial.pruned and curve and not self.objectives.several:
             final = latest_forecast(read_plan(self.files.root, launch.number), curve, self.maximize)
             if final is not None:  # the forecast rule stopped it: what its plan forecast then
                 trial.forecast = -final if self.maximize else final
+        if trial.pruned and trial.job_dir and (Path(trial.job_dir) / PAUSED_CHECKPOINT).is_file():
+            trial.checkpoint = str(Path(trial.job_dir) / PAUSED_CHECKPOINT)  # paused: it can be continued
         return trial
 
     def add(self, trials: Sequence[Trial]) -> None:
@@ -183,9 +192,12 @@ class Recorder:
     def log_returned(self, trial: Trial, took: str, best: bool = True) -> None:
         if self.constraints is not None and trial.ok and trial.metrics is not None and not self.feasible(trial):
             took += f", infeasible: {'; '.join(self.constraints.violated(trial.metrics))}"
+        if trial.continues is not None:
+            took += f" (it continued #{trial.continues})"
         if trial.pruned:
-            log.info("  #%d pruned at step %s%s (its own best before it was stopped: %s%s)", trial.number,
-                     trial.step, took, "none" if trial.value is None else f"{trial.value:.6g}",
+            log.info("  #%d %s at step %s%s (its own best before it was stopped: %s%s)", trial.number,
+                     "pruned" if trial.checkpoint is None else "paused", trial.step, took,
+                     "none" if trial.value is None else f"{trial.value:.6g}",
                      "" if trial.forecast is None else f"; the forecast for its end: {trial.forecast:.6g}")
         elif trial.ok and trial.values is not None:
             front = self.front()

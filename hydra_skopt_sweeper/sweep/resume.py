@@ -203,9 +203,12 @@ def _warm_start_from(feed: ModelFeed, space: SearchSpace, path: Path,
     if not path.is_file():
         raise SweeperConfigError(f"hydra.sweeper.warm_start: {path} is not a file")
     points, losses, metrics, skipped = [], [], [], 0
-    for trial in read_trials(path):
+    trials = read_trials(path)
+    # a paused trial whose continuation returned a value: the continuation speaks for the point
+    superseded = {t.continues for t in trials if t.continues is not None and told_loss(t, feed.objectives) is not None}
+    for trial in trials:
         loss = told_loss(trial, feed.objectives)
-        if loss is None:
+        if loss is None or trial.number in superseded:
             skipped += 1
             continue
         try:

@@ -13,7 +13,7 @@ import logging
 import sys
 from typing import Any, Dict, Tuple, Type
 
-from .pruning import TrialPruned, report
+from .pruning import TrialPruned, pause_checkpoint, report
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,10 @@ def PruningCallback(monitor: str = "val_loss", mode: str = "min") -> Any:
 
     When the sweep's rule prunes the trial it sets ``trainer.should_stop``: the epoch ends as
     usual, checkpoints and loggers close, ``fit`` returns, and the app returns its best value so
-    far, with which the trial is recorded as pruned. Under DDP only global rank 0 reports, and
+    far, with which the trial is recorded as pruned. When the app passes
+    ``ckpt_path=resume_checkpoint()`` to ``trainer.fit`` and the rule is ``forecast``, it first
+    saves the trainer's whole state (``paused.ckpt`` in the job dir), from which the sweep may
+    continue the trial later. Under DDP only global rank 0 reports, and
     its decision is broadcast to every rank (not tested here: these machines have no GPUs).
 
     Parameters
@@ -70,6 +73,7 @@ class _Pruning:
         self.monitor = monitor
         self.mode = mode
         self.pruned_at = None
+        self.pause_to = None  # where to save the trainer's state at this epoch's end (pausing)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking:
@@ -92,3 +96,10 @@ class _Pruning:
         if pruned:
             self.pruned_at = int(trainer.current_epoch)
             trainer.should_stop = True
+            self.pause_to = pause_checkpoint()
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        # saved once the epoch is whole (its validation ran inside it): a resume starts the next one
+        if self.pause_to is not None:
+            trainer.save_checkpoint(self.pause_to)  # every rank calls it; Lightning writes it once
+            self.pause_to = None

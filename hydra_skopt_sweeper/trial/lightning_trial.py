@@ -21,6 +21,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from .pruning import resume_checkpoint
+
 log = logging.getLogger(__name__)
 
 # the config key the device pool's override sets: the Trainer's ``devices`` for this trial
@@ -95,10 +97,11 @@ class LightningTrial:
         trainer_args = self._trainer_args(number, job_dir, config.get(DEVICES_KEY))
         trainer = lightning.Trainer(**trainer_args)
         model = self.model(**params)
+        resume = resume_checkpoint()  # a paused trial the sweep continues (the forecast rule)
         if self.datamodule is not None:
-            trainer.fit(model, datamodule=copy.deepcopy(self.datamodule))
+            trainer.fit(model, datamodule=copy.deepcopy(self.datamodule), ckpt_path=resume)
         else:
-            trainer.fit(model, train_dataloaders=self.train_loader, val_dataloaders=self.val_loader)
+            trainer.fit(model, train_dataloaders=self.train_loader, val_dataloaders=self.val_loader, ckpt_path=resume)
         return self._measured(trainer, model)
 
     def _trainer_args(self, number: int, job_dir: Path, devices: Any) -> Dict[str, Any]:

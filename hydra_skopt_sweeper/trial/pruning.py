@@ -22,14 +22,15 @@ import json
 import logging
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, List, Mapping, Optional, Sequence
 
 from ..records.curves import Curve, append_point, curve_path, full_steps, read_curve, read_curves, value_at
-from ..records.forecasts import Check, forecast, read_plan
+from ..records.forecasts import Check, earlier_curve, forecast, read_continuation, read_plan
 from ..records.journal import read_trials
-from ..records.sweep_dir import SweepDir
+from ..records.sweep_dir import PAUSED_CHECKPOINT, SweepDir
 from ..settings import PrunerConf, check_pruner
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,15 @@ log = logging.getLogger(__name__)
 
 class TrialPruned(Exception):
     """Raised by :func:`report` when the sweep's rule stops this trial; let it propagate (or
-    stop training and return): the trial is recorded as pruned, not failed."""
+    stop training and return): the trial is recorded as pruned, not failed.
+
+    ``checkpoint``: where to save the trial's state before it ends, so that the sweep can
+    continue it later (``paused.ckpt`` in its job dir); None unless the app called
+    :func:`resume_checkpoint` and the rule is ``forecast``."""
+
+    def __init__(self, message: str, checkpoint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class Pruner:
     min_trials: int = PrunerConf.min_trials
     max_steps: Optional[int] = PrunerConf.max_steps
     p_stop: float = PrunerConf.p_stop
+    p_resume: Optional[float] = PrunerConf.p_resume
 
     @classmethod
     def from_config(cls, config: Optional[Mapping[str, Any]]) -> Optional["Pruner"]:
@@ -188,17 +198,59 @@ class _Trial:
     number: int
     pruner: Optional[Pruner]
     maximize: bool
+    job_dir: Path
 
 
-# the trial running in this process and the step it was pruned at (a process runs one trial at
-# a time; joblib's workers run many in turn, so task.TimedTask resets these per trial)
+# the trial running in this process: the step it was pruned at, and whether the app can resume
+# it from a checkpoint (a process runs one trial at a time; joblib's workers run many in turn,
+# so task.TimedTask resets these per trial)
 _pruned_at: Optional[int] = None
+_resumable = False
 
 
 def start_trial() -> None:
     """Forget any earlier trial's pruning (called by ``task.TimedTask`` before each trial)."""
-    global _pruned_at
+    global _pruned_at, _resumable
     _pruned_at = None
+    _resumable = False
+
+
+def resume_checkpoint() -> Optional[str]:
+    """The checkpoint this trial resumes from, or None to start afresh; calling it tells the
+    sweep that the app can be paused and continued (freeze-thaw).
+
+    With ``hydra.sweeper.pruner.rule=forecast``, a trial whose app called this is paused rather
+    than ended when the rule stops it: it saves its state (the Lightning ``PruningCallback``
+    does, to ``paused.ckpt`` in its job dir; another app saves to :attr:`TrialPruned.checkpoint`),
+    and when the model of the curves later gives it a good chance to end best, the sweep
+    launches a job with the same params that starts from that checkpoint. Pass the result to
+    Lightning as ``trainer.fit(model, datamodule, ckpt_path=resume_checkpoint())``. Outside a
+    multirun of this sweeper, and for a new trial, it returns None.
+    """
+    global _resumable
+    trial = _current_trial()
+    if trial is None:
+        return None
+    _resumable = True
+    continuation = read_continuation(trial.sweep_dir, trial.number)
+    if continuation is None:
+        return None
+    # Lightning's ModelCheckpoint keeps no best score across job dirs and says so; the sweep
+    # records a continued trial's best over its whole curve instead (docs: pruning.md)
+    warnings.filterwarnings("ignore", message="The dirpath has changed from")
+    return continuation.checkpoint
+
+
+def pause_checkpoint() -> Optional[str]:
+    """Where this trial saves its state when the ``forecast`` rule stops it, so that the sweep
+    can continue it later; None unless the app called :func:`resume_checkpoint` (pausing is the
+    forecast rule's: the other rules never continue a trial)."""
+    if not _resumable:
+        return None
+    trial = _current_trial()
+    if trial is None or trial.pruner is None or trial.pruner.rule != "forecast":
+        return None
+    return str(trial.job_dir / PAUSED_CHECKPOINT)
 
 
 def pruned_step() -> Optional[int]:
@@ -234,10 +286,14 @@ def report(step: int, value: float) -> None:
     if trial is None:
         return
     path = curve_path(trial.sweep_dir, trial.number)
-    curve = read_curve(path)
+    # a continued trial's curve goes on from the paused trials' it continues
+    curve = earlier_curve(trial.sweep_dir, trial.number) + read_curve(path)
     if curve and step <= curve[-1][0]:
+        continued = read_continuation(trial.sweep_dir, trial.number)
         raise ValueError(f"report(step={step}): the steps must increase; trial #{trial.number} "
-                         f"already reported step {curve[-1][0]}")
+                         + (f"already reported step {curve[-1][0]}" if continued is None else
+                            f"continues #{continued.trial}, which reported up to step {curve[-1][0]}: "
+                            "load resume_checkpoint() and go on from the step after it"))
     append_point(path, step, number)
     if trial.pruner is None:
         return
@@ -245,9 +301,10 @@ def report(step: int, value: float) -> None:
         final = forecast_stop(read_plan(trial.sweep_dir, trial.number), curve + [(step, number)], trial.maximize)
         if final is not None:
             _pruned_at = step
-            raise TrialPruned(f"trial #{trial.number} pruned at step {step} by the forecast rule (its forecast "
-                              f"final value {-final if trial.maximize else final:.6g} has too small a chance "
-                              "to beat the best completed trial)")
+            checkpoint = pause_checkpoint()
+            raise TrialPruned(f"trial #{trial.number} {'paused' if checkpoint else 'pruned'} at step {step} by "
+                              f"the forecast rule (its forecast final value {-final if trial.maximize else final:.6g} "
+                              "has too small a chance to beat the best completed trial)", checkpoint)
         return
     curves = read_curves(trial.sweep_dir)
     curves[trial.number] = curve + [(step, number)]
@@ -285,7 +342,8 @@ def _current_trial() -> Optional[_Trial]:
     maximize = _maximize(sweep_dir)
     if maximize is None:  # several objectives: the curves are recorded, no trial is pruned
         pruner_config = None
-    return _Trial(sweep_dir, int(hydra_cfg.job.num), Pruner.from_config(pruner_config), bool(maximize))
+    return _Trial(sweep_dir, int(hydra_cfg.job.num), Pruner.from_config(pruner_config), bool(maximize),
+                  Path(hydra_cfg.runtime.output_dir))
 
 
 def _maximize(sweep_dir: Path) -> Optional[bool]:

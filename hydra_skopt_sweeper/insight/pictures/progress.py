@@ -10,7 +10,8 @@
 * ``hypervolume.png`` (several objectives): the hypervolume of the front so far against trial
   number, every step measured from the final reference point (so the curve never falls),
   failures and batches marked as in ``convergence.png``;
-* ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`...records.curves`),
+* ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`...records.curves`; a
+  paused trial that was continued is drawn once, its whole curve under its continuation's number),
   pruned ones dashed, the best trial's highlighted; with the forecast rule, where each
   unfinished trial is forecast to end (``.forecasts/``, see :mod:`...records.forecasts`).
 """
@@ -22,7 +23,7 @@ from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 
 from . import canvas
 from .front import format_point, hypervolume_so_far, reference_origin
-from ...records.curves import Curve, read_curves
+from ...records.curves import Curve, whole_curves
 from ...records.forecasts import forecast, latest_check, read_plan
 from ...records.journal import Trial
 from ..solutions import Front
@@ -124,7 +125,7 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
     None when no trial reported a curve."""
     from matplotlib.ticker import MaxNLocator
 
-    curves = read_curves(record.sweep_dir)
+    curves = whole_curves(record.sweep_dir, record.trials)  # a continued trial: one curve, under its last number
     if not curves:
         return None
     by_number = {t.number: t for t in record.trials}
@@ -151,8 +152,9 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
         ax.errorbar([], [], yerr=[], color="C2", fmt="o", ms=3, capsize=3, lw=0.9,
                     label="forecast end of an unfinished trial (± 2 sd)")
     ax.plot([], [], color="C0", lw=0.9, label="completed")
-    if record.n_pruned:
-        ax.plot([], [], color="0.6", lw=0.9, linestyle="--", label=f"pruned ({record.n_pruned})")
+    n_stopped = sum(1 for number in curves if number in by_number and by_number[number].pruned)
+    if n_stopped:
+        ax.plot([], [], color="0.6", lw=0.9, linestyle="--", label=f"pruned ({n_stopped})")
     values = sorted(v for curve in curves.values() for _, v in curve)
     if values[0] > 0 and values[-1] / values[0] > 1e3:
         ax.set_yscale("log")
@@ -166,7 +168,9 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
     # with several objectives the curve is whatever the trial reported, none of them in particular
     ax.set_ylabel("value reported by the trial" if record.several
                   else f"{record.objective_name} ({direction_word(record.maximize)})")
-    ax.set_title(f"Learning curves: {len(curves)} trials, {record.n_pruned} pruned")
+    n_continued = len(record.continued)
+    ax.set_title(f"Learning curves: {len(curves)} trials, {n_stopped} pruned"
+                 + (f" ({n_continued} paused trial(s) continued: one curve each)" if n_continued else ""))
     ax.grid(True, axis="y", color="0.93")
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()

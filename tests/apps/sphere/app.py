@@ -1,4 +1,5 @@
 """A tiny Hydra app for the integration tests: a shifted sphere with knobs for each return type."""
+import json
 import math
 import os
 import signal
@@ -10,7 +11,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from hydra_skopt_sweeper import report
+from hydra_skopt_sweeper import TrialPruned, report, resume_checkpoint
 
 
 def sphere(cfg: DictConfig) -> float:
@@ -47,10 +48,21 @@ def main(cfg: DictConfig):
                 handle.write(ray.get_runtime_context().get_node_id())
     value = sphere(cfg)
     time.sleep(cfg.sleep + cfg.sleep_per_x * (cfg.x + 2))
-    for step in range(cfg.curve_steps):  # a learning curve falling to the value, for pruning
+    first = 0
+    if cfg.resumable:  # pausable: it saves its step when stopped and goes on from there when continued
+        checkpoint = resume_checkpoint()
+        if checkpoint is not None:
+            first = json.loads(Path(checkpoint).read_text())["step"] + 1
+            Path(job_dir, "resumed_from.txt").write_text(checkpoint)
+    for step in range(first, cfg.curve_steps):  # a learning curve falling to the value, for pruning
         if cfg.curve_sleep:
             time.sleep(cfg.curve_sleep)
-        report(step, value + 1.0 / (step + 1))
+        try:
+            report(step, value + cfg.curve_height / (step + 1))
+        except TrialPruned as stop:
+            if stop.checkpoint is not None:
+                Path(stop.checkpoint).write_text(json.dumps({"step": step}))
+            raise
     with open(os.path.join(job_dir, "times.txt"), "w") as handle:  # when it ran, on which device
         handle.write(f"{started} {time.time()} {cfg.device}\n")
     if cfg.die_above is not None and value > cfg.die_above:
