@@ -166,3 +166,24 @@ def test_a_trial_paused_before_a_kill_is_continued_by_the_resumed_sweep(tmp_path
     first = continued[0]
     assert json.loads(Path(trials[first.continues].checkpoint).read_text())["step"] == trials[first.continues].step
     assert read_curve(tmp_path / ".curves" / f"{first.number}.jsonl")[0][0] == trials[first.continues].step + 1
+
+
+def test_a_batch_sweep_continues_paused_trials_in_its_batches_first(tmp_path):
+    from tests.inprocess import multirun
+
+    log = multirun(APP, tmp_path, [
+        "hydra/sweeper=skopt_gp", "hydra.sweeper.random_state=0", "hydra.sweeper.plots=false",
+        "x=interval(-2, 2)", "y=interval(-2, 2)", "curve_steps=9", "hydra.sweeper.n_calls=14",
+        "hydra.sweeper.n_initial_points=6", "hydra.sweeper.batch_size=2", "hydra.sweeper.pruner.rule=forecast",
+        "hydra.sweeper.pruner.min_steps=1", "hydra.sweeper.pruner.min_trials=3", "hydra.sweeper.pruner.p_stop=0.2",
+        "hydra.sweeper.pruner.p_resume=0", "resumable=true"])
+    trials, continued = continuations(tmp_path)
+    assert len(trials) == 14 and continued, [(t.number, t.status, t.step) for t in trials.values()]
+    for trial in continued:
+        paused = trials[trial.continues]
+        assert paused.batch < trial.batch and trial.params == paused.params
+        assert read_curve(tmp_path / ".curves" / f"{trial.number}.jsonl")[0][0] == paused.step + 1
+        # a continuation takes the first slots of its batch: its number comes before the new points'
+        mates = [t for t in trials.values() if t.batch == trial.batch and t.continues is None]
+        assert all(trial.number < mate.number for mate in mates)
+    assert len({t.continues for t in continued}) == len(continued)  # each paused trial continued once

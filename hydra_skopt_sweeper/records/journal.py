@@ -86,7 +86,8 @@ class Trial:
 
     def to_json(self) -> str:
         record = asdict(self)
-        for key in ("values", "metrics", "forecast", "checkpoint", "continues"):  # absent unless the sweep has them: lines as they always were
+        # absent unless the sweep has them: lines as they always were
+        for key in ("values", "metrics", "forecast", "checkpoint", "continues"):
             if record[key] is None:
                 del record[key]
         return json.dumps(record, allow_nan=False, sort_keys=False)

@@ -104,8 +104,9 @@ class StopPlanner:
         ``min_trials`` completed with a curve. A continuation's checks start after the steps
         its configuration already reported."""
         full = self._bring_up_to_date(curves, completed, points)
-        if full is None or self.model is None:
+        if full is None:
             return {}
+        assert self.model is not None
         z = float(norm.ppf(self.p_stop))
         plans = {}
         for number, point in launching:
@@ -120,8 +121,9 @@ class StopPlanner:
         model now gives the best chance to end below the best completed trial, and that chance,
         when it is at least ``p_resume``; else None (and always None when ``p_resume`` is)."""
         paused = [n for n in paused if n in points and curves.get(n)]
-        if self.p_resume is None or not paused or self._bring_up_to_date(curves, completed, points) is None or self.model is None:
+        if self.p_resume is None or not paused or self._bring_up_to_date(curves, completed, points) is None:
             return None
+        assert self.model is not None
         mean, sd = self.model.final([points[n] for n in paused])
         chances = norm.cdf((self.best - mean) / sd)
         best = int(chances.argmax())

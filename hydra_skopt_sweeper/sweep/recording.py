@@ -193,7 +193,7 @@ class Recorder:
         if self.constraints is not None and trial.ok and trial.metrics is not None and not self.feasible(trial):
             took += f", infeasible: {'; '.join(self.constraints.violated(trial.metrics))}"
         if trial.continues is not None:
-            took += f" (it continued #{trial.continues})"
+            took += f", continuing #{trial.continues}"
         if trial.pruned:
             log.info("  #%d %s at step %s%s (its own best before it was stopped: %s%s)", trial.number,
                      "pruned" if trial.checkpoint is None else "paused", trial.step, took,
