@@ -94,10 +94,11 @@ class PrunerConf:
     # chance to end below the best completed trial (checked from min_steps on, once min_trials
     # trials completed; max_steps as for hyperband)
     p_stop: float = 0.05
-    # forecast: a paused trial (stopped after its app saved a checkpoint, see "Pausing and
-    # resuming") is continued in place of a new trial once the model gives it at least this
-    # chance to end below the best completed trial; null: never continued
-    p_resume: Optional[float] = 0.2
+    # forecast: pause and resume (see "Pausing and resuming"): a trial the rule stops saves a
+    # checkpoint (when its app calls resume_checkpoint()), and a paused trial is continued in
+    # place of a new trial once the model gives it at least this chance to end below the best
+    # completed trial, e.g. 0.2; null: off, no checkpoint is saved and no trial continued
+    p_resume: Optional[float] = None
     # successive_halving and hyperband: a rung decides once this many trials (the trial itself
     # included; with hyperband, of its own bracket) have reached it; median: a step decides once this many other trials have reached it
     min_trials: int = 4

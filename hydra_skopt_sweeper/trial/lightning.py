@@ -28,7 +28,8 @@ def PruningCallback(monitor: str = "val_loss", mode: str = "min") -> Any:
     When the sweep's rule prunes the trial it sets ``trainer.should_stop``: the epoch ends as
     usual, checkpoints and loggers close, ``fit`` returns, and the app returns its best value so
     far, with which the trial is recorded as pruned. When the app passes
-    ``ckpt_path=resume_checkpoint()`` to ``trainer.fit`` and the rule is ``forecast``, it first
+    ``ckpt_path=resume_checkpoint()`` to ``trainer.fit`` and the sweep pauses trials (the rule
+    ``forecast`` with ``p_resume`` set), it first
     saves the trainer's whole state (``paused.ckpt`` in the job dir), from which the sweep may
     continue the trial later. Under DDP only global rank 0 reports, and
     its decision is broadcast to every rank (not tested here: these machines have no GPUs).

@@ -42,7 +42,7 @@ class TrialPruned(Exception):
 
     ``checkpoint``: where to save the trial's state before it ends, so that the sweep can
     continue it later (``paused.ckpt`` in its job dir); None unless the app called
-    :func:`resume_checkpoint` and the rule is ``forecast``."""
+    :func:`resume_checkpoint` and the sweep pauses trials (:func:`pause_checkpoint`)."""
 
     def __init__(self, message: str, checkpoint: Optional[str] = None) -> None:
         super().__init__(message)
@@ -219,8 +219,8 @@ def resume_checkpoint() -> Optional[str]:
     """The checkpoint this trial resumes from, or None to start afresh; calling it tells the
     sweep that the app can be paused and continued (freeze-thaw).
 
-    With ``hydra.sweeper.pruner.rule=forecast``, a trial whose app called this is paused rather
-    than ended when the rule stops it: it saves its state (the Lightning ``PruningCallback``
+    With ``hydra.sweeper.pruner.rule=forecast`` and ``p_resume`` set, a trial whose app called
+    this is paused rather than ended when the rule stops it: it saves its state (the Lightning ``PruningCallback``
     does, to ``paused.ckpt`` in its job dir; another app saves to :attr:`TrialPruned.checkpoint`),
     and when the model of the curves later gives it a good chance to end best, the sweep
     launches a job with the same params that starts from that checkpoint. Pass the result to
@@ -243,12 +243,12 @@ def resume_checkpoint() -> Optional[str]:
 
 def pause_checkpoint() -> Optional[str]:
     """Where this trial saves its state when the ``forecast`` rule stops it, so that the sweep
-    can continue it later; None unless the app called :func:`resume_checkpoint` (pausing is the
-    forecast rule's: the other rules never continue a trial)."""
+    can continue it later; None unless the app called :func:`resume_checkpoint` and the sweep
+    continues paused trials (``pruner.p_resume`` set; the other rules never continue one)."""
     if not _resumable:
         return None
     trial = _current_trial()
-    if trial is None or trial.pruner is None or trial.pruner.rule != "forecast":
+    if trial is None or trial.pruner is None or trial.pruner.rule != "forecast" or trial.pruner.p_resume is None:
         return None
     return str(trial.job_dir / PAUSED_CHECKPOINT)
 
