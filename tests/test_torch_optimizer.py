@@ -239,7 +239,10 @@ def test_while_the_door_runs_the_packages_log_lines_name_its_arguments(caplog):
         logging.getLogger("hydra_skopt_sweeper.settings").info(
             "hydra.sweeper.n_initial_points=%d is more than n_calls=%d", 10, 4)
         logging.getLogger("hydra_skopt_sweeper.sweep.loop").info("hydra.sweeper.params.lr: no point left")
+        logging.getLogger("hydra_skopt_sweeper.doors.hydra").info(
+            "Trials run through hydra/launcher=%s (%s)", "joblib", "JoblibLauncher")
         logging.getLogger("someone.else").info("hydra.sweeper.n_calls=3")
     assert [r.getMessage() for r in caplog.records] == [
-        "n_initial_points=10 is more than n_calls=4", "space.lr: no point left", "hydra.sweeper.n_calls=3"]
+        "n_initial_points=10 is more than n_calls=4", "space.lr: no point left",
+        "Trials run through joblib's worker processes (n_jobs)", "hydra.sweeper.n_calls=3"]
     assert logging.getLogRecordFactory() is factory

@@ -239,8 +239,9 @@ class TorchOptimizer:
 
 def _door_words(message: str) -> str:
     """A settings error in this door's argument names (``hydra.sweeper.n_calls`` -> ``n_calls``,
-    ``hydra.sweeper.params.lr`` -> ``space.lr``)."""
-    return message.replace("hydra.sweeper.params.", "space.").replace("hydra.sweeper.", "")
+    ``hydra.sweeper.params.lr`` -> ``space.lr``, the launcher -> ``n_jobs``)."""
+    return (message.replace("hydra.sweeper.params.", "space.").replace("hydra.sweeper.", "")
+            .replace("hydra/launcher=joblib (JoblibLauncher)", "joblib's worker processes (n_jobs)"))
 
 
 @contextmanager

@@ -742,7 +742,8 @@ def _typed_spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) ->
         labels = tuple(_label(c) for c in choices)
         if len(set(labels)) != len(labels):
             raise SweeperConfigError(f"{field_name}.choices={choices!r} repeats a value")
-        return Param(name, name, CATEGORICAL, choices=tuple(choices), labels=labels, source=source)
+        return Param(name, name, CATEGORICAL, choices=tuple(choices), labels=labels,
+                     source=f"{name}=choice({', '.join(labels)})")
 
     if "choices" in spec:
         raise SweeperConfigError(f"{field_name}: choices belongs to type: categorical only")
@@ -765,4 +766,8 @@ def _typed_spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) ->
         low, high = int(low), int(high)
     else:
         low, high = float(low), float(high)
-    return _bounded(name, name, kind, low, high, prior == "log-uniform", field_name, source)
+    param = _bounded(name, name, kind, low, high, prior == "log-uniform", field_name, source)
+    # shown in the sweep grammar: the log's start-up line reads the same for either way of writing it
+    grammar = f"interval({format_value(low)}, {format_value(high)})"
+    grammar = f"int({grammar})" if kind == INT else grammar
+    return replace(param, source=f"{name}=" + (f"tag(log, {grammar})" if param.log else grammar))
