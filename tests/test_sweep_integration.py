@@ -265,7 +265,7 @@ def test_cfg_hydra_shows_every_field_with_its_default():
         "plots": True, "batch_size": None, "scheduling": "async", "devices": None,
         "device_override": "trainer.devices=[{device}]",
         "pruner": {"rule": "successive_halving", "min_steps": 4, "reduction_factor": 3, "max_steps": None,
-                   "warmup_steps": 5, "min_trials": 4, "p_stop": 0.05},
+                   "warmup_steps": 5, "min_trials": 4, "p_stop": 0.05, "p_resume": None},
         "batch_strategy": "fantasies", "acq_func": "EI",
         "acq_optimizer": "auto", "base_estimator": "GP", "maximize": None, "monitor": None,
         "metric_constraints": [], "reference_point": None, "constraint": None, "on_failure": "penalize", "max_failures": None,

@@ -11,7 +11,8 @@
   number, every step measured from the final reference point (so the curve never falls),
   failures and batches marked as in ``convergence.png``;
 * ``curves.png``: every trial's learning curve (``.curves/``, see :mod:`...records.curves`; a
-  paused trial that was continued is drawn once, its whole curve under its continuation's number),
+  paused trial that was continued is drawn once, its whole curve under its continuation's number,
+  a hollow red dot where it was paused),
   pruned ones dashed, the best trial's highlighted; with the forecast rule, where each
   unfinished trial is forecast to end (``.forecasts/``, see :mod:`...records.forecasts`).
 """
@@ -23,9 +24,10 @@ from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 
 from . import canvas
 from .front import format_point, hypervolume_so_far, reference_origin
-from ...records.curves import Curve, whole_curves
+from ...records.curves import Curve, read_curve, whole_curves
 from ...records.forecasts import forecast, latest_check, read_plan
 from ...records.journal import Trial
+from ...records.sweep_dir import SweepDir
 from ..solutions import Front
 from ..surface import drawn
 from ..sweep_record import SweepRecord, direction_word, usable
@@ -168,9 +170,13 @@ def draw_curves(record: SweepRecord, path: Path) -> Optional[Path]:
     # with several objectives the curve is whatever the trial reported, none of them in particular
     ax.set_ylabel("value reported by the trial" if record.several
                   else f"{record.objective_name} ({direction_word(record.maximize)})")
-    n_continued = len(record.continued)
-    ax.set_title(f"Learning curves: {len(curves)} trials, {n_stopped} pruned"
-                 + (f" ({n_continued} paused trial(s) continued: one curve each)" if n_continued else ""))
+    paused_curves = [read_curve(SweepDir(record.sweep_dir).curve(number)) for number in record.continued]
+    pauses = [curve[-1] for curve in paused_curves if curve]
+    if pauses:  # where a continued configuration was paused, on its whole curve
+        ax.plot([s for s, _ in pauses], [v for _, v in pauses], "o", mfc="none", mec="C3", ms=5, zorder=6,
+                label=f"paused, then continued ({len(pauses)})")
+    ax.set_title(f"Learning curves: {len(curves)} trials, {n_stopped} pruned" if not record.continued else
+                 f"Learning curves: {len(curves)} configurations ({len(record.trials)} trials), {n_stopped} pruned")
     ax.grid(True, axis="y", color="0.93")
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
