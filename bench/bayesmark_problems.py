@@ -44,14 +44,7 @@ dt_cfg = {
     "max_features": {"type": "real", "space": "logit", "range": (0.01, 0.99)},
     "min_impurity_decrease": {"type": "real", "space": "linear", "range": (0.0, 0.5)},
 }
-rf_cfg = {
-    "max_depth": {"type": "int", "space": "linear", "range": (1, 15)},
-    "max_features": {"type": "real", "space": "logit", "range": (0.01, 0.99)},
-    "min_samples_split": {"type": "real", "space": "logit", "range": (0.01, 0.99)},
-    "min_samples_leaf": {"type": "real", "space": "logit", "range": (0.01, 0.49)},
-    "min_weight_fraction_leaf": {"type": "real", "space": "logit", "range": (0.01, 0.49)},
-    "min_impurity_decrease": {"type": "real", "space": "linear", "range": (0.0, 0.5)},
-}
+rf_cfg = dict(dt_cfg)  # bayesmark's random forest searches its decision tree's space
 mlp_adam_cfg = {
     "hidden_layer_sizes": {"type": "int", "space": "linear", "range": (50, 200)},
     "alpha": {"type": "real", "space": "log", "range": (1e-5, 1e1)},
