@@ -4,7 +4,7 @@ scikit-learn tuning problems, batch 8.
 
     .venv/bin/python bench/bayesmark.py [--models DT,ada] [--datasets wine,breast]
         [--metrics acc,nll] [--seeds 0-2] [--methods skopt_gp,random,skopt,optuna_gp,hebo]
-        [--rounds 16] [--batch 8] [--fresh]
+        [--rounds 16] [--batch 8] [--fresh] [--policy NAME=VALUE ...]
 
 Problems (bench/bayesmark_problems.py, re-implemented from uber/bayesmark
 ``bayesmark/sklearn_funcs.py``, which does not install on Python 3.11): a model (DT, MLP-adam,
@@ -88,7 +88,8 @@ def ensure_hebo_venv() -> str:
 class InProcess:
     """This sweeper's proposer (``skopt_gp``, ``random``) or skopt's Optimizer (``skopt``)."""
 
-    def __init__(self, method: str, space: List[Dict[str, Any]], seed: int, budget: int) -> None:
+    def __init__(self, method: str, space: List[Dict[str, Any]], seed: int, budget: int,
+                 settings: Sequence[str] = ()) -> None:
         from skopt.space import Categorical, Integer, Real
 
         self.names = [p["name"] for p in space]
@@ -101,15 +102,23 @@ class InProcess:
             self.opt: Any = Optimizer(dims, base_estimator="GP", random_state=seed)
         else:
             sys.path.insert(0, str(BENCH.parent))
+            from quick import policy
+
             from hydra_skopt_sweeper.search.proposer import BatchProposer
 
             extra = {"n_initial_points": budget, "initial_point_generator": "random"} if method == "random" else {}
-            self.opt = BatchProposer(dims, random_state=seed, n_calls=budget, **{"n_initial_points": 10, **extra})
+            self.opt = BatchProposer(dims, random_state=seed, n_calls=budget, policy=policy(list(settings)),
+                                     **{"n_initial_points": 10, **extra})
         self.method = method
         self.pending: List[list] = []
 
     def ask(self, n: int) -> List[Dict[str, Any]]:
-        self.pending = self.opt.ask(n_points=n) if self.method == "skopt" else self.opt.ask(n)
+        from hydra_skopt_sweeper.search.proposer import SearchSpaceExhausted
+
+        try:
+            self.pending = self.opt.ask(n_points=n) if self.method == "skopt" else self.opt.ask(n)
+        except SearchSpaceExhausted:  # a finite space (kNN's 100 points) smaller than the budget
+            self.pending = []
         return [{k: _plain(v) for k, v in zip(self.names, x)} for x in self.pending]
 
     def tell(self, losses: List[float]) -> None:
@@ -162,7 +171,7 @@ def run_path(problem: str, method: str, rounds: int, batch: int, seed: int) -> P
 
 
 def run_one(problem: Tuple[str, str, str], method: str, rounds: int, batch: int, seed: int,
-            workers: Dict[str, Worker]) -> Dict[str, Any]:
+            workers: Dict[str, Worker], settings: Sequence[str] = ()) -> Dict[str, Any]:
     import sklearn
 
     objective = bp.Objective(*problem)
@@ -176,7 +185,7 @@ def run_one(problem: Tuple[str, str, str], method: str, rounds: int, batch: int,
     else:
         import skopt
 
-        opt = InProcess(method, space, seed, rounds * batch)
+        opt = InProcess(method, space, seed, rounds * batch, settings if method == "skopt_gp" else ())
         versions["skopt"] = skopt.__version__
     losses: List[List[float]] = []
     params: List[List[Dict[str, Any]]] = []
@@ -185,6 +194,8 @@ def run_one(problem: Tuple[str, str, str], method: str, rounds: int, batch: int,
         start = time.perf_counter()
         points = opt.ask(batch)
         ask_s += time.perf_counter() - start
+        if not points:  # every point of a finite space evaluated: the run ends early
+            break
         start = time.perf_counter()
         round_params = [bp.unwarp(objective.config, p) for p in points]
         round_losses = [objective(p) for p in round_params]
@@ -205,14 +216,19 @@ def order_stat(x: np.ndarray, q: float) -> float:
     return float(o[int(np.ceil(len(x) * q))])
 
 
+def _flat(losses: List[List[float]]) -> np.ndarray:
+    """A run's losses, round after round (the last round may be short in a finite space)."""
+    return np.array([loss for round_losses in losses for loss in round_losses], dtype=float)
+
+
 def score_problem(runs: Dict[str, List[Dict[str, Any]]]) -> Optional[Dict[str, Dict[str, float]]]:
     """Per method: median final best, leaderboard score (mean over seeds) and median score."""
     if not runs.get("random"):
         return None
-    everything = np.concatenate([np.ravel(r["losses"]) for rs in runs.values() for r in rs])
+    everything = np.concatenate([_flat(r["losses"]) for rs in runs.values() for r in rs])
     best = float(np.min(everything))
     opt = best + 10000 * np.spacing(-max(np.nextafter(0, 1), abs(best)))
-    random_all = np.concatenate([np.ravel(r["losses"]) for r in runs["random"]])
+    random_all = np.concatenate([_flat(r["losses"]) for r in runs["random"]])
     clip = order_stat(random_all, 0.5)
     m = runs["random"][0]["rounds"] * runs["random"][0]["batch"]
     random_median = order_stat(random_all, 1.0 - 0.5 ** (1.0 / m))
@@ -220,7 +236,7 @@ def score_problem(runs: Dict[str, List[Dict[str, Any]]]) -> Optional[Dict[str, D
     degenerate = random_median - opt <= 1e-9 * max(1.0, abs(best))
     out = {}
     for method, rs in runs.items():
-        finals = np.array([np.min(r["losses"]) for r in rs])
+        finals = np.array([_flat(r["losses"]).min() for r in rs])
         normed = np.clip((finals - opt) / (clip - opt), -1.0, 1.0) if clip > opt else np.zeros_like(finals)
         med = order_stat(finals, 0.5)
         out[method] = {"median_best": med, "leaderboard": 100 * (1 - float(np.mean(normed))),
@@ -256,12 +272,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=16)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--fresh", action="store_true", help="rerun cached runs")
+    parser.add_argument("--policy", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="skopt_gp with these Policy changes, shown and cached as skopt_gp[NAME=VALUE ...]")
     args = parser.parse_args()
     metrics = args.metrics.split(",")
     if "diabetes" in args.datasets.split(",") and not any(k in bp.METRICS["reg"] for k in metrics):
         metrics += ["mse"]
     problems = problems_of(args.models.split(","), args.datasets.split(","), metrics)
-    methods = args.methods.split(",")
+    label = {"skopt_gp": f"skopt_gp[{' '.join(args.policy)}]"} if args.policy else {}
+    methods = [label.get(m, m) for m in args.methods.split(",")]
     seeds = seeds_arg(args.seeds)
     RUNS.mkdir(parents=True, exist_ok=True)
 
@@ -279,9 +298,11 @@ def main() -> None:
                         record = json.loads(path.read_text())
                     else:
                         t0 = time.perf_counter()
-                        record = run_one(problem, method, args.rounds, args.batch, seed, workers)
+                        record = run_one(problem, method.split("[")[0], args.rounds, args.batch, seed, workers,
+                                         args.policy)
+                        record["method"] = method
                         path.write_text(json.dumps(record))
-                        print(f"{name} {method} s{seed}: best {np.min(record['losses']):.4g} "
+                        print(f"{name} {method} s{seed}: best {_flat(record['losses']).min():.4g} "
                               f"({time.perf_counter() - t0:.0f}s; ask {record['ask_s']:.0f}s)", flush=True)
                     results.setdefault(name, {}).setdefault(method, []).append(record)
                     versions.setdefault(method, record["versions"])
