@@ -726,7 +726,6 @@ def _typed_spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) ->
             f"{field_name}.type={spec.get('type')!r}: must be one of real, int, categorical"
         )
     kind = _SPEC_TYPES[kind_text]
-    source = f"{spec}"
 
     if kind == CATEGORICAL:
         choices = spec.get("choices")
@@ -766,8 +765,9 @@ def _typed_spec_to_param(name: str, spec: Mapping[str, Any], field_name: str) ->
         low, high = int(low), int(high)
     else:
         low, high = float(low), float(high)
-    param = _bounded(name, name, kind, low, high, prior == "log-uniform", field_name, source)
+    log = prior == "log-uniform"
     # shown in the sweep grammar: the log's start-up line reads the same for either way of writing it
     grammar = f"interval({format_value(low)}, {format_value(high)})"
     grammar = f"int({grammar})" if kind == INT else grammar
-    return replace(param, source=f"{name}=" + (f"tag(log, {grammar})" if param.log else grammar))
+    return _bounded(name, name, kind, low, high, log, field_name,
+                    f"{name}=" + (f"tag(log, {grammar})" if log else grammar))

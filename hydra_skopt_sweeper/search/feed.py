@@ -24,7 +24,7 @@ groups a journal's trials as they returned, so that a replay tells what the swee
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, Union
 
 from ..problem.metrics import MetricConstraints
 from ..problem.objectives import Objectives, to_loss
@@ -84,13 +84,7 @@ class ModelFeed:
              metrics: Optional[Sequence[Optional[Dict[str, float]]]] = None) -> None:
         """Tell values, with the metrics each point measured when the sweep has constraints
         (then any failure that was waiting for a first value)."""
-        for loss in losses:
-            self.worst = loss if self.worst is None else _worse(self.worst, loss)
-        if self.constraints is None:
-            self.learner.tell(points, losses)
-        else:
-            measured = metrics if metrics is not None else [None] * len(points)
-            self.learner.tell(points, losses, [self.constraints.slacks(m) for m in measured])
+        self._send(self.learner.tell, points, losses, metrics)
         if self._unpenalised and self.worst is not None:
             waiting, self._unpenalised = self._unpenalised, []
             self.learner.tell(waiting, [self.worst] * len(waiting))
@@ -102,7 +96,7 @@ class ModelFeed:
         for point, trial in continued:
             loss = told_loss(trial, self.objectives)
             if loss is not None:  # a failed continuation: the paused trial's word stands
-                self._revise(point, loss, trial.metrics)
+                self._send(self.learner.revise, [point], [loss], [trial.metrics])
         losses = [told_loss(trial, self.objectives) for _, trial in told]
         valued = [(point, loss, trial.metrics) for (point, trial), loss in zip(told, losses) if loss is not None]
         self.tell([v[0] for v in valued], [v[1] for v in valued], [v[2] for v in valued])
@@ -112,12 +106,17 @@ class ModelFeed:
             elif loss is None:  # pruned before any value: nothing to learn
                 self.learner.exclude([point])
 
-    def _revise(self, point: Point, loss: Loss, metrics: Optional[Dict[str, float]]) -> None:
-        self.worst = loss if self.worst is None else _worse(self.worst, loss)
+    def _send(self, method: Callable[..., None], points: Sequence[Point], losses: Sequence[Loss],
+              metrics: Optional[Sequence[Optional[Dict[str, float]]]]) -> None:
+        """``learner.tell`` or ``learner.revise`` these losses, with each point's slacks when the
+        sweep has constraints; the worst loss seen follows them."""
+        for loss in losses:
+            self.worst = loss if self.worst is None else _worse(self.worst, loss)
         if self.constraints is None:
-            self.learner.revise([point], [loss])
+            method(points, losses)
         else:
-            self.learner.revise([point], [loss], [self.constraints.slacks(metrics)])
+            measured = metrics if metrics is not None else [None] * len(points)
+            method(points, losses, [self.constraints.slacks(m) for m in measured])
 
     def _failed(self, point: Point) -> None:
         if not self.penalize:

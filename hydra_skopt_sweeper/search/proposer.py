@@ -233,12 +233,7 @@ class BatchProposer:
 
         if not points:
             return
-        values = []
-        for loss in losses:
-            value = float(loss)
-            if not math.isfinite(value):
-                raise ValueError(f"loss {loss} is not finite; the caller must filter it")
-            values.append(value)
+        values = [_finite_loss(loss) for loss in losses]
         plain = [[to_plain(x) for x in p] for p in points]
         for point in plain:
             if point not in self.space:
@@ -270,10 +265,7 @@ class BatchProposer:
             if i is None:
                 new.append(k)
                 continue
-            value = float(loss)
-            if not math.isfinite(value):
-                raise ValueError(f"loss {loss} is not finite; the caller must filter it")
-            self._y[i] = value
+            self._y[i] = _finite_loss(loss)
             if self.n_constraints and slacks is not None and slacks[k] is not None:
                 self._slacks[i] = np.asarray(slacks[k], dtype=float).reshape(self.n_constraints)
             self._revisions += 1
@@ -686,6 +678,14 @@ def sample_allowed(
             f"satisfy it in {_DRAWS_PER_POINT * max(n_points, 1)} random draws; loosen it"
         )
     return found
+
+
+def _finite_loss(loss: Any) -> float:
+    """A told loss as a float; a non-finite one is refused, never passed to the model."""
+    value = float(loss)
+    if not math.isfinite(value):
+        raise ValueError(f"loss {loss} is not finite; the caller must filter it")
+    return value
 
 
 def _check_choice(field: str, value: Any, allowed: Sequence[str]) -> None:
